@@ -1,0 +1,29 @@
+// Store locations given on the command line.
+//   http://host:port[/prefix][?tenant=T&database=D]   a Chroma server (https:// likewise)
+//   snapshot:PATH, file://PATH or a bare path          a snapshot directory (docs/snapshot-format.md)
+// Credentials never appear in what `redacted()` returns; the token itself comes from CHROMA_TOKEN.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+
+namespace cm {
+
+struct StoreUri {
+  enum class Kind { kHttp, kSnapshot };
+  Kind kind = Kind::kHttp;
+  std::string base_url;  // scheme://[user:pass@]host[:port][/prefix], no trailing slash
+  std::string tenant = "default_tenant";
+  std::string database = "default_database";
+  std::filesystem::path snapshot_dir;
+
+  // The location with any user:password and token-like query values replaced by "***".
+  std::string redacted() const;
+};
+
+Result<StoreUri> parse_store_uri(std::string_view text);
+
+}  // namespace cm

@@ -1,0 +1,41 @@
+// A real, throw-away Chroma server for integration tests: a fresh data directory, a free loopback
+// port, readiness = /api/v2/heartbeat answering 200. Stopped (SIGTERM, then SIGKILL) and its
+// directory removed on destruction.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "common/error.hpp"
+
+namespace cm::testing {
+
+class ChromaServer {
+ public:
+  // Uses CHROMA_SERVER_BIN from the environment if set, else the path CMake baked in.
+  static Result<std::unique_ptr<ChromaServer>> start();
+  ~ChromaServer();
+  ChromaServer(const ChromaServer&) = delete;
+  ChromaServer& operator=(const ChromaServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+
+ private:
+  ChromaServer(pid_t pid, int port, std::filesystem::path dir)
+      : pid_(pid), port_(port), data_dir_(std::move(dir)) {}
+  pid_t pid_;
+  int port_;
+  std::filesystem::path data_dir_;
+};
+
+// A free TCP port on 127.0.0.1 (bound then released; callers retry if another process takes it).
+int find_free_port();
+// A fresh directory under the system temp dir, removed by the caller.
+std::filesystem::path make_temp_dir(const std::string& prefix);
+
+}  // namespace cm::testing
