@@ -55,6 +55,9 @@ struct CollectionSpec {
   std::string name;
   Metadata metadata;
   HnswConfig hnsw;
+  // The source's full configuration object, kept verbatim by stores that can (snapshots). Servers
+  // are created from `hnsw`, which is the part Chroma lets a client set.
+  nlohmann::json configuration = nlohmann::json::object();
 };
 
 nlohmann::json metadata_to_json(const Metadata& metadata);

@@ -1,0 +1,12 @@
+// Wall-clock helpers for logs, manifests and reports (UTC, ISO-8601 with milliseconds).
+#pragma once
+
+#include <string>
+
+namespace cm {
+
+std::string now_iso8601();
+// A compact UTC stamp usable in names: 20261122T043700Z.
+std::string now_compact_stamp();
+
+}  // namespace cm
