@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -54,13 +55,25 @@ Status ensure_directory(const std::filesystem::path& path) {
   return fsync_directory(parent.empty() ? std::filesystem::path(".") : parent);
 }
 
-Status write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+namespace {
+
+std::filesystem::path parent_or_dot(const std::filesystem::path& path) {
   auto dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  // The temp name includes the pid and thread-unique counter so concurrent writers never collide.
+  return dir.empty() ? std::filesystem::path(".") : dir;
+}
+
+// The temp name includes the pid and a process-wide counter so concurrent writers never collide.
+std::filesystem::path temp_name_for(const std::filesystem::path& path) {
   static std::atomic<unsigned> counter{0};
-  auto tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-                    std::to_string(counter++));
+  return parent_or_dot(path) / ("." + path.filename().string() + ".tmp." +
+                                std::to_string(::getpid()) + "." + std::to_string(counter++));
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  auto dir = parent_or_dot(path);
+  auto tmp = temp_name_for(path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("cannot create", tmp);
   auto written = write_all(fd, content, tmp);
@@ -79,6 +92,56 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
     return err;
   }
   return fsync_directory(dir);
+}
+
+Result<AtomicFileWriter> AtomicFileWriter::open(const std::filesystem::path& path) {
+  auto tmp = temp_name_for(path);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("cannot create", tmp);
+  return AtomicFileWriter(path, tmp, fd);
+}
+
+AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& other) noexcept
+    : path_(std::move(other.path_)),
+      tmp_(std::move(other.tmp_)),
+      fd_(std::exchange(other.fd_, -1)),
+      buffer_(std::move(other.buffer_)) {}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Status AtomicFileWriter::flush_buffer() {
+  auto status = write_all(fd_, buffer_, tmp_);
+  buffer_.clear();
+  return status;
+}
+
+Status AtomicFileWriter::append(std::string_view data) {
+  if (fd_ < 0) return make_error(ErrorCode::kInternal, "append after commit to " + path_.string());
+  buffer_.append(data);
+  if (buffer_.size() >= (1u << 20)) return flush_buffer();
+  return ok_status();
+}
+
+Status AtomicFileWriter::commit() {
+  if (fd_ < 0) return make_error(ErrorCode::kInternal, "double commit of " + path_.string());
+  CM_RETURN_IF_ERROR(flush_buffer());
+  if (::fsync(fd_) != 0) return io_error("cannot fsync", tmp_);
+  ::close(std::exchange(fd_, -1));
+  if (g_crash_before_rename) {
+    ::unlink(tmp_.c_str());
+    return make_error(ErrorCode::kCancelled, "simulated crash before rename of " + path_.string());
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    auto err = io_error("cannot rename into place", path_);
+    ::unlink(tmp_.c_str());
+    return err;
+  }
+  return fsync_directory(parent_or_dot(path_));
 }
 
 Result<std::string> read_file(const std::filesystem::path& path) {

@@ -1,0 +1,41 @@
+// The layout of a run's work directory, the contract through which chroma-migrate,
+// chroma-validate and chroma-rollback cooperate (docs/work-dir.md):
+//
+//   run.json                run manifest: run id, configuration, stores, target-collection ledger
+//   checkpoint.json         migrate progress (checkpoints/)
+//   scan/<collection>.ids   id scan of a source collection: one JSON array of ids per batch, per line
+//   snapshots/source/       the export (docs/snapshot-format.md); validation reference
+//   logs/<program>-<run id>.log
+//   migration_summary.json  the final figures of the last migrate invocation
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace cm {
+
+class WorkDir {
+ public:
+  explicit WorkDir(std::filesystem::path root) : root_(std::move(root)) {}
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path run_manifest() const { return root_ / "run.json"; }
+  std::filesystem::path checkpoint() const { return root_ / "checkpoint.json"; }
+  std::filesystem::path scan_dir() const { return root_ / "scan"; }
+  std::filesystem::path scan_file(const std::string& collection) const {
+    return scan_dir() / (collection + ".ids");
+  }
+  std::filesystem::path snapshot(const std::string& name) const { return root_ / "snapshots" / name; }
+  std::filesystem::path logs_dir() const { return root_ / "logs"; }
+  std::filesystem::path log_file(const std::string& program, const std::string& run_id) const {
+    return logs_dir() / (program + "-" + run_id + ".log");
+  }
+  std::filesystem::path migration_summary() const { return root_ / "migration_summary.json"; }
+
+  static constexpr const char* kSourceSnapshot = "source";
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace cm
