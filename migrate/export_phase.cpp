@@ -1,0 +1,128 @@
+// Export: source collections -> the work directory's source snapshot. Per collection, an id scan
+// (checkpointed once complete), then batches fetched by explicit ids and written as snapshot
+// parts, each checkpointed after its part is durable. The snapshot is sealed (manifest written)
+// when every collection is exported.
+#include <unordered_set>
+
+#include <spdlog/spdlog.h>
+
+#include "common/progress.hpp"
+#include "common/snapshot_store.hpp"
+#include "migrate/batch_runner.hpp"
+#include "migrate/id_scan.hpp"
+#include "migrate/phase_context.hpp"
+
+namespace cm::migrate {
+namespace {
+
+// Names up to five ids a batch asked for but the source did not return.
+std::string missing_ids(const std::vector<std::string>& asked, const std::vector<Record>& got) {
+  std::unordered_set<std::string_view> have;
+  for (const auto& r : got) have.insert(r.id);
+  std::string out;
+  int shown = 0;
+  for (const auto& id : asked) {
+    if (have.contains(id)) continue;
+    if (shown++ == 5) return out + ", ...";
+    out += (out.empty() ? "" : ", ") + id;
+  }
+  return out;
+}
+
+Result<CollectionInfo> ensure_snapshot_collection(SnapshotStore& snapshot, const CollectionInfo& src) {
+  CM_ASSIGN_OR_RETURN(auto existing, snapshot.find_collection(src.name));
+  if (existing) return *existing;
+  return snapshot.create_collection({src.name, src.metadata, src.hnsw, src.configuration});
+}
+
+Status scan_if_needed(PhaseContext& ctx, const CollectionInfo& src) {
+  const auto* scan = ctx.checkpoint.snapshot().find(kStageScan, src.name);
+  if (scan && scan->finished) return ok_status();
+  spdlog::info("scanning ids of {}", src.name);
+  CM_ASSIGN_OR_RETURN(auto result, scan_ids(ctx.source, src, ctx.batch_size, ctx.work.scan_file(src.name)));
+  return ctx.checkpoint.update([&](ckpt::Checkpoint& c) {
+    auto& s = c.progress(kStageScan, src.name);
+    s.finished = true;
+    s.details = {{"id_count", result.id_count}, {"batch_count", result.batch_count}};
+    c.progress(kStageExport, src.name).total_batches = result.batch_count;
+  });
+}
+
+Status export_collection(PhaseContext& ctx, SnapshotStore& snapshot, const std::string& name) {
+  CM_ASSIGN_OR_RETURN(auto found, ctx.source.find_collection(name));
+  if (!found) {
+    return make_error(ErrorCode::kNotFound, "source collection '" + name +
+                                                "' disappeared during the run; restore it or start a new run");
+  }
+  const CollectionInfo& src = *found;
+  CM_ASSIGN_OR_RETURN(CollectionInfo dst, ensure_snapshot_collection(snapshot, src));
+  CM_RETURN_IF_ERROR(scan_if_needed(ctx, src));
+
+  auto state = ctx.checkpoint.snapshot();
+  const auto& progress = *state.find(kStageExport, name);
+  if (progress.finished) return ok_status();
+  const auto id_count = state.find(kStageScan, name)->details["id_count"].get<std::uint64_t>();
+  CM_ASSIGN_OR_RETURN(auto batches, IdBatchFile::open(ctx.work.scan_file(name)));
+  if (batches.batch_count() != progress.total_batches) {
+    return make_error(ErrorCode::kCorruption, "id scan file of " + name + " has " +
+                                                  std::to_string(batches.batch_count()) +
+                                                  " batches, checkpoint expects " +
+                                                  std::to_string(progress.total_batches));
+  }
+  std::uint64_t already = std::min<std::uint64_t>(progress.done.size() * ctx.batch_size, id_count);
+  Progress bar("export " + name, id_count, already);
+  BatchWork work;
+  work.run = [&](std::size_t i) -> Result<std::size_t> {
+    CM_ASSIGN_OR_RETURN(auto ids, batches.batch(i));
+    CM_ASSIGN_OR_RETURN(auto records, ctx.source.get_records(src, ids));
+    if (records.size() != ids.size()) {
+      return make_error(ErrorCode::kVerifyFailed,
+                        "source returned " + std::to_string(records.size()) + " of " +
+                            std::to_string(ids.size()) + " requested records of '" + name +
+                            "' (missing: " + missing_ids(ids, records) +
+                            "): the source changed during the export; stop writes and start a new run");
+    }
+    CM_RETURN_IF_ERROR(snapshot.upsert(dst, records));
+    return records.size();
+  };
+  work.completed = [&](std::size_t i, std::size_t records) -> Status {
+    bar.advance(records);
+    return ctx.checkpoint.update([&](ckpt::Checkpoint& c) { c.progress(kStageExport, name).done.insert(i); });
+  };
+  CM_RETURN_IF_ERROR(run_batches(progress.total_batches, progress.done, ctx.options.workers, work));
+  bar.finish();
+  return ctx.checkpoint.update([&](ckpt::Checkpoint& c) { c.progress(kStageExport, name).finished = true; });
+}
+
+}  // namespace
+
+Status run_export_phase(PhaseContext& ctx) {
+  CM_ASSIGN_OR_RETURN(auto snapshot,
+                      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kWrite));
+  snapshot->set_description("export of " + ctx.source.describe() + " by run " + ctx.manifest.get().run_id);
+  const auto manifest = ctx.manifest.get();
+  for (const auto& name : manifest.source_collections) {
+    if (auto status = export_collection(ctx, *snapshot, name); !status) {
+      return std::unexpected(std::move(status).error().with_context("exporting '" + name + "'"));
+    }
+  }
+  CM_RETURN_IF_ERROR(snapshot->flush());
+  // The sealed snapshot must hold exactly the ids the scan saw: fewer means the scan paged over
+  // duplicates, i.e. the source moved underneath it.
+  auto state = ctx.checkpoint.snapshot();
+  for (const auto& name : manifest.source_collections) {
+    CM_ASSIGN_OR_RETURN(auto info, snapshot->find_collection(name));
+    CM_ASSIGN_OR_RETURN(auto count, snapshot->count(*info));
+    auto expected = state.find(kStageScan, name)->details["id_count"].get<std::uint64_t>();
+    if (count != expected) {
+      return make_error(ErrorCode::kVerifyFailed,
+                        "snapshot of '" + name + "' holds " + std::to_string(count) +
+                            " distinct records but the id scan saw " + std::to_string(expected) +
+                            ": the source changed during the export; stop writes and start a new run");
+    }
+  }
+  spdlog::info("export complete: snapshot sealed at {}", ctx.work.snapshot(WorkDir::kSourceSnapshot).string());
+  return ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kTransform; });
+}
+
+}  // namespace cm::migrate

@@ -1,0 +1,137 @@
+// Import: the import snapshot -> target collections, then verify counts. Target collections are
+// created by this run only: the ledger in run.json is updated *before* each create, so a crash in
+// between still lets resume recognise (adopt) the collection instead of calling it a conflict.
+#include <spdlog/spdlog.h>
+
+#include "common/progress.hpp"
+#include "common/snapshot_store.hpp"
+#include "migrate/batch_runner.hpp"
+#include "migrate/phase_context.hpp"
+
+namespace cm::migrate {
+namespace {
+
+Status set_state(PhaseContext& ctx, const std::string& name, const std::string& state) {
+  return ctx.manifest.update([&](RunManifest& m) { m.find_target(name)->state = state; });
+}
+
+// Finds or creates the target collection according to the ledger.
+Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
+                                      const CollectionInfo& planned) {
+  CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
+  if (existing) {
+    if (entry.state == "planned") {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "target collection '" + entry.name +
+                            "' exists but was not created by this run; refusing to write into it");
+    }
+    if (existing->hnsw.space != planned.hnsw.space) {
+      return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name + "' has space " +
+                                                      existing->hnsw.space + ", expected " + planned.hnsw.space);
+    }
+    return *existing;
+  }
+  if (entry.state != "planned" && entry.state != "creating") {
+    return make_error(ErrorCode::kVerifyFailed,
+                      "target collection '" + entry.name + "' that this run created (state " +
+                          entry.state + ") no longer exists; it was deleted by someone else. "
+                          "Start a new run with a fresh --work-dir");
+  }
+  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));
+  auto created = ctx.target.create_collection({planned.name, planned.metadata, planned.hnsw, planned.configuration});
+  if (!created && created.error().code == ErrorCode::kAlreadyExists) {
+    // A retried create whose first attempt landed: the collection is ours (ledger said creating).
+    CM_ASSIGN_OR_RETURN(existing, ctx.target.find_collection(entry.name));
+    if (existing) created = *existing;
+  }
+  if (!created) return std::unexpected(std::move(created).error());
+  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "created"));
+  spdlog::info("created target collection {} (space {})", entry.name, planned.hnsw.space);
+  return *created;
+}
+
+Result<std::uint64_t> import_collection(PhaseContext& ctx, SnapshotStore& snapshot,
+                                        const TargetCollectionEntry& entry) {
+  CM_ASSIGN_OR_RETURN(auto planned, snapshot.find_collection(entry.name));
+  if (!planned) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
+  CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, entry, *planned));
+  CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.part_count(entry.name));
+  CM_RETURN_IF_ERROR(ctx.checkpoint.update(
+      [&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).total_batches = parts; }));
+  auto progress = *ctx.checkpoint.snapshot().find(kStageImport, entry.name);
+  if (progress.finished) return 0;
+
+  std::atomic<std::uint64_t> sent{0};
+  Progress bar("import " + entry.name, entry.expected_records,
+               std::min<std::uint64_t>(progress.done.size() * ctx.batch_size, entry.expected_records));
+  BatchWork work;
+  work.run = [&](std::size_t i) -> Result<std::size_t> {
+    CM_ASSIGN_OR_RETURN(auto records, snapshot.read_part(entry.name, i));
+    std::span<const Record> all(records);
+    for (std::size_t at = 0; at < all.size(); at += ctx.target_max_batch) {
+      CM_RETURN_IF_ERROR(ctx.target.upsert(target, all.subspan(at, std::min(ctx.target_max_batch, all.size() - at))));
+    }
+    sent += records.size();
+    return records.size();
+  };
+  work.completed = [&](std::size_t i, std::size_t records) -> Status {
+    bar.advance(records);
+    return ctx.checkpoint.update([&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).done.insert(i); });
+  };
+  CM_RETURN_IF_ERROR(run_batches(parts, progress.done, ctx.options.workers, work));
+  bar.finish();
+  CM_RETURN_IF_ERROR(ctx.checkpoint.update([&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).finished = true; }));
+  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "imported"));
+  return sent.load();
+}
+
+}  // namespace
+
+Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
+  const auto manifest = ctx.manifest.get();
+  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
+                                                         SnapshotStore::Mode::kRead));
+  // Cheap insurance: the snapshot is re-read from disk before anything is sent.
+  CM_ASSIGN_OR_RETURN(auto report, snapshot->verify());
+  if (!report.ok()) {
+    std::string problems;
+    for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
+    return make_error(ErrorCode::kCorruption, "import snapshot failed verification:" + problems);
+  }
+  std::uint64_t sent = 0;
+  for (const auto& entry : manifest.target_collections) {
+    auto moved = import_collection(ctx, *snapshot, entry);
+    if (!moved) return std::unexpected(std::move(moved).error().with_context("importing '" + entry.name + "'"));
+    sent += *moved;
+  }
+  CM_RETURN_IF_ERROR(ctx.target.flush());
+  CM_RETURN_IF_ERROR(ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kVerify; }));
+  return sent;
+}
+
+Status run_verify_phase(PhaseContext& ctx) {
+  const auto manifest = ctx.manifest.get();
+  std::string problems;
+  for (const auto& entry : manifest.target_collections) {
+    CM_ASSIGN_OR_RETURN(auto target, ctx.target.find_collection(entry.name));
+    if (!target) {
+      problems += "\n  " + entry.name + ": missing from the target";
+      continue;
+    }
+    CM_ASSIGN_OR_RETURN(auto count, ctx.target.count(*target));
+    if (count != entry.expected_records) {
+      problems += "\n  " + entry.name + ": expected " + std::to_string(entry.expected_records) +
+                  " records, target has " + std::to_string(count);
+    } else {
+      spdlog::info("verify {}: {} records, as expected", entry.name, count);
+      CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "verified"));
+    }
+  }
+  if (!problems.empty()) {
+    return make_error(ErrorCode::kVerifyFailed, "target counts differ from the source:" + problems +
+                                                    "\nThe checkpoint is intact; investigate, then --resume re-verifies");
+  }
+  return ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kComplete; });
+}
+
+}  // namespace cm::migrate

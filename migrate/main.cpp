@@ -1,0 +1,101 @@
+// chroma-migrate: the command-line edge. Flags -> MigrateOptions -> run_migration(); errors become
+// exit codes here and only here (common/exit_codes.hpp, docs/exit-codes.md).
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/cancellation.hpp"
+#include "common/exit_codes.hpp"
+#include "common/logging.hpp"
+#include "migrate/migration.hpp"
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int fail(const cm::Error& error) {
+  spdlog::error("{}", error.message);
+  const int code = cm::exit_code_for(error);
+  spdlog::error("exit {} ({})", code, cm::error_code_name(error.code));
+  return code;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "chroma-migrate: copy every chunk of a source Chroma into a target Chroma, through a "
+      "verified snapshot, with checkpoints so --resume finishes an interrupted run.\n"
+      "Exit codes: docs/exit-codes.md",
+      "chroma-migrate"};
+  std::string source, target, collections, work_dir;
+  cm::migrate::MigrateOptions o;
+  int max_attempts = o.retry.max_attempts;
+  long retry_base_ms = o.retry.base_delay.count();
+  app.add_option("--source", source, "source store: http(s)://host:port[?tenant=T&database=D] or snapshot:DIR")->required();
+  app.add_option("--target", target, "target store, same forms as --source")->required();
+  app.add_option("--work-dir", work_dir, "run directory: manifest, snapshot, checkpoint, logs")->required();
+  app.add_option("--collections", collections, "comma-separated source collections (default: all)");
+  app.add_option("--batch-size", o.batch_size, "records per batch (lowered to the servers' max)")->capture_default_str();
+  app.add_option("--workers", o.workers, "requests in flight")->capture_default_str();
+  app.add_flag("--resume", o.resume, "continue the interrupted run in --work-dir");
+  app.add_option("--run-id", o.run_id, "name of the run (default: UTC time + random suffix)");
+  app.add_option("--max-attempts", max_attempts, "tries per request on transient failures")->capture_default_str()->check(CLI::Range(1, 100));
+  app.add_option("--retry-base-ms", retry_base_ms, "first backoff delay; doubles per attempt, with jitter")->capture_default_str()->check(CLI::Range(1L, 60000L));
+  app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
+  app.add_flag("-q,--quiet", o.quiet, "warnings and errors only on the console");
+  app.set_version_flag("--version", std::string("chroma-migrate ") + CHROMA_MIGRATE_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? cm::kExitOk : cm::kExitUsage;
+  }
+
+  cm::init_console_logging("chroma-migrate");
+  auto src = cm::parse_store_uri(source);
+  if (!src) return fail(std::move(src).error().with_context("--source"));
+  auto dst = cm::parse_store_uri(target);
+  if (!dst) return fail(std::move(dst).error().with_context("--target"));
+  o.source = *src;
+  o.target = *dst;
+  o.work_dir = work_dir;
+  o.collections = split_list(collections);
+  o.retry.max_attempts = max_attempts;
+  o.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
+  if (const char* token = std::getenv("CHROMA_TOKEN"); token && *token) o.token = token;
+  if (const char* faults = std::getenv("CHROMA_MIGRATE_FAULTS")) o.fault_spec = faults;
+
+  cm::install_stop_signal_handlers();
+  auto summary = cm::migrate::run_migration(o);
+  if (!summary) return fail(summary.error());
+  const auto& s = *summary;
+  spdlog::info("summary: run {}{}: {} collection(s), {} records, {} sent in {:.1f}s ({:.0f} records/s), {} retries",
+               s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
+               s.seconds, s.records_per_second, s.retries);
+  spdlog::info("work dir: {} (run.json, snapshots/source, logs/, migration_summary.json)", s.work_dir.string());
+  return cm::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "chroma-migrate: internal error: %s\n", e.what());
+    return cm::kExitInternal;
+  }
+}

@@ -1,0 +1,28 @@
+// chroma-migrate's engine: runs (or resumes) a migration through the phases
+// init -> export -> transform -> import -> verify -> complete, checkpointing as it goes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "common/error.hpp"
+#include "migrate/migrate_options.hpp"
+
+namespace cm::migrate {
+
+struct MigrationSummary {
+  std::string run_id;
+  bool resumed = false;
+  std::size_t collections = 0;
+  std::uint64_t records = 0;         // records in the migrated data set
+  std::uint64_t records_sent = 0;    // upserted by this invocation (0 when nothing was left)
+  double seconds = 0;                // this invocation's wall time
+  double records_per_second = 0;     // records_sent / seconds
+  std::uint64_t retries = 0;
+  std::filesystem::path work_dir;
+};
+
+Result<MigrationSummary> run_migration(const MigrateOptions& options);
+
+}  // namespace cm::migrate
