@@ -1,0 +1,29 @@
+// Whole-store snapshots for assertions: every collection's configuration, metadata, count and
+// records (sorted by id), compared exactly (metadata types included), embeddings under the
+// collection's rule: bitwise for l2/ip, within float32 rounding for cosine (embedding_compare.hpp).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/vector_store.hpp"
+
+namespace cm::testing {
+
+struct CollectionState {
+  CollectionInfo info;
+  std::uint64_t count = 0;
+  std::vector<Record> records;  // sorted by id
+};
+
+using StoreState = std::map<std::string, CollectionState>;
+
+// Reads every collection (or only `names`) completely: ids scanned, records fetched by id.
+Result<StoreState> capture_state(VectorStore& store, const std::vector<std::string>& names = {});
+
+// Human-readable differences (empty when equal): collections, hnsw config, collection metadata,
+// counts, and the first few differing records.
+std::vector<std::string> diff_states(const StoreState& expected, const StoreState& actual);
+
+}  // namespace cm::testing
