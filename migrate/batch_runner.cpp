@@ -1,5 +1,6 @@
 #include "migrate/batch_runner.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -10,8 +11,14 @@
 
 namespace cm::migrate {
 
-Status run_batches(std::size_t total, const ckpt::BatchSet& done, std::size_t workers,
-                   const BatchWork& work) {
+std::pair<std::size_t, std::size_t> BatchPlan::locate(std::size_t global) const {
+  auto it = std::upper_bound(starts_.begin(), starts_.end(), global);
+  const auto collection = static_cast<std::size_t>(it - starts_.begin()) - 1;
+  return {collection, global - starts_[collection]};
+}
+
+Status run_batches(std::size_t total, const std::function<bool(std::size_t)>& already_done,
+                   std::size_t workers, const BatchWork& work) {
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mutex;  // guards first_error and serialises completed()
@@ -27,7 +34,7 @@ Status run_batches(std::size_t total, const ckpt::BatchSet& done, std::size_t wo
     while (!failed && !stop_requested()) {
       std::size_t index = next++;
       if (index >= total) return;
-      if (done.contains(index)) continue;
+      if (already_done(index)) continue;
       auto moved = work.run(index);
       if (!moved) {
         record_error(std::move(moved).error().with_context("batch " + std::to_string(index)));

@@ -6,8 +6,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <utility>
+#include <vector>
 
-#include "checkpoints/batch_set.hpp"
 #include "common/error.hpp"
 
 namespace cm::migrate {
@@ -19,7 +20,20 @@ struct BatchWork {
   std::function<Status(std::size_t index, std::size_t records)> completed;
 };
 
-Status run_batches(std::size_t total, const ckpt::BatchSet& done, std::size_t workers,
-                   const BatchWork& work);
+Status run_batches(std::size_t total, const std::function<bool(std::size_t)>& already_done,
+                   std::size_t workers, const BatchWork& work);
+
+// Batches of several collections behind one queue, so workers never idle at a collection's end:
+// global index g maps to (collection, batch) through prefix sums of the per-collection counts.
+class BatchPlan {
+ public:
+  void add(std::size_t batches) { starts_.push_back(total_), total_ += batches; }
+  std::size_t total() const { return total_; }
+  std::pair<std::size_t, std::size_t> locate(std::size_t global) const;  // (collection, batch)
+
+ private:
+  std::vector<std::size_t> starts_;
+  std::size_t total_ = 0;
+};
 
 }  // namespace cm::migrate

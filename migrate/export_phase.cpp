@@ -48,20 +48,28 @@ Status scan_if_needed(PhaseContext& ctx, const CollectionInfo& src) {
   });
 }
 
-Status export_collection(PhaseContext& ctx, SnapshotStore& snapshot, const std::string& name) {
+// One source collection's share of the export, ready to run.
+struct ExportItem {
+  CollectionInfo source;
+  CollectionInfo snapshot;
+  IdBatchFile batches;
+  ckpt::BatchSet done;
+  std::uint64_t ids = 0;
+};
+
+// Scans (if not yet done) and plans one collection; nullopt when its export already finished.
+Result<std::optional<ExportItem>> plan_collection(PhaseContext& ctx, SnapshotStore& snapshot,
+                                                  const std::string& name) {
   CM_ASSIGN_OR_RETURN(auto found, ctx.source.find_collection(name));
   if (!found) {
     return make_error(ErrorCode::kNotFound, "source collection '" + name +
                                                 "' disappeared during the run; restore it or start a new run");
   }
-  const CollectionInfo& src = *found;
-  CM_ASSIGN_OR_RETURN(CollectionInfo dst, ensure_snapshot_collection(snapshot, src));
-  CM_RETURN_IF_ERROR(scan_if_needed(ctx, src));
-
+  CM_ASSIGN_OR_RETURN(CollectionInfo dst, ensure_snapshot_collection(snapshot, *found));
+  CM_RETURN_IF_ERROR(scan_if_needed(ctx, *found));
   auto state = ctx.checkpoint.snapshot();
   const auto& progress = *state.find(kStageExport, name);
-  if (progress.finished) return ok_status();
-  const auto id_count = state.find(kStageScan, name)->details["id_count"].get<std::uint64_t>();
+  if (progress.finished) return std::nullopt;
   CM_ASSIGN_OR_RETURN(auto batches, IdBatchFile::open(ctx.work.scan_file(name)));
   if (batches.batch_count() != progress.total_batches) {
     return make_error(ErrorCode::kCorruption, "id scan file of " + name + " has " +
@@ -69,29 +77,50 @@ Status export_collection(PhaseContext& ctx, SnapshotStore& snapshot, const std::
                                                   " batches, checkpoint expects " +
                                                   std::to_string(progress.total_batches));
   }
-  std::uint64_t already = std::min<std::uint64_t>(progress.done.size() * ctx.batch_size, id_count);
-  Progress bar("export " + name, id_count, already);
+  const auto ids = state.find(kStageScan, name)->details["id_count"].get<std::uint64_t>();
+  return ExportItem{*found, dst, std::move(batches), progress.done, ids};
+}
+
+// Fetches every planned batch by explicit ids into the snapshot, all collections behind one queue.
+Status export_batches(PhaseContext& ctx, SnapshotStore& snapshot, std::vector<ExportItem>& items) {
+  BatchPlan plan;
+  std::uint64_t total = 0, already = 0;
+  for (const auto& item : items) {
+    plan.add(item.batches.batch_count());
+    total += item.ids;
+    already += std::min<std::uint64_t>(item.done.size() * ctx.batch_size, item.ids);
+  }
+  Progress bar("export", total, already);
   BatchWork work;
-  work.run = [&](std::size_t i) -> Result<std::size_t> {
-    CM_ASSIGN_OR_RETURN(auto ids, batches.batch(i));
-    CM_ASSIGN_OR_RETURN(auto records, ctx.source.get_records(src, ids));
+  work.run = [&](std::size_t g) -> Result<std::size_t> {
+    auto [c, i] = plan.locate(g);
+    const auto& item = items[c];
+    CM_ASSIGN_OR_RETURN(auto ids, item.batches.batch(i));
+    CM_ASSIGN_OR_RETURN(auto records, ctx.source.get_records(item.source, ids));
     if (records.size() != ids.size()) {
       return make_error(ErrorCode::kVerifyFailed,
                         "source returned " + std::to_string(records.size()) + " of " +
-                            std::to_string(ids.size()) + " requested records of '" + name +
+                            std::to_string(ids.size()) + " requested records of '" + item.source.name +
                             "' (missing: " + missing_ids(ids, records) +
                             "): the source changed during the export; stop writes and start a new run");
     }
-    CM_RETURN_IF_ERROR(snapshot.upsert(dst, records));
+    CM_RETURN_IF_ERROR(snapshot.upsert(item.snapshot, records));
     return records.size();
   };
-  work.completed = [&](std::size_t i, std::size_t records) -> Status {
+  work.completed = [&](std::size_t g, std::size_t records) -> Status {
+    auto [c, i] = plan.locate(g);
     bar.advance(records);
-    return ctx.checkpoint.update([&](ckpt::Checkpoint& c) { c.progress(kStageExport, name).done.insert(i); });
+    return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) { cp.progress(kStageExport, items[c].source.name).done.insert(i); });
   };
-  CM_RETURN_IF_ERROR(run_batches(progress.total_batches, progress.done, ctx.options.workers, work));
+  auto already_done = [&](std::size_t g) {
+    auto [c, i] = plan.locate(g);
+    return items[c].done.contains(i);
+  };
+  CM_RETURN_IF_ERROR(run_batches(plan.total(), already_done, ctx.options.workers, work));
   bar.finish();
-  return ctx.checkpoint.update([&](ckpt::Checkpoint& c) { c.progress(kStageExport, name).finished = true; });
+  return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) {
+    for (const auto& item : items) cp.progress(kStageExport, item.source.name).finished = true;
+  });
 }
 
 }  // namespace
@@ -101,11 +130,13 @@ Status run_export_phase(PhaseContext& ctx) {
                       SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kWrite));
   snapshot->set_description("export of " + ctx.source.describe() + " by run " + ctx.manifest.get().run_id);
   const auto manifest = ctx.manifest.get();
+  std::vector<ExportItem> items;
   for (const auto& name : manifest.source_collections) {
-    if (auto status = export_collection(ctx, *snapshot, name); !status) {
-      return std::unexpected(std::move(status).error().with_context("exporting '" + name + "'"));
-    }
+    auto item = plan_collection(ctx, *snapshot, name);
+    if (!item) return std::unexpected(std::move(item).error().with_context("exporting '" + name + "'"));
+    if (*item) items.push_back(std::move(**item));
   }
+  CM_RETURN_IF_ERROR(export_batches(ctx, *snapshot, items));
   CM_RETURN_IF_ERROR(snapshot->flush());
   // The sealed snapshot must hold exactly the ids the scan saw: fewer means the scan paged over
   // duplicates, i.e. the source moved underneath it.

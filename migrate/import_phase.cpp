@@ -50,38 +50,65 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
   return *created;
 }
 
-Result<std::uint64_t> import_collection(PhaseContext& ctx, SnapshotStore& snapshot,
-                                        const TargetCollectionEntry& entry) {
+// One target collection's share of the import, ready to run.
+struct ImportItem {
+  TargetCollectionEntry entry;
+  CollectionInfo target;
+  std::size_t parts = 0;
+  ckpt::BatchSet done;
+};
+
+// Creates or adopts the target collection and plans its batches; nullopt when already imported.
+Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, SnapshotStore& snapshot,
+                                                  const TargetCollectionEntry& entry) {
   CM_ASSIGN_OR_RETURN(auto planned, snapshot.find_collection(entry.name));
   if (!planned) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
   CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, entry, *planned));
   CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.part_count(entry.name));
   CM_RETURN_IF_ERROR(ctx.checkpoint.update(
       [&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).total_batches = parts; }));
-  auto progress = *ctx.checkpoint.snapshot().find(kStageImport, entry.name);
-  if (progress.finished) return 0;
+  const auto progress = *ctx.checkpoint.snapshot().find(kStageImport, entry.name);
+  if (progress.finished) return std::nullopt;
+  return ImportItem{entry, target, parts, progress.done};
+}
 
+// Upserts every planned snapshot part, all collections behind one queue. Returns records sent.
+Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot, const std::vector<ImportItem>& items) {
+  BatchPlan plan;
+  std::uint64_t total = 0, already = 0;
+  for (const auto& item : items) {
+    plan.add(item.parts);
+    total += item.entry.expected_records;
+    already += std::min<std::uint64_t>(item.done.size() * ctx.batch_size, item.entry.expected_records);
+  }
   std::atomic<std::uint64_t> sent{0};
-  Progress bar("import " + entry.name, entry.expected_records,
-               std::min<std::uint64_t>(progress.done.size() * ctx.batch_size, entry.expected_records));
+  Progress bar("import", total, already);
   BatchWork work;
-  work.run = [&](std::size_t i) -> Result<std::size_t> {
-    CM_ASSIGN_OR_RETURN(auto records, snapshot.read_part(entry.name, i));
+  work.run = [&](std::size_t g) -> Result<std::size_t> {
+    auto [c, i] = plan.locate(g);
+    CM_ASSIGN_OR_RETURN(auto records, snapshot.read_part(items[c].entry.name, i));
     std::span<const Record> all(records);
     for (std::size_t at = 0; at < all.size(); at += ctx.target_max_batch) {
-      CM_RETURN_IF_ERROR(ctx.target.upsert(target, all.subspan(at, std::min(ctx.target_max_batch, all.size() - at))));
+      CM_RETURN_IF_ERROR(ctx.target.upsert(items[c].target, all.subspan(at, std::min(ctx.target_max_batch, all.size() - at))));
     }
     sent += records.size();
     return records.size();
   };
-  work.completed = [&](std::size_t i, std::size_t records) -> Status {
+  work.completed = [&](std::size_t g, std::size_t records) -> Status {
+    auto [c, i] = plan.locate(g);
     bar.advance(records);
-    return ctx.checkpoint.update([&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).done.insert(i); });
+    return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) { cp.progress(kStageImport, items[c].entry.name).done.insert(i); });
   };
-  CM_RETURN_IF_ERROR(run_batches(parts, progress.done, ctx.options.workers, work));
+  auto already_done = [&](std::size_t g) {
+    auto [c, i] = plan.locate(g);
+    return items[c].done.contains(i);
+  };
+  CM_RETURN_IF_ERROR(run_batches(plan.total(), already_done, ctx.options.workers, work));
   bar.finish();
-  CM_RETURN_IF_ERROR(ctx.checkpoint.update([&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).finished = true; }));
-  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "imported"));
+  CM_RETURN_IF_ERROR(ctx.checkpoint.update([&](ckpt::Checkpoint& cp) {
+    for (const auto& item : items) cp.progress(kStageImport, item.entry.name).finished = true;
+  }));
+  for (const auto& item : items) CM_RETURN_IF_ERROR(set_state(ctx, item.entry.name, "imported"));
   return sent.load();
 }
 
@@ -98,12 +125,13 @@ Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
     for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
     return make_error(ErrorCode::kCorruption, "import snapshot failed verification:" + problems);
   }
-  std::uint64_t sent = 0;
+  std::vector<ImportItem> items;
   for (const auto& entry : manifest.target_collections) {
-    auto moved = import_collection(ctx, *snapshot, entry);
-    if (!moved) return std::unexpected(std::move(moved).error().with_context("importing '" + entry.name + "'"));
-    sent += *moved;
+    auto item = plan_collection(ctx, *snapshot, entry);
+    if (!item) return std::unexpected(std::move(item).error().with_context("importing '" + entry.name + "'"));
+    if (*item) items.push_back(std::move(**item));
   }
+  CM_ASSIGN_OR_RETURN(std::uint64_t sent, import_batches(ctx, *snapshot, items));
   CM_RETURN_IF_ERROR(ctx.target.flush());
   CM_RETURN_IF_ERROR(ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kVerify; }));
   return sent;

@@ -1,5 +1,7 @@
 #include "migrate/migration.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -140,6 +142,7 @@ Status write_summary(const WorkDir& work, const MigrationSummary& s) {
                          {"collections", s.collections}, {"records", s.records},
                          {"records_sent", s.records_sent}, {"seconds", s.seconds},
                          {"records_per_second", s.records_per_second}, {"retries", s.retries},
+                         {"phase_seconds", s.phase_seconds}, {"peak_rss_mb", s.peak_rss_mb},
                          {"finished_at", now_iso8601()}};
   return write_file_atomic(work.migration_summary(), json.dump(2) + "\n");
 }
@@ -178,9 +181,11 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
                source->describe(), target->describe(), ctx.batch_size, o.workers, work.root().string());
 
   std::uint64_t sent = 0;
+  MigrationSummary summary;
   for (auto phase = run.checkpoint->snapshot().phase; phase != ckpt::Phase::kComplete;
        phase = run.checkpoint->snapshot().phase) {
     spdlog::info("phase {}", ckpt::phase_name(phase));
+    const auto phase_start = std::chrono::steady_clock::now();
     switch (phase) {
       case ckpt::Phase::kInit:
         CM_RETURN_IF_ERROR(run.checkpoint->update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kExport; }));
@@ -195,9 +200,10 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
       case ckpt::Phase::kVerify: CM_RETURN_IF_ERROR(run_verify_phase(ctx)); break;
       case ckpt::Phase::kComplete: break;
     }
+    summary.phase_seconds[ckpt::phase_name(phase)] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count();
   }
 
-  MigrationSummary summary;
   const auto manifest = run.manifest->get();
   summary.run_id = manifest.run_id;
   summary.resumed = run.resumed;
@@ -207,6 +213,9 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   summary.records_per_second = summary.seconds > 0 ? static_cast<double>(sent) / summary.seconds : 0;
   summary.retries = counters->retries.load();
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  summary.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   summary.work_dir = work.root();
   CM_RETURN_IF_ERROR(write_summary(work, summary));
   return summary;

@@ -1,0 +1,123 @@
+// chroma-bench: same-run baselines for bench/run.sh, measured with the server's own API and no
+// migration logic in the way.
+//   raw-ingest: pre-builds every upsert body (base64, exactly what chroma-migrate sends) for the
+//               corpus, then only times POSTing them with --workers clients: the target's ceiling.
+//   raw-get:    times paginated get (embeddings, documents, metadatas) of every collection with
+//               --workers clients, bodies downloaded but not parsed: the source's read ceiling.
+// Each prints one JSON line: {"mode", "records", "seconds", "records_per_second", "bytes"}.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/chroma_http_store.hpp"
+#include "common/chroma_wire.hpp"
+#include "common/http_client.hpp"
+#include "tools/corpus.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string& what, const cm::Error& e) {
+  std::fprintf(stderr, "chroma-bench: %s: %s\n", what.c_str(), e.message.c_str());
+  std::exit(1);
+}
+
+std::string collection_path(const cm::StoreUri& uri, const std::string& id, const char* action) {
+  return "/api/v2/tenants/" + uri.tenant + "/databases/" + uri.database + "/collections/" + id + "/" + action;
+}
+
+// Runs `jobs` on `workers` threads; each job is one request; returns seconds and bytes received.
+std::pair<double, std::uint64_t> run_requests(cm::HttpClient& http, std::size_t workers,
+                                              const std::vector<std::pair<std::string, std::string>>& jobs) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::uint64_t> bytes{0};
+  auto start = Clock::now();
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t w = 0; w < workers; ++w) {
+      threads.emplace_back([&] {
+        for (std::size_t i = next++; i < jobs.size(); i = next++) {
+          auto response = http.request("POST", jobs[i].first, jobs[i].second);
+          if (!response) die("request", response.error());
+          if (response->status != 200) die("request", {cm::ErrorCode::kRejected, response->body.substr(0, 300)});
+          bytes += response->body.size();
+        }
+      });
+    }
+  }
+  return {std::chrono::duration<double>(Clock::now() - start).count(), bytes.load()};
+}
+
+void print(const char* mode, std::uint64_t records, double seconds, std::uint64_t bytes) {
+  nlohmann::json out = {{"mode", mode}, {"records", records}, {"seconds", seconds},
+                        {"records_per_second", static_cast<double>(records) / seconds}, {"bytes", bytes}};
+  std::printf("%s\n", out.dump().c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"chroma-bench: raw server baselines for bench/run.sh"};
+  app.require_subcommand(1);
+  std::string url;
+  cm::corpus::CorpusOptions corpus;
+  std::size_t batch = 1000, workers = 2;
+  auto* ingest = app.add_subcommand("raw-ingest", "time pre-built base64 upserts of the corpus");
+  ingest->add_option("--target", url)->required();
+  ingest->add_option("--records", corpus.total_records)->capture_default_str();
+  ingest->add_option("--dimension", corpus.dimension)->capture_default_str();
+  ingest->add_option("--seed", corpus.seed)->capture_default_str();
+  auto* get = app.add_subcommand("raw-get", "time paginated get of every collection");
+  get->add_option("--source", url)->required();
+  for (auto* sub : {ingest, get}) {
+    sub->add_option("--batch-size", batch)->capture_default_str();
+    sub->add_option("--workers", workers)->capture_default_str();
+  }
+  CLI11_PARSE(app, argc, argv);
+
+  auto uri = cm::parse_store_uri(url);
+  if (!uri) die("uri", uri.error());
+  auto store = cm::ChromaHttpStore::open(*uri);
+  if (!store) die("open", store.error());
+  if (auto s = (*store)->ensure_database(); !s) die("database", s.error());
+  cm::HttpClient http(uri->base_url);
+  std::vector<std::pair<std::string, std::string>> jobs;
+  std::uint64_t records = 0;
+
+  if (*ingest) {
+    auto specs = cm::corpus::collection_specs(corpus);
+    for (std::size_t c = 0; c < specs.size(); ++c) {
+      auto info = (*store)->create_collection(specs[c]);
+      if (!info) die("create " + specs[c].name, info.error());
+      const std::size_t n = cm::corpus::records_in(corpus, c);
+      for (std::size_t start = 0; start < n; start += batch) {
+        std::vector<cm::Record> rs;
+        for (std::size_t i = start; i < std::min(n, start + batch); ++i) rs.push_back(cm::corpus::make_record(corpus, c, i));
+        jobs.emplace_back(collection_path(*uri, info->id, "upsert"), cm::encode_upsert_body(rs, true));
+        records += rs.size();
+      }
+    }
+    auto [seconds, bytes] = run_requests(http, workers, jobs);
+    print("raw-ingest", records, seconds, bytes);
+  } else {
+    auto collections = (*store)->list_collections();
+    if (!collections) die("list", collections.error());
+    for (const auto& c : *collections) {
+      auto count = (*store)->count(c);
+      if (!count) die("count", count.error());
+      for (std::uint64_t offset = 0; offset < *count; offset += batch) {
+        nlohmann::json body = {{"limit", batch}, {"offset", offset}, {"include", {"embeddings", "documents", "metadatas"}}};
+        jobs.emplace_back(collection_path(*uri, c.id, "get"), body.dump());
+      }
+      records += *count;
+    }
+    auto [seconds, bytes] = run_requests(http, workers, jobs);
+    print("raw-get", records, seconds, bytes);
+  }
+  return 0;
+}
