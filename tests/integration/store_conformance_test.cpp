@@ -1,0 +1,198 @@
+// The VectorStore contract (common/vector_store.hpp), run against every implementation: a real
+// Chroma server, a snapshot directory, and both again through the factory's decorator stack.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/chroma_http_store.hpp"
+#include "common/snapshot_store.hpp"
+#include "common/store_factory.hpp"
+#include "tests/support/chroma_server.hpp"
+
+namespace cm::testing {
+namespace {
+
+struct StoreKind {
+  const char* name;
+  bool http;
+  bool decorated;
+};
+
+class StoreConformance : public ::testing::TestWithParam<StoreKind> {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = ChromaServer::start();
+    ASSERT_TRUE(server) << server.error().message;
+    server_ = std::move(*server);
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  void SetUp() override {
+    ASSERT_TRUE(server_);
+    dir_ = make_temp_dir("conformance");
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    test = test.substr(0, test.find('/'));
+    auto uri = parse_store_uri(GetParam().http ? server_->url() + "?database=" + test + "_" + GetParam().name
+                                               : "snapshot:" + (dir_ / "snap").string());
+    ASSERT_TRUE(uri);
+    if (GetParam().decorated) {
+      auto store = open_store(*uri, StoreRole::kTarget, {});
+      ASSERT_TRUE(store) << store.error().message;
+      store_ = std::move(*store);
+    } else if (GetParam().http) {
+      auto store = open_store(*uri, StoreRole::kTarget, {});  // creates the database
+      ASSERT_TRUE(store);
+      auto plain = ChromaHttpStore::open(*uri);
+      ASSERT_TRUE(plain);
+      store_ = std::move(*plain);
+    } else {
+      auto snap = SnapshotStore::open(uri->snapshot_dir, SnapshotStore::Mode::kWrite);
+      ASSERT_TRUE(snap) << snap.error().message;
+      store_ = std::move(*snap);
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CollectionInfo create(const std::string& name, const std::string& space = "l2") {
+    CollectionSpec spec{name, {{"team", std::string("search")}, {"v", std::int64_t{2}}}, {}, {}};
+    spec.hnsw.space = space;
+    spec.hnsw.ef_construction = 150;
+    auto info = store_->create_collection(spec);
+    EXPECT_TRUE(info) << info.error().message;
+    return info ? *info : CollectionInfo{};
+  }
+
+  static std::vector<Record> records(int n, float salt = 0) {
+    std::vector<Record> out;
+    for (int i = 0; i < n; ++i) {
+      Record r;
+      r.id = "id-" + std::to_string(i);
+      r.embedding = {static_cast<float>(i) + salt, 0.5f, -1.25f};
+      if (i % 3 != 0) r.document = "doc " + std::to_string(i);
+      r.metadata = {{"i", std::int64_t{i}}, {"f", i * 0.5}, {"b", i % 2 == 0}, {"s", std::string("x")}};
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::vector<Record> all(const CollectionInfo& c, int expected) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < expected; ++i) ids.push_back("id-" + std::to_string(i));
+    auto got = store_->get_records(c, ids);
+    EXPECT_TRUE(got) << got.error().message;
+    auto out = got ? *got : std::vector<Record>{};
+    std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) { return a.id < b.id; });
+    return out;
+  }
+
+  static inline std::unique_ptr<ChromaServer> server_;
+  std::filesystem::path dir_;
+  std::unique_ptr<VectorStore> store_;
+};
+
+TEST_P(StoreConformance, CreateFindListAndRefuseDuplicates) {
+  auto info = create("alpha", "cosine");
+  auto found = store_->find_collection("alpha");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->hnsw.space, "cosine");
+  EXPECT_EQ((*found)->hnsw.ef_construction, 150);
+  EXPECT_EQ((*found)->metadata, (Metadata{{"team", std::string("search")}, {"v", std::int64_t{2}}}));
+  auto missing = store_->find_collection("nope_nope");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->has_value());
+  auto dup = store_->create_collection({"alpha", {}, {}, {}});
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
+  create("beta");
+  auto list = store_->list_collections();
+  ASSERT_TRUE(list);
+  std::set<std::string> names;
+  for (const auto& c : *list) names.insert(c.name);
+  EXPECT_EQ(names, (std::set<std::string>{"alpha", "beta"}));
+}
+
+TEST_P(StoreConformance, UpsertIsIdempotentAndReadsBackExactly) {
+  auto c = create("gamma");
+  auto rs = records(25);
+  ASSERT_TRUE(store_->upsert(c, rs));
+  ASSERT_TRUE(store_->upsert(c, rs));  // a re-sent batch
+  ASSERT_TRUE(store_->flush());
+  auto count = store_->count(c);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 25u);
+  auto back = all(c, 25);
+  std::sort(rs.begin(), rs.end(), [](const Record& a, const Record& b) { return a.id < b.id; });
+  EXPECT_EQ(back, rs);
+}
+
+TEST_P(StoreConformance, UpsertReplacesValuesOfExistingIds) {
+  auto c = create("delta");
+  ASSERT_TRUE(store_->upsert(c, records(10)));
+  auto newer = records(10, 100.0f);
+  for (auto& r : newer) r.metadata["s"] = std::string("updated");  // same key set
+  ASSERT_TRUE(store_->upsert(c, std::span<const Record>(newer).subspan(0, 4)));
+  ASSERT_TRUE(store_->flush());
+  auto back = all(c, 10);
+  ASSERT_EQ(back.size(), 10u);
+  for (const auto& r : back) {
+    const bool updated = r.id == "id-0" || r.id == "id-1" || r.id == "id-2" || r.id == "id-3";
+    EXPECT_EQ(std::get<std::string>(r.metadata.at("s")), updated ? "updated" : "x") << r.id;
+    EXPECT_EQ(r.embedding[0] >= 100.0f, updated) << r.id;
+  }
+}
+
+TEST_P(StoreConformance, ListIdsPagesCoverEveryIdOnceAndGetOmitsUnknown) {
+  auto c = create("epsilon");
+  ASSERT_TRUE(store_->upsert(c, records(23)));
+  ASSERT_TRUE(store_->flush());
+  std::multiset<std::string> seen;
+  for (std::uint64_t offset = 0;; offset += 5) {
+    auto page = store_->list_ids(c, offset, 5);
+    ASSERT_TRUE(page) << page.error().message;
+    seen.insert(page->begin(), page->end());
+    if (page->size() < 5) break;
+  }
+  EXPECT_EQ(seen.size(), 23u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 23u);
+  std::vector<std::string> ask{"id-1", "no-such-id", "id-22"};
+  auto got = store_->get_records(c, ask);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->size(), 2u);
+}
+
+TEST_P(StoreConformance, DeleteRecordsAndCollections) {
+  auto c = create("zeta");
+  ASSERT_TRUE(store_->upsert(c, records(8)));
+  std::vector<std::string> gone{"id-2", "id-5"};
+  ASSERT_TRUE(store_->delete_records(c, gone));
+  ASSERT_TRUE(store_->flush());
+  auto count = store_->count(c);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 6u);
+  EXPECT_EQ(all(c, 8).size(), 6u);
+  ASSERT_TRUE(store_->delete_collection("zeta"));
+  auto found = store_->find_collection("zeta");
+  ASSERT_TRUE(found);
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST_P(StoreConformance, EmptyCollectionCountsZero) {
+  auto c = create("eta");
+  ASSERT_TRUE(store_->flush());
+  auto count = store_->count(c);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 0u);
+  auto page = store_->list_ids(c, 0, 10);
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(page->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
+                         ::testing::Values(StoreKind{"http", true, false}, StoreKind{"snapshot", false, false},
+                                           StoreKind{"http_decorated", true, true},
+                                           StoreKind{"snapshot_decorated", false, true}),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+}  // namespace
+}  // namespace cm::testing
