@@ -1,0 +1,153 @@
+// Retry, read-only and fault-injection decorators: what is retried, how often, and what never
+// reaches the store.
+#include "common/store_decorators.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "common/chroma_http_store.hpp"
+#include "common/fault_injection.hpp"
+#include "tests/support/fake_http_server.hpp"
+
+namespace cm {
+namespace {
+
+// A store whose upserts answer from a script; counts what reached it.
+class ScriptedStore final : public VectorStore {
+ public:
+  std::deque<Status> upsert_script;
+  int upserts = 0, writes = 0;
+
+  std::string describe() const override { return "scripted"; }
+  Result<StoreLimits> limits() override { return StoreLimits{}; }
+  Result<std::vector<CollectionInfo>> list_collections() override { return std::vector<CollectionInfo>{}; }
+  Result<std::optional<CollectionInfo>> find_collection(const std::string&) override { return std::nullopt; }
+  Result<CollectionInfo> create_collection(const CollectionSpec& s) override {
+    ++writes;
+    CollectionInfo info;
+    info.name = s.name;
+    return info;
+  }
+  Status delete_collection(const std::string&) override { return ++writes, ok_status(); }
+  Result<std::uint64_t> count(const CollectionInfo&) override { return 0; }
+  Result<std::vector<std::string>> list_ids(const CollectionInfo&, std::uint64_t, std::uint32_t) override {
+    return std::vector<std::string>{};
+  }
+  Result<std::vector<Record>> get_records(const CollectionInfo&, std::span<const std::string>) override {
+    return std::vector<Record>{};
+  }
+  Status upsert(const CollectionInfo&, std::span<const Record>) override {
+    ++upserts;
+    ++writes;
+    if (upsert_script.empty()) return ok_status();
+    auto next = upsert_script.front();
+    upsert_script.pop_front();
+    return next;
+  }
+  Status delete_records(const CollectionInfo&, std::span<const std::string>) override { return ++writes, ok_status(); }
+};
+
+const CollectionInfo kNone;
+
+RetryPolicy fast_policy(int attempts) { return {attempts, std::chrono::milliseconds(1), std::chrono::milliseconds(5)}; }
+
+TEST(RetryingStoreTest, RetriesTransientFailuresUntilSuccess) {
+  auto inner = std::make_unique<ScriptedStore>();
+  auto* raw = inner.get();
+  raw->upsert_script = {make_error(ErrorCode::kTransient, "503"), make_error(ErrorCode::kTransient, "reset"), ok_status()};
+  auto counters = std::make_shared<StoreCounters>();
+  RetryingStore store(std::move(inner), fast_policy(5), counters);
+  EXPECT_TRUE(store.upsert(kNone, {}));
+  EXPECT_EQ(raw->upserts, 3);
+  EXPECT_EQ(counters->retries, 2u);
+}
+
+TEST(RetryingStoreTest, DoesNotRetryRejections) {
+  auto inner = std::make_unique<ScriptedStore>();
+  auto* raw = inner.get();
+  raw->upsert_script = {make_error(ErrorCode::kRejected, "400 dimension mismatch", 400)};
+  RetryingStore store(std::move(inner), fast_policy(5), nullptr);
+  auto status = store.upsert(kNone, {});
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kRejected);
+  EXPECT_EQ(raw->upserts, 1);
+}
+
+TEST(RetryingStoreTest, GivesUpAfterMaxAttemptsAndSaysSo) {
+  auto inner = std::make_unique<ScriptedStore>();
+  auto* raw = inner.get();
+  for (int i = 0; i < 10; ++i) raw->upsert_script.push_back(make_error(ErrorCode::kTransient, "timeout"));
+  RetryingStore store(std::move(inner), fast_policy(3), nullptr);
+  auto status = store.upsert(kNone, {});
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kTransient);
+  EXPECT_NE(status.error().message.find("gave up after 3 attempts"), std::string::npos);
+  EXPECT_EQ(raw->upserts, 3);
+}
+
+TEST(RetryingStoreTest, ClassifiesRealHttpAnswersFromAFakeServer) {
+  // 503 and 429 are retried; the third answer succeeds. Then a 400 is not retried.
+  testing::FakeHttpServer server({{503, R"({"error":"Unavailable","message":"busy"})"},
+                                  {429, R"({"error":"RateLimit","message":"slow down"})"},
+                                  {200, "3"},
+                                  {400, R"({"error":"InvalidArgumentError","message":"bad"})"}});
+  ASSERT_TRUE(server.ok());
+  auto uri = parse_store_uri(server.url());
+  auto http = ChromaHttpStore::open(*uri);
+  ASSERT_TRUE(http);
+  RetryingStore store(std::move(*http), fast_policy(5), nullptr);
+  CollectionInfo c;
+  c.name = "c";
+  c.id = "0b7b5a3c-1b5e-4f58-9a59-4b1f8d1f7e11";
+  auto count = store.count(c);
+  ASSERT_TRUE(count) << count.error().message;
+  EXPECT_EQ(*count, 3u);
+  EXPECT_EQ(server.requests().size(), 3u);
+  auto rejected = store.count(c);
+  ASSERT_FALSE(rejected);
+  EXPECT_EQ(rejected.error().code, ErrorCode::kRejected);
+  EXPECT_NE(rejected.error().message.find("InvalidArgumentError: bad"), std::string::npos) << rejected.error().message;
+  EXPECT_EQ(server.requests().size(), 4u);
+}
+
+TEST(ReadOnlyStoreTest, RefusesEveryWriteBeforeItReachesTheStore) {
+  auto inner = std::make_unique<ScriptedStore>();
+  auto* raw = inner.get();
+  ReadOnlyStore store(std::move(inner));
+  EXPECT_EQ(store.create_collection(CollectionSpec{"abc", {}, {}, {}}).error().code, ErrorCode::kInternal);
+  EXPECT_FALSE(store.delete_collection("abc"));
+  EXPECT_FALSE(store.upsert(kNone, {}));
+  EXPECT_FALSE(store.delete_records(kNone, {}));
+  EXPECT_EQ(raw->writes, 0);
+  EXPECT_TRUE(store.count(kNone));  // reads pass through
+}
+
+TEST(FaultInjectionTest, ParsesRulesAndRejectsMalformedOnes) {
+  auto rules = parse_fault_spec("target.upsert=crash@3;source.get_records=transient@1-2;target.count=reject@4;x.y=transient@5-");
+  ASSERT_TRUE(rules) << rules.error().message;
+  ASSERT_EQ(rules->size(), 4u);
+  EXPECT_EQ((*rules)[0].action, FaultRule::Action::kCrash);
+  EXPECT_EQ((*rules)[1].last, 2u);
+  EXPECT_EQ((*rules)[3].last, UINT64_MAX);
+  for (const char* bad : {"upsert=crash@1", "target.upsert=explode@1", "target.upsert=crash@0", "target.upsert=transient@3-1",
+                          "target.upsert=crash"}) {
+    auto r = parse_fault_spec(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(FaultInjectionTest, InjectedFaultsNeverReachTheStore) {
+  auto inner = std::make_unique<ScriptedStore>();
+  auto* raw = inner.get();
+  FaultInjectingStore store(std::move(inner), *parse_fault_spec("target.upsert=transient@2-3"));
+  EXPECT_TRUE(store.upsert(kNone, {}));
+  EXPECT_EQ(store.upsert(kNone, {}).error().code, ErrorCode::kTransient);
+  EXPECT_EQ(store.upsert(kNone, {}).error().code, ErrorCode::kTransient);
+  EXPECT_TRUE(store.upsert(kNone, {}));
+  EXPECT_EQ(raw->upserts, 2);
+}
+
+}  // namespace
+}  // namespace cm
