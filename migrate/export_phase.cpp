@@ -32,7 +32,7 @@ std::string missing_ids(const std::vector<std::string>& asked, const std::vector
 Result<CollectionInfo> ensure_snapshot_collection(SnapshotStore& snapshot, const CollectionInfo& src) {
   CM_ASSIGN_OR_RETURN(auto existing, snapshot.find_collection(src.name));
   if (existing) return *existing;
-  return snapshot.create_collection({src.name, src.metadata, src.hnsw, src.configuration});
+  return snapshot.create_collection_from(src);  // keeps the source's id and configuration verbatim
 }
 
 Status scan_if_needed(PhaseContext& ctx, const CollectionInfo& src) {
