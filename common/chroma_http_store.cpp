@@ -163,6 +163,14 @@ Status ChromaHttpStore::delete_collection(const std::string& name) {
   return ok_status();
 }
 
+Status ChromaHttpStore::update_collection_metadata(const CollectionInfo& collection, const Metadata& metadata) {
+  std::string body = "{\"new_metadata\":";
+  append_metadata_json(metadata, &body);
+  body += "}";
+  CM_RETURN_IF_ERROR(call("PUT", collections_path() + "/" + url_encode_segment(collection.id), body));
+  return ok_status();
+}
+
 Result<std::uint64_t> ChromaHttpStore::count(const CollectionInfo& collection) {
   CM_ASSIGN_OR_RETURN(std::string body, call("GET", collection_path(collection, "count")));
   return parse_count(body);

@@ -15,6 +15,8 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kConfigMismatch: return "configuration mismatch";
     case ErrorCode::kVerifyFailed: return "verification failed";
     case ErrorCode::kCancelled: return "cancelled";
+    case ErrorCode::kContractViolation: return "contract violation";
+    case ErrorCode::kRefused: return "refused by safety interlock";
     case ErrorCode::kInternal: return "internal error";
   }
   return "unknown";

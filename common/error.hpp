@@ -20,6 +20,8 @@ enum class ErrorCode {
   kConfigMismatch,   // a resume with a configuration that differs from the checkpoint's
   kVerifyFailed,     // the data after a phase is not what it should be
   kCancelled,        // stopped by a signal or by an injected fault
+  kContractViolation,  // the data does not meet the migration contract
+  kRefused,          // a safety interlock refused the run (target kind, confirmation)
   kInternal,         // a bug: an invariant did not hold
 };
 

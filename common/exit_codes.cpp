@@ -15,6 +15,8 @@ int exit_code_for(const Error& error) {
     case ErrorCode::kAlreadyExists: return kExitConflict;
     case ErrorCode::kNotFound: return kExitUsage;
     case ErrorCode::kCancelled: return kExitInterrupted;
+    case ErrorCode::kContractViolation: return kExitContractViolation;
+    case ErrorCode::kRefused: return kExitRefused;
     case ErrorCode::kInternal: return kExitInternal;
   }
   return kExitInternal;

@@ -16,6 +16,8 @@ enum ExitCode : int {
   kExitCorruption = 7,      // a snapshot, checkpoint or manifest failed its digest or format check
   kExitIo = 8,              // a local file could not be read or written
   kExitConflict = 9,        // a target collection exists and the run may not touch it
+  kExitContractViolation = 10,  // preflight/postflight found data that breaks the contract
+  kExitRefused = 11,        // a safety interlock refused the run before any write
   kExitInterrupted = 130,   // SIGINT/SIGTERM: the checkpoint is intact, --resume continues
   kExitInternal = 70,       // a bug; please report it with the log file
 };

@@ -29,7 +29,13 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
           {"config", m.config},
           {"source_collections", m.source_collections},
           {"import_snapshot", m.import_snapshot},
-          {"target_collections", targets}};
+          {"target_collections", targets},
+          {"target_kind", m.target_kind},
+          {"mapping_hash", m.mapping_hash},
+          {"contract_version", m.contract_version},
+          {"dry_run", m.dry_run},
+          {"backup", m.backup},
+          {"contract_overrides", m.contract_overrides}};
 }
 
 Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
@@ -47,6 +53,12 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
     m.config = j.at("config");
     m.source_collections = j.at("source_collections").get<std::vector<std::string>>();
     m.import_snapshot = j.value("import_snapshot", "");
+    m.target_kind = j.value("target_kind", "test");
+    m.mapping_hash = j.value("mapping_hash", "");
+    m.contract_version = j.value("contract_version", "");
+    m.dry_run = j.value("dry_run", false);
+    m.backup = j.value("backup", nlohmann::json::object());
+    m.contract_overrides = j.value("contract_overrides", nlohmann::json::array());
     for (const auto& t : j.at("target_collections")) {
       m.target_collections.push_back({t.at("name").get<std::string>(),
                                       t.at("action").get<std::string>(),

@@ -194,6 +194,23 @@ Result<CollectionInfo> SnapshotStore::create_collection_from(const CollectionInf
   return source;
 }
 
+Status SnapshotStore::update_collection_metadata(const CollectionInfo& collection, const Metadata& metadata) {
+  CM_RETURN_IF_ERROR(check_writable());
+  if (auto why = metadata_not_representable_reason(metadata)) {
+    return make_error(ErrorCode::kInvalidArgument, "collection \"" + collection.name + "\": " + *why);
+  }
+  std::shared_lock ops(ops_mu_);
+  std::lock_guard lock(mu_);
+  CM_ASSIGN_OR_RETURN(CollectionState * state, state_locked(collection.name));
+  CM_RETURN_IF_ERROR(unseal_locked());
+  CollectionInfo updated = state->info;
+  updated.metadata = metadata;
+  CM_RETURN_IF_ERROR(write_file_atomic(snapshot::collection_json_path(dir_, collection.name),
+                                       json_text(collection_info_to_json(updated))));
+  state->info = std::move(updated);
+  return ok_status();
+}
+
 Status SnapshotStore::delete_collection(const std::string& name) {
   CM_RETURN_IF_ERROR(check_writable());
   std::unique_lock ops(ops_mu_);

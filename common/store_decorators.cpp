@@ -52,6 +52,9 @@ Result<CollectionInfo> RetryingStore::create_collection(const CollectionSpec& sp
 Status RetryingStore::delete_collection(const std::string& name) {
   return with_retry("delete_collection", [&] { return inner().delete_collection(name); });
 }
+Status RetryingStore::update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) {
+  return with_retry("update_collection_metadata", [&] { return inner().update_collection_metadata(c, metadata); });
+}
 Result<std::uint64_t> RetryingStore::count(const CollectionInfo& c) {
   return with_retry("count", [&] { return inner().count(c); });
 }
@@ -133,6 +136,9 @@ Result<CollectionInfo> ReadOnlyStore::create_collection(const CollectionSpec& sp
 }
 Status ReadOnlyStore::delete_collection(const std::string& name) {
   return refused(*this, "delete collection " + name);
+}
+Status ReadOnlyStore::update_collection_metadata(const CollectionInfo& c, const Metadata&) {
+  return refused(*this, "update the metadata of " + c.name);
 }
 Status ReadOnlyStore::upsert(const CollectionInfo& c, std::span<const Record>) {
   return refused(*this, "upsert into " + c.name);

@@ -37,6 +37,7 @@ class RetryingStore final : public ForwardingStore {
   Result<std::optional<CollectionInfo>> find_collection(const std::string& name) override;
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
   Status delete_collection(const std::string& name) override;
+  Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override;
   Result<std::uint64_t> count(const CollectionInfo& c) override;
   Result<std::vector<std::string>> list_ids(const CollectionInfo& c, std::uint64_t offset,
                                             std::uint32_t limit) override;
@@ -78,6 +79,7 @@ class ReadOnlyStore final : public ForwardingStore {
   using ForwardingStore::ForwardingStore;
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
   Status delete_collection(const std::string& name) override;
+  Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
   Status flush() override { return ok_status(); }

@@ -2,14 +2,16 @@
 //   base store (HTTP server or snapshot directory)
 //   -> FaultInjectingStore (tests only: CHROMA_MIGRATE_FAULTS; faults look like server faults)
 //   -> RetryingStore       (transient failures: backoff with jitter)
+//   -> AuditingStore       (targets with an audit log: one JSON line per mutating call, after retries)
 //   -> LoggingStore        (debug trace of every call)
-//   -> ReadOnlyStore       (sources only: any write is refused before it leaves the process)
+//   -> ReadOnlyStore       (sources, and targets of a dry run: any write is refused in-process)
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "common/audit_log.hpp"
 #include "common/store_decorators.hpp"
 #include "common/uri.hpp"
 #include "common/vector_store.hpp"
@@ -23,6 +25,8 @@ struct StoreOpenOptions {
   RetryPolicy retry;
   std::shared_ptr<StoreCounters> counters;
   std::string fault_spec;  // CHROMA_MIGRATE_FAULTS
+  std::shared_ptr<AuditLog> audit;  // targets: where mutations are recorded
+  bool dry_run = false;             // targets: refuse every write (the plan must not write)
 };
 
 Result<std::unique_ptr<VectorStore>> open_store(const StoreUri& uri, StoreRole role,

@@ -38,6 +38,8 @@ class VectorStore {
   // Fails with kAlreadyExists when the name is taken (never get-or-create: callers decide).
   virtual Result<CollectionInfo> create_collection(const CollectionSpec& spec) = 0;
   virtual Status delete_collection(const std::string& name) = 0;
+  // Replaces the collection's metadata wholesale (its configuration is unchanged).
+  virtual Status update_collection_metadata(const CollectionInfo& collection, const Metadata& metadata) = 0;
 
   virtual Result<std::uint64_t> count(const CollectionInfo& collection) = 0;
   // One page of ids in the store's own order. A page shorter than `limit` is the last one. Offsets
@@ -49,6 +51,8 @@ class VectorStore {
   virtual Result<std::vector<Record>> get_records(const CollectionInfo& collection,
                                                   std::span<const std::string> ids) = 0;
   // Inserts or replaces records by id. Idempotent: sending the same batch twice leaves the same state.
+  // Caveat: Chroma MERGES metadata on upsert (keys absent from the new record survive); callers that
+  // need an exact replacement of an existing record delete it first (see migrate's merge mode).
   virtual Status upsert(const CollectionInfo& collection, std::span<const Record> records) = 0;
   virtual Status delete_records(const CollectionInfo& collection,
                                 std::span<const std::string> ids) = 0;
@@ -75,6 +79,9 @@ class ForwardingStore : public VectorStore {
   }
   Status delete_collection(const std::string& name) override {
     return inner_->delete_collection(name);
+  }
+  Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override {
+    return inner_->update_collection_metadata(c, metadata);
   }
   Result<std::uint64_t> count(const CollectionInfo& c) override { return inner_->count(c); }
   Result<std::vector<std::string>> list_ids(const CollectionInfo& c, std::uint64_t offset,

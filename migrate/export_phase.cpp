@@ -36,8 +36,8 @@ Result<CollectionInfo> ensure_snapshot_collection(SnapshotStore& snapshot, const
 }
 
 Status scan_if_needed(PhaseContext& ctx, const CollectionInfo& src) {
-  const auto* scan = ctx.checkpoint.snapshot().find(kStageScan, src.name);
-  if (scan && scan->finished) return ok_status();
+  const auto state = ctx.checkpoint.snapshot();
+  if (const auto* scan = state.find(kStageScan, src.name); scan && scan->finished) return ok_status();
   spdlog::info("scanning ids of {}", src.name);
   CM_ASSIGN_OR_RETURN(auto result, scan_ids(ctx.source, src, ctx.batch_size, ctx.work.scan_file(src.name)));
   return ctx.checkpoint.update([&](ckpt::Checkpoint& c) {

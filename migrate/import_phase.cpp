@@ -3,6 +3,9 @@
 // between still lets resume recognise (adopt) the collection instead of calling it a conflict.
 #include <spdlog/spdlog.h>
 
+#include <unordered_set>
+
+#include "common/canonical.hpp"
 #include "common/progress.hpp"
 #include "common/snapshot_store.hpp"
 #include "migrate/batch_runner.hpp"
@@ -15,39 +18,80 @@ Status set_state(PhaseContext& ctx, const std::string& name, const std::string& 
   return ctx.manifest.update([&](RunManifest& m) { m.find_target(name)->state = state; });
 }
 
-// Finds or creates the target collection according to the ledger.
-Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
-                                      const CollectionInfo& planned) {
-  CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
-  if (existing) {
-    if (entry.state == "planned") {
-      return make_error(ErrorCode::kAlreadyExists,
-                        "target collection '" + entry.name +
-                            "' exists but was not created by this run; refusing to write into it");
-    }
-    if (existing->hnsw.space != planned.hnsw.space) {
-      return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name + "' has space " +
-                                                      existing->hnsw.space + ", expected " + planned.hnsw.space);
-    }
-    return *existing;
-  }
-  if (entry.state != "planned" && entry.state != "creating") {
-    return make_error(ErrorCode::kVerifyFailed,
-                      "target collection '" + entry.name + "' that this run created (state " +
-                          entry.state + ") no longer exists; it was deleted by someone else. "
-                          "Start a new run with a fresh --work-dir");
-  }
+bool owned_by_run(const CollectionInfo& info, const std::string& run_id) {
+  auto it = info.metadata.find(kLedgerRunId);
+  return it != info.metadata.end() && std::holds_alternative<std::string>(it->second) &&
+         std::get<std::string>(it->second) == run_id;
+}
+
+Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEntry& entry, const CollectionInfo& planned,
+                                     const RunManifest& manifest) {
   CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));
-  auto created = ctx.target.create_collection({planned.name, planned.metadata, planned.hnsw, planned.configuration});
+  CollectionSpec spec{planned.name, with_ledger_keys(planned.metadata, manifest), planned.hnsw, planned.configuration};
+  auto created = ctx.target.create_collection(spec);
   if (!created && created.error().code == ErrorCode::kAlreadyExists) {
-    // A retried create whose first attempt landed: the collection is ours (ledger said creating).
-    CM_ASSIGN_OR_RETURN(existing, ctx.target.find_collection(entry.name));
-    if (existing) created = *existing;
+    // A retried create whose first attempt landed: the ledger key proves it is ours.
+    CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
+    if (existing && owned_by_run(*existing, manifest.run_id)) created = *existing;
   }
   if (!created) return std::unexpected(std::move(created).error());
   CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "created"));
   spdlog::info("created target collection {} (space {})", entry.name, planned.hnsw.space);
   return *created;
+}
+
+// Finds, creates, replaces or adopts the target collection as the ledger entry says. The ledger
+// key in the collection's metadata tells this run's collections from anyone else's, also after a
+// crash between a server call and the bookkeeping.
+Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
+                                      const CollectionInfo& planned) {
+  const auto manifest = ctx.manifest.get();
+  CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
+  const bool ours = existing && owned_by_run(*existing, manifest.run_id);
+  if (existing && existing->hnsw.space != planned.hnsw.space && (ours || entry.action == "merged")) {
+    return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name + "' has space " +
+                                                    existing->hnsw.space + ", the run needs " + planned.hnsw.space);
+  }
+  if (entry.action == "merged") {
+    if (!existing) return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name + "' to merge into no longer exists");
+    if (!ours) {
+      CM_RETURN_IF_ERROR(ctx.target.update_collection_metadata(*existing, with_ledger_keys(existing->metadata, manifest)));
+      existing->metadata = with_ledger_keys(existing->metadata, manifest);
+    }
+    return *existing;
+  }
+  if (ours) return *existing;
+  if (existing) {
+    if (entry.action != "replaced") {
+      return make_error(ErrorCode::kAlreadyExists, "target collection '" + entry.name +
+                                                       "' exists but was not created by this run; refusing to write into it "
+                                                       "(see --if-exists)");
+    }
+    CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));
+    spdlog::info("replacing target collection {} (backed up in snapshots/backup)", entry.name);
+    CM_RETURN_IF_ERROR(ctx.target.delete_collection(entry.name));
+  } else if (entry.state != "planned" && entry.state != "creating") {
+    return make_error(ErrorCode::kVerifyFailed,
+                      "target collection '" + entry.name + "' that this run created (state " + entry.state +
+                          ") no longer exists; it was deleted by someone else. Start a new run with a fresh --work-dir");
+  }
+  return create_target(ctx, entry, planned, manifest);
+}
+
+// For a merge, the target ends with the union of what was there and what the run brings.
+Result<std::uint64_t> merged_count(PhaseContext& ctx, SnapshotStore& snapshot, const std::string& name) {
+  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(ctx.work.snapshot(kBackupSnapshot), SnapshotStore::Mode::kRead));
+  std::unordered_set<IdHash, IdHashHasher> ids;
+  for (SnapshotStore* store : {backup.get(), &snapshot}) {
+    CM_ASSIGN_OR_RETURN(auto info, store->find_collection(name));
+    if (!info) continue;
+    for (std::uint64_t offset = 0;; offset += 10000) {
+      CM_ASSIGN_OR_RETURN(auto page, store->list_ids(*info, offset, 10000));
+      for (const auto& id : page) ids.insert(id_hash(id));
+      if (page.size() < 10000) break;
+    }
+  }
+  return ids.size();
 }
 
 // One target collection's share of the import, ready to run.
@@ -64,6 +108,10 @@ Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, SnapshotSto
   CM_ASSIGN_OR_RETURN(auto planned, snapshot.find_collection(entry.name));
   if (!planned) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
   CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, entry, *planned));
+  if (entry.action == "merged") {
+    CM_ASSIGN_OR_RETURN(std::uint64_t expected, merged_count(ctx, snapshot, entry.name));
+    CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) { m.find_target(entry.name)->expected_records = expected; }));
+  }
   CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.part_count(entry.name));
   CM_RETURN_IF_ERROR(ctx.checkpoint.update(
       [&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).total_batches = parts; }));
@@ -89,7 +137,14 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
     CM_ASSIGN_OR_RETURN(auto records, snapshot.read_part(items[c].entry.name, i));
     std::span<const Record> all(records);
     for (std::size_t at = 0; at < all.size(); at += ctx.target_max_batch) {
-      CM_RETURN_IF_ERROR(ctx.target.upsert(items[c].target, all.subspan(at, std::min(ctx.target_max_batch, all.size() - at))));
+      auto chunk = all.subspan(at, std::min(ctx.target_max_batch, all.size() - at));
+      if (items[c].entry.action == "merged") {
+        // Chroma's upsert merges metadata keys: delete first so each record ends exactly as transformed.
+        std::vector<std::string> ids;
+        for (const auto& r : chunk) ids.push_back(r.id);
+        CM_RETURN_IF_ERROR(ctx.target.delete_records(items[c].target, ids));
+      }
+      CM_RETURN_IF_ERROR(ctx.target.upsert(items[c].target, chunk));
     }
     sent += records.size();
     return records.size();
@@ -115,6 +170,7 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
 }  // namespace
 
 Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
+  CM_RETURN_IF_ERROR(run_backup(ctx));
   const auto manifest = ctx.manifest.get();
   CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
                                                          SnapshotStore::Mode::kRead));
@@ -135,31 +191,6 @@ Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
   CM_RETURN_IF_ERROR(ctx.target.flush());
   CM_RETURN_IF_ERROR(ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kVerify; }));
   return sent;
-}
-
-Status run_verify_phase(PhaseContext& ctx) {
-  const auto manifest = ctx.manifest.get();
-  std::string problems;
-  for (const auto& entry : manifest.target_collections) {
-    CM_ASSIGN_OR_RETURN(auto target, ctx.target.find_collection(entry.name));
-    if (!target) {
-      problems += "\n  " + entry.name + ": missing from the target";
-      continue;
-    }
-    CM_ASSIGN_OR_RETURN(auto count, ctx.target.count(*target));
-    if (count != entry.expected_records) {
-      problems += "\n  " + entry.name + ": expected " + std::to_string(entry.expected_records) +
-                  " records, target has " + std::to_string(count);
-    } else {
-      spdlog::info("verify {}: {} records, as expected", entry.name, count);
-      CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "verified"));
-    }
-  }
-  if (!problems.empty()) {
-    return make_error(ErrorCode::kVerifyFailed, "target counts differ from the source:" + problems +
-                                                    "\nThe checkpoint is intact; investigate, then --resume re-verifies");
-  }
-  return ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kComplete; });
 }
 
 }  // namespace cm::migrate

@@ -54,6 +54,17 @@ int run(int argc, char** argv) {
   app.add_option("--run-id", o.run_id, "name of the run (default: UTC time + random suffix)");
   app.add_option("--max-attempts", max_attempts, "tries per request on transient failures")->capture_default_str()->check(CLI::Range(1, 100));
   app.add_option("--retry-base-ms", retry_base_ms, "first backoff delay; doubles per attempt, with jitter")->capture_default_str()->check(CLI::Range(1L, 60000L));
+  std::string mapping, contract, targets_file;
+  app.add_option("--mapping", mapping, "JSON mapping: routing, field rules, target settings (contracts/README.md)");
+  app.add_option("--contract", contract, "JSON contract checked before any write and after import (contracts/CONTRACTS.md)");
+  app.add_flag("--allow-contract-drift", o.allow_contract_drift, "proceed despite contract findings (logged and recorded)");
+  app.add_option("--target-env", o.target_env, "test | working (or MIGRATION_TARGET); working needs MIGRATION_CONFIRM")
+      ->check(CLI::IsMember({"test", "working"}));
+  app.add_option("--targets-file", targets_file, "JSON {\"working\": [URI, ...]} (or MIGRATION_TARGETS_FILE)");
+  app.add_flag("--dry-run", o.dry_run, "export, transform and preflight, write plan.json/plan.md; never write the target");
+  app.add_option("--if-exists", o.if_exists, "for target collections that exist: fail | replace | merge (both back up first)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fail", "replace", "merge"}));
   app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
   app.add_flag("-q,--quiet", o.quiet, "warnings and errors only on the console");
   app.set_version_flag("--version", std::string("chroma-migrate ") + CHROMA_MIGRATE_VERSION);
@@ -77,6 +88,16 @@ int run(int argc, char** argv) {
   o.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
   if (const char* token = std::getenv("CHROMA_TOKEN"); token && *token) o.token = token;
   if (const char* faults = std::getenv("CHROMA_MIGRATE_FAULTS")) o.fault_spec = faults;
+  o.mapping_file = mapping;
+  o.contract_file = contract;
+  if (o.target_env.empty()) {
+    if (const char* env = std::getenv("MIGRATION_TARGET")) o.target_env = env;
+  }
+  if (const char* confirm = std::getenv("MIGRATION_CONFIRM")) o.confirmation = confirm;
+  if (targets_file.empty()) {
+    if (const char* env = std::getenv("MIGRATION_TARGETS_FILE")) targets_file = env;
+  }
+  o.targets_file = targets_file;
 
   cm::install_stop_signal_handlers();
   auto summary = cm::migrate::run_migration(o);
@@ -85,7 +106,11 @@ int run(int argc, char** argv) {
   spdlog::info("summary: run {}{}: {} collection(s), {} records, {} sent in {:.1f}s ({:.0f} records/s), {} retries",
                s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
                s.seconds, s.records_per_second, s.retries);
-  spdlog::info("work dir: {} (run.json, snapshots/source, logs/, migration_summary.json)", s.work_dir.string());
+  if (s.dry_run) {
+    spdlog::info("dry run complete: review {}/plan.md; run again with --resume (without --dry-run) to execute it",
+                 s.work_dir.string());
+  }
+  spdlog::info("work dir: {} (run.json, snapshots/, audit.jsonl, logs/, migration_summary.json)", s.work_dir.string());
   return cm::kExitOk;
 }
 

@@ -26,6 +26,19 @@ struct MigrateOptions {
   std::string fault_spec;                // CHROMA_MIGRATE_FAULTS (tests only)
   bool verbose = false;
   bool quiet = false;
+
+  // Transform and contract (contracts/README.md, contracts/CONTRACTS.md).
+  std::filesystem::path mapping_file;   // empty: identity (each collection to one of the same name)
+  std::filesystem::path contract_file;  // empty: no contract checks
+  bool allow_contract_drift = false;    // proceed despite findings; logged and recorded
+
+  // Safety interlocks (migrate/interlocks.hpp).
+  std::string target_env;                   // --target-env or MIGRATION_TARGET
+  std::optional<std::string> confirmation;  // MIGRATION_CONFIRM
+  std::filesystem::path targets_file;       // --targets-file or MIGRATION_TARGETS_FILE
+
+  bool dry_run = false;           // export, transform, preflight, write the plan; no target writes
+  std::string if_exists = "fail";  // fail | replace | merge, for target collections that exist
 };
 
 }  // namespace cm::migrate

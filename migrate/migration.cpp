@@ -13,6 +13,7 @@
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "common/store_factory.hpp"
+#include "migrate/interlocks.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
@@ -22,11 +23,37 @@ constexpr const char* kStageInit = "init";
 
 // The part of the options a checkpoint is bound to. Workers, retries and verbosity may change
 // between invocations; anything that changes which batches exist or where they go may not.
-nlohmann::json bound_config(const MigrateOptions& o) {
+// Loaded before anything connects: a bad mapping or contract is a usage error with nothing written.
+struct Inputs {
+  std::optional<contracts::Mapping> mapping;
+  std::optional<contracts::Contract> contract;
+  std::string mapping_hash, contract_version;
+};
+
+Result<Inputs> load_inputs(const MigrateOptions& o) {
+  Inputs in;
+  if (!o.mapping_file.empty()) {
+    if (!o.collections.empty()) {
+      return make_error(ErrorCode::kInvalidArgument, "--collections cannot be combined with --mapping: the mapping's routes name the source collections");
+    }
+    CM_ASSIGN_OR_RETURN(in.mapping, contracts::load_mapping(o.mapping_file));
+    in.mapping_hash = contracts::mapping_hash(*in.mapping);
+  }
+  if (!o.contract_file.empty()) {
+    CM_ASSIGN_OR_RETURN(in.contract, contracts::load_contract(o.contract_file));
+    in.contract_version = in.contract->version;
+  }
+  return in;
+}
+
+nlohmann::json bound_config(const MigrateOptions& o, const Inputs& in) {
   return {{"source", o.source.redacted()},
           {"target", o.target.redacted()},
           {"collections", o.collections},
-          {"batch_size", o.batch_size}};
+          {"batch_size", o.batch_size},
+          {"mapping_hash", in.mapping_hash},
+          {"contract", in.contract ? ckpt::hash_config(in.contract->source) : ""},
+          {"if_exists", o.if_exists}};
 }
 
 Status validate_options(const MigrateOptions& o) {
@@ -69,17 +96,39 @@ Result<std::vector<std::string>> resolve_collections(VectorStore& source, const 
   return wanted;
 }
 
-Status refuse_existing_targets(VectorStore& target, const std::vector<std::string>& names) {
+// The target collections the run will write and what it will do to each, decided before any write:
+// a collection that exists is refused (--if-exists fail), or backed up and replaced / merged into.
+Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o, const Inputs& in, VectorStore& source,
+                                                        VectorStore& target, const std::vector<std::string>& sources) {
+  std::vector<std::string> names = sources;
+  if (in.mapping) {
+    std::vector<CollectionInfo> infos;
+    for (const auto& name : sources) {
+      CM_ASSIGN_OR_RETURN(auto info, source.find_collection(name));
+      if (info) infos.push_back(*info);
+    }
+    CM_ASSIGN_OR_RETURN(auto specs, contracts::plan_target_collections(*in.mapping, infos));
+    names.clear();
+    for (const auto& spec : specs) names.push_back(spec.name);
+  }
+  std::vector<TargetCollectionEntry> entries;
   std::string taken;
   for (const auto& name : names) {
     CM_ASSIGN_OR_RETURN(auto existing, target.find_collection(name));
-    if (existing) taken += (taken.empty() ? "" : ", ") + name;
+    std::string action = "created";
+    if (existing) {
+      if (o.if_exists == "fail") taken += (taken.empty() ? "" : ", ") + name;
+      action = o.if_exists == "replace" ? "replaced" : "merged";
+    }
+    entries.push_back({name, action, "planned", {}, 0});
   }
-  if (taken.empty()) return ok_status();
-  return make_error(ErrorCode::kAlreadyExists,
-                    "the target already has collection(s) " + taken +
-                        "; this run only writes collections it creates. Point --target at another "
-                        "database or remove them first");
+  if (!taken.empty()) {
+    return make_error(ErrorCode::kAlreadyExists,
+                      "the target already has collection(s) " + taken +
+                          "; nothing was written. Choose --if-exists replace or merge (both back them up first), "
+                          "point --target at another database, or remove them");
+  }
+  return entries;
 }
 
 struct OpenRun {
@@ -88,16 +137,16 @@ struct OpenRun {
   bool resumed = false;
 };
 
-Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work) {
+Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const Inputs& in) {
   OpenRun run;
   run.resumed = true;
   CM_ASSIGN_OR_RETURN(run.checkpoint, ckpt::CheckpointStore::load(work.checkpoint()));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(work.run_manifest()));
   auto state = run.checkpoint->snapshot();
-  if (state.config_hash != ckpt::hash_config(bound_config(o))) {
+  if (state.config_hash != ckpt::hash_config(bound_config(o, in))) {
     return make_error(ErrorCode::kConfigMismatch,
                       "cannot resume run " + state.run_id + ": its configuration differs (" +
-                          ckpt::describe_config_difference(state.config, bound_config(o)) +
+                          ckpt::describe_config_difference(state.config, bound_config(o, in)) +
                           "). Resume with the original flags, or start a new run in a new --work-dir");
   }
   if (!o.run_id.empty() && o.run_id != state.run_id) {
@@ -106,30 +155,36 @@ Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work) {
   return run;
 }
 
-Result<OpenRun> start_run(const MigrateOptions& o, const WorkDir& work, VectorStore& source, VectorStore& target) {
+Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id, const std::string& target_kind,
+                          const WorkDir& work, VectorStore& source, VectorStore& target) {
   // Init phase: every check happens before anything is written, locally or remotely.
   CM_ASSIGN_OR_RETURN(auto source_limits, source.limits());
   CM_ASSIGN_OR_RETURN(auto target_limits, target.limits());
-  CM_ASSIGN_OR_RETURN(auto names, resolve_collections(source, o.collections));
-  CM_RETURN_IF_ERROR(refuse_existing_targets(target, names));
+  CM_ASSIGN_OR_RETURN(auto names, resolve_collections(source, in.mapping ? contracts::mapped_source_collections(*in.mapping)
+                                                                         : o.collections));
+  CM_ASSIGN_OR_RETURN(auto targets, plan_targets(o, in, source, target, names));
   const std::size_t batch = std::min({o.batch_size, source_limits.max_batch_size, target_limits.max_batch_size});
   if (batch < o.batch_size) spdlog::info("batch size lowered to {} (server limits)", batch);
 
   OpenRun run;
   RunManifest manifest;
-  manifest.run_id = o.run_id.empty() ? generate_run_id() : o.run_id;
+  manifest.run_id = run_id;
   manifest.tool_version = CHROMA_MIGRATE_VERSION;
   manifest.started_at = now_iso8601();
   manifest.source = source.describe();
   manifest.target = target.describe();
-  manifest.config = bound_config(o);
+  manifest.config = bound_config(o, in);
   manifest.source_collections = names;
+  manifest.target_collections = targets;
+  manifest.target_kind = target_kind;
+  manifest.mapping_hash = in.mapping_hash;
+  manifest.contract_version = in.contract_version;
   CM_RETURN_IF_ERROR(ensure_directory(work.root()));
   CM_RETURN_IF_ERROR(init_logging("chroma-migrate", {work.log_file("chroma-migrate", manifest.run_id), o.verbose, o.quiet}));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::create(work.run_manifest(), manifest));
   ckpt::Checkpoint initial;
   initial.run_id = manifest.run_id;
-  initial.config = bound_config(o);
+  initial.config = bound_config(o, in);
   initial.phase = ckpt::Phase::kExport;
   initial.progress(kStageInit, "run").finished = true;
   initial.progress(kStageInit, "run").details = {{"batch_size", batch}, {"target_max_batch", target_limits.max_batch_size}};
@@ -143,6 +198,7 @@ Status write_summary(const WorkDir& work, const MigrationSummary& s) {
                          {"records_sent", s.records_sent}, {"seconds", s.seconds},
                          {"records_per_second", s.records_per_second}, {"retries", s.retries},
                          {"phase_seconds", s.phase_seconds}, {"peak_rss_mb", s.peak_rss_mb},
+                         {"dry_run", s.dry_run},
                          {"finished_at", now_iso8601()}};
   return write_file_atomic(work.migration_summary(), json.dump(2) + "\n");
 }
@@ -153,10 +209,9 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   CM_RETURN_IF_ERROR(validate_options(o));
   WorkDir work(o.work_dir);
-  auto counters = std::make_shared<StoreCounters>();
-  StoreOpenOptions store_options{o.token, o.retry, counters, o.fault_spec};
-  CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
-  CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
+  CM_ASSIGN_OR_RETURN(const Inputs in, load_inputs(o));
+  // Interlocks before anything connects for writing.
+  CM_ASSIGN_OR_RETURN(auto decision, check_interlocks({o.target_env, o.confirmation, o.targets_file, o.target, o.dry_run}));
 
   const bool has_checkpoint = ckpt::CheckpointStore::exists(work.checkpoint());
   if (has_checkpoint && !o.resume) {
@@ -167,16 +222,32 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
     return make_error(ErrorCode::kInvalidArgument, "nothing to resume: no checkpoint.json in " + work.root().string());
   }
   OpenRun run;
+  std::string run_id = o.run_id.empty() ? generate_run_id() : o.run_id;
   if (has_checkpoint) {
-    CM_ASSIGN_OR_RETURN(run, resume_run(o, work));
-    CM_RETURN_IF_ERROR(init_logging("chroma-migrate", {work.log_file("chroma-migrate", run.manifest->get().run_id), o.verbose, o.quiet}));
-    spdlog::info("resuming run {} at phase {}", run.manifest->get().run_id, ckpt::phase_name(run.checkpoint->snapshot().phase));
-  } else {
-    CM_ASSIGN_OR_RETURN(run, start_run(o, work, *source, *target));
+    CM_ASSIGN_OR_RETURN(run, resume_run(o, work, in));
+    run_id = run.manifest->get().run_id;
+    CM_RETURN_IF_ERROR(init_logging("chroma-migrate", {work.log_file("chroma-migrate", run_id), o.verbose, o.quiet}));
+    spdlog::info("resuming run {} at phase {}", run_id, ckpt::phase_name(run.checkpoint->snapshot().phase));
   }
+  auto counters = std::make_shared<StoreCounters>();
+  auto audit = AuditLog::open(work.root() / "audit.jsonl", run_id);
+  StoreOpenOptions store_options{o.token, o.retry, counters, o.fault_spec, audit, o.dry_run};
+  CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
+  CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
+  spdlog::info("{} target ({}{}): {}  <-  source {}", decision.target_kind == "working" ? "WORKING" : "TEST",
+               o.dry_run ? "dry run, no writes" : "writes allowed", decision.listed_as_working ? ", listed as working" : "",
+               target->describe(), source->describe());
+  if (!has_checkpoint) {
+    CM_ASSIGN_OR_RETURN(run, start_run(o, in, run_id, decision.target_kind, work, *source, *target));
+  }
+  CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& m) {
+    m.dry_run = o.dry_run;
+    m.target_kind = decision.target_kind;
+  }));
   const auto init = run.checkpoint->snapshot().find(kStageInit, "run")->details;
   PhaseContext ctx{o, work, *source, *target, *run.checkpoint, *run.manifest, *counters,
-                   init["batch_size"].get<std::size_t>(), init["target_max_batch"].get<std::size_t>()};
+                   init["batch_size"].get<std::size_t>(), init["target_max_batch"].get<std::size_t>(),
+                   in.mapping ? &*in.mapping : nullptr, in.contract ? &*in.contract : nullptr, audit};
   spdlog::info("run {}: {} -> {}, batch {}, {} worker(s), work dir {}", run.manifest->get().run_id,
                source->describe(), target->describe(), ctx.batch_size, o.workers, work.root().string());
 
@@ -184,6 +255,14 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   MigrationSummary summary;
   for (auto phase = run.checkpoint->snapshot().phase; phase != ckpt::Phase::kComplete;
        phase = run.checkpoint->snapshot().phase) {
+    if (o.dry_run && phase >= ckpt::Phase::kImport) {
+      const double export_seconds = summary.phase_seconds.contains("export")
+                                        ? summary.phase_seconds["export"]
+                                        : run.checkpoint->snapshot().find(kStageInit, "run")->details.value("export_seconds", 0.0);
+      CM_RETURN_IF_ERROR(write_plan(ctx, export_seconds));
+      summary.dry_run = true;
+      break;
+    }
     spdlog::info("phase {}", ckpt::phase_name(phase));
     const auto phase_start = std::chrono::steady_clock::now();
     switch (phase) {
@@ -202,6 +281,11 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
     }
     summary.phase_seconds[ckpt::phase_name(phase)] +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count();
+    if (phase == ckpt::Phase::kExport) {
+      CM_RETURN_IF_ERROR(run.checkpoint->update([&](ckpt::Checkpoint& c) {
+        c.progress(kStageInit, "run").details["export_seconds"] = summary.phase_seconds["export"];
+      }));
+    }
   }
 
   const auto manifest = run.manifest->get();

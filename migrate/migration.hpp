@@ -21,6 +21,7 @@ struct MigrationSummary {
   double seconds = 0;                // this invocation's wall time
   double records_per_second = 0;     // records_sent / seconds
   std::uint64_t retries = 0;
+  bool dry_run = false;                          // stopped after the plan; the target was not written
   std::map<std::string, double> phase_seconds;  // phases run by this invocation
   double peak_rss_mb = 0;                       // of this process
   std::filesystem::path work_dir;

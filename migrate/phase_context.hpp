@@ -5,6 +5,9 @@
 #include <cstddef>
 
 #include "checkpoints/checkpoint.hpp"
+#include "common/audit_log.hpp"
+#include "contracts/contract.hpp"
+#include "contracts/mapping.hpp"
 #include "common/run_manifest.hpp"
 #include "common/store_decorators.hpp"
 #include "common/vector_store.hpp"
@@ -23,17 +26,41 @@ struct PhaseContext {
   StoreCounters& counters;
   std::size_t batch_size;  // effective, fixed at init and kept in the checkpoint
   std::size_t target_max_batch;
+  const contracts::Mapping* mapping = nullptr;    // nullptr: identity transform
+  const contracts::Contract* contract = nullptr;  // nullptr: no contract checks
+  std::shared_ptr<AuditLog> audit;                // records overrides too, not only store calls
 };
+
+// Keys every target collection the run creates or writes carries in its metadata (the run ledger).
+inline constexpr const char* kLedgerRunId = "migration_run_id";
+inline constexpr const char* kLedgerMappingHash = "migration_mapping_hash";
+inline constexpr const char* kLedgerContractVersion = "migration_contract_version";
+Metadata with_ledger_keys(Metadata metadata, const RunManifest& manifest);
 
 // Stage names used in the checkpoint.
 inline constexpr const char* kStageScan = "scan";
 inline constexpr const char* kStageExport = "export";
 inline constexpr const char* kStageImport = "import";
+inline constexpr const char* kStageTransform = "transform";
+inline constexpr const char* kStageBackup = "backup";
+inline constexpr const char* kTransformedSnapshot = "transformed";
+inline constexpr const char* kBackupSnapshot = "backup";
 
 Status run_export_phase(PhaseContext& ctx);
 Status run_transform_phase(PhaseContext& ctx);
 // Returns the records sent to the target by this invocation.
 Result<std::uint64_t> run_import_phase(PhaseContext& ctx);
 Status run_verify_phase(PhaseContext& ctx);
+
+// Contract checks: before any write on the import snapshot (and existing merge targets), after the
+// import on what landed. Findings fail with kContractViolation, or with --allow-contract-drift are
+// logged, recorded in run.json and the audit log, and let the run go on.
+Status run_preflight(PhaseContext& ctx);
+Status run_postflight(PhaseContext& ctx);
+// Exports every existing target collection the run will replace or merge into snapshots/backup and
+// verifies it, before the first target write. Resumable per collection.
+Status run_backup(PhaseContext& ctx);
+// The dry-run plan (plan.json, plan.md) from the sealed import snapshot.
+Status write_plan(PhaseContext& ctx, double export_seconds);
 
 }  // namespace cm::migrate

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     spdlog::error("{}", uri.error().message);
     return cm::kExitUsage;
   }
-  auto store = cm::open_store(*uri, cm::StoreRole::kTarget, {std::nullopt, {}, nullptr, ""});
+  auto store = cm::open_store(*uri, cm::StoreRole::kTarget, cm::StoreOpenOptions{});
   if (!store) {
     spdlog::error("{}", store.error().message);
     return cm::exit_code_for(store.error());

@@ -177,6 +177,21 @@ TEST_P(StoreConformance, DeleteRecordsAndCollections) {
   EXPECT_FALSE(found->has_value());
 }
 
+TEST_P(StoreConformance, UpdateCollectionMetadataReplacesIt) {
+  auto c = create("theta");
+  ASSERT_TRUE(store_->upsert(c, records(3)));
+  Metadata next{{"migration_run_id", std::string("r1")}, {"v", 3.0}};
+  ASSERT_TRUE(store_->update_collection_metadata(c, next));
+  ASSERT_TRUE(store_->flush());
+  auto found = store_->find_collection("theta");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->metadata, next);
+  EXPECT_EQ((*found)->hnsw.ef_construction, 150);
+  auto count = store_->count(c);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 3u);
+}
+
 TEST_P(StoreConformance, EmptyCollectionCountsZero) {
   auto c = create("eta");
   ASSERT_TRUE(store_->flush());

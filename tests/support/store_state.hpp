@@ -22,8 +22,9 @@ using StoreState = std::map<std::string, CollectionState>;
 // Reads every collection (or only `names`) completely: ids scanned, records fetched by id.
 Result<StoreState> capture_state(VectorStore& store, const std::vector<std::string>& names = {});
 
-// Human-readable differences (empty when equal): collections, hnsw config, collection metadata,
-// counts, and the first few differing records.
+// Human-readable differences (empty when equal): collections, hnsw config, collection metadata
+// (ignoring the run-ledger keys migration_* on the actual side), counts, and the first few
+// differing records.
 std::vector<std::string> diff_states(const StoreState& expected, const StoreState& actual);
 
 }  // namespace cm::testing

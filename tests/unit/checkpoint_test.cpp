@@ -82,7 +82,8 @@ TEST_F(CheckpointStoreTest, CrashBeforeRenameLeavesPreviousCheckpoint) {
   set_atomic_write_crash_before_rename_for_testing(false);
   auto loaded = CheckpointStore::load(path);
   ASSERT_TRUE(loaded) << loaded.error().message;
-  const auto* p = (*loaded)->snapshot().find("export", "a");
+  const auto state = (*loaded)->snapshot();
+  const auto* p = state.find("export", "a");
   ASSERT_NE(p, nullptr);
   EXPECT_TRUE(p->done.contains(0));
   EXPECT_FALSE(p->done.contains(1));

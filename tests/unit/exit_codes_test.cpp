@@ -29,7 +29,7 @@ TEST(ExitCodesTest, DocumentationListsEveryCode) {
       {kExitOk, "ok"},          {kExitUsage, "usage"},     {kExitConfigMismatch, "config-mismatch"},
       {kExitUnavailable, "unavailable"}, {kExitRejected, "rejected"}, {kExitVerifyFailed, "verify-failed"},
       {kExitCorruption, "corruption"},   {kExitIo, "io"},             {kExitConflict, "conflict"},
-      {kExitInternal, "internal"},       {kExitInterrupted, "interrupted"}};
+      {kExitInternal, "internal"},       {kExitContractViolation, "contract-violation"}, {kExitRefused, "refused"},       {kExitInterrupted, "interrupted"}};
   EXPECT_EQ(documented_codes(), code_side);
 }
 

@@ -30,6 +30,7 @@ class ScriptedStore final : public VectorStore {
     return info;
   }
   Status delete_collection(const std::string&) override { return ++writes, ok_status(); }
+  Status update_collection_metadata(const CollectionInfo&, const Metadata&) override { return ++writes, ok_status(); }
   Result<std::uint64_t> count(const CollectionInfo&) override { return 0; }
   Result<std::vector<std::string>> list_ids(const CollectionInfo&, std::uint64_t, std::uint32_t) override {
     return std::vector<std::string>{};

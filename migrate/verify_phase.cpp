@@ -1,0 +1,44 @@
+// Verify: every target collection holds exactly the expected number of records (for a merge, the
+// union of what was there and what the run brought), has the planned distance space, and, with a
+// contract, passes the postflight on what actually landed.
+#include <spdlog/spdlog.h>
+
+#include "common/snapshot_store.hpp"
+#include "migrate/phase_context.hpp"
+
+namespace cm::migrate {
+
+Status run_verify_phase(PhaseContext& ctx) {
+  const auto manifest = ctx.manifest.get();
+  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot, SnapshotStore::Mode::kRead));
+  std::string problems;
+  for (const auto& entry : manifest.target_collections) {
+    CM_ASSIGN_OR_RETURN(auto target, ctx.target.find_collection(entry.name));
+    if (!target) {
+      problems += "\n  " + entry.name + ": missing from the target";
+      continue;
+    }
+    CM_ASSIGN_OR_RETURN(auto planned, snapshot->find_collection(entry.name));
+    if (planned && planned->hnsw.space != target->hnsw.space) {
+      problems += "\n  " + entry.name + ": space is " + target->hnsw.space + ", planned " + planned->hnsw.space;
+    }
+    CM_ASSIGN_OR_RETURN(auto count, ctx.target.count(*target));
+    if (count != entry.expected_records) {
+      problems += "\n  " + entry.name + ": expected " + std::to_string(entry.expected_records) +
+                  " records, target has " + std::to_string(count);
+    } else {
+      spdlog::info("verify {}: {} records, as expected", entry.name, count);
+    }
+  }
+  if (!problems.empty()) {
+    return make_error(ErrorCode::kVerifyFailed, "the target differs from what the run imported:" + problems +
+                                                    "\nThe checkpoint is intact; investigate, then --resume re-verifies");
+  }
+  CM_RETURN_IF_ERROR(run_postflight(ctx));
+  CM_RETURN_IF_ERROR(ctx.manifest.update([](RunManifest& m) {
+    for (auto& entry : m.target_collections) entry.state = "verified";
+  }));
+  return ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kComplete; });
+}
+
+}  // namespace cm::migrate
