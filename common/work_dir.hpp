@@ -7,6 +7,9 @@
 //   snapshots/source/       the export (docs/snapshot-format.md); validation reference
 //   logs/<program>-<run id>.log
 //   migration_summary.json  the final figures of the last migrate invocation
+//   inputs/mapping.json, inputs/contract.json   copies of the files the run was started with
+//   audit.jsonl             every mutating call on the target
+//   plan.json, plan.md      the dry-run plan; transform_report.json   routing and skip counts
 #pragma once
 
 #include <filesystem>
@@ -31,6 +34,10 @@ class WorkDir {
     return logs_dir() / (program + "-" + run_id + ".log");
   }
   std::filesystem::path migration_summary() const { return root_ / "migration_summary.json"; }
+  // Copies of the --mapping / --contract files the run was started with (validation reads them).
+  std::filesystem::path mapping_copy() const { return root_ / "inputs" / "mapping.json"; }
+  std::filesystem::path contract_copy() const { return root_ / "inputs" / "contract.json"; }
+  std::filesystem::path audit_log() const { return root_ / "audit.jsonl"; }
 
   static constexpr const char* kSourceSnapshot = "source";
 

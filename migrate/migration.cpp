@@ -182,6 +182,13 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   CM_RETURN_IF_ERROR(ensure_directory(work.root()));
   CM_RETURN_IF_ERROR(init_logging("chroma-migrate", {work.log_file("chroma-migrate", manifest.run_id), o.verbose, o.quiet}));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::create(work.run_manifest(), manifest));
+  // The run is bound to these files (by hash); keep the exact bytes for validation and forensics.
+  for (const auto& [from, to] : {std::pair{o.mapping_file, work.mapping_copy()}, std::pair{o.contract_file, work.contract_copy()}}) {
+    if (from.empty()) continue;
+    CM_RETURN_IF_ERROR(ensure_directory(to.parent_path()));
+    CM_ASSIGN_OR_RETURN(std::string bytes, read_file(from));
+    CM_RETURN_IF_ERROR(write_file_atomic(to, bytes));
+  }
   ckpt::Checkpoint initial;
   initial.run_id = manifest.run_id;
   initial.config = bound_config(o, in);
@@ -230,7 +237,7 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
     spdlog::info("resuming run {} at phase {}", run_id, ckpt::phase_name(run.checkpoint->snapshot().phase));
   }
   auto counters = std::make_shared<StoreCounters>();
-  auto audit = AuditLog::open(work.root() / "audit.jsonl", run_id);
+  auto audit = AuditLog::open(work.audit_log(), run_id);
   StoreOpenOptions store_options{o.token, o.retry, counters, o.fault_spec, audit, o.dry_run};
   CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
   CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
