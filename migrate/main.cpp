@@ -103,9 +103,14 @@ int run(int argc, char** argv) {
   auto summary = cm::migrate::run_migration(o);
   if (!summary) return fail(summary.error());
   const auto& s = *summary;
-  spdlog::info("summary: run {}{}: {} collection(s), {} records, {} sent in {:.1f}s ({:.0f} records/s), {} retries",
-               s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
-               s.seconds, s.records_per_second, s.retries);
+  if (s.dry_run) {
+    spdlog::info("summary: run {} (dry run): {} collection(s), {} records planned, nothing sent, {:.1f}s", s.run_id,
+                 s.collections, s.records, s.seconds);
+  } else {
+    spdlog::info("summary: run {}{}: {} collection(s), {} records, {} sent in {:.1f}s ({:.0f} records/s), {} retries",
+                 s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent, s.seconds,
+                 s.records_per_second, s.retries);
+  }
   if (s.dry_run) {
     spdlog::info("dry run complete: review {}/plan.md; run again with --resume (without --dry-run) to execute it",
                  s.work_dir.string());

@@ -24,10 +24,12 @@ std::string render_markdown(const nlohmann::json& plan) {
   md += fmt::format("- export measured at {:.0f} records/s; estimated import time at that rate: {:.1f}s (a lower bound: "
                     "the target's ingest is usually slower than its reads)\n\n",
                     plan["export"]["records_per_second"].get<double>(), plan["estimated_import_seconds"].get<double>());
-  md += "| target collection | action | exists now | records | from |\n| --- | --- | --- | ---: | --- |\n";
+  md += "| target collection | action | exists now | records | from (source: route = records) |\n| --- | --- | --- | ---: | --- |\n";
   for (const auto& t : plan["targets"]) {
+    std::string from;
+    for (const auto& [route, n] : t["from"].items()) from += (from.empty() ? "" : "<br>") + route + " = " + n.dump();
     md += fmt::format("| {} | {} | {} | {} | {} |\n", t["name"].get<std::string>(), t["action"].get<std::string>(),
-                      t["exists_now"].get<bool>() ? "yes" : "no", t["records"].get<std::uint64_t>(), t["from"].dump());
+                      t["exists_now"].get<bool>() ? "yes" : "no", t["records"].get<std::uint64_t>(), from);
   }
   md += "\n## Schema change\n\n```json\n" + plan["schema_change"].dump(2) + "\n```\n\n## Sample transformed records\n\n```json\n" +
         plan["samples"].dump(2) + "\n```\n\n## Contract preflight\n\n" + plan["preflight"].get<std::string>() + "\n";
@@ -51,7 +53,8 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
     if (auto it = state.stages.find(kStageTransform); it != state.stages.end()) {
       for (const auto& [source, p] : it->second) {
         const auto routes = p.details.value("routes", nlohmann::json::object());
-        for (const auto& [route, n] : routes.items()) from[source + ": " + route] = n;
+        if (!routes.contains(entry.name)) continue;
+        for (const auto& [route, n] : routes[entry.name].items()) from[source + ": " + route] = n;
       }
     } else {
       from[entry.name] = entry.expected_records;

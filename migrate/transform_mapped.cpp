@@ -17,7 +17,8 @@ constexpr std::size_t kMaxSkipSamples = 20;
 
 // What one export part produced; merged into the checkpoint when the part is marked done.
 struct PartCounts {
-  std::map<std::string, std::uint64_t> by_target, by_route;
+  std::map<std::string, std::uint64_t> by_target;
+  std::map<std::string, std::map<std::string, std::uint64_t>> by_route;  // target -> route -> records
   std::uint64_t skipped_unmatched = 0, skipped_cast = 0;
   nlohmann::json samples = nlohmann::json::array();
 };
@@ -27,7 +28,11 @@ void merge_counts(nlohmann::json& details, const PartCounts& counts) {
     if (!details[key].is_object()) details[key] = nlohmann::json::object();
   }
   for (const auto& [k, v] : counts.by_target) details["routed"][k] = details["routed"].value(k, std::uint64_t{0}) + v;
-  for (const auto& [k, v] : counts.by_route) details["routes"][k] = details["routes"].value(k, std::uint64_t{0}) + v;
+  for (const auto& [target, routes] : counts.by_route) {
+    auto& slot = details["routes"][target];
+    if (!slot.is_object()) slot = nlohmann::json::object();
+    for (const auto& [route, v] : routes) slot[route] = slot.value(route, std::uint64_t{0}) + v;
+  }
   details["skipped_unmatched"] = details.value("skipped_unmatched", std::uint64_t{0}) + counts.skipped_unmatched;
   details["skipped_cast_failure"] = details.value("skipped_cast_failure", std::uint64_t{0}) + counts.skipped_cast;
   auto& samples = details["skipped_samples"];
@@ -105,7 +110,7 @@ Status mapped_transform(PhaseContext& ctx) {
       using Outcome = contracts::Transformed::Outcome;
       if (t->outcome == Outcome::kRouted) {
         ++counts.by_target[t->target];
-        ++counts.by_route[t->route];
+        ++counts.by_route[t->target][t->route];
         by_target[t->target].push_back(std::move(t->record));
         continue;
       }

@@ -23,8 +23,14 @@ echo "demo: source Chroma at $source_url, target Chroma at $target_url"
 
 "$root/build/bin/chroma-seed" --target "$source_url" --records "${DEMO_RECORDS:-20000}"
 
-"$root/build/bin/chroma-migrate" --source "$source_url" --target "$target_url" \
-  --work-dir "$demo/work" --workers 2
+# The cutover: the old flat schema into the 12-field v2 schema across four new collections, checked
+# against the v2 contract. First a dry run (nothing is written to the target), then the real run
+# resumes from it (the export and transform are not repeated).
+migrate=("$root/build/bin/chroma-migrate" --source "$source_url" --target "$target_url" --work-dir "$demo/work"
+         --mapping "$root/contracts/examples/flat_to_v2.mapping.json"
+         --contract "$root/contracts/examples/v2.contract.json" --workers 2)
+"${migrate[@]}" --dry-run
+"${migrate[@]}" --resume
 
 cat <<MSG
 
@@ -32,7 +38,10 @@ demo: migration complete.
   work dir:      $demo/work
   run manifest:  $demo/work/run.json
   summary:       $demo/work/migration_summary.json
-  snapshot:      $demo/work/snapshots/source (manifest.json)
+  plan (dry run): $demo/work/plan.md
+  snapshots:     $demo/work/snapshots/source (export), $demo/work/snapshots/transformed (what was imported)
+  transform:     $demo/work/transform_report.json
+  audit log:     $demo/work/audit.jsonl
   log:           $(ls "$demo"/work/logs/*.log)
   server data:   $demo/source-server, $demo/target-server (servers stopped on exit)
 MSG
