@@ -28,12 +28,14 @@ using Clock = std::chrono::steady_clock;
 }
 
 std::string collection_path(const cm::StoreUri& uri, const std::string& id, const char* action) {
-  return "/api/v2/tenants/" + uri.tenant + "/databases/" + uri.database + "/collections/" + id + "/" + action;
+  return "/api/v2/tenants/" + uri.tenant + "/databases/" + uri.database + "/collections/" + id +
+         "/" + action;
 }
 
 // Runs `jobs` on `workers` threads; each job is one request; returns seconds and bytes received.
-std::pair<double, std::uint64_t> run_requests(cm::HttpClient& http, std::size_t workers,
-                                              const std::vector<std::pair<std::string, std::string>>& jobs) {
+std::pair<double, std::uint64_t> run_requests(
+    cm::HttpClient& http, std::size_t workers,
+    const std::vector<std::pair<std::string, std::string>>& jobs) {
   std::atomic<std::size_t> next{0};
   std::atomic<std::uint64_t> bytes{0};
   auto start = Clock::now();
@@ -44,7 +46,8 @@ std::pair<double, std::uint64_t> run_requests(cm::HttpClient& http, std::size_t 
         for (std::size_t i = next++; i < jobs.size(); i = next++) {
           auto response = http.request("POST", jobs[i].first, jobs[i].second);
           if (!response) die("request", response.error());
-          if (response->status != 200) die("request", {cm::ErrorCode::kRejected, response->body.substr(0, 300)});
+          if (response->status != 200)
+            die("request", {cm::ErrorCode::kRejected, response->body.substr(0, 300)});
           bytes += response->body.size();
         }
       });
@@ -54,8 +57,11 @@ std::pair<double, std::uint64_t> run_requests(cm::HttpClient& http, std::size_t 
 }
 
 void print(const char* mode, std::uint64_t records, double seconds, std::uint64_t bytes) {
-  nlohmann::json out = {{"mode", mode}, {"records", records}, {"seconds", seconds},
-                        {"records_per_second", static_cast<double>(records) / seconds}, {"bytes", bytes}};
+  nlohmann::json out = {{"mode", mode},
+                        {"records", records},
+                        {"seconds", seconds},
+                        {"records_per_second", static_cast<double>(records) / seconds},
+                        {"bytes", bytes}};
   std::printf("%s\n", out.dump().c_str());
 }
 
@@ -97,8 +103,10 @@ int main(int argc, char** argv) {
       const std::size_t n = cm::corpus::records_in(corpus, c);
       for (std::size_t start = 0; start < n; start += batch) {
         std::vector<cm::Record> rs;
-        for (std::size_t i = start; i < std::min(n, start + batch); ++i) rs.push_back(cm::corpus::make_record(corpus, c, i));
-        jobs.emplace_back(collection_path(*uri, info->id, "upsert"), cm::encode_upsert_body(rs, true));
+        for (std::size_t i = start; i < std::min(n, start + batch); ++i)
+          rs.push_back(cm::corpus::make_record(corpus, c, i));
+        jobs.emplace_back(collection_path(*uri, info->id, "upsert"),
+                          cm::encode_upsert_body(rs, true));
         records += rs.size();
       }
     }
@@ -111,7 +119,9 @@ int main(int argc, char** argv) {
       auto count = (*store)->count(c);
       if (!count) die("count", count.error());
       for (std::uint64_t offset = 0; offset < *count; offset += batch) {
-        nlohmann::json body = {{"limit", batch}, {"offset", offset}, {"include", {"embeddings", "documents", "metadatas"}}};
+        nlohmann::json body = {{"limit", batch},
+                               {"offset", offset},
+                               {"include", {"embeddings", "documents", "metadatas"}}};
         jobs.emplace_back(collection_path(*uri, c.id, "get"), body.dump());
       }
       records += *count;

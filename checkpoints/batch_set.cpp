@@ -51,7 +51,8 @@ std::optional<BatchSet> BatchSet::from_json(const nlohmann::json& json, std::str
   }
   for (const auto& range : json) {
     if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
-        !range[1].is_number_unsigned() || range[0].get<std::size_t>() > range[1].get<std::size_t>()) {
+        !range[1].is_number_unsigned() ||
+        range[0].get<std::size_t>() > range[1].get<std::size_t>()) {
       *why = "bad batch range " + range.dump();
       return std::nullopt;
     }

@@ -10,7 +10,8 @@
 namespace cm::ckpt {
 namespace {
 
-constexpr const char* kPhaseNames[] = {"init", "export", "transform", "import", "verify", "complete"};
+constexpr const char* kPhaseNames[] = {"init",   "export", "transform",
+                                       "import", "verify", "complete"};
 
 std::unexpected<Error> corrupt(const std::string& why) {
   return make_error(ErrorCode::kCorruption,
@@ -20,7 +21,9 @@ std::unexpected<Error> corrupt(const std::string& why) {
 
 }  // namespace
 
-const char* phase_name(Phase phase) { return kPhaseNames[static_cast<int>(phase)]; }
+const char* phase_name(Phase phase) {
+  return kPhaseNames[static_cast<int>(phase)];
+}
 
 std::optional<Phase> phase_from_name(const std::string& name) {
   for (int i = 0; i < 6; ++i) {
@@ -29,7 +32,8 @@ std::optional<Phase> phase_from_name(const std::string& name) {
   return std::nullopt;
 }
 
-const StageProgress* Checkpoint::find(const std::string& stage, const std::string& collection) const {
+const StageProgress* Checkpoint::find(const std::string& stage,
+                                      const std::string& collection) const {
   auto s = stages.find(stage);
   if (s == stages.end()) return nullptr;
   auto c = s->second.find(collection);

@@ -1,11 +1,11 @@
 #include "common/atomic_file.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <utility>
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace cm {
 namespace {
@@ -50,7 +50,9 @@ Status ensure_directory(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return ok_status();
   std::filesystem::create_directories(path, ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot create directory " + path.string() + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::kIo,
+                      "cannot create directory " + path.string() + ": " + ec.message());
   auto parent = path.parent_path();
   return fsync_directory(parent.empty() ? std::filesystem::path(".") : parent);
 }

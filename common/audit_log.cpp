@@ -38,12 +38,15 @@ Status AuditLog::append(nlohmann::json entry) {
     CM_RETURN_IF_ERROR(ensure_directory(file_.parent_path()));
     fd_ = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd_ < 0) {
-      return make_error(ErrorCode::kIo, "cannot open audit log " + file_.string() + ": " + std::strerror(errno));
+      return make_error(ErrorCode::kIo,
+                        "cannot open audit log " + file_.string() + ": " + std::strerror(errno));
     }
   }
   // One write() per line: with O_APPEND the line lands whole even if other processes append too.
-  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd_) != 0) {
-    return make_error(ErrorCode::kIo, "cannot append to audit log " + file_.string() + ": " + std::strerror(errno));
+  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fsync(fd_) != 0) {
+    return make_error(ErrorCode::kIo,
+                      "cannot append to audit log " + file_.string() + ": " + std::strerror(errno));
   }
   return ok_status();
 }
@@ -52,14 +55,16 @@ AuditingStore::AuditingStore(std::unique_ptr<VectorStore> inner, std::shared_ptr
     : ForwardingStore(std::move(inner)), log_(std::move(log)) {}
 
 template <typename R>
-R AuditingStore::audited(const char* action, const std::string& collection, std::size_t records, R result) {
+R AuditingStore::audited(const char* action, const std::string& collection, std::size_t records,
+                         R result) {
   nlohmann::json entry = {{"store", describe()},
                           {"action", action},
                           {"collection", collection},
                           {"records", records},
                           {"outcome", result ? "ok" : "error"}};
   if (!result) entry["error"] = result.error().message;
-  if (auto status = log_->append(std::move(entry)); !status) return std::unexpected(std::move(status).error());
+  if (auto status = log_->append(std::move(entry)); !status)
+    return std::unexpected(std::move(status).error());
   return result;
 }
 
@@ -75,8 +80,10 @@ Status AuditingStore::upsert(const CollectionInfo& c, std::span<const Record> re
 Status AuditingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
   return audited("delete_records", c.name, ids.size(), inner().delete_records(c, ids));
 }
-Status AuditingStore::update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) {
-  return audited("update_collection_metadata", c.name, 0, inner().update_collection_metadata(c, metadata));
+Status AuditingStore::update_collection_metadata(const CollectionInfo& c,
+                                                 const Metadata& metadata) {
+  return audited("update_collection_metadata", c.name, 0,
+                 inner().update_collection_metadata(c, metadata));
 }
 
 }  // namespace cm

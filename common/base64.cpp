@@ -76,12 +76,12 @@ std::optional<std::vector<unsigned char>> base64_decode(std::string_view text) {
 }
 
 void embedding_to_base64_append(std::span<const float> values, std::string* out) {
-  base64_encode_append(std::as_bytes(values).empty()
-                           ? std::span<const unsigned char>{}
-                           : std::span<const unsigned char>(
-                                 reinterpret_cast<const unsigned char*>(values.data()),
-                                 values.size() * sizeof(float)),
-                       out);
+  base64_encode_append(
+      std::as_bytes(values).empty()
+          ? std::span<const unsigned char>{}
+          : std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(values.data()),
+                                           values.size() * sizeof(float)),
+      out);
 }
 
 std::optional<std::vector<float>> embedding_from_base64(std::string_view text) {

@@ -1,5 +1,6 @@
 // Standard padded base64 (RFC 4648 §4). Chroma accepts an embedding as the base64 of its
-// little-endian float32 bytes, which is ~4x smaller than decimal JSON and needs no float formatting.
+// little-endian float32 bytes, which is ~4x smaller than decimal JSON and needs no float
+// formatting.
 #pragma once
 
 #include <optional>

@@ -8,7 +8,9 @@ namespace cm {
 namespace {
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "used from a signal handler");
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
 }  // namespace
 
 void install_stop_signal_handlers() {
@@ -19,7 +21,11 @@ void install_stop_signal_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-bool stop_requested() { return g_stop.load(); }
-void request_stop() { g_stop.store(true); }
+bool stop_requested() {
+  return g_stop.load();
+}
+void request_stop() {
+  g_stop.store(true);
+}
 
 }  // namespace cm

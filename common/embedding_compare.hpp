@@ -16,8 +16,8 @@ namespace cm {
 
 struct EmbeddingDifference {
   bool equivalent = true;
-  double max_abs_error = 0;     // largest |a_i - b_i|
-  double relative_error = 0;    // |a - b|_2 / |a|_2
+  double max_abs_error = 0;   // largest |a_i - b_i|
+  double relative_error = 0;  // |a - b|_2 / |a|_2
   double cosine_similarity = 1;
 };
 

@@ -11,7 +11,9 @@ namespace {
 
 std::shared_ptr<spdlog::sinks::sink> console_sink(bool verbose, bool quiet) {
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  sink->set_level(quiet ? spdlog::level::warn : verbose ? spdlog::level::debug : spdlog::level::info);
+  sink->set_level(quiet     ? spdlog::level::warn
+                  : verbose ? spdlog::level::debug
+                            : spdlog::level::info);
   sink->set_pattern("%^%Y-%m-%d %H:%M:%S %L%$ %v");
   return sink;
 }
@@ -34,7 +36,8 @@ Status init_logging(const std::string& program, const LogOptions& options) {
       file->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z [%n] [%l] [t%t] %v");
       sinks.push_back(file);
     } catch (const spdlog::spdlog_ex& e) {
-      return make_error(ErrorCode::kIo, "cannot open log file " + options.file.string() + ": " + e.what());
+      return make_error(ErrorCode::kIo,
+                        "cannot open log file " + options.file.string() + ": " + e.what());
     }
   }
   auto logger = std::make_shared<spdlog::logger>(program, sinks.begin(), sinks.end());

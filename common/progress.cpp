@@ -8,7 +8,9 @@
 
 namespace cm {
 
-bool Progress::stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
+bool Progress::stderr_is_tty() {
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 Progress::Progress(std::string label, std::uint64_t total, std::uint64_t already_done,
                    std::chrono::seconds log_interval)
@@ -21,7 +23,9 @@ Progress::Progress(std::string label, std::uint64_t total, std::uint64_t already
       log_interval_(log_interval),
       tty_(stderr_is_tty()) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(std::uint64_t n) {
   done_ += n;
@@ -60,10 +64,10 @@ void Progress::report(bool final_report) {
     if (final_report) std::fputc('\n', stderr);
     std::fflush(stderr);
   } else if (!final_report || done != start_done_) {
-    spdlog::info("{}: {}/{} records ({:.1f}%), {:.0f} records/s{}", label_, done, total_,
-                 fraction * 100.0, rate,
-                 final_report ? fmt::format(", done in {:.1f}s", secs)
-                              : fmt::format(", ETA {:.0f}s", eta));
+    spdlog::info(
+        "{}: {}/{} records ({:.1f}%), {:.0f} records/s{}", label_, done, total_, fraction * 100.0,
+        rate,
+        final_report ? fmt::format(", done in {:.1f}s", secs) : fmt::format(", ETA {:.0f}s", eta));
   }
 }
 

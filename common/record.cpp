@@ -34,8 +34,9 @@ std::optional<Metadata> metadata_from_json(const nlohmann::json& json, std::stri
     } else if (value.is_number_float()) {
       out.emplace(key, value.get<double>());
     } else {
-      if (why) *why = "metadata key '" + key + "' holds a " + value.type_name() +
-                      " (only string, int, float and bool are supported)";
+      if (why)
+        *why = "metadata key '" + key + "' holds a " + value.type_name() +
+               " (only string, int, float and bool are supported)";
       return std::nullopt;
     }
   }

@@ -12,8 +12,8 @@
 
 namespace cm {
 
-// Chroma metadata values. The variant keeps int (64-bit), float (double) and bool apart: a migration
-// must never turn 3 into 3.0 or true into 1.
+// Chroma metadata values. The variant keeps int (64-bit), float (double) and bool apart: a
+// migration must never turn 3 into 3.0 or true into 1.
 using MetaValue = std::variant<std::string, std::int64_t, double, bool>;
 // Ordered by key so canonical encodings (digests, snapshots) do not depend on insertion order.
 // Chroma reads `{}` back as null, so an empty map and "no metadata" are the same thing.

@@ -42,8 +42,9 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
   try {
     RunManifest m;
     if (j.at("format_version").get<int>() != RunManifest::kFormatVersion) {
-      return make_error(ErrorCode::kCorruption, "run.json format_version " +
-                                                    j.at("format_version").dump() + " is not supported");
+      return make_error(
+          ErrorCode::kCorruption,
+          "run.json format_version " + j.at("format_version").dump() + " is not supported");
     }
     m.run_id = j.at("run_id").get<std::string>();
     m.tool_version = j.value("tool_version", "");
@@ -72,16 +73,18 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
   }
 }
 
-Result<std::unique_ptr<RunManifestStore>> RunManifestStore::create(const std::filesystem::path& path,
-                                                                   RunManifest manifest) {
+Result<std::unique_ptr<RunManifestStore>> RunManifestStore::create(
+    const std::filesystem::path& path, RunManifest manifest) {
   CM_RETURN_IF_ERROR(write_file_atomic(path, run_manifest_to_json(manifest).dump(2) + "\n"));
   return std::unique_ptr<RunManifestStore>(new RunManifestStore(path, std::move(manifest)));
 }
 
-Result<std::unique_ptr<RunManifestStore>> RunManifestStore::load(const std::filesystem::path& path) {
+Result<std::unique_ptr<RunManifestStore>> RunManifestStore::load(
+    const std::filesystem::path& path) {
   CM_ASSIGN_OR_RETURN(std::string text, read_file(path));
   auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded()) return make_error(ErrorCode::kCorruption, path.string() + " is not valid JSON");
+  if (json.is_discarded())
+    return make_error(ErrorCode::kCorruption, path.string() + " is not valid JSON");
   CM_ASSIGN_OR_RETURN(RunManifest manifest, run_manifest_from_json(json));
   return std::unique_ptr<RunManifestStore>(new RunManifestStore(path, std::move(manifest)));
 }

@@ -39,13 +39,14 @@ struct RunManifest {
   std::vector<std::string> source_collections;  // resolved selection, in processing order
   std::string import_snapshot;                  // relative to the work dir
   std::vector<TargetCollectionEntry> target_collections;
-  std::string target_kind = "test";   // test | working (interlocks)
-  std::string mapping_hash;           // "" without --mapping
-  std::string contract_version;       // "" without --contract
-  bool dry_run = false;               // the last invocation was a dry run
+  std::string target_kind = "test";  // test | working (interlocks)
+  std::string mapping_hash;          // "" without --mapping
+  std::string contract_version;      // "" without --contract
+  bool dry_run = false;              // the last invocation was a dry run
   // {"path": "snapshots/backup", "collections": {name: records}, "verified_at": ...} once taken.
   nlohmann::json backup = nlohmann::json::object();
-  // Every --allow-contract-drift override: {"at", "stage": preflight|postflight, "findings": [...]}.
+  // Every --allow-contract-drift override: {"at", "stage": preflight|postflight, "findings":
+  // [...]}.
   nlohmann::json contract_overrides = nlohmann::json::array();
 
   TargetCollectionEntry* find_target(const std::string& name);

@@ -11,7 +11,9 @@ std::unexpected<Error> bad_uri(std::string_view text, const std::string& why) {
                         " (expected http://host:port[?tenant=T&database=D] or snapshot:PATH)");
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 // Decodes %XX escapes in query values; returns false on a malformed escape.
 bool percent_decode(std::string_view in, std::string* out) {
@@ -54,13 +56,14 @@ Result<StoreUri> parse_http(std::string_view text) {
   std::string_view authority = rest.substr(authority_start, path_start == std::string_view::npos
                                                                 ? std::string_view::npos
                                                                 : path_start - authority_start);
-  std::string_view host_port = authority.substr(authority.rfind('@') == std::string_view::npos
-                                                    ? 0
-                                                    : authority.rfind('@') + 1);
+  std::string_view host_port = authority.substr(
+      authority.rfind('@') == std::string_view::npos ? 0 : authority.rfind('@') + 1);
   if (host_port.empty() || host_port.front() == ':') return bad_uri(text, "the host is missing");
-  if (auto colon = host_port.rfind(':'); colon != std::string_view::npos && host_port.back() != ']') {
+  if (auto colon = host_port.rfind(':');
+      colon != std::string_view::npos && host_port.back() != ']') {
     std::string_view port = host_port.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string_view::npos ||
         std::stoi(std::string(port)) == 0 || std::stoi(std::string(port)) > 65535) {
       return bad_uri(text, "the port must be a number from 1 to 65535");
     }
@@ -74,9 +77,11 @@ Result<StoreUri> parse_http(std::string_view text) {
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (pair.empty()) continue;
     auto eq = pair.find('=');
-    if (eq == std::string_view::npos) return bad_uri(text, "query parameter '" + std::string(pair) + "' has no value");
+    if (eq == std::string_view::npos)
+      return bad_uri(text, "query parameter '" + std::string(pair) + "' has no value");
     std::string key(pair.substr(0, eq)), value;
-    if (!percent_decode(pair.substr(eq + 1), &value)) return bad_uri(text, "bad %-escape in '" + key + "'");
+    if (!percent_decode(pair.substr(eq + 1), &value))
+      return bad_uri(text, "bad %-escape in '" + key + "'");
     if (value.empty()) return bad_uri(text, "query parameter '" + key + "' is empty");
     if (key == "tenant") {
       uri.tenant = value;

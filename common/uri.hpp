@@ -1,6 +1,7 @@
 // Store locations given on the command line.
 //   http://host:port[/prefix][?tenant=T&database=D]   a Chroma server (https:// likewise)
-//   snapshot:PATH, file://PATH or a bare path          a snapshot directory (docs/snapshot-format.md)
+//   snapshot:PATH, file://PATH or a bare path          a snapshot directory
+//   (docs/snapshot-format.md)
 // Credentials never appear in what `redacted()` returns; the token itself comes from CHROMA_TOKEN.
 #pragma once
 

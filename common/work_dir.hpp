@@ -3,8 +3,8 @@
 //
 //   run.json                run manifest: run id, configuration, stores, target-collection ledger
 //   checkpoint.json         migrate progress (checkpoints/)
-//   scan/<collection>.ids   id scan of a source collection: one JSON array of ids per batch, per line
-//   snapshots/source/       the export (docs/snapshot-format.md); validation reference
+//   scan/<collection>.ids   id scan of a source collection: one JSON array of ids per batch, per
+//   line snapshots/source/       the export (docs/snapshot-format.md); validation reference
 //   logs/<program>-<run id>.log
 //   migration_summary.json  the final figures of the last migrate invocation
 //   inputs/mapping.json, inputs/contract.json   copies of the files the run was started with
@@ -28,7 +28,9 @@ class WorkDir {
   std::filesystem::path scan_file(const std::string& collection) const {
     return scan_dir() / (collection + ".ids");
   }
-  std::filesystem::path snapshot(const std::string& name) const { return root_ / "snapshots" / name; }
+  std::filesystem::path snapshot(const std::string& name) const {
+    return root_ / "snapshots" / name;
+  }
   std::filesystem::path logs_dir() const { return root_ / "logs"; }
   std::filesystem::path log_file(const std::string& program, const std::string& run_id) const {
     return logs_dir() / (program + "-" + run_id + ".log");

@@ -12,7 +12,6 @@ namespace {
 using detail::contract_error;
 using nlohmann::json;
 
-
 const std::vector<std::string> kTopKeys = {
     "contract_version",  "description",         "embedding_dimension", "space",
     "embedding_model",   "embedding_model_key", "collections",         "fields",
@@ -92,8 +91,9 @@ Result<Contract> parse_contract_unchecked(const json& j, const std::string& orig
     return contract_error(origin, "contract_version", "missing (a label such as \"2.0\")");
   }
   if (!j["contract_version"].is_string() || j["contract_version"].get<std::string>().empty()) {
-    return contract_error(origin, "contract_version",
-                          "must be a non-empty string such as \"2.0\", not " + j["contract_version"].dump());
+    return contract_error(
+        origin, "contract_version",
+        "must be a non-empty string such as \"2.0\", not " + j["contract_version"].dump());
   }
   contract.version = j["contract_version"].get<std::string>();
 

@@ -12,7 +12,8 @@
 namespace cm::migrate {
 namespace {
 
-Result<std::uint64_t> backup_collection(PhaseContext& ctx, SnapshotStore& backup, const CollectionInfo& live) {
+Result<std::uint64_t> backup_collection(PhaseContext& ctx, SnapshotStore& backup,
+                                        const CollectionInfo& live) {
   // A crash mid-backup leaves a partial copy: start that collection over.
   CM_ASSIGN_OR_RETURN(auto partial, backup.find_collection(live.name));
   if (partial) CM_RETURN_IF_ERROR(backup.delete_collection(live.name));
@@ -25,13 +26,15 @@ Result<std::uint64_t> backup_collection(PhaseContext& ctx, SnapshotStore& backup
     CM_ASSIGN_OR_RETURN(auto ids, batches.batch(i));
     CM_ASSIGN_OR_RETURN(auto records, ctx.target.get_records(live, ids));
     if (records.size() != ids.size()) {
-      return make_error(ErrorCode::kVerifyFailed, "target collection '" + live.name + "' changed during its backup");
+      return make_error(ErrorCode::kVerifyFailed,
+                        "target collection '" + live.name + "' changed during its backup");
     }
     CM_RETURN_IF_ERROR(backup.upsert(copy, records));
     return records.size();
   };
   work.completed = [](std::size_t, std::size_t) { return ok_status(); };
-  CM_RETURN_IF_ERROR(run_batches(batches.batch_count(), [](std::size_t) { return false; }, ctx.options.workers, work));
+  CM_RETURN_IF_ERROR(run_batches(
+      batches.batch_count(), [](std::size_t) { return false; }, ctx.options.workers, work));
   return scan.id_count;
 }
 
@@ -52,8 +55,9 @@ Status run_backup(PhaseContext& ctx) {
   for (const auto& name : names) {
     CM_ASSIGN_OR_RETURN(auto live, ctx.target.find_collection(name));
     if (!live) {
-      return make_error(ErrorCode::kVerifyFailed, "target collection '" + name +
-                                                      "' was to be backed up but no longer exists; start a new run");
+      return make_error(ErrorCode::kVerifyFailed,
+                        "target collection '" + name +
+                            "' was to be backed up but no longer exists; start a new run");
     }
     spdlog::info("backing up existing target collection {}", name);
     CM_ASSIGN_OR_RETURN(std::uint64_t n, backup_collection(ctx, *backup, *live));
@@ -64,12 +68,16 @@ Status run_backup(PhaseContext& ctx) {
   if (!report.ok()) {
     std::string problems;
     for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
-    return make_error(ErrorCode::kCorruption, "the backup of the target failed verification; nothing was written:" + problems);
+    return make_error(
+        ErrorCode::kCorruption,
+        "the backup of the target failed verification; nothing was written:" + problems);
   }
-  spdlog::info("backup verified: {} ({} collection(s), {} records checked)", dir.string(), report.collections_checked,
-               report.records_checked);
+  spdlog::info("backup verified: {} ({} collection(s), {} records checked)", dir.string(),
+               report.collections_checked, report.records_checked);
   return ctx.manifest.update([&](RunManifest& m) {
-    m.backup = {{"path", std::string("snapshots/") + kBackupSnapshot}, {"collections", counts}, {"verified_at", now_iso8601()}};
+    m.backup = {{"path", std::string("snapshots/") + kBackupSnapshot},
+                {"collections", counts},
+                {"verified_at", now_iso8601()}};
   });
 }
 

@@ -56,7 +56,8 @@ Status run_batches(std::size_t total, const std::function<bool(std::size_t)>& al
   if (first_error) return std::unexpected(std::move(*first_error));
   // Every index was claimed, and a claimed batch always runs to completion or error: all done.
   if (stop_requested() && next.load() < total) {
-    return make_error(ErrorCode::kCancelled, "stopped on request; the checkpoint is saved, --resume continues");
+    return make_error(ErrorCode::kCancelled,
+                      "stopped on request; the checkpoint is saved, --resume continues");
   }
   return ok_status();
 }

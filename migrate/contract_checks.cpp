@@ -9,7 +9,8 @@
 namespace cm::migrate {
 namespace {
 
-Status handle_findings(PhaseContext& ctx, const char* stage, const std::vector<contracts::Finding>& findings) {
+Status handle_findings(PhaseContext& ctx, const char* stage,
+                       const std::vector<contracts::Finding>& findings) {
   const std::string version = ctx.contract->version;
   if (findings.empty()) {
     spdlog::info("{}: contract {} holds", stage, version);
@@ -19,15 +20,21 @@ Status handle_findings(PhaseContext& ctx, const char* stage, const std::vector<c
   if (!ctx.options.allow_contract_drift) {
     return make_error(ErrorCode::kContractViolation,
                       std::string(stage) + ": the data breaks contract " + version + ":\n" + diff +
-                          "\nFix the mapping or the contract, or pass --allow-contract-drift to proceed anyway (recorded).");
+                          "\nFix the mapping or the contract, or pass --allow-contract-drift to "
+                          "proceed anyway (recorded).");
   }
-  spdlog::warn("{}: contract {} does not hold; proceeding because of --allow-contract-drift:\n{}", stage, version, diff);
+  spdlog::warn("{}: contract {} does not hold; proceeding because of --allow-contract-drift:\n{}",
+               stage, version, diff);
   auto findings_json = contracts::findings_to_json(findings);
   CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
-    m.contract_overrides.push_back({{"at", now_iso8601()}, {"stage", stage}, {"findings", findings_json}});
+    m.contract_overrides.push_back(
+        {{"at", now_iso8601()}, {"stage", stage}, {"findings", findings_json}});
   }));
-  return ctx.audit->append({{"action", "contract_drift_override"}, {"stage", stage}, {"contract_version", version},
-                            {"findings", findings.size()}, {"outcome", "ok"}});
+  return ctx.audit->append({{"action", "contract_drift_override"},
+                            {"stage", stage},
+                            {"contract_version", version},
+                            {"findings", findings.size()},
+                            {"outcome", "ok"}});
 }
 
 // Streams every id of a live collection in pages, fetching records by id.
@@ -48,7 +55,8 @@ Status for_each_target_record(VectorStore& store, const CollectionInfo& info, F&
 Status run_preflight(PhaseContext& ctx) {
   if (!ctx.contract) return ok_status();
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot, SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
+                                                         SnapshotStore::Mode::kRead));
   contracts::ContractChecker checker(*ctx.contract);
   for (const auto& entry : manifest.target_collections) {
     CM_ASSIGN_OR_RETURN(auto info, snapshot->find_collection(entry.name));
@@ -78,7 +86,8 @@ Status run_postflight(PhaseContext& ctx) {
     CM_ASSIGN_OR_RETURN(auto info, ctx.target.find_collection(entry.name));
     if (!info) continue;  // reported by the checker as a missing collection
     checker.check_collection(entry.name, info->hnsw.space, info->dimension, info->metadata);
-    CM_RETURN_IF_ERROR(for_each_target_record(ctx.target, *info, [&](const Record& r) { checker.check_record(entry.name, r); }));
+    CM_RETURN_IF_ERROR(for_each_target_record(
+        ctx.target, *info, [&](const Record& r) { checker.check_record(entry.name, r); }));
   }
   return handle_findings(ctx, "postflight", checker.finish());
 }

@@ -29,7 +29,8 @@ std::string missing_ids(const std::vector<std::string>& asked, const std::vector
   return out;
 }
 
-Result<CollectionInfo> ensure_snapshot_collection(SnapshotStore& snapshot, const CollectionInfo& src) {
+Result<CollectionInfo> ensure_snapshot_collection(SnapshotStore& snapshot,
+                                                  const CollectionInfo& src) {
   CM_ASSIGN_OR_RETURN(auto existing, snapshot.find_collection(src.name));
   if (existing) return *existing;
   return snapshot.create_collection_from(src);  // keeps the source's id and configuration verbatim
@@ -37,9 +38,11 @@ Result<CollectionInfo> ensure_snapshot_collection(SnapshotStore& snapshot, const
 
 Status scan_if_needed(PhaseContext& ctx, const CollectionInfo& src) {
   const auto state = ctx.checkpoint.snapshot();
-  if (const auto* scan = state.find(kStageScan, src.name); scan && scan->finished) return ok_status();
+  if (const auto* scan = state.find(kStageScan, src.name); scan && scan->finished)
+    return ok_status();
   spdlog::info("scanning ids of {}", src.name);
-  CM_ASSIGN_OR_RETURN(auto result, scan_ids(ctx.source, src, ctx.batch_size, ctx.work.scan_file(src.name)));
+  CM_ASSIGN_OR_RETURN(auto result,
+                      scan_ids(ctx.source, src, ctx.batch_size, ctx.work.scan_file(src.name)));
   return ctx.checkpoint.update([&](ckpt::Checkpoint& c) {
     auto& s = c.progress(kStageScan, src.name);
     s.finished = true;
@@ -62,8 +65,9 @@ Result<std::optional<ExportItem>> plan_collection(PhaseContext& ctx, SnapshotSto
                                                   const std::string& name) {
   CM_ASSIGN_OR_RETURN(auto found, ctx.source.find_collection(name));
   if (!found) {
-    return make_error(ErrorCode::kNotFound, "source collection '" + name +
-                                                "' disappeared during the run; restore it or start a new run");
+    return make_error(ErrorCode::kNotFound,
+                      "source collection '" + name +
+                          "' disappeared during the run; restore it or start a new run");
   }
   CM_ASSIGN_OR_RETURN(CollectionInfo dst, ensure_snapshot_collection(snapshot, *found));
   CM_RETURN_IF_ERROR(scan_if_needed(ctx, *found));
@@ -72,10 +76,9 @@ Result<std::optional<ExportItem>> plan_collection(PhaseContext& ctx, SnapshotSto
   if (progress.finished) return std::nullopt;
   CM_ASSIGN_OR_RETURN(auto batches, IdBatchFile::open(ctx.work.scan_file(name)));
   if (batches.batch_count() != progress.total_batches) {
-    return make_error(ErrorCode::kCorruption, "id scan file of " + name + " has " +
-                                                  std::to_string(batches.batch_count()) +
-                                                  " batches, checkpoint expects " +
-                                                  std::to_string(progress.total_batches));
+    return make_error(ErrorCode::kCorruption,
+                      "id scan file of " + name + " has " + std::to_string(batches.batch_count()) +
+                          " batches, checkpoint expects " + std::to_string(progress.total_batches));
   }
   const auto ids = state.find(kStageScan, name)->details["id_count"].get<std::uint64_t>();
   return ExportItem{*found, dst, std::move(batches), progress.done, ids};
@@ -98,11 +101,12 @@ Status export_batches(PhaseContext& ctx, SnapshotStore& snapshot, std::vector<Ex
     CM_ASSIGN_OR_RETURN(auto ids, item.batches.batch(i));
     CM_ASSIGN_OR_RETURN(auto records, ctx.source.get_records(item.source, ids));
     if (records.size() != ids.size()) {
-      return make_error(ErrorCode::kVerifyFailed,
-                        "source returned " + std::to_string(records.size()) + " of " +
-                            std::to_string(ids.size()) + " requested records of '" + item.source.name +
-                            "' (missing: " + missing_ids(ids, records) +
-                            "): the source changed during the export; stop writes and start a new run");
+      return make_error(
+          ErrorCode::kVerifyFailed,
+          "source returned " + std::to_string(records.size()) + " of " +
+              std::to_string(ids.size()) + " requested records of '" + item.source.name +
+              "' (missing: " + missing_ids(ids, records) +
+              "): the source changed during the export; stop writes and start a new run");
     }
     CM_RETURN_IF_ERROR(snapshot.upsert(item.snapshot, records));
     return records.size();
@@ -110,7 +114,9 @@ Status export_batches(PhaseContext& ctx, SnapshotStore& snapshot, std::vector<Ex
   work.completed = [&](std::size_t g, std::size_t records) -> Status {
     auto [c, i] = plan.locate(g);
     bar.advance(records);
-    return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) { cp.progress(kStageExport, items[c].source.name).done.insert(i); });
+    return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) {
+      cp.progress(kStageExport, items[c].source.name).done.insert(i);
+    });
   };
   auto already_done = [&](std::size_t g) {
     auto [c, i] = plan.locate(g);
@@ -127,13 +133,16 @@ Status export_batches(PhaseContext& ctx, SnapshotStore& snapshot, std::vector<Ex
 
 Status run_export_phase(PhaseContext& ctx) {
   CM_ASSIGN_OR_RETURN(auto snapshot,
-                      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kWrite));
-  snapshot->set_description("export of " + ctx.source.describe() + " by run " + ctx.manifest.get().run_id);
+                      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot),
+                                          SnapshotStore::Mode::kWrite));
+  snapshot->set_description("export of " + ctx.source.describe() + " by run " +
+                            ctx.manifest.get().run_id);
   const auto manifest = ctx.manifest.get();
   std::vector<ExportItem> items;
   for (const auto& name : manifest.source_collections) {
     auto item = plan_collection(ctx, *snapshot, name);
-    if (!item) return std::unexpected(std::move(item).error().with_context("exporting '" + name + "'"));
+    if (!item)
+      return std::unexpected(std::move(item).error().with_context("exporting '" + name + "'"));
     if (*item) items.push_back(std::move(**item));
   }
   CM_RETURN_IF_ERROR(export_batches(ctx, *snapshot, items));
@@ -146,13 +155,15 @@ Status run_export_phase(PhaseContext& ctx) {
     CM_ASSIGN_OR_RETURN(auto count, snapshot->count(*info));
     auto expected = state.find(kStageScan, name)->details["id_count"].get<std::uint64_t>();
     if (count != expected) {
-      return make_error(ErrorCode::kVerifyFailed,
-                        "snapshot of '" + name + "' holds " + std::to_string(count) +
-                            " distinct records but the id scan saw " + std::to_string(expected) +
-                            ": the source changed during the export; stop writes and start a new run");
+      return make_error(
+          ErrorCode::kVerifyFailed,
+          "snapshot of '" + name + "' holds " + std::to_string(count) +
+              " distinct records but the id scan saw " + std::to_string(expected) +
+              ": the source changed during the export; stop writes and start a new run");
     }
   }
-  spdlog::info("export complete: snapshot sealed at {}", ctx.work.snapshot(WorkDir::kSourceSnapshot).string());
+  spdlog::info("export complete: snapshot sealed at {}",
+               ctx.work.snapshot(WorkDir::kSourceSnapshot).string());
   return ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kTransform; });
 }
 

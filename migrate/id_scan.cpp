@@ -5,8 +5,8 @@
 
 #include <fstream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
 #include "common/cancellation.hpp"
@@ -27,7 +27,8 @@ Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collect
   IdScanResult result;
   std::vector<std::string> pending;
   auto emit_line = [&](std::size_t n) -> Status {
-    nlohmann::json line(std::vector<std::string>(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n)));
+    nlohmann::json line(std::vector<std::string>(pending.begin(),
+                                                 pending.begin() + static_cast<std::ptrdiff_t>(n)));
     pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
     ++result.batch_count;
     return writer.append(line.dump() + "\n");
@@ -86,7 +87,8 @@ Result<std::vector<std::string>> IdBatchFile::batch(std::size_t index) const {
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (!json.is_array()) {
     return make_error(ErrorCode::kCorruption, "id scan file " + path_.string() + " line " +
-                                                  std::to_string(index + 1) + " is not a JSON array");
+                                                  std::to_string(index + 1) +
+                                                  " is not a JSON array");
   }
   return json.get<std::vector<std::string>>();
 }

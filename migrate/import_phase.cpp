@@ -24,10 +24,11 @@ bool owned_by_run(const CollectionInfo& info, const std::string& run_id) {
          std::get<std::string>(it->second) == run_id;
 }
 
-Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEntry& entry, const CollectionInfo& planned,
-                                     const RunManifest& manifest) {
+Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
+                                     const CollectionInfo& planned, const RunManifest& manifest) {
   CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));
-  CollectionSpec spec{planned.name, with_ledger_keys(planned.metadata, manifest), planned.hnsw, planned.configuration};
+  CollectionSpec spec{planned.name, with_ledger_keys(planned.metadata, manifest), planned.hnsw,
+                      planned.configuration};
   auto created = ctx.target.create_collection(spec);
   if (!created && created.error().code == ErrorCode::kAlreadyExists) {
     // A retried create whose first attempt landed: the ledger key proves it is ours.
@@ -48,14 +49,19 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
   const auto manifest = ctx.manifest.get();
   CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
   const bool ours = existing && owned_by_run(*existing, manifest.run_id);
-  if (existing && existing->hnsw.space != planned.hnsw.space && (ours || entry.action == "merged")) {
-    return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name + "' has space " +
-                                                    existing->hnsw.space + ", the run needs " + planned.hnsw.space);
+  if (existing && existing->hnsw.space != planned.hnsw.space &&
+      (ours || entry.action == "merged")) {
+    return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name +
+                                                    "' has space " + existing->hnsw.space +
+                                                    ", the run needs " + planned.hnsw.space);
   }
   if (entry.action == "merged") {
-    if (!existing) return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name + "' to merge into no longer exists");
+    if (!existing)
+      return make_error(ErrorCode::kVerifyFailed,
+                        "target collection '" + entry.name + "' to merge into no longer exists");
     if (!ours) {
-      CM_RETURN_IF_ERROR(ctx.target.update_collection_metadata(*existing, with_ledger_keys(existing->metadata, manifest)));
+      CM_RETURN_IF_ERROR(ctx.target.update_collection_metadata(
+          *existing, with_ledger_keys(existing->metadata, manifest)));
       existing->metadata = with_ledger_keys(existing->metadata, manifest);
     }
     return *existing;
@@ -63,24 +69,29 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
   if (ours) return *existing;
   if (existing) {
     if (entry.action != "replaced") {
-      return make_error(ErrorCode::kAlreadyExists, "target collection '" + entry.name +
-                                                       "' exists but was not created by this run; refusing to write into it "
-                                                       "(see --if-exists)");
+      return make_error(ErrorCode::kAlreadyExists,
+                        "target collection '" + entry.name +
+                            "' exists but was not created by this run; refusing to write into it "
+                            "(see --if-exists)");
     }
     CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));
     spdlog::info("replacing target collection {} (backed up in snapshots/backup)", entry.name);
     CM_RETURN_IF_ERROR(ctx.target.delete_collection(entry.name));
   } else if (entry.state != "planned" && entry.state != "creating") {
     return make_error(ErrorCode::kVerifyFailed,
-                      "target collection '" + entry.name + "' that this run created (state " + entry.state +
-                          ") no longer exists; it was deleted by someone else. Start a new run with a fresh --work-dir");
+                      "target collection '" + entry.name + "' that this run created (state " +
+                          entry.state +
+                          ") no longer exists; it was deleted by someone else. Start a new run "
+                          "with a fresh --work-dir");
   }
   return create_target(ctx, entry, planned, manifest);
 }
 
 // For a merge, the target ends with the union of what was there and what the run brings.
-Result<std::uint64_t> merged_count(PhaseContext& ctx, SnapshotStore& snapshot, const std::string& name) {
-  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(ctx.work.snapshot(kBackupSnapshot), SnapshotStore::Mode::kRead));
+Result<std::uint64_t> merged_count(PhaseContext& ctx, SnapshotStore& snapshot,
+                                   const std::string& name) {
+  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(ctx.work.snapshot(kBackupSnapshot),
+                                                       SnapshotStore::Mode::kRead));
   std::unordered_set<IdHash, IdHashHasher> ids;
   for (SnapshotStore* store : {backup.get(), &snapshot}) {
     CM_ASSIGN_OR_RETURN(auto info, store->find_collection(name));
@@ -110,7 +121,8 @@ Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, SnapshotSto
   CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, entry, *planned));
   if (entry.action == "merged") {
     CM_ASSIGN_OR_RETURN(std::uint64_t expected, merged_count(ctx, snapshot, entry.name));
-    CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) { m.find_target(entry.name)->expected_records = expected; }));
+    CM_RETURN_IF_ERROR(ctx.manifest.update(
+        [&](RunManifest& m) { m.find_target(entry.name)->expected_records = expected; }));
   }
   CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.part_count(entry.name));
   CM_RETURN_IF_ERROR(ctx.checkpoint.update(
@@ -121,13 +133,15 @@ Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, SnapshotSto
 }
 
 // Upserts every planned snapshot part, all collections behind one queue. Returns records sent.
-Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot, const std::vector<ImportItem>& items) {
+Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
+                                     const std::vector<ImportItem>& items) {
   BatchPlan plan;
   std::uint64_t total = 0, already = 0;
   for (const auto& item : items) {
     plan.add(item.parts);
     total += item.entry.expected_records;
-    already += std::min<std::uint64_t>(item.done.size() * ctx.batch_size, item.entry.expected_records);
+    already +=
+        std::min<std::uint64_t>(item.done.size() * ctx.batch_size, item.entry.expected_records);
   }
   std::atomic<std::uint64_t> sent{0};
   Progress bar("import", total, already);
@@ -139,7 +153,8 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
     for (std::size_t at = 0; at < all.size(); at += ctx.target_max_batch) {
       auto chunk = all.subspan(at, std::min(ctx.target_max_batch, all.size() - at));
       if (items[c].entry.action == "merged") {
-        // Chroma's upsert merges metadata keys: delete first so each record ends exactly as transformed.
+        // Chroma's upsert merges metadata keys: delete first so each record ends exactly as
+        // transformed.
         std::vector<std::string> ids;
         for (const auto& r : chunk) ids.push_back(r.id);
         CM_RETURN_IF_ERROR(ctx.target.delete_records(items[c].target, ids));
@@ -152,7 +167,9 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
   work.completed = [&](std::size_t g, std::size_t records) -> Status {
     auto [c, i] = plan.locate(g);
     bar.advance(records);
-    return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) { cp.progress(kStageImport, items[c].entry.name).done.insert(i); });
+    return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) {
+      cp.progress(kStageImport, items[c].entry.name).done.insert(i);
+    });
   };
   auto already_done = [&](std::size_t g) {
     auto [c, i] = plan.locate(g);
@@ -184,12 +201,15 @@ Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
   std::vector<ImportItem> items;
   for (const auto& entry : manifest.target_collections) {
     auto item = plan_collection(ctx, *snapshot, entry);
-    if (!item) return std::unexpected(std::move(item).error().with_context("importing '" + entry.name + "'"));
+    if (!item)
+      return std::unexpected(
+          std::move(item).error().with_context("importing '" + entry.name + "'"));
     if (*item) items.push_back(std::move(**item));
   }
   CM_ASSIGN_OR_RETURN(std::uint64_t sent, import_batches(ctx, *snapshot, items));
   CM_RETURN_IF_ERROR(ctx.target.flush());
-  CM_RETURN_IF_ERROR(ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kVerify; }));
+  CM_RETURN_IF_ERROR(
+      ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kVerify; }));
   return sent;
 }
 

@@ -25,10 +25,12 @@ Result<bool> listed_as_working(const std::filesystem::path& file, const StoreUri
   CM_ASSIGN_OR_RETURN(std::string text, read_file(file));
   auto json = nlohmann::json::parse(text, nullptr, false);
   auto bad = [&](const std::string& why) {
-    return make_error(ErrorCode::kInvalidArgument, "targets file " + file.string() + ": " + why +
-                                                       R"( (expected {"working": ["http://host:port[?database=D]", ...]}))");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "targets file " + file.string() + ": " + why +
+                          R"( (expected {"working": ["http://host:port[?database=D]", ...]}))");
   };
-  if (!json.is_object() || !json.contains("working") || !json["working"].is_array()) return bad("no \"working\" list");
+  if (!json.is_object() || !json.contains("working") || !json["working"].is_array())
+    return bad("no \"working\" list");
   for (const auto& [key, value] : json.items()) {
     if (key != "working" && key != "test") return bad("unknown key \"" + key + "\"");
   }
@@ -39,12 +41,15 @@ Result<bool> listed_as_working(const std::filesystem::path& file, const StoreUri
     if (!uri) return bad(uri.error().message);
     if (uri->kind != target.kind) continue;
     if (uri->kind == StoreUri::Kind::kSnapshot) {
-      if (std::filesystem::weakly_canonical(uri->snapshot_dir) == std::filesystem::weakly_canonical(target.snapshot_dir)) return true;
+      if (std::filesystem::weakly_canonical(uri->snapshot_dir) ==
+          std::filesystem::weakly_canonical(target.snapshot_dir))
+        return true;
       continue;
     }
     if (server_of(*uri) != server_of(target)) continue;
     const bool names_namespace = text_uri.find('?') != std::string::npos;
-    if (!names_namespace || (uri->tenant == target.tenant && uri->database == target.database)) return true;
+    if (!names_namespace || (uri->tenant == target.tenant && uri->database == target.database))
+      return true;
   }
   return false;
 }
@@ -56,24 +61,28 @@ Result<InterlockDecision> check_interlocks(const InterlockInput& in) {
   decision.target_kind = in.target_env.empty() ? "test" : in.target_env;
   if (decision.target_kind != "test" && decision.target_kind != "working") {
     return make_error(ErrorCode::kInvalidArgument,
-                      "--target-env (or MIGRATION_TARGET) must be 'test' or 'working', not '" + in.target_env + "'");
+                      "--target-env (or MIGRATION_TARGET) must be 'test' or 'working', not '" +
+                          in.target_env + "'");
   }
   if (!in.targets_file.empty()) {
     CM_ASSIGN_OR_RETURN(decision.listed_as_working, listed_as_working(in.targets_file, in.target));
   }
   if (in.dry_run) return decision;  // nothing will be written
   if (decision.target_kind == "test" && decision.listed_as_working) {
-    return make_error(ErrorCode::kRefused,
-                      "the target " + in.target.redacted() + " is listed as working in " + in.targets_file.string() +
-                          " but this run says --target-env test: refusing. If you mean to change production, pass "
-                          "--target-env working with MIGRATION_CONFIRM=" + kWorkingConfirmation);
+    return make_error(ErrorCode::kRefused, "the target " + in.target.redacted() +
+                                               " is listed as working in " +
+                                               in.targets_file.string() +
+                                               " but this run says --target-env test: refusing. If "
+                                               "you mean to change production, pass "
+                                               "--target-env working with MIGRATION_CONFIRM=" +
+                                               kWorkingConfirmation);
   }
   if (decision.target_kind == "working" && in.confirmation != std::string(kWorkingConfirmation)) {
     return make_error(ErrorCode::kRefused,
                       "the target is a working (production) store and MIGRATION_CONFIRM is " +
                           std::string(in.confirmation ? "not the expected value" : "not set") +
-                          ": set MIGRATION_CONFIRM=" + kWorkingConfirmation + " to allow writing to " +
-                          in.target.redacted());
+                          ": set MIGRATION_CONFIRM=" + kWorkingConfirmation +
+                          " to allow writing to " + in.target.redacted());
   }
   return decision;
 }

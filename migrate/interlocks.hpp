@@ -5,8 +5,8 @@
 //   working requires MIGRATION_CONFIRM=I_ACKNOWLEDGE_WORKING_MUTATION, exactly.
 //   --targets-file FILE (or MIGRATION_TARGETS_FILE): {"working": [URI, ...]} names the stores that
 //   are working (production); a run that calls itself "test" but points at one is refused.
-// A URI in the targets file matches the target when scheme://host:port agree and, if the entry names
-// a tenant/database, those agree too (an entry without them covers the whole server).
+// A URI in the targets file matches the target when scheme://host:port agree and, if the entry
+// names a tenant/database, those agree too (an entry without them covers the whole server).
 #pragma once
 
 #include <filesystem>
@@ -21,11 +21,11 @@ namespace cm::migrate {
 inline constexpr const char* kWorkingConfirmation = "I_ACKNOWLEDGE_WORKING_MUTATION";
 
 struct InterlockInput {
-  std::string target_env;                    // "" = not given: treated as test
-  std::optional<std::string> confirmation;   // MIGRATION_CONFIRM
-  std::filesystem::path targets_file;        // "" = none
+  std::string target_env;                   // "" = not given: treated as test
+  std::optional<std::string> confirmation;  // MIGRATION_CONFIRM
+  std::filesystem::path targets_file;       // "" = none
   StoreUri target;
-  bool dry_run = false;                      // a dry run never writes: no confirmation needed
+  bool dry_run = false;  // a dry run never writes: no confirmation needed
 };
 
 struct InterlockDecision {

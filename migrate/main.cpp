@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "common/cancellation.hpp"
 #include "common/exit_codes.hpp"
@@ -44,25 +44,42 @@ int run(int argc, char** argv) {
   cm::migrate::MigrateOptions o;
   int max_attempts = o.retry.max_attempts;
   long retry_base_ms = o.retry.base_delay.count();
-  app.add_option("--source", source, "source store: http(s)://host:port[?tenant=T&database=D] or snapshot:DIR")->required();
+  app.add_option("--source", source,
+                 "source store: http(s)://host:port[?tenant=T&database=D] or snapshot:DIR")
+      ->required();
   app.add_option("--target", target, "target store, same forms as --source")->required();
-  app.add_option("--work-dir", work_dir, "run directory: manifest, snapshot, checkpoint, logs")->required();
+  app.add_option("--work-dir", work_dir, "run directory: manifest, snapshot, checkpoint, logs")
+      ->required();
   app.add_option("--collections", collections, "comma-separated source collections (default: all)");
-  app.add_option("--batch-size", o.batch_size, "records per batch (lowered to the servers' max)")->capture_default_str();
+  app.add_option("--batch-size", o.batch_size, "records per batch (lowered to the servers' max)")
+      ->capture_default_str();
   app.add_option("--workers", o.workers, "requests in flight")->capture_default_str();
   app.add_flag("--resume", o.resume, "continue the interrupted run in --work-dir");
   app.add_option("--run-id", o.run_id, "name of the run (default: UTC time + random suffix)");
-  app.add_option("--max-attempts", max_attempts, "tries per request on transient failures")->capture_default_str()->check(CLI::Range(1, 100));
-  app.add_option("--retry-base-ms", retry_base_ms, "first backoff delay; doubles per attempt, with jitter")->capture_default_str()->check(CLI::Range(1L, 60000L));
+  app.add_option("--max-attempts", max_attempts, "tries per request on transient failures")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  app.add_option("--retry-base-ms", retry_base_ms,
+                 "first backoff delay; doubles per attempt, with jitter")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 60000L));
   std::string mapping, contract, targets_file;
-  app.add_option("--mapping", mapping, "JSON mapping: routing, field rules, target settings (contracts/README.md)");
-  app.add_option("--contract", contract, "JSON contract checked before any write and after import (contracts/CONTRACTS.md)");
-  app.add_flag("--allow-contract-drift", o.allow_contract_drift, "proceed despite contract findings (logged and recorded)");
-  app.add_option("--target-env", o.target_env, "test | working (or MIGRATION_TARGET); working needs MIGRATION_CONFIRM")
+  app.add_option("--mapping", mapping,
+                 "JSON mapping: routing, field rules, target settings (contracts/README.md)");
+  app.add_option(
+      "--contract", contract,
+      "JSON contract checked before any write and after import (contracts/CONTRACTS.md)");
+  app.add_flag("--allow-contract-drift", o.allow_contract_drift,
+               "proceed despite contract findings (logged and recorded)");
+  app.add_option("--target-env", o.target_env,
+                 "test | working (or MIGRATION_TARGET); working needs MIGRATION_CONFIRM")
       ->check(CLI::IsMember({"test", "working"}));
-  app.add_option("--targets-file", targets_file, "JSON {\"working\": [URI, ...]} (or MIGRATION_TARGETS_FILE)");
-  app.add_flag("--dry-run", o.dry_run, "export, transform and preflight, write plan.json/plan.md; never write the target");
-  app.add_option("--if-exists", o.if_exists, "for target collections that exist: fail | replace | merge (both back up first)")
+  app.add_option("--targets-file", targets_file,
+                 "JSON {\"working\": [URI, ...]} (or MIGRATION_TARGETS_FILE)");
+  app.add_flag("--dry-run", o.dry_run,
+               "export, transform and preflight, write plan.json/plan.md; never write the target");
+  app.add_option("--if-exists", o.if_exists,
+                 "for target collections that exist: fail | replace | merge (both back up first)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fail", "replace", "merge"}));
   app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
@@ -104,18 +121,24 @@ int run(int argc, char** argv) {
   if (!summary) return fail(summary.error());
   const auto& s = *summary;
   if (s.dry_run) {
-    spdlog::info("summary: run {} (dry run): {} collection(s), {} records planned, nothing sent, {:.1f}s", s.run_id,
-                 s.collections, s.records, s.seconds);
+    spdlog::info(
+        "summary: run {} (dry run): {} collection(s), {} records planned, nothing sent, {:.1f}s",
+        s.run_id, s.collections, s.records, s.seconds);
   } else {
-    spdlog::info("summary: run {}{}: {} collection(s), {} records, {} sent in {:.1f}s ({:.0f} records/s), {} retries",
-                 s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent, s.seconds,
-                 s.records_per_second, s.retries);
+    spdlog::info(
+        "summary: run {}{}: {} collection(s), {} records, {} sent in {:.1f}s ({:.0f} records/s), "
+        "{} retries",
+        s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
+        s.seconds, s.records_per_second, s.retries);
   }
   if (s.dry_run) {
-    spdlog::info("dry run complete: review {}/plan.md; run again with --resume (without --dry-run) to execute it",
-                 s.work_dir.string());
+    spdlog::info(
+        "dry run complete: review {}/plan.md; run again with --resume (without --dry-run) to "
+        "execute it",
+        s.work_dir.string());
   }
-  spdlog::info("work dir: {} (run.json, snapshots/, audit.jsonl, logs/, migration_summary.json)", s.work_dir.string());
+  spdlog::info("work dir: {} (run.json, snapshots/, audit.jsonl, logs/, migration_summary.json)",
+               s.work_dir.string());
   return cm::kExitOk;
 }
 

@@ -20,10 +20,10 @@ struct MigrateOptions {
   std::size_t batch_size = 1000;         // clamped to both stores' max_batch_size
   std::size_t workers = 2;               // requests in flight
   bool resume = false;
-  std::string run_id;                    // generated when empty
-  std::optional<std::string> token;      // CHROMA_TOKEN
+  std::string run_id;                // generated when empty
+  std::optional<std::string> token;  // CHROMA_TOKEN
   RetryPolicy retry;
-  std::string fault_spec;                // CHROMA_MIGRATE_FAULTS (tests only)
+  std::string fault_spec;  // CHROMA_MIGRATE_FAULTS (tests only)
   bool verbose = false;
   bool quiet = false;
 
@@ -37,7 +37,7 @@ struct MigrateOptions {
   std::optional<std::string> confirmation;  // MIGRATION_CONFIRM
   std::filesystem::path targets_file;       // --targets-file or MIGRATION_TARGETS_FILE
 
-  bool dry_run = false;           // export, transform, preflight, write the plan; no target writes
+  bool dry_run = false;            // export, transform, preflight, write the plan; no target writes
   std::string if_exists = "fail";  // fail | replace | merge, for target collections that exist
 };
 

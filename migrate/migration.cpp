@@ -34,7 +34,9 @@ Result<Inputs> load_inputs(const MigrateOptions& o) {
   Inputs in;
   if (!o.mapping_file.empty()) {
     if (!o.collections.empty()) {
-      return make_error(ErrorCode::kInvalidArgument, "--collections cannot be combined with --mapping: the mapping's routes name the source collections");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--collections cannot be combined with --mapping: the mapping's routes "
+                        "name the source collections");
     }
     CM_ASSIGN_OR_RETURN(in.mapping, contracts::load_mapping(o.mapping_file));
     in.mapping_hash = contracts::mapping_hash(*in.mapping);
@@ -59,7 +61,8 @@ nlohmann::json bound_config(const MigrateOptions& o, const Inputs& in) {
 Status validate_options(const MigrateOptions& o) {
   auto bad = [](const std::string& why) { return make_error(ErrorCode::kInvalidArgument, why); };
   if (o.work_dir.empty()) return bad("--work-dir is required");
-  if (o.batch_size < 1 || o.batch_size > 100000) return bad("--batch-size must be between 1 and 100000");
+  if (o.batch_size < 1 || o.batch_size > 100000)
+    return bad("--batch-size must be between 1 and 100000");
   if (o.workers < 1 || o.workers > 64) return bad("--workers must be between 1 and 64");
   if (o.source.redacted() == o.target.redacted() && o.source.base_url == o.target.base_url) {
     return bad("--source and --target are the same store; a migration needs two different ones");
@@ -77,7 +80,8 @@ std::string generate_run_id() {
   return now_compact_stamp() + "-" + fmt::format("{:04x}", rd() & 0xffff);
 }
 
-Result<std::vector<std::string>> resolve_collections(VectorStore& source, const std::vector<std::string>& wanted) {
+Result<std::vector<std::string>> resolve_collections(VectorStore& source,
+                                                     const std::vector<std::string>& wanted) {
   CM_ASSIGN_OR_RETURN(auto all, source.list_collections());
   std::vector<std::string> names;
   for (const auto& c : all) names.push_back(c.name);
@@ -85,21 +89,24 @@ Result<std::vector<std::string>> resolve_collections(VectorStore& source, const 
   if (wanted.empty()) return names;
   std::string missing;
   for (const auto& w : wanted) {
-    if (!std::binary_search(names.begin(), names.end(), w)) missing += (missing.empty() ? "" : ", ") + w;
+    if (!std::binary_search(names.begin(), names.end(), w))
+      missing += (missing.empty() ? "" : ", ") + w;
   }
   if (!missing.empty()) {
     std::string available;
     for (const auto& n : names) available += (available.empty() ? "" : ", ") + n;
-    return make_error(ErrorCode::kInvalidArgument, "--collections names collections the source does not have: " +
-                                                       missing + " (available: " + available + ")");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--collections names collections the source does not have: " + missing +
+                          " (available: " + available + ")");
   }
   return wanted;
 }
 
 // The target collections the run will write and what it will do to each, decided before any write:
 // a collection that exists is refused (--if-exists fail), or backed up and replaced / merged into.
-Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o, const Inputs& in, VectorStore& source,
-                                                        VectorStore& target, const std::vector<std::string>& sources) {
+Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o, const Inputs& in,
+                                                        VectorStore& source, VectorStore& target,
+                                                        const std::vector<std::string>& sources) {
   std::vector<std::string> names = sources;
   if (in.mapping) {
     std::vector<CollectionInfo> infos;
@@ -123,10 +130,11 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
     entries.push_back({name, action, "planned", {}, 0});
   }
   if (!taken.empty()) {
-    return make_error(ErrorCode::kAlreadyExists,
-                      "the target already has collection(s) " + taken +
-                          "; nothing was written. Choose --if-exists replace or merge (both back them up first), "
-                          "point --target at another database, or remove them");
+    return make_error(
+        ErrorCode::kAlreadyExists,
+        "the target already has collection(s) " + taken +
+            "; nothing was written. Choose --if-exists replace or merge (both back them up first), "
+            "point --target at another database, or remove them");
   }
   return entries;
 }
@@ -144,26 +152,33 @@ Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const I
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(work.run_manifest()));
   auto state = run.checkpoint->snapshot();
   if (state.config_hash != ckpt::hash_config(bound_config(o, in))) {
-    return make_error(ErrorCode::kConfigMismatch,
-                      "cannot resume run " + state.run_id + ": its configuration differs (" +
-                          ckpt::describe_config_difference(state.config, bound_config(o, in)) +
-                          "). Resume with the original flags, or start a new run in a new --work-dir");
+    return make_error(
+        ErrorCode::kConfigMismatch,
+        "cannot resume run " + state.run_id + ": its configuration differs (" +
+            ckpt::describe_config_difference(state.config, bound_config(o, in)) +
+            "). Resume with the original flags, or start a new run in a new --work-dir");
   }
   if (!o.run_id.empty() && o.run_id != state.run_id) {
-    return make_error(ErrorCode::kConfigMismatch, "--run-id " + o.run_id + " does not match the work dir's run " + state.run_id);
+    return make_error(
+        ErrorCode::kConfigMismatch,
+        "--run-id " + o.run_id + " does not match the work dir's run " + state.run_id);
   }
   return run;
 }
 
-Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id, const std::string& target_kind,
-                          const WorkDir& work, VectorStore& source, VectorStore& target) {
+Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
+                          const std::string& target_kind, const WorkDir& work, VectorStore& source,
+                          VectorStore& target) {
   // Init phase: every check happens before anything is written, locally or remotely.
   CM_ASSIGN_OR_RETURN(auto source_limits, source.limits());
   CM_ASSIGN_OR_RETURN(auto target_limits, target.limits());
-  CM_ASSIGN_OR_RETURN(auto names, resolve_collections(source, in.mapping ? contracts::mapped_source_collections(*in.mapping)
-                                                                         : o.collections));
+  CM_ASSIGN_OR_RETURN(
+      auto names,
+      resolve_collections(
+          source, in.mapping ? contracts::mapped_source_collections(*in.mapping) : o.collections));
   CM_ASSIGN_OR_RETURN(auto targets, plan_targets(o, in, source, target, names));
-  const std::size_t batch = std::min({o.batch_size, source_limits.max_batch_size, target_limits.max_batch_size});
+  const std::size_t batch =
+      std::min({o.batch_size, source_limits.max_batch_size, target_limits.max_batch_size});
   if (batch < o.batch_size) spdlog::info("batch size lowered to {} (server limits)", batch);
 
   OpenRun run;
@@ -180,10 +195,12 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   manifest.mapping_hash = in.mapping_hash;
   manifest.contract_version = in.contract_version;
   CM_RETURN_IF_ERROR(ensure_directory(work.root()));
-  CM_RETURN_IF_ERROR(init_logging("chroma-migrate", {work.log_file("chroma-migrate", manifest.run_id), o.verbose, o.quiet}));
+  CM_RETURN_IF_ERROR(init_logging(
+      "chroma-migrate", {work.log_file("chroma-migrate", manifest.run_id), o.verbose, o.quiet}));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::create(work.run_manifest(), manifest));
   // The run is bound to these files (by hash); keep the exact bytes for validation and forensics.
-  for (const auto& [from, to] : {std::pair{o.mapping_file, work.mapping_copy()}, std::pair{o.contract_file, work.contract_copy()}}) {
+  for (const auto& [from, to] : {std::pair{o.mapping_file, work.mapping_copy()},
+                                 std::pair{o.contract_file, work.contract_copy()}}) {
     if (from.empty()) continue;
     CM_RETURN_IF_ERROR(ensure_directory(to.parent_path()));
     CM_ASSIGN_OR_RETURN(std::string bytes, read_file(from));
@@ -194,17 +211,24 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   initial.config = bound_config(o, in);
   initial.phase = ckpt::Phase::kExport;
   initial.progress(kStageInit, "run").finished = true;
-  initial.progress(kStageInit, "run").details = {{"batch_size", batch}, {"target_max_batch", target_limits.max_batch_size}};
-  CM_ASSIGN_OR_RETURN(run.checkpoint, ckpt::CheckpointStore::create(work.checkpoint(), std::move(initial)));
+  initial.progress(kStageInit, "run").details = {
+      {"batch_size", batch}, {"target_max_batch", target_limits.max_batch_size}};
+  CM_ASSIGN_OR_RETURN(run.checkpoint,
+                      ckpt::CheckpointStore::create(work.checkpoint(), std::move(initial)));
   return run;
 }
 
 Status write_summary(const WorkDir& work, const MigrationSummary& s) {
-  nlohmann::json json = {{"run_id", s.run_id},         {"resumed", s.resumed},
-                         {"collections", s.collections}, {"records", s.records},
-                         {"records_sent", s.records_sent}, {"seconds", s.seconds},
-                         {"records_per_second", s.records_per_second}, {"retries", s.retries},
-                         {"phase_seconds", s.phase_seconds}, {"peak_rss_mb", s.peak_rss_mb},
+  nlohmann::json json = {{"run_id", s.run_id},
+                         {"resumed", s.resumed},
+                         {"collections", s.collections},
+                         {"records", s.records},
+                         {"records_sent", s.records_sent},
+                         {"seconds", s.seconds},
+                         {"records_per_second", s.records_per_second},
+                         {"retries", s.retries},
+                         {"phase_seconds", s.phase_seconds},
+                         {"peak_rss_mb", s.peak_rss_mb},
                          {"dry_run", s.dry_run},
                          {"finished_at", now_iso8601()}};
   return write_file_atomic(work.migration_summary(), json.dump(2) + "\n");
@@ -218,45 +242,64 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   WorkDir work(o.work_dir);
   CM_ASSIGN_OR_RETURN(const Inputs in, load_inputs(o));
   // Interlocks before anything connects for writing.
-  CM_ASSIGN_OR_RETURN(auto decision, check_interlocks({o.target_env, o.confirmation, o.targets_file, o.target, o.dry_run}));
+  CM_ASSIGN_OR_RETURN(auto decision, check_interlocks({o.target_env, o.confirmation, o.targets_file,
+                                                       o.target, o.dry_run}));
 
   const bool has_checkpoint = ckpt::CheckpointStore::exists(work.checkpoint());
   if (has_checkpoint && !o.resume) {
-    return make_error(ErrorCode::kConfigMismatch, "work dir " + work.root().string() +
-                                                      " already holds a run; pass --resume to continue it or choose a new --work-dir");
+    return make_error(
+        ErrorCode::kConfigMismatch,
+        "work dir " + work.root().string() +
+            " already holds a run; pass --resume to continue it or choose a new --work-dir");
   }
   if (!has_checkpoint && o.resume) {
-    return make_error(ErrorCode::kInvalidArgument, "nothing to resume: no checkpoint.json in " + work.root().string());
+    return make_error(ErrorCode::kInvalidArgument,
+                      "nothing to resume: no checkpoint.json in " + work.root().string());
   }
   OpenRun run;
   std::string run_id = o.run_id.empty() ? generate_run_id() : o.run_id;
   if (has_checkpoint) {
     CM_ASSIGN_OR_RETURN(run, resume_run(o, work, in));
     run_id = run.manifest->get().run_id;
-    CM_RETURN_IF_ERROR(init_logging("chroma-migrate", {work.log_file("chroma-migrate", run_id), o.verbose, o.quiet}));
-    spdlog::info("resuming run {} at phase {}", run_id, ckpt::phase_name(run.checkpoint->snapshot().phase));
+    CM_RETURN_IF_ERROR(init_logging("chroma-migrate",
+                                    {work.log_file("chroma-migrate", run_id), o.verbose, o.quiet}));
+    spdlog::info("resuming run {} at phase {}", run_id,
+                 ckpt::phase_name(run.checkpoint->snapshot().phase));
   }
   auto counters = std::make_shared<StoreCounters>();
   auto audit = AuditLog::open(work.audit_log(), run_id);
   StoreOpenOptions store_options{o.token, o.retry, counters, o.fault_spec, audit, o.dry_run};
   CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
   CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
-  spdlog::info("{} target ({}{}): {}  <-  source {}", decision.target_kind == "working" ? "WORKING" : "TEST",
-               o.dry_run ? "dry run, no writes" : "writes allowed", decision.listed_as_working ? ", listed as working" : "",
-               target->describe(), source->describe());
+  spdlog::info("{} target ({}{}): {}  <-  source {}",
+               decision.target_kind == "working" ? "WORKING" : "TEST",
+               o.dry_run ? "dry run, no writes" : "writes allowed",
+               decision.listed_as_working ? ", listed as working" : "", target->describe(),
+               source->describe());
   if (!has_checkpoint) {
-    CM_ASSIGN_OR_RETURN(run, start_run(o, in, run_id, decision.target_kind, work, *source, *target));
+    CM_ASSIGN_OR_RETURN(run,
+                        start_run(o, in, run_id, decision.target_kind, work, *source, *target));
   }
   CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& m) {
     m.dry_run = o.dry_run;
     m.target_kind = decision.target_kind;
   }));
   const auto init = run.checkpoint->snapshot().find(kStageInit, "run")->details;
-  PhaseContext ctx{o, work, *source, *target, *run.checkpoint, *run.manifest, *counters,
-                   init["batch_size"].get<std::size_t>(), init["target_max_batch"].get<std::size_t>(),
-                   in.mapping ? &*in.mapping : nullptr, in.contract ? &*in.contract : nullptr, audit};
+  PhaseContext ctx{o,
+                   work,
+                   *source,
+                   *target,
+                   *run.checkpoint,
+                   *run.manifest,
+                   *counters,
+                   init["batch_size"].get<std::size_t>(),
+                   init["target_max_batch"].get<std::size_t>(),
+                   in.mapping ? &*in.mapping : nullptr,
+                   in.contract ? &*in.contract : nullptr,
+                   audit};
   spdlog::info("run {}: {} -> {}, batch {}, {} worker(s), work dir {}", run.manifest->get().run_id,
-               source->describe(), target->describe(), ctx.batch_size, o.workers, work.root().string());
+               source->describe(), target->describe(), ctx.batch_size, o.workers,
+               work.root().string());
 
   std::uint64_t sent = 0;
   MigrationSummary summary;
@@ -265,7 +308,9 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
     if (o.dry_run && phase >= ckpt::Phase::kImport) {
       const double export_seconds = summary.phase_seconds.contains("export")
                                         ? summary.phase_seconds["export"]
-                                        : run.checkpoint->snapshot().find(kStageInit, "run")->details.value("export_seconds", 0.0);
+                                        : run.checkpoint->snapshot()
+                                              .find(kStageInit, "run")
+                                              ->details.value("export_seconds", 0.0);
       CM_RETURN_IF_ERROR(write_plan(ctx, export_seconds));
       summary.dry_run = true;
       break;
@@ -274,17 +319,25 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
     const auto phase_start = std::chrono::steady_clock::now();
     switch (phase) {
       case ckpt::Phase::kInit:
-        CM_RETURN_IF_ERROR(run.checkpoint->update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kExport; }));
+        CM_RETURN_IF_ERROR(
+            run.checkpoint->update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kExport; }));
         break;
-      case ckpt::Phase::kExport: CM_RETURN_IF_ERROR(run_export_phase(ctx)); break;
-      case ckpt::Phase::kTransform: CM_RETURN_IF_ERROR(run_transform_phase(ctx)); break;
+      case ckpt::Phase::kExport:
+        CM_RETURN_IF_ERROR(run_export_phase(ctx));
+        break;
+      case ckpt::Phase::kTransform:
+        CM_RETURN_IF_ERROR(run_transform_phase(ctx));
+        break;
       case ckpt::Phase::kImport: {
         CM_ASSIGN_OR_RETURN(auto n, run_import_phase(ctx));
         sent += n;
         break;
       }
-      case ckpt::Phase::kVerify: CM_RETURN_IF_ERROR(run_verify_phase(ctx)); break;
-      case ckpt::Phase::kComplete: break;
+      case ckpt::Phase::kVerify:
+        CM_RETURN_IF_ERROR(run_verify_phase(ctx));
+        break;
+      case ckpt::Phase::kComplete:
+        break;
     }
     summary.phase_seconds[ckpt::phase_name(phase)] +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count();
@@ -301,8 +354,10 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   summary.collections = manifest.target_collections.size();
   for (const auto& t : manifest.target_collections) summary.records += t.expected_records;
   summary.records_sent = sent;
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  summary.records_per_second = summary.seconds > 0 ? static_cast<double>(sent) / summary.seconds : 0;
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  summary.records_per_second =
+      summary.seconds > 0 ? static_cast<double>(sent) / summary.seconds : 0;
   summary.retries = counters->retries.load();
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);

@@ -16,12 +16,12 @@ struct MigrationSummary {
   std::string run_id;
   bool resumed = false;
   std::size_t collections = 0;
-  std::uint64_t records = 0;         // records in the migrated data set
-  std::uint64_t records_sent = 0;    // upserted by this invocation (0 when nothing was left)
-  double seconds = 0;                // this invocation's wall time
-  double records_per_second = 0;     // records_sent / seconds
+  std::uint64_t records = 0;       // records in the migrated data set
+  std::uint64_t records_sent = 0;  // upserted by this invocation (0 when nothing was left)
+  double seconds = 0;              // this invocation's wall time
+  double records_per_second = 0;   // records_sent / seconds
   std::uint64_t retries = 0;
-  bool dry_run = false;                          // stopped after the plan; the target was not written
+  bool dry_run = false;  // stopped after the plan; the target was not written
   std::map<std::string, double> phase_seconds;  // phases run by this invocation
   double peak_rss_mb = 0;                       // of this process
   std::filesystem::path work_dir;

@@ -6,12 +6,12 @@
 
 #include "checkpoints/checkpoint.hpp"
 #include "common/audit_log.hpp"
-#include "contracts/contract.hpp"
-#include "contracts/mapping.hpp"
 #include "common/run_manifest.hpp"
 #include "common/store_decorators.hpp"
 #include "common/vector_store.hpp"
 #include "common/work_dir.hpp"
+#include "contracts/contract.hpp"
+#include "contracts/mapping.hpp"
 #include "migrate/migrate_options.hpp"
 
 namespace cm::migrate {

@@ -18,7 +18,8 @@ constexpr std::size_t kMaxSkipSamples = 20;
 // What one export part produced; merged into the checkpoint when the part is marked done.
 struct PartCounts {
   std::map<std::string, std::uint64_t> by_target;
-  std::map<std::string, std::map<std::string, std::uint64_t>> by_route;  // target -> route -> records
+  std::map<std::string, std::map<std::string, std::uint64_t>>
+      by_route;  // target -> route -> records
   std::uint64_t skipped_unmatched = 0, skipped_cast = 0;
   nlohmann::json samples = nlohmann::json::array();
 };
@@ -27,14 +28,17 @@ void merge_counts(nlohmann::json& details, const PartCounts& counts) {
   for (const char* key : {"routed", "routes"}) {
     if (!details[key].is_object()) details[key] = nlohmann::json::object();
   }
-  for (const auto& [k, v] : counts.by_target) details["routed"][k] = details["routed"].value(k, std::uint64_t{0}) + v;
+  for (const auto& [k, v] : counts.by_target)
+    details["routed"][k] = details["routed"].value(k, std::uint64_t{0}) + v;
   for (const auto& [target, routes] : counts.by_route) {
     auto& slot = details["routes"][target];
     if (!slot.is_object()) slot = nlohmann::json::object();
     for (const auto& [route, v] : routes) slot[route] = slot.value(route, std::uint64_t{0}) + v;
   }
-  details["skipped_unmatched"] = details.value("skipped_unmatched", std::uint64_t{0}) + counts.skipped_unmatched;
-  details["skipped_cast_failure"] = details.value("skipped_cast_failure", std::uint64_t{0}) + counts.skipped_cast;
+  details["skipped_unmatched"] =
+      details.value("skipped_unmatched", std::uint64_t{0}) + counts.skipped_unmatched;
+  details["skipped_cast_failure"] =
+      details.value("skipped_cast_failure", std::uint64_t{0}) + counts.skipped_cast;
   auto& samples = details["skipped_samples"];
   if (!samples.is_array()) samples = nlohmann::json::array();
   for (const auto& s : counts.samples) {
@@ -42,12 +46,14 @@ void merge_counts(nlohmann::json& details, const PartCounts& counts) {
   }
 }
 
-Result<std::map<std::string, CollectionInfo>> create_targets(PhaseContext& ctx, SnapshotStore& exported,
+Result<std::map<std::string, CollectionInfo>> create_targets(PhaseContext& ctx,
+                                                             SnapshotStore& exported,
                                                              SnapshotStore& transformed) {
   std::vector<CollectionInfo> sources;
   for (const auto& name : ctx.manifest.get().source_collections) {
     CM_ASSIGN_OR_RETURN(auto info, exported.find_collection(name));
-    if (!info) return make_error(ErrorCode::kCorruption, "export snapshot lacks collection " + name);
+    if (!info)
+      return make_error(ErrorCode::kCorruption, "export snapshot lacks collection " + name);
     sources.push_back(*info);
   }
   CM_ASSIGN_OR_RETURN(auto specs, contracts::plan_target_collections(*ctx.mapping, sources));
@@ -67,17 +73,22 @@ Status write_report(PhaseContext& ctx, const std::map<std::string, std::uint64_t
   auto state = ctx.checkpoint.snapshot();
   nlohmann::json sources = nlohmann::json::object();
   for (const auto& [name, p] : state.stages[kStageTransform]) sources[name] = p.details;
-  nlohmann::json report = {{"run_id", ctx.manifest.get().run_id}, {"sources", sources}, {"targets", landed}};
+  nlohmann::json report = {
+      {"run_id", ctx.manifest.get().run_id}, {"sources", sources}, {"targets", landed}};
   return write_file_atomic(ctx.work.root() / "transform_report.json", report.dump(2) + "\n");
 }
 
 }  // namespace
 
 Status mapped_transform(PhaseContext& ctx) {
-  CM_ASSIGN_OR_RETURN(auto exported, SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead));
-  CM_ASSIGN_OR_RETURN(auto transformed, SnapshotStore::open(ctx.work.snapshot(kTransformedSnapshot), SnapshotStore::Mode::kWrite));
+  CM_ASSIGN_OR_RETURN(
+      auto exported,
+      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto transformed, SnapshotStore::open(ctx.work.snapshot(kTransformedSnapshot),
+                                                            SnapshotStore::Mode::kWrite));
   const auto manifest = ctx.manifest.get();
-  transformed->set_description("run " + manifest.run_id + ": " + ctx.mapping->origin + " applied to " + manifest.source);
+  transformed->set_description("run " + manifest.run_id + ": " + ctx.mapping->origin +
+                               " applied to " + manifest.source);
   CM_ASSIGN_OR_RETURN(auto targets, create_targets(ctx, *exported, *transformed));
 
   BatchPlan plan;
@@ -106,7 +117,9 @@ Status mapped_transform(PhaseContext& ctx) {
     std::map<std::string, std::vector<Record>> by_target;
     for (const auto& r : records) {
       auto t = contracts::transform_record(*ctx.mapping, names[c], r, tctx);
-      if (!t) return std::unexpected(std::move(t).error().with_context("transforming '" + names[c] + "'"));
+      if (!t)
+        return std::unexpected(
+            std::move(t).error().with_context("transforming '" + names[c] + "'"));
       using Outcome = contracts::Transformed::Outcome;
       if (t->outcome == Outcome::kRouted) {
         ++counts.by_target[t->target];
@@ -115,9 +128,11 @@ Status mapped_transform(PhaseContext& ctx) {
         continue;
       }
       (t->outcome == Outcome::kSkippedUnmatched ? counts.skipped_unmatched : counts.skipped_cast)++;
-      if (counts.samples.size() < kMaxSkipSamples) counts.samples.push_back({{"id", r.id}, {"reason", t->problem}});
+      if (counts.samples.size() < kMaxSkipSamples)
+        counts.samples.push_back({{"id", r.id}, {"reason", t->problem}});
     }
-    for (const auto& [target, group] : by_target) CM_RETURN_IF_ERROR(transformed->upsert(targets.at(target), group));
+    for (const auto& [target, group] : by_target)
+      CM_RETURN_IF_ERROR(transformed->upsert(targets.at(target), group));
     std::lock_guard lock(mutex);
     pending[g] = std::move(counts);
     return records.size();
@@ -159,11 +174,12 @@ Status mapped_transform(PhaseContext& ctx) {
   for (const auto& [name, info] : targets) {
     CM_ASSIGN_OR_RETURN(landed[name], transformed->count(info));
     if (landed[name] < routed[name]) {
-      return make_error(ErrorCode::kVerifyFailed,
-                        std::to_string(routed[name] - landed[name]) + " of " + std::to_string(routed[name]) +
-                            " records routed to '" + name +
-                            "' share an id with another record (id collision across merged sources): add an "
-                            "id_template such as \"{source_collection}/{id}\" to the mapping");
+      return make_error(
+          ErrorCode::kVerifyFailed,
+          std::to_string(routed[name] - landed[name]) + " of " + std::to_string(routed[name]) +
+              " records routed to '" + name +
+              "' share an id with another record (id collision across merged sources): add an "
+              "id_template such as \"{source_collection}/{id}\" to the mapping");
     }
   }
   CM_RETURN_IF_ERROR(write_report(ctx, landed));

@@ -13,13 +13,15 @@ namespace cm::migrate {
 namespace {
 
 Status identity_transform(PhaseContext& ctx) {
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot),
-                                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(
+      auto snapshot,
+      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead));
   const auto manifest = ctx.manifest.get();
   std::map<std::string, std::uint64_t> counts;
   for (const auto& name : manifest.source_collections) {
     CM_ASSIGN_OR_RETURN(auto info, snapshot->find_collection(name));
-    if (!info) return make_error(ErrorCode::kCorruption, "export snapshot lacks collection " + name);
+    if (!info)
+      return make_error(ErrorCode::kCorruption, "export snapshot lacks collection " + name);
     CM_ASSIGN_OR_RETURN(counts[name], snapshot->count(*info));
   }
   CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
@@ -37,8 +39,10 @@ Status identity_transform(PhaseContext& ctx) {
 
 Metadata with_ledger_keys(Metadata metadata, const RunManifest& manifest) {
   metadata[kLedgerRunId] = manifest.run_id;
-  metadata[kLedgerMappingHash] = manifest.mapping_hash.empty() ? std::string("identity") : manifest.mapping_hash;
-  metadata[kLedgerContractVersion] = manifest.contract_version.empty() ? std::string("none") : manifest.contract_version;
+  metadata[kLedgerMappingHash] =
+      manifest.mapping_hash.empty() ? std::string("identity") : manifest.mapping_hash;
+  metadata[kLedgerContractVersion] =
+      manifest.contract_version.empty() ? std::string("none") : manifest.contract_version;
   return metadata;
 }
 

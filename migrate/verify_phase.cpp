@@ -10,7 +10,8 @@ namespace cm::migrate {
 
 Status run_verify_phase(PhaseContext& ctx) {
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot, SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
+                                                         SnapshotStore::Mode::kRead));
   std::string problems;
   for (const auto& entry : manifest.target_collections) {
     CM_ASSIGN_OR_RETURN(auto target, ctx.target.find_collection(entry.name));
@@ -20,7 +21,8 @@ Status run_verify_phase(PhaseContext& ctx) {
     }
     CM_ASSIGN_OR_RETURN(auto planned, snapshot->find_collection(entry.name));
     if (planned && planned->hnsw.space != target->hnsw.space) {
-      problems += "\n  " + entry.name + ": space is " + target->hnsw.space + ", planned " + planned->hnsw.space;
+      problems += "\n  " + entry.name + ": space is " + target->hnsw.space + ", planned " +
+                  planned->hnsw.space;
     }
     CM_ASSIGN_OR_RETURN(auto count, ctx.target.count(*target));
     if (count != entry.expected_records) {
@@ -31,8 +33,9 @@ Status run_verify_phase(PhaseContext& ctx) {
     }
   }
   if (!problems.empty()) {
-    return make_error(ErrorCode::kVerifyFailed, "the target differs from what the run imported:" + problems +
-                                                    "\nThe checkpoint is intact; investigate, then --resume re-verifies");
+    return make_error(ErrorCode::kVerifyFailed,
+                      "the target differs from what the run imported:" + problems +
+                          "\nThe checkpoint is intact; investigate, then --resume re-verifies");
   }
   CM_RETURN_IF_ERROR(run_postflight(ctx));
   CM_RETURN_IF_ERROR(ctx.manifest.update([](RunManifest& m) {

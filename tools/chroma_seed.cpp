@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "common/exit_codes.hpp"
 #include "common/logging.hpp"
@@ -16,8 +16,9 @@
 
 namespace {
 
-cm::Status seed_collection(cm::VectorStore& store, const cm::corpus::CorpusOptions& o, std::size_t c,
-                           const cm::CollectionSpec& spec, std::size_t batch, std::size_t workers) {
+cm::Status seed_collection(cm::VectorStore& store, const cm::corpus::CorpusOptions& o,
+                           std::size_t c, const cm::CollectionSpec& spec, std::size_t batch,
+                           std::size_t workers) {
   CM_ASSIGN_OR_RETURN(auto info, store.create_collection(spec));
   const std::size_t n = cm::corpus::records_in(o, c);
   cm::Progress bar("seed " + spec.name, n);
@@ -26,9 +27,11 @@ cm::Status seed_collection(cm::VectorStore& store, const cm::corpus::CorpusOptio
   cm::Error first;
   std::mutex mutex;
   auto worker = [&] {
-    for (std::size_t start = next.fetch_add(batch); start < n && !failed; start = next.fetch_add(batch)) {
+    for (std::size_t start = next.fetch_add(batch); start < n && !failed;
+         start = next.fetch_add(batch)) {
       std::vector<cm::Record> records;
-      for (std::size_t i = start; i < std::min(n, start + batch); ++i) records.push_back(cm::corpus::make_record(o, c, i));
+      for (std::size_t i = start; i < std::min(n, start + batch); ++i)
+        records.push_back(cm::corpus::make_record(o, c, i));
       if (auto s = store.upsert(info, records); !s) {
         std::lock_guard lock(mutex);
         if (!failed.exchange(true)) first = s.error();
@@ -49,18 +52,27 @@ cm::Status seed_collection(cm::VectorStore& store, const cm::corpus::CorpusOptio
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"chroma-seed: create the demo corpus (4 collections, cosine/l2/ip, mixed metadata) in a store"};
+  CLI::App app{
+      "chroma-seed: create the demo corpus (4 collections, cosine/l2/ip, mixed metadata) in a "
+      "store"};
   std::string target;
   cm::corpus::CorpusOptions o;
   std::size_t batch = 1000, workers = 2;
   app.add_option("--target", target, "http(s)://host:port or snapshot:DIR")->required();
-  app.add_option("--records", o.total_records, "total records over all collections")->capture_default_str();
-  app.add_option("--collections", o.collections, "number of collections (1-4)")->capture_default_str()->check(CLI::Range(1, 4));
-  app.add_option("--dimension", o.dimension, "embedding dimension")->capture_default_str()->check(CLI::Range(1, 8192));
+  app.add_option("--records", o.total_records, "total records over all collections")
+      ->capture_default_str();
+  app.add_option("--collections", o.collections, "number of collections (1-4)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4));
+  app.add_option("--dimension", o.dimension, "embedding dimension")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8192));
   app.add_option("--seed", o.seed, "generator seed")->capture_default_str();
   app.add_option("--prefix", o.prefix, "prefix for collection names");
   app.add_option("--batch-size", batch, "records per upsert")->capture_default_str();
-  app.add_option("--workers", workers, "requests in flight")->capture_default_str()->check(CLI::Range(1, 16));
+  app.add_option("--workers", workers, "requests in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
   CLI11_PARSE(app, argc, argv);
   cm::init_console_logging("chroma-seed");
 
@@ -84,6 +96,7 @@ int main(int argc, char** argv) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("seeded {} records in {} collections of dimension {} in {:.1f}s ({:.0f} records/s)",
-               o.total_records, specs.size(), o.dimension, secs, static_cast<double>(o.total_records) / secs);
+               o.total_records, specs.size(), o.dimension, secs,
+               static_cast<double>(o.total_records) / secs);
   return cm::kExitOk;
 }

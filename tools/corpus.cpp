@@ -26,23 +26,26 @@ constexpr Layout kLayouts[] = {
 };
 
 constexpr const char* kWords[] = {
-    "migration", "vector", "index", "latency", "throughput", "replica", "tenant", "schema",
-    "rollback", "checkpoint", "embedding", "cluster", "shard", "backup", "policy", "contract",
-    "customer", "invoice", "warranty", "liability", "release", "feature", "incident", "runbook",
-    "search", "ranking", "recall", "precision", "document", "chunk", "metadata", "collection"};
-constexpr const char* kUnicode[] = {"naïve café", "Zürich straße", "東京の倉庫", "Ωmega ≈ π", "emoji 🚀✅",
-                                    "Ünïcødé", "日本語テキスト", "ça marche"};
+    "migration", "vector",   "index",      "latency",   "throughput", "replica",   "tenant",
+    "schema",    "rollback", "checkpoint", "embedding", "cluster",    "shard",     "backup",
+    "policy",    "contract", "customer",   "invoice",   "warranty",   "liability", "release",
+    "feature",   "incident", "runbook",    "search",    "ranking",    "recall",    "precision",
+    "document",  "chunk",    "metadata",   "collection"};
+constexpr const char* kUnicode[] = {"naïve café", "Zürich straße", "東京の倉庫",     "Ωmega ≈ π",
+                                    "emoji 🚀✅",   "Ünïcødé",       "日本語テキスト", "ça marche"};
 constexpr const char* kLangs[] = {"en", "de", "fr", "ja", "es"};
 constexpr const char* kAuthors[] = {"alice", "bob", "chen", "dana", "émile", "farah"};
 constexpr std::size_t kTopics = 24;
 constexpr std::size_t kChunksPerDoc = 8;
 
-std::mt19937_64 rng_for(std::uint64_t seed, std::size_t collection, std::size_t index, std::uint64_t salt) {
+std::mt19937_64 rng_for(std::uint64_t seed, std::size_t collection, std::size_t index,
+                        std::uint64_t salt) {
   std::uint64_t key[4] = {seed, collection, index, salt};
   return std::mt19937_64(XXH3_64bits(key, sizeof key));
 }
 
-std::vector<float> topic_centroid(const CorpusOptions& o, std::size_t collection, std::size_t topic) {
+std::vector<float> topic_centroid(const CorpusOptions& o, std::size_t collection,
+                                  std::size_t topic) {
   auto rng = rng_for(o.seed, collection, topic, 0xC3A7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> v(static_cast<std::size_t>(o.dimension));
@@ -62,7 +65,9 @@ std::string make_document(std::mt19937_64& rng, std::size_t topic) {
     text += kWords[(i % 3 == 0) ? (topic % std::size(kWords)) : word(rng)];
     text += (i % 12 == 11) ? ". " : " ";
   }
-  if (k < 8) text += std::string(" ") + kUnicode[static_cast<std::size_t>(k) % std::size(kUnicode)] + " \"quoted\"\ttab\\slash";
+  if (k < 8)
+    text += std::string(" ") + kUnicode[static_cast<std::size_t>(k) % std::size(kUnicode)] +
+            " \"quoted\"\ttab\\slash";
   return text;
 }
 
@@ -114,7 +119,7 @@ Record make_record(const CorpusOptions& o, std::size_t collection, std::size_t i
   std::uniform_int_distribution<int> pct(0, 99);
   int doc_kind = pct(rng);
   if (doc_kind != 0) r.document = make_document(rng, topic);  // ~1% null documents
-  if (pct(rng) == 0) return r;                                 // ~1% without metadata
+  if (pct(rng) == 0) return r;                                // ~1% without metadata
 
   auto& m = r.metadata;
   m["source"] = std::string(layout.source);
@@ -128,10 +133,15 @@ Record make_record(const CorpusOptions& o, std::size_t collection, std::size_t i
   m["is_public"] = pct(rng) < 70;
   m["version"] = static_cast<double>(1 + doc % 3);  // integral-valued float: must stay a float
   if (pct(rng) < 60) m["author"] = std::string(kAuthors[doc % std::size(kAuthors)]);
-  if (pct(rng) < 40) m["tags"] = fmt::format("{},{}", kWords[topic % std::size(kWords)], kWords[doc % std::size(kWords)]);
-  if (pct(rng) < 5) m["big_counter"] = static_cast<std::int64_t>((std::int64_t{1} << 53) + static_cast<std::int64_t>(index));
+  if (pct(rng) < 40)
+    m["tags"] =
+        fmt::format("{},{}", kWords[topic % std::size(kWords)], kWords[doc % std::size(kWords)]);
+  if (pct(rng) < 5)
+    m["big_counter"] =
+        static_cast<std::int64_t>((std::int64_t{1} << 53) + static_cast<std::int64_t>(index));
   if (pct(rng) < 5) m["title"] = std::string(kUnicode[index % std::size(kUnicode)]);
-  if (chunk > 0) m["parent_chunk"] = fmt::format("{}-doc{:05}-c00", layout.name, doc);  // a citation
+  if (chunk > 0)
+    m["parent_chunk"] = fmt::format("{}-doc{:05}-c00", layout.name, doc);  // a citation
   return r;
 }
 

@@ -19,7 +19,7 @@ struct CorpusOptions {
   std::size_t collections = 4;        // 1..4
   int dimension = 384;
   std::uint64_t seed = 42;
-  std::string prefix;                 // prepended to collection names (tests use it to isolate)
+  std::string prefix;  // prepended to collection names (tests use it to isolate)
 };
 
 std::vector<CollectionSpec> collection_specs(const CorpusOptions& options);

@@ -49,7 +49,8 @@ TEST_F(MigrateIntegration, ServerRejectionIsNotRetriedAndQuoted) {
 
 TEST_F(MigrateIntegration, ResumeWithChangedConfigurationIsRefused) {
   seed(source_uri(), small_corpus());
-  auto crashed = migrate({"--batch-size", "50"}, {{"CHROMA_MIGRATE_FAULTS", "target.upsert=crash@2"}});
+  auto crashed =
+      migrate({"--batch-size", "50"}, {{"CHROMA_MIGRATE_FAULTS", "target.upsert=crash@2"}});
   ASSERT_TRUE(crashed.signaled) << crashed.output;
   auto changed = migrate({"--batch-size", "60", "--resume"});
   EXPECT_EQ(changed.exit_code, kExitConfigMismatch) << changed.output;
@@ -79,17 +80,31 @@ TEST_F(MigrateIntegration, BadInputIsRefusedWithItsFixAndNothingWritten) {
     int code;
     std::string says;
   } cases[] = {
-      {{"--source", "ftp://x", "--target", target_uri(), "--work-dir", work_dir().string()}, kExitUsage, "unsupported scheme"},
-      {{"--source", source_uri(), "--target", source_uri(), "--work-dir", work_dir().string()}, kExitUsage, "same store"},
-      {{"--source", source_uri(), "--target", target_uri(), "--work-dir", work_dir().string(), "--collections", "nope_nope"},
-       kExitUsage, "does not have: nope_nope"},
-      {{"--source", source_uri(), "--target", target_uri(), "--work-dir", work_dir().string(), "--resume"}, kExitUsage,
+      {{"--source", "ftp://x", "--target", target_uri(), "--work-dir", work_dir().string()},
+       kExitUsage,
+       "unsupported scheme"},
+      {{"--source", source_uri(), "--target", source_uri(), "--work-dir", work_dir().string()},
+       kExitUsage,
+       "same store"},
+      {{"--source", source_uri(), "--target", target_uri(), "--work-dir", work_dir().string(),
+        "--collections", "nope_nope"},
+       kExitUsage,
+       "does not have: nope_nope"},
+      {{"--source", source_uri(), "--target", target_uri(), "--work-dir", work_dir().string(),
+        "--resume"},
+       kExitUsage,
        "nothing to resume"},
-      {{"--source", source_uri(), "--target", target_uri(), "--work-dir", work_dir().string(), "--batch-size", "0"},
-       kExitUsage, "--batch-size"},
-      {{"--source", "http://127.0.0.1:1", "--target", target_uri(), "--work-dir", work_dir().string(), "--max-attempts", "1"},
-       kExitUnavailable, "127.0.0.1:1"},
-      {{"--target", target_uri(), "--work-dir", work_dir().string()}, kExitUsage, "--source is required"},
+      {{"--source", source_uri(), "--target", target_uri(), "--work-dir", work_dir().string(),
+        "--batch-size", "0"},
+       kExitUsage,
+       "--batch-size"},
+      {{"--source", "http://127.0.0.1:1", "--target", target_uri(), "--work-dir",
+        work_dir().string(), "--max-attempts", "1"},
+       kExitUnavailable,
+       "127.0.0.1:1"},
+      {{"--target", target_uri(), "--work-dir", work_dir().string()},
+       kExitUsage,
+       "--source is required"},
   };
   seed(source_uri(), small_corpus());
   for (const auto& c : cases) {

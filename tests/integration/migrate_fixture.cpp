@@ -27,7 +27,8 @@ void MigrateIntegration::TearDown() {
   if (!HasFailure() && !std::getenv("CM_KEEP_TEST_DIRS")) std::filesystem::remove_all(dir_);
 }
 
-std::string MigrateIntegration::db_uri(const ChromaServer& server, const std::string& suffix) const {
+std::string MigrateIntegration::db_uri(const ChromaServer& server,
+                                       const std::string& suffix) const {
   std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
   std::replace(name.begin(), name.end(), '/', '_');
   return server.url() + "?database=" + name + "_" + suffix;
@@ -51,7 +52,8 @@ void MigrateIntegration::seed(const std::string& uri, const corpus::CorpusOption
     const std::size_t n = corpus::records_in(o, c);
     for (std::size_t start = 0; start < n; start += 1000) {
       std::vector<Record> batch;
-      for (std::size_t i = start; i < std::min(n, start + 1000); ++i) batch.push_back(corpus::make_record(o, c, i));
+      for (std::size_t i = start; i < std::min(n, start + 1000); ++i)
+        batch.push_back(corpus::make_record(o, c, i));
       auto status = store->upsert(*info, batch);
       ASSERT_TRUE(status) << status.error().message;
     }
@@ -69,8 +71,8 @@ StoreState MigrateIntegration::state_of(const std::string& uri) const {
 ProcessResult MigrateIntegration::migrate(const std::vector<std::string>& extra,
                                           const std::map<std::string, std::string>& env,
                                           const std::function<void(pid_t)>& while_running) const {
-  std::vector<std::string> args{"--source", source_uri(), "--target", target_uri(), "--work-dir",
-                                work_dir().string(), "--retry-base-ms", "20"};
+  std::vector<std::string> args{"--source",   source_uri(),        "--target",        target_uri(),
+                                "--work-dir", work_dir().string(), "--retry-base-ms", "20"};
   args.insert(args.end(), extra.begin(), extra.end());
   return run_process(CHROMA_MIGRATE_BIN, args, env, while_running);
 }

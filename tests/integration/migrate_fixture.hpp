@@ -26,13 +26,16 @@ class MigrateIntegration : public ::testing::Test {
 
   // "http://127.0.0.1:P?database=<test name>_<suffix>"
   std::string source_uri() const { return db_uri(*source_server_, "src"); }
-  std::string target_uri(const std::string& suffix = "dst") const { return db_uri(*target_server_, suffix); }
+  std::string target_uri(const std::string& suffix = "dst") const {
+    return db_uri(*target_server_, suffix);
+  }
   std::unique_ptr<VectorStore> open(const std::string& uri) const;
   void seed(const std::string& uri, const corpus::CorpusOptions& options) const;
   StoreState state_of(const std::string& uri) const;
 
   // Runs the real chroma-migrate binary with --source/--target/--work-dir filled in.
-  ProcessResult migrate(const std::vector<std::string>& extra, const std::map<std::string, std::string>& env = {},
+  ProcessResult migrate(const std::vector<std::string>& extra,
+                        const std::map<std::string, std::string>& env = {},
                         const std::function<void(pid_t)>& while_running = {}) const;
   std::filesystem::path work_dir() const { return dir_ / "work"; }
 

@@ -70,7 +70,8 @@ class MappingIntegration : public MigrateIntegration {
     auto run = nlohmann::json::parse(*read_file(work_dir() / "run.json"));
     contracts::TransformContext tctx{run["run_id"], run["started_at"]};
     std::vector<CollectionInfo> infos;
-    for (const auto& name : contracts::mapped_source_collections(*mapping)) infos.push_back(source.at(name).info);
+    for (const auto& name : contracts::mapped_source_collections(*mapping))
+      infos.push_back(source.at(name).info);
     auto specs = contracts::plan_target_collections(*mapping, infos);
     EXPECT_TRUE(specs) << specs.error().message;
     StoreState out;
@@ -83,11 +84,13 @@ class MappingIntegration : public MigrateIntegration {
       for (const auto& r : c.records) {
         auto t = contracts::transform_record(*mapping, name, r, tctx);
         EXPECT_TRUE(t) << t.error().message;
-        if (t && t->outcome == contracts::Transformed::Outcome::kRouted) out[t->target].records.push_back(t->record);
+        if (t && t->outcome == contracts::Transformed::Outcome::kRouted)
+          out[t->target].records.push_back(t->record);
       }
     }
     for (auto& [name, c] : out) {
-      std::sort(c.records.begin(), c.records.end(), [](const Record& a, const Record& b) { return a.id < b.id; });
+      std::sort(c.records.begin(), c.records.end(),
+                [](const Record& a, const Record& b) { return a.id < b.id; });
       c.count = c.records.size();
     }
     return out;
@@ -111,7 +114,8 @@ TEST_F(MappingIntegration, RoutesMergesSplitsAndAppliesEveryFieldRule) {
   auto want = expected(before, mapping);
   auto got = state_of(target_uri());
   EXPECT_EQ(joined(diff_states(want, got)), "");
-  EXPECT_EQ(joined(diff_states(before, state_of(source_uri()))), "") << "the source must be untouched";
+  EXPECT_EQ(joined(diff_states(before, state_of(source_uri()))), "")
+      << "the source must be untouched";
   // Split and merge really happened, and settings were applied or inherited.
   EXPECT_GT(got.at("kb_en").count, 0u);
   EXPECT_GT(got.at("docs_public").count, 0u);
@@ -119,8 +123,9 @@ TEST_F(MappingIntegration, RoutesMergesSplitsAndAppliesEveryFieldRule) {
   EXPECT_EQ(got.at("kb_other").info.hnsw.ef_construction, 180);
   EXPECT_EQ(got.at("kb_other").info.hnsw.space, "cosine");
   EXPECT_EQ(got.at("docs_public").info.hnsw.space, "ip");
-  EXPECT_EQ(std::get<std::string>(got.at("kb_en").info.metadata.at("migration_run_id")),
-            nlohmann::json::parse(*read_file(work_dir() / "run.json"))["run_id"].get<std::string>());
+  EXPECT_EQ(
+      std::get<std::string>(got.at("kb_en").info.metadata.at("migration_run_id")),
+      nlohmann::json::parse(*read_file(work_dir() / "run.json"))["run_id"].get<std::string>());
   // Typed results of the rules on one record.
   const Record& r = got.at("kb_en").records.front();
   EXPECT_TRUE(std::holds_alternative<double>(r.metadata.at("chunk_no")));
@@ -146,14 +151,16 @@ TEST_F(MappingIntegration, CastFailurePoliciesFailOrSkipAndReport) {
   std::string skipping = failing;
   skipping.replace(skipping.find("\"fail\""), 6, "\"skip_record\"");
   auto skip_mapping = write("skip.json", skipping);
-  auto ok = run_process(CHROMA_MIGRATE_BIN, {"--source", source_uri(), "--target", target_uri(), "--work-dir",
-                                             (dir_ / "w2").string(), "--mapping", skip_mapping.string()});
+  auto ok = run_process(CHROMA_MIGRATE_BIN,
+                        {"--source", source_uri(), "--target", target_uri(), "--work-dir",
+                         (dir_ / "w2").string(), "--mapping", skip_mapping.string()});
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
   auto before = state_of(source_uri());
   std::uint64_t with_tags = 0;
   for (const auto& r : before.at("kb_articles").records) with_tags += r.metadata.contains("tags");
   auto report = nlohmann::json::parse(*read_file(dir_ / "w2" / "transform_report.json"));
-  EXPECT_EQ(report["sources"]["kb_articles"]["skipped_cast_failure"].get<std::uint64_t>(), with_tags);
+  EXPECT_EQ(report["sources"]["kb_articles"]["skipped_cast_failure"].get<std::uint64_t>(),
+            with_tags);
   EXPECT_EQ(state_of(target_uri()).at("t_tags").count, before.at("kb_articles").count - with_tags);
 }
 
@@ -162,7 +169,11 @@ TEST_F(MappingIntegration, KillNineThenResumeStaysLosslessWithAMapping) {
   auto before = state_of(source_uri());
   auto mapping = write("mapping.json", kMapping);
   const std::vector<std::string> flags{"--mapping", mapping.string(), "--batch-size", "50"};
-  auto with_resume = [&] { auto f = flags; f.push_back("--resume"); return f; };
+  auto with_resume = [&] {
+    auto f = flags;
+    f.push_back("--resume");
+    return f;
+  };
   auto crashed = migrate(flags, {{"CHROMA_MIGRATE_FAULTS", "source.get_records=crash@4"}});
   ASSERT_TRUE(crashed.signaled) << crashed.output;
   crashed = migrate(with_resume(), {{"CHROMA_MIGRATE_FAULTS", "target.upsert=crash@6"}});

@@ -56,7 +56,11 @@ TEST_P(CrashPoint, KillNineThenResumeGivesAnIdenticalTarget) {
   EXPECT_EQ(crashed.signal, SIGKILL);
 
   const std::size_t done_before = import_batches_done(work_dir());
-  auto resumed = migrate([&] { auto f = flags; f.push_back("--resume"); return f; }());
+  auto resumed = migrate([&] {
+    auto f = flags;
+    f.push_back("--resume");
+    return f;
+  }());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(joined(diff_states(before, state_of(target_uri()))), "");
   EXPECT_EQ(joined(diff_states(before, state_of(source_uri()))), "");
@@ -71,10 +75,10 @@ TEST_P(CrashPoint, KillNineThenResumeGivesAnIdenticalTarget) {
 
 INSTANTIATE_TEST_SUITE_P(
     Points, CrashPoint,
-    ::testing::Values("source.list_ids=crash@1",            // during the id scan
-                      "source.get_records=crash@3",         // mid-export, fetched but not written
-                      "target.create_collection=crash@2",   // created, ledger not yet updated
-                      "target.upsert=crash@5"),             // acknowledged, checkpoint not yet written
+    ::testing::Values("source.list_ids=crash@1",           // during the id scan
+                      "source.get_records=crash@3",        // mid-export, fetched but not written
+                      "target.create_collection=crash@2",  // created, ledger not yet updated
+                      "target.upsert=crash@5"),  // acknowledged, checkpoint not yet written
     [](const auto& param_info) {
       std::string name = param_info.param;
       return std::regex_replace(name, std::regex("[^A-Za-z0-9]"), "_");
@@ -113,7 +117,11 @@ TEST_F(MigrateIntegration, ExternalKillNineDuringImportThenResume) {
   EXPECT_EQ((*checkpoint)->snapshot().phase, ckpt::Phase::kImport);
   const std::size_t done_before = import_batches_done(work_dir());
 
-  auto resumed = migrate([&] { auto f = flags; f.push_back("--resume"); return f; }());
+  auto resumed = migrate([&] {
+    auto f = flags;
+    f.push_back("--resume");
+    return f;
+  }());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(joined(diff_states(before, state_of(target_uri()))), "");
   // At most one batch per worker (2) is sent again: the resume sends the rest plus those.

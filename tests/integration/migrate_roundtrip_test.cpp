@@ -55,15 +55,27 @@ TEST_F(MigrateIntegration, EmptyCollectionAndMetadataTypeFidelity) {
   CollectionSpec empty{"empty_one", {{"note", std::string("nothing here")}}, {}, {}};
   empty.hnsw.space = "ip";
   ASSERT_TRUE(store->create_collection(empty));
-  CollectionSpec typed{"typed", {{"k_int", std::int64_t{7}}, {"k_float", 7.0}, {"k_bool", false}}, {}, {}};
+  CollectionSpec typed{
+      "typed", {{"k_int", std::int64_t{7}}, {"k_float", 7.0}, {"k_bool", false}}, {}, {}};
   typed.hnsw.space = "cosine";
   auto info = store->create_collection(typed);
   ASSERT_TRUE(info) << info.error().message;
   std::vector<Record> records = {
-      {"int-extremes", {0.5f, -0.25f, 1e-30f}, "doc", {{"max", INT64_MAX}, {"min", INT64_MIN}, {"big", std::int64_t{9007199254740993}}}},
-      {"floats", {1.0f, 2.0f, 3.0f}, "", {{"one", 1.0}, {"tenth", 0.1}, {"tiny", 5e-324}, {"neg", -2.5e300}}},
-      {"bools-and-strings", {0.1f, 0.2f, 0.3f}, std::nullopt,
-       {{"t", true}, {"f", false}, {"s", std::string("Zürich \"q\" \\ 東京 🚀 \n tab\t")}, {"empty", std::string("")}}},
+      {"int-extremes",
+       {0.5f, -0.25f, 1e-30f},
+       "doc",
+       {{"max", INT64_MAX}, {"min", INT64_MIN}, {"big", std::int64_t{9007199254740993}}}},
+      {"floats",
+       {1.0f, 2.0f, 3.0f},
+       "",
+       {{"one", 1.0}, {"tenth", 0.1}, {"tiny", 5e-324}, {"neg", -2.5e300}}},
+      {"bools-and-strings",
+       {0.1f, 0.2f, 0.3f},
+       std::nullopt,
+       {{"t", true},
+        {"f", false},
+        {"s", std::string("Zürich \"q\" \\ 東京 🚀 \n tab\t")},
+        {"empty", std::string("")}}},
       {"no-metadata", {3.0f, 2.0f, 1.0f}, "日本語のドキュメント", {}},
       {"unicode id é 🚀", {0.0f, 0.0f, 1.0f}, "x", {{"n", std::int64_t{0}}}},
   };
@@ -80,7 +92,8 @@ TEST_F(MigrateIntegration, EmptyCollectionAndMetadataTypeFidelity) {
   // Types survive exactly, not just values.
   const auto& typed_records = target.at("typed").records;
   auto find = [&](const std::string& id) {
-    return *std::find_if(typed_records.begin(), typed_records.end(), [&](const Record& r) { return r.id == id; });
+    return *std::find_if(typed_records.begin(), typed_records.end(),
+                         [&](const Record& r) { return r.id == id; });
   };
   EXPECT_TRUE(std::holds_alternative<std::int64_t>(find("int-extremes").metadata.at("big")));
   EXPECT_EQ(std::get<std::int64_t>(find("int-extremes").metadata.at("max")), INT64_MAX);
@@ -100,13 +113,17 @@ TEST_F(MigrateIntegration, SnapshotDirectoryWorksAsTargetAndAsSource) {
   auto before = state_of(source_uri());
   auto snapshot_dir = dir_ / "offline-copy";
   // Server -> snapshot directory.
-  auto to_snapshot = run_process(CHROMA_MIGRATE_BIN, {"--source", source_uri(), "--target", "snapshot:" + snapshot_dir.string(),
-                                                      "--work-dir", (dir_ / "w1").string(), "--batch-size", "100"});
+  auto to_snapshot =
+      run_process(CHROMA_MIGRATE_BIN,
+                  {"--source", source_uri(), "--target", "snapshot:" + snapshot_dir.string(),
+                   "--work-dir", (dir_ / "w1").string(), "--batch-size", "100"});
   ASSERT_EQ(to_snapshot.exit_code, 0) << to_snapshot.output;
   EXPECT_EQ(joined(diff_states(before, state_of("snapshot:" + snapshot_dir.string()))), "");
   // Snapshot directory -> a fresh database on the target server.
-  auto from_snapshot = run_process(CHROMA_MIGRATE_BIN, {"--source", "snapshot:" + snapshot_dir.string(), "--target", target_uri("restored"),
-                                                        "--work-dir", (dir_ / "w2").string(), "--batch-size", "100"});
+  auto from_snapshot =
+      run_process(CHROMA_MIGRATE_BIN, {"--source", "snapshot:" + snapshot_dir.string(), "--target",
+                                       target_uri("restored"), "--work-dir", (dir_ / "w2").string(),
+                                       "--batch-size", "100"});
   ASSERT_EQ(from_snapshot.exit_code, 0) << from_snapshot.output;
   EXPECT_EQ(joined(diff_states(before, state_of(target_uri("restored")))), "");
 }

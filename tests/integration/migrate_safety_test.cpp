@@ -14,7 +14,9 @@
 namespace cm::testing {
 namespace {
 
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
 
 std::vector<nlohmann::json> audit_lines(const std::filesystem::path& work) {
   std::vector<nlohmann::json> out;
@@ -43,11 +45,13 @@ class SafetyIntegration : public MigrateIntegration {
 TEST_F(SafetyIntegration, WorkingTargetNeedsTheExactConfirmation) {
   auto refused = migrate({"--target-env", "working"}, {{"MIGRATION_CONFIRM", "yes"}});
   EXPECT_EQ(refused.exit_code, kExitRefused) << refused.output;
-  EXPECT_TRUE(contains(refused.output, "MIGRATION_CONFIRM=I_ACKNOWLEDGE_WORKING_MUTATION")) << refused.output;
+  EXPECT_TRUE(contains(refused.output, "MIGRATION_CONFIRM=I_ACKNOWLEDGE_WORKING_MUTATION"))
+      << refused.output;
   EXPECT_FALSE(std::filesystem::exists(work_dir()));
   EXPECT_TRUE(state_of(target_uri()).empty());
 
-  auto allowed = migrate({"--target-env", "working"}, {{"MIGRATION_CONFIRM", "I_ACKNOWLEDGE_WORKING_MUTATION"}});
+  auto allowed = migrate({"--target-env", "working"},
+                         {{"MIGRATION_CONFIRM", "I_ACKNOWLEDGE_WORKING_MUTATION"}});
   ASSERT_EQ(allowed.exit_code, 0) << allowed.output;
   EXPECT_TRUE(contains(allowed.output, "WORKING target")) << allowed.output;
   EXPECT_EQ(nlohmann::json::parse(*read_file(work_dir() / "run.json"))["target_kind"], "working");
@@ -60,7 +64,8 @@ TEST_F(SafetyIntegration, TestRunPointedAtAWorkingUriIsRefused) {
   EXPECT_EQ(refused.exit_code, kExitRefused) << refused.output;
   EXPECT_TRUE(contains(refused.output, "listed as working")) << refused.output;
   EXPECT_FALSE(std::filesystem::exists(work_dir()));
-  auto env_refused = migrate({}, {{"MIGRATION_TARGETS_FILE", targets.string()}, {"MIGRATION_TARGET", "test"}});
+  auto env_refused =
+      migrate({}, {{"MIGRATION_TARGETS_FILE", targets.string()}, {"MIGRATION_TARGET", "test"}});
   EXPECT_EQ(env_refused.exit_code, kExitRefused) << env_refused.output;
 }
 
@@ -71,7 +76,9 @@ TEST_F(SafetyIntegration, DryRunWritesNothingToTheTargetThenResumeExecutesThePla
   spec.hnsw.space = "cosine";
   auto existing = target->create_collection(spec);
   ASSERT_TRUE(existing);
-  ASSERT_TRUE(target->upsert(*existing, std::vector<Record>{{"keep-me", std::vector<float>(8, 0.5f), "kept", {{"x", std::int64_t{1}}}}}));
+  ASSERT_TRUE(target->upsert(
+      *existing, std::vector<Record>{
+                     {"keep-me", std::vector<float>(8, 0.5f), "kept", {{"x", std::int64_t{1}}}}}));
   auto before = state_of(target_uri());
 
   auto dry = migrate({"--dry-run", "--if-exists", "merge"});
@@ -100,16 +107,19 @@ TEST_F(SafetyIntegration, PreflightRefusesWithAReadableDiffAndNoWritesThenDriftC
   EXPECT_EQ(refused.exit_code, kExitContractViolation) << refused.output;
   EXPECT_TRUE(contains(refused.output, "must_have")) << refused.output;
   EXPECT_TRUE(contains(refused.output, "doc_id")) << refused.output;
-  EXPECT_TRUE(contains(refused.output, "support_tickets")) << "l2 vs cosine must be named\n" << refused.output;
+  EXPECT_TRUE(contains(refused.output, "support_tickets")) << "l2 vs cosine must be named\n"
+                                                           << refused.output;
   EXPECT_TRUE(state_of(target_uri()).empty()) << "preflight refusal writes nothing to the target";
 
   auto allowed = migrate({"--contract", contract.string(), "--allow-contract-drift", "--resume"});
   ASSERT_EQ(allowed.exit_code, 0) << allowed.output;
   auto run = nlohmann::json::parse(*read_file(work_dir() / "run.json"));
-  ASSERT_GE(run["contract_overrides"].size(), 2u) << "preflight and postflight overrides are recorded";
+  ASSERT_GE(run["contract_overrides"].size(), 2u)
+      << "preflight and postflight overrides are recorded";
   EXPECT_EQ(run["contract_overrides"][0]["stage"], "preflight");
   bool audited = false;
-  for (const auto& line : audit_lines(work_dir())) audited |= line["action"] == "contract_drift_override";
+  for (const auto& line : audit_lines(work_dir()))
+    audited |= line["action"] == "contract_drift_override";
   EXPECT_TRUE(audited);
 }
 
@@ -119,7 +129,10 @@ TEST_F(SafetyIntegration, PostflightCatchesRecordsThatLandedBroken) {
   CollectionSpec spec{"support_tickets", {}, {}, {}};
   auto existing = target->create_collection(spec);
   ASSERT_TRUE(existing);
-  ASSERT_TRUE(target->upsert(*existing, std::vector<Record>{{"legacy-1", std::vector<float>(8, 0.25f), "old", {{"lang", std::int64_t{7}}}}}));
+  ASSERT_TRUE(target->upsert(
+      *existing,
+      std::vector<Record>{
+          {"legacy-1", std::vector<float>(8, 0.25f), "old", {{"lang", std::int64_t{7}}}}}));
   auto contract = write("contract.json", R"({"contract_version": "1.0", "embedding_dimension": 8,
     "collections": {"kb_articles": {"space": "cosine"}, "support_tickets": {"space": "l2"}},
     "fields": {"lang": {"type": "string"}}})");
@@ -135,7 +148,8 @@ TEST_F(SafetyIntegration, ReplaceBacksUpVerifiesThenRecreatesAndAuditsEveryMutat
   spec.hnsw.space = "ip";  // wrong space: replace recreates it with the source's l2
   auto existing = target->create_collection(spec);
   ASSERT_TRUE(existing);
-  ASSERT_TRUE(target->upsert(*existing, std::vector<Record>{{"stale", std::vector<float>(8, 1.0f), "x", {}}}));
+  ASSERT_TRUE(target->upsert(*existing,
+                             std::vector<Record>{{"stale", std::vector<float>(8, 1.0f), "x", {}}}));
   auto source = state_of(source_uri());
 
   auto run = migrate({"--if-exists", "replace", "--batch-size", "100"});
@@ -143,7 +157,8 @@ TEST_F(SafetyIntegration, ReplaceBacksUpVerifiesThenRecreatesAndAuditsEveryMutat
   auto after = state_of(target_uri());
   EXPECT_TRUE(diff_states(source, after).empty()) << "replaced collections equal the source";
   // The backup holds the replaced collection as it was, and verifies.
-  auto backup = SnapshotStore::open(work_dir() / "snapshots" / "backup", SnapshotStore::Mode::kRead);
+  auto backup =
+      SnapshotStore::open(work_dir() / "snapshots" / "backup", SnapshotStore::Mode::kRead);
   ASSERT_TRUE(backup) << backup.error().message;
   auto report = (*backup)->verify();
   ASSERT_TRUE(report && report->ok());
@@ -151,13 +166,15 @@ TEST_F(SafetyIntegration, ReplaceBacksUpVerifiesThenRecreatesAndAuditsEveryMutat
   ASSERT_TRUE(saved && *saved);
   EXPECT_EQ((*saved)->hnsw.space, "ip");
   EXPECT_EQ(*(*backup)->count(**saved), 1u);
-  EXPECT_TRUE(nlohmann::json::parse(*read_file(work_dir() / "run.json"))["backup"].contains("verified_at"));
+  EXPECT_TRUE(
+      nlohmann::json::parse(*read_file(work_dir() / "run.json"))["backup"].contains("verified_at"));
 
   // Audit: one line per mutating call, with every field; upserted records add up.
   std::uint64_t upserted = 0;
   std::set<std::string> actions;
   for (const auto& line : audit_lines(work_dir())) {
-    for (const char* key : {"time", "run_id", "actor", "action", "collection", "records", "outcome"}) {
+    for (const char* key :
+         {"time", "run_id", "actor", "action", "collection", "records", "outcome"}) {
       EXPECT_TRUE(line.contains(key)) << line.dump();
     }
     actions.insert(line["action"].get<std::string>());
@@ -177,7 +194,8 @@ TEST_F(SafetyIntegration, MergeKeepsForeignRecordsAndRewritesExistingOnesExactly
   auto source = state_of(source_uri());
   Record overlap = source.at("kb_articles").records.front();
   overlap.metadata["stale_key"] = std::string("must disappear");
-  ASSERT_TRUE(target->upsert(*existing, std::vector<Record>{overlap, {"foreign", std::vector<float>(8, 0.5f), "f", {}}}));
+  ASSERT_TRUE(target->upsert(
+      *existing, std::vector<Record>{overlap, {"foreign", std::vector<float>(8, 0.5f), "f", {}}}));
 
   auto run = migrate({"--if-exists", "merge"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -186,7 +204,8 @@ TEST_F(SafetyIntegration, MergeKeepsForeignRecordsAndRewritesExistingOnesExactly
   for (const auto& r : after.at("kb_articles").records) {
     EXPECT_FALSE(r.metadata.contains("stale_key")) << r.id << ": upsert merged a stale key";
   }
-  EXPECT_TRUE(std::any_of(after.at("kb_articles").records.begin(), after.at("kb_articles").records.end(),
+  EXPECT_TRUE(std::any_of(after.at("kb_articles").records.begin(),
+                          after.at("kb_articles").records.end(),
                           [](const Record& r) { return r.id == "foreign"; }));
 }
 

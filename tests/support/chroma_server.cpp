@@ -29,8 +29,9 @@ bool heartbeat_ok(int port) {
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 1000L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
-                   +[](char*, size_t size, size_t n, void*) -> size_t { return size * n; });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION,
+      +[](char*, size_t size, size_t n, void*) -> size_t { return size * n; });
   CURLcode rc = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -74,8 +75,8 @@ Result<std::unique_ptr<ChromaServer>> ChromaServer::start() {
   const char* env_bin = std::getenv("CHROMA_SERVER_BIN");
   std::string bin = env_bin && *env_bin ? env_bin : CHROMA_SERVER_BIN;
   if (::access(bin.c_str(), X_OK) != 0) {
-    return make_error(ErrorCode::kNotFound, "Chroma server not found at " + bin +
-                                                ": run scripts/install-deps.sh first");
+    return make_error(ErrorCode::kNotFound,
+                      "Chroma server not found at " + bin + ": run scripts/install-deps.sh first");
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto dir = make_temp_dir("chroma-test");
@@ -105,7 +106,10 @@ Result<std::unique_ptr<ChromaServer>> ChromaServer::start() {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (!exited) return make_error(ErrorCode::kTransient, "Chroma did not answer its heartbeat within 60 s; see " + (dir / "server.log").string());
+    if (!exited)
+      return make_error(
+          ErrorCode::kTransient,
+          "Chroma did not answer its heartbeat within 60 s; see " + (dir / "server.log").string());
     // The port was probably taken between find_free_port() and the bind: try another.
   }
   return make_error(ErrorCode::kTransient, "Chroma server failed to start three times");

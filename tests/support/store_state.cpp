@@ -23,11 +23,13 @@ Result<StoreState> capture_state(VectorStore& store, const std::vector<std::stri
       if (page.size() < 1000) break;
     }
     for (std::size_t at = 0; at < ids.size(); at += 500) {
-      std::span<const std::string> slice(ids.data() + at, std::min<std::size_t>(500, ids.size() - at));
+      std::span<const std::string> slice(ids.data() + at,
+                                         std::min<std::size_t>(500, ids.size() - at));
       CM_ASSIGN_OR_RETURN(auto records, store.get_records(info, slice));
       for (auto& r : records) c.records.push_back(std::move(r));
     }
-    std::sort(c.records.begin(), c.records.end(), [](const Record& a, const Record& b) { return a.id < b.id; });
+    std::sort(c.records.begin(), c.records.end(),
+              [](const Record& a, const Record& b) { return a.id < b.id; });
     state[info.name] = std::move(c);
   }
   return state;
@@ -35,7 +37,8 @@ Result<StoreState> capture_state(VectorStore& store, const std::vector<std::stri
 
 namespace {
 
-// Equal under the collection's embedding rule (common/embedding_compare.hpp), everything else exact.
+// Equal under the collection's embedding rule (common/embedding_compare.hpp), everything else
+// exact.
 bool same_record(const std::string& space, const Record& a, const Record& b) {
   return a.id == b.id && a.document == b.document && a.metadata == b.metadata &&
          compare_embeddings(space, a.embedding, b.embedding).equivalent;
@@ -53,10 +56,12 @@ std::string describe_record_difference(const std::string& space, const Record& a
     }
   }
   if (a.document != b.document) {
-    return fmt::format("document {} vs {}", a.document ? "\"" + a.document->substr(0, 40) + "\"" : "null",
+    return fmt::format("document {} vs {}",
+                       a.document ? "\"" + a.document->substr(0, 40) + "\"" : "null",
                        b.document ? "\"" + b.document->substr(0, 40) + "\"" : "null");
   }
-  return "metadata " + metadata_to_json(a.metadata).dump() + " vs " + metadata_to_json(b.metadata).dump();
+  return "metadata " + metadata_to_json(a.metadata).dump() + " vs " +
+         metadata_to_json(b.metadata).dump();
 }
 
 }  // namespace
@@ -71,16 +76,19 @@ std::vector<std::string> diff_states(const StoreState& expected, const StoreStat
     }
     const auto& a = it->second;
     if (!(e.info.hnsw == a.info.hnsw)) {
-      out.push_back(name + ": hnsw " + hnsw_to_json(e.info.hnsw).dump() + " vs " + hnsw_to_json(a.info.hnsw).dump());
+      out.push_back(name + ": hnsw " + hnsw_to_json(e.info.hnsw).dump() + " vs " +
+                    hnsw_to_json(a.info.hnsw).dump());
     }
     // The run ledger (migration_* keys) is the one thing a run adds to a target collection.
     Metadata actual_metadata = a.info.metadata;
-    std::erase_if(actual_metadata, [](const auto& kv) { return kv.first.starts_with("migration_"); });
+    std::erase_if(actual_metadata,
+                  [](const auto& kv) { return kv.first.starts_with("migration_"); });
     if (e.info.metadata != actual_metadata) {
-      out.push_back(name + ": collection metadata " + metadata_to_json(e.info.metadata).dump() + " vs " +
-                    metadata_to_json(a.info.metadata).dump());
+      out.push_back(name + ": collection metadata " + metadata_to_json(e.info.metadata).dump() +
+                    " vs " + metadata_to_json(a.info.metadata).dump());
     }
-    if (e.count != a.count) out.push_back(fmt::format("{}: count {} vs {}", name, e.count, a.count));
+    if (e.count != a.count)
+      out.push_back(fmt::format("{}: count {} vs {}", name, e.count, a.count));
     if (e.records.size() != a.records.size()) {
       out.push_back(fmt::format("{}: {} records vs {}", name, e.records.size(), a.records.size()));
     }
@@ -88,9 +96,11 @@ std::vector<std::string> diff_states(const StoreState& expected, const StoreStat
     for (std::size_t i = 0; i < std::min(e.records.size(), a.records.size()) && shown < 5; ++i) {
       if (same_record(e.info.hnsw.space, e.records[i], a.records[i])) continue;
       ++shown;
-      out.push_back(name + ": record " + e.records[i].id +
-                    (e.records[i].id != a.records[i].id ? " vs id " + a.records[i].id
-                                                        : ": " + describe_record_difference(e.info.hnsw.space, e.records[i], a.records[i])));
+      out.push_back(
+          name + ": record " + e.records[i].id +
+          (e.records[i].id != a.records[i].id
+               ? " vs id " + a.records[i].id
+               : ": " + describe_record_difference(e.info.hnsw.space, e.records[i], a.records[i])));
     }
   }
   for (const auto& [name, a] : actual) {

@@ -52,10 +52,10 @@ TEST(Base64Test, RoundTripsRandomBytesBitExactly) {
 }
 
 TEST(Base64Test, RejectsMalformed) {
-  EXPECT_FALSE(base64_decode("abc"));     // length not a multiple of 4
-  EXPECT_FALSE(base64_decode("ab!d"));    // outside alphabet
-  EXPECT_FALSE(base64_decode("a=bc"));    // padding in the middle
-  EXPECT_FALSE(base64_decode("Zg==Zg=="));  // padding before the end
+  EXPECT_FALSE(base64_decode("abc"));           // length not a multiple of 4
+  EXPECT_FALSE(base64_decode("ab!d"));          // outside alphabet
+  EXPECT_FALSE(base64_decode("a=bc"));          // padding in the middle
+  EXPECT_FALSE(base64_decode("Zg==Zg=="));      // padding before the end
   EXPECT_FALSE(embedding_from_base64("Zm9v"));  // 3 bytes: not a whole float32
 }
 

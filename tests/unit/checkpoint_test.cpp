@@ -122,7 +122,8 @@ TEST_F(CheckpointStoreTest, ConcurrentUpdatesAllLand) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
         auto index = static_cast<std::size_t>(t * 25 + i);
-        ASSERT_TRUE((*store)->update([&](Checkpoint& c) { c.progress("import", "x").done.insert(index); }));
+        ASSERT_TRUE(
+            (*store)->update([&](Checkpoint& c) { c.progress("import", "x").done.insert(index); }));
       }
     });
   }

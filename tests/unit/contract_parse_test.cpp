@@ -119,8 +119,9 @@ TEST(ContractParseTest, TopLevelErrorsNameThePlace) {
       StartsWith("contract.json: colections: unknown key (expected one of contract_version, "));
   EXPECT_EQ(parse(R"({"collections": {"kb_en": {}}})").error().message,
             "contract.json: contract_version: missing (a label such as \"2.0\")");
-  EXPECT_EQ(error_for(R"({"contract_version": ""})"),
-            "contract.json: contract_version: must be a non-empty string such as \"2.0\", not \"\"");
+  EXPECT_EQ(
+      error_for(R"({"contract_version": ""})"),
+      "contract.json: contract_version: must be a non-empty string such as \"2.0\", not \"\"");
   EXPECT_EQ(error_for(R"({"contract_version": 2.0})"),
             "contract.json: contract_version: must be a non-empty string such as \"2.0\", not 2.0");
   auto labelled = parse(R"({"contract_version": "2024-11 rev 3", "collections": {"kb_en": {}}})");

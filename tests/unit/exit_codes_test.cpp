@@ -25,11 +25,19 @@ std::map<int, std::string> documented_codes() {
 }
 
 TEST(ExitCodesTest, DocumentationListsEveryCode) {
-  const std::map<int, std::string> code_side = {
-      {kExitOk, "ok"},          {kExitUsage, "usage"},     {kExitConfigMismatch, "config-mismatch"},
-      {kExitUnavailable, "unavailable"}, {kExitRejected, "rejected"}, {kExitVerifyFailed, "verify-failed"},
-      {kExitCorruption, "corruption"},   {kExitIo, "io"},             {kExitConflict, "conflict"},
-      {kExitInternal, "internal"},       {kExitContractViolation, "contract-violation"}, {kExitRefused, "refused"},       {kExitInterrupted, "interrupted"}};
+  const std::map<int, std::string> code_side = {{kExitOk, "ok"},
+                                                {kExitUsage, "usage"},
+                                                {kExitConfigMismatch, "config-mismatch"},
+                                                {kExitUnavailable, "unavailable"},
+                                                {kExitRejected, "rejected"},
+                                                {kExitVerifyFailed, "verify-failed"},
+                                                {kExitCorruption, "corruption"},
+                                                {kExitIo, "io"},
+                                                {kExitConflict, "conflict"},
+                                                {kExitInternal, "internal"},
+                                                {kExitContractViolation, "contract-violation"},
+                                                {kExitRefused, "refused"},
+                                                {kExitInterrupted, "interrupted"}};
   EXPECT_EQ(documented_codes(), code_side);
 }
 
