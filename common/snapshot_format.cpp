@@ -223,18 +223,25 @@ Result<DecodedPart> decode_part(std::string_view bytes) {
   return part;
 }
 
-Result<std::vector<std::string>> decode_part_ids(std::string_view bytes) {
+Result<PartIndex> decode_part_index(std::string_view bytes) {
   Reader in(bytes);
-  CM_ASSIGN_OR_RETURN(auto header, read_header(in, /*whole_part=*/true));
-  std::vector<std::string> ids;
-  ids.reserve(header.record_count);
-  for (std::uint32_t i = 0; i < header.record_count; ++i) {
+  PartIndex index;
+  CM_ASSIGN_OR_RETURN(index.header, read_header(in, /*whole_part=*/true));
+  index.ids.reserve(index.header.record_count);
+  index.digests.reserve(index.header.record_count);
+  for (std::uint32_t i = 0; i < index.header.record_count; ++i) {
     in.set_record(i);
     CM_ASSIGN_OR_RETURN(auto raw, read_raw(in));
-    ids.emplace_back(raw.id);
+    index.ids.emplace_back(raw.id);
+    index.digests.push_back(raw.digest);
   }
   CM_RETURN_IF_ERROR(check_end(in));
-  return ids;
+  return index;
+}
+
+Result<std::vector<std::string>> decode_part_ids(std::string_view bytes) {
+  CM_ASSIGN_OR_RETURN(auto index, decode_part_index(bytes));
+  return std::move(index.ids);
 }
 
 }  // namespace cm

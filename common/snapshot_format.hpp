@@ -55,4 +55,13 @@ Result<PartHeader> decode_part_header(std::string_view bytes);
 // (lengths, counts, trailing bytes) but neither metadata nor digests.
 Result<std::vector<std::string>> decode_part_ids(std::string_view bytes);
 
+// Ids and the stored per-record digests, for sealing: the structure is checked, the digests are
+// NOT recomputed (verify_snapshot and every read_part do that), which makes sealing a framing walk.
+struct PartIndex {
+  PartHeader header;
+  std::vector<std::string> ids;
+  std::vector<std::uint64_t> digests;
+};
+Result<PartIndex> decode_part_index(std::string_view bytes);
+
 }  // namespace cm

@@ -26,15 +26,17 @@ struct ScannedPart {
   bool removed = false;
 };
 
+// A framing walk, not a full decode: sealing needs ids and the stored digests only. Content is
+// checked against those digests by every later read (read_part, verify_snapshot).
 Status scan(const fs::path& path, std::string_view bytes, ScannedPart* out) {
-  auto part = decode_part(bytes);
+  auto part = decode_part_index(bytes);
   if (!part) return std::unexpected(std::move(part).error().with_context(path.string()));
   out->write_seq = part->header.write_seq;
   out->bytes = bytes.size();
   out->xxh3_64 = xxh3_64_hex(bytes);
   out->ids.clear();
-  out->ids.reserve(part->records.size());
-  for (const auto& r : part->records) out->ids.push_back(id_hash(r.id));
+  out->ids.reserve(part->ids.size());
+  for (const auto& id : part->ids) out->ids.push_back(id_hash(id));
   out->digests = std::move(part->digests);
   return ok_status();
 }

@@ -12,12 +12,6 @@
 namespace cm::testing {
 namespace {
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 // Merge (kb_articles non-English + legal_clauses -> kb_other), split (kb_articles by lang, and
 // product_docs by is_public), every field rule kind.
 const char* kMapping = R"({
@@ -113,8 +107,8 @@ TEST_F(MappingIntegration, RoutesMergesSplitsAndAppliesEveryFieldRule) {
 
   auto want = expected(before, mapping);
   auto got = state_of(target_uri());
-  EXPECT_EQ(joined(diff_states(want, got)), "");
-  EXPECT_EQ(joined(diff_states(before, state_of(source_uri()))), "")
+  EXPECT_EQ(diff_text(want, got), "");
+  EXPECT_EQ(diff_text(before, state_of(source_uri())), "")
       << "the source must be untouched";
   // Split and merge really happened, and settings were applied or inherited.
   EXPECT_GT(got.at("kb_en").count, 0u);
@@ -180,7 +174,7 @@ TEST_F(MappingIntegration, KillNineThenResumeStaysLosslessWithAMapping) {
   ASSERT_TRUE(crashed.signaled) << crashed.output;
   auto resumed = migrate(with_resume());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_EQ(joined(diff_states(expected(before, mapping), state_of(target_uri()))), "");
+  EXPECT_EQ(diff_text(expected(before, mapping), state_of(target_uri())), "");
 }
 
 }  // namespace

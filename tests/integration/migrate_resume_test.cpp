@@ -15,12 +15,6 @@
 namespace cm::testing {
 namespace {
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 // Import batches the checkpoint records as done, over all collections.
 std::size_t import_batches_done(const std::filesystem::path& work) {
   auto checkpoint = ckpt::CheckpointStore::load(work / "checkpoint.json");
@@ -62,8 +56,8 @@ TEST_P(CrashPoint, KillNineThenResumeGivesAnIdenticalTarget) {
     return f;
   }());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_EQ(joined(diff_states(before, state_of(target_uri()))), "");
-  EXPECT_EQ(joined(diff_states(before, state_of(source_uri()))), "");
+  EXPECT_EQ(diff_text(before, state_of(target_uri())), "");
+  EXPECT_EQ(diff_text(before, state_of(source_uri())), "");
 
   // 12 import batches of 100; the resume sends what the checkpoint lacks, and of the batches
   // acknowledged before the kill at most one per worker (2) is sent again.
@@ -123,7 +117,7 @@ TEST_F(MigrateIntegration, ExternalKillNineDuringImportThenResume) {
     return f;
   }());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_EQ(joined(diff_states(before, state_of(target_uri()))), "");
+  EXPECT_EQ(diff_text(before, state_of(target_uri())), "");
   // At most one batch per worker (2) is sent again: the resume sends the rest plus those.
   const std::size_t resent = records_sent(resumed.output);
   EXPECT_LE(resent, 2000 - done_before * 100 + 2 * 100) << "done before kill: " << done_before;

@@ -10,12 +10,6 @@
 namespace cm::testing {
 namespace {
 
-std::string joined(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += l + "\n";
-  return out;
-}
-
 TEST_F(MigrateIntegration, RoundTripOfSeveralCollectionsLargerThanOneBatch) {
   corpus::CorpusOptions o;
   o.total_records = 2400;  // 4 collections x 600: cosine, l2, ip and a tuned cosine
@@ -28,14 +22,14 @@ TEST_F(MigrateIntegration, RoundTripOfSeveralCollectionsLargerThanOneBatch) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
 
   auto target = state_of(target_uri());
-  EXPECT_EQ(joined(diff_states(before, target)), "");
+  EXPECT_EQ(diff_text(before, target), "");
   EXPECT_EQ(target.at("legal_clauses").info.hnsw.ef_construction, 200);
   EXPECT_EQ(target.at("legal_clauses").info.hnsw.max_neighbors, 32);
   EXPECT_EQ(target.at("product_docs").info.hnsw.space, "ip");
   EXPECT_EQ(target.at("support_tickets").info.hnsw.space, "l2");
   EXPECT_EQ(target.at("kb_articles").info.hnsw.space, "cosine");
   // The source is untouched: same collections, configurations, counts and records.
-  EXPECT_EQ(joined(diff_states(before, state_of(source_uri()))), "");
+  EXPECT_EQ(diff_text(before, state_of(source_uri())), "");
 
   // The work dir documents the run.
   auto summary = nlohmann::json::parse(*read_file(work_dir() / "migration_summary.json"));
@@ -85,7 +79,7 @@ TEST_F(MigrateIntegration, EmptyCollectionAndMetadataTypeFidelity) {
   auto run = migrate({});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   auto target = state_of(target_uri());
-  EXPECT_EQ(joined(diff_states(before, target)), "");
+  EXPECT_EQ(diff_text(before, target), "");
   ASSERT_TRUE(target.contains("empty_one"));
   EXPECT_EQ(target.at("empty_one").count, 0u);
   EXPECT_EQ(target.at("empty_one").info.hnsw.space, "ip");
@@ -118,14 +112,14 @@ TEST_F(MigrateIntegration, SnapshotDirectoryWorksAsTargetAndAsSource) {
                   {"--source", source_uri(), "--target", "snapshot:" + snapshot_dir.string(),
                    "--work-dir", (dir_ / "w1").string(), "--batch-size", "100"});
   ASSERT_EQ(to_snapshot.exit_code, 0) << to_snapshot.output;
-  EXPECT_EQ(joined(diff_states(before, state_of("snapshot:" + snapshot_dir.string()))), "");
+  EXPECT_EQ(diff_text(before, state_of("snapshot:" + snapshot_dir.string())), "");
   // Snapshot directory -> a fresh database on the target server.
   auto from_snapshot =
       run_process(CHROMA_MIGRATE_BIN, {"--source", "snapshot:" + snapshot_dir.string(), "--target",
                                        target_uri("restored"), "--work-dir", (dir_ / "w2").string(),
                                        "--batch-size", "100"});
   ASSERT_EQ(from_snapshot.exit_code, 0) << from_snapshot.output;
-  EXPECT_EQ(joined(diff_states(before, state_of(target_uri("restored")))), "");
+  EXPECT_EQ(diff_text(before, state_of(target_uri("restored"))), "");
 }
 
 }  // namespace

@@ -109,4 +109,10 @@ std::vector<std::string> diff_states(const StoreState& expected, const StoreStat
   return out;
 }
 
+std::string diff_text(const StoreState& expected, const StoreState& actual) {
+  std::string out;
+  for (const auto& line : diff_states(expected, actual)) out += line + "\n";
+  return out;
+}
+
 }  // namespace cm::testing

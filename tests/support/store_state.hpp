@@ -26,5 +26,7 @@ Result<StoreState> capture_state(VectorStore& store, const std::vector<std::stri
 // (ignoring the run-ledger keys migration_* on the actual side), counts, and the first few
 // differing records.
 std::vector<std::string> diff_states(const StoreState& expected, const StoreState& actual);
+// The same, one difference per line: "" when equal, so EXPECT_EQ(diff_text(a, b), "") prints them.
+std::string diff_text(const StoreState& expected, const StoreState& actual);
 
 }  // namespace cm::testing
