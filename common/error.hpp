@@ -58,17 +58,19 @@ inline bool is_transient(const Error& e) {
 
 }  // namespace cm
 
-// Propagates an error from an expression returning Result/Status; binds nothing.
-#define CM_RETURN_IF_ERROR(expr)                             \
-  do {                                                       \
-    if (auto cm_status_ = (expr); !cm_status_) {             \
-      return std::unexpected(std::move(cm_status_).error()); \
-    }                                                        \
+// Propagates an error from an expression returning Result/Status; binds nothing. The temporary's
+// name carries the line number so nested uses (a lambda inside the expression) do not shadow.
+#define CM_CONCAT_INNER(a, b) a##b
+#define CM_CONCAT(a, b) CM_CONCAT_INNER(a, b)
+#define CM_RETURN_IF_ERROR(expr) CM_RETURN_IF_ERROR_IMPL(CM_CONCAT(cm_status_, __LINE__), expr)
+#define CM_RETURN_IF_ERROR_IMPL(tmp, expr)                  \
+  do {                                                      \
+    if (auto tmp = (expr); !tmp) {                          \
+      return std::unexpected(std::move(tmp).error());       \
+    }                                                       \
   } while (0)
 
 // Evaluates a Result<T> expression, returns its error or moves its value into `lhs`.
-#define CM_CONCAT_INNER(a, b) a##b
-#define CM_CONCAT(a, b) CM_CONCAT_INNER(a, b)
 #define CM_ASSIGN_OR_RETURN(lhs, expr) \
   CM_ASSIGN_OR_RETURN_IMPL(CM_CONCAT(cm_result_, __LINE__), lhs, expr)
 #define CM_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)            \

@@ -1,0 +1,202 @@
+#include "migrate/run_setup.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "common/atomic_file.hpp"
+#include "common/clock.hpp"
+#include "common/logging.hpp"
+#include "migrate/phase_context.hpp"
+
+namespace cm::migrate {
+namespace {
+
+// The part of the options a checkpoint is bound to. Workers, retries and verbosity may change
+// between invocations; anything that changes which batches exist or where they go may not.
+nlohmann::json bound_config(const MigrateOptions& o, const Inputs& in) {
+  return {{"source", o.source.redacted()},
+          {"target", o.target.redacted()},
+          {"collections", o.collections},
+          {"batch_size", o.batch_size},
+          {"mapping_hash", in.mapping_hash},
+          {"contract", in.contract ? ckpt::hash_config(in.contract->source) : ""},
+          {"if_exists", o.if_exists}};
+}
+
+Result<std::vector<std::string>> resolve_collections(VectorStore& source,
+                                                     const std::vector<std::string>& wanted) {
+  CM_ASSIGN_OR_RETURN(auto all, source.list_collections());
+  std::vector<std::string> names;
+  for (const auto& c : all) names.push_back(c.name);
+  std::sort(names.begin(), names.end());
+  if (wanted.empty()) return names;
+  std::string missing;
+  for (const auto& w : wanted) {
+    if (!std::binary_search(names.begin(), names.end(), w))
+      missing += (missing.empty() ? "" : ", ") + w;
+  }
+  if (!missing.empty()) {
+    std::string available;
+    for (const auto& n : names) available += (available.empty() ? "" : ", ") + n;
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--collections names collections the source does not have: " + missing +
+                          " (available: " + available + ")");
+  }
+  return wanted;
+}
+
+// The target collections the run will write and what it will do to each, decided before any write:
+// a collection that exists is refused (--if-exists fail), or backed up and replaced / merged into.
+Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o, const Inputs& in,
+                                                        VectorStore& source, VectorStore& target,
+                                                        const std::vector<std::string>& sources) {
+  std::vector<std::string> names = sources;
+  if (in.mapping) {
+    std::vector<CollectionInfo> infos;
+    for (const auto& name : sources) {
+      CM_ASSIGN_OR_RETURN(auto info, source.find_collection(name));
+      if (info) infos.push_back(*info);
+    }
+    CM_ASSIGN_OR_RETURN(auto specs, contracts::plan_target_collections(*in.mapping, infos));
+    names.clear();
+    for (const auto& spec : specs) names.push_back(spec.name);
+  }
+  std::vector<TargetCollectionEntry> entries;
+  std::string taken;
+  for (const auto& name : names) {
+    CM_ASSIGN_OR_RETURN(auto existing, target.find_collection(name));
+    std::string action = "created";
+    if (existing) {
+      if (o.if_exists == "fail") taken += (taken.empty() ? "" : ", ") + name;
+      action = o.if_exists == "replace" ? "replaced" : "merged";
+    }
+    entries.push_back({name, action, "planned", {}, 0});
+  }
+  if (!taken.empty()) {
+    return make_error(
+        ErrorCode::kAlreadyExists,
+        "the target already has collection(s) " + taken +
+            "; nothing was written. Choose --if-exists replace or merge (both back them up first), "
+            "point --target at another database, or remove them");
+  }
+  return entries;
+}
+
+}  // namespace
+
+Result<Inputs> load_inputs(const MigrateOptions& o) {
+  Inputs in;
+  if (!o.mapping_file.empty()) {
+    if (!o.collections.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--collections cannot be combined with --mapping: the mapping's routes "
+                        "name the source collections");
+    }
+    CM_ASSIGN_OR_RETURN(in.mapping, contracts::load_mapping(o.mapping_file));
+    in.mapping_hash = contracts::mapping_hash(*in.mapping);
+  }
+  if (!o.contract_file.empty()) {
+    CM_ASSIGN_OR_RETURN(in.contract, contracts::load_contract(o.contract_file));
+    in.contract_version = in.contract->version;
+  }
+  return in;
+}
+
+Status validate_options(const MigrateOptions& o) {
+  auto bad = [](const std::string& why) { return make_error(ErrorCode::kInvalidArgument, why); };
+  if (o.work_dir.empty()) return bad("--work-dir is required");
+  if (o.batch_size < 1 || o.batch_size > 100000)
+    return bad("--batch-size must be between 1 and 100000");
+  if (o.workers < 1 || o.workers > 64) return bad("--workers must be between 1 and 64");
+  if (o.source.redacted() == o.target.redacted() && o.source.base_url == o.target.base_url) {
+    return bad("--source and --target are the same store; a migration needs two different ones");
+  }
+  for (const auto& name : o.collections) {
+    if (auto why = invalid_collection_name_reason(name)) {
+      return bad("--collections: '" + name + "' is not a valid collection name: " + *why);
+    }
+  }
+  return ok_status();
+}
+
+std::string generate_run_id() {
+  std::random_device rd;
+  return now_compact_stamp() + "-" + fmt::format("{:04x}", rd() & 0xffff);
+}
+
+Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const Inputs& in) {
+  OpenRun run;
+  run.resumed = true;
+  CM_ASSIGN_OR_RETURN(run.checkpoint, ckpt::CheckpointStore::load(work.checkpoint()));
+  CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(work.run_manifest()));
+  auto state = run.checkpoint->snapshot();
+  if (state.config_hash != ckpt::hash_config(bound_config(o, in))) {
+    return make_error(
+        ErrorCode::kConfigMismatch,
+        "cannot resume run " + state.run_id + ": its configuration differs (" +
+            ckpt::describe_config_difference(state.config, bound_config(o, in)) +
+            "). Resume with the original flags, or start a new run in a new --work-dir");
+  }
+  if (!o.run_id.empty() && o.run_id != state.run_id) {
+    return make_error(
+        ErrorCode::kConfigMismatch,
+        "--run-id " + o.run_id + " does not match the work dir's run " + state.run_id);
+  }
+  return run;
+}
+
+Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
+                          const std::string& target_kind, const WorkDir& work, VectorStore& source,
+                          VectorStore& target) {
+  // Init phase: every check happens before anything is written, locally or remotely.
+  CM_ASSIGN_OR_RETURN(auto source_limits, source.limits());
+  CM_ASSIGN_OR_RETURN(auto target_limits, target.limits());
+  CM_ASSIGN_OR_RETURN(
+      auto names,
+      resolve_collections(
+          source, in.mapping ? contracts::mapped_source_collections(*in.mapping) : o.collections));
+  CM_ASSIGN_OR_RETURN(auto targets, plan_targets(o, in, source, target, names));
+  const std::size_t batch =
+      std::min({o.batch_size, source_limits.max_batch_size, target_limits.max_batch_size});
+  if (batch < o.batch_size) spdlog::info("batch size lowered to {} (server limits)", batch);
+
+  OpenRun run;
+  RunManifest manifest;
+  manifest.run_id = run_id;
+  manifest.tool_version = CHROMA_MIGRATE_VERSION;
+  manifest.started_at = now_iso8601();
+  manifest.source = source.describe();
+  manifest.target = target.describe();
+  manifest.config = bound_config(o, in);
+  manifest.source_collections = names;
+  manifest.target_collections = targets;
+  manifest.target_kind = target_kind;
+  manifest.mapping_hash = in.mapping_hash;
+  manifest.contract_version = in.contract_version;
+  CM_RETURN_IF_ERROR(ensure_directory(work.root()));
+  CM_RETURN_IF_ERROR(init_logging(
+      "chroma-migrate", {work.log_file("chroma-migrate", manifest.run_id), o.verbose, o.quiet}));
+  CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::create(work.run_manifest(), manifest));
+  // The run is bound to these files (by hash); keep the exact bytes for validation and forensics.
+  for (const auto& [from, to] : {std::pair{o.mapping_file, work.mapping_copy()},
+                                 std::pair{o.contract_file, work.contract_copy()}}) {
+    if (from.empty()) continue;
+    CM_RETURN_IF_ERROR(ensure_directory(to.parent_path()));
+    CM_ASSIGN_OR_RETURN(std::string bytes, read_file(from));
+    CM_RETURN_IF_ERROR(write_file_atomic(to, bytes));
+  }
+  ckpt::Checkpoint initial;
+  initial.run_id = manifest.run_id;
+  initial.config = bound_config(o, in);
+  initial.phase = ckpt::Phase::kExport;
+  initial.progress(kStageInit, "run").finished = true;
+  initial.progress(kStageInit, "run").details = {
+      {"batch_size", batch}, {"target_max_batch", target_limits.max_batch_size}};
+  CM_ASSIGN_OR_RETURN(run.checkpoint,
+                      ckpt::CheckpointStore::create(work.checkpoint(), std::move(initial)));
+  return run;
+}
+
+}  // namespace cm::migrate

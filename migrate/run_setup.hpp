@@ -1,0 +1,47 @@
+// Setting up a chroma-migrate run before any phase runs: loading and binding the inputs, the
+// init-phase checks (nothing is written until they all pass), and starting or resuming a run.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoints/checkpoint.hpp"
+#include "common/run_manifest.hpp"
+#include "common/vector_store.hpp"
+#include "common/work_dir.hpp"
+#include "contracts/contract.hpp"
+#include "contracts/mapping.hpp"
+#include "migrate/migrate_options.hpp"
+
+namespace cm::migrate {
+
+inline constexpr const char* kStageInit = "init";
+
+// Loaded before anything connects: a bad mapping or contract is a usage error with nothing written.
+struct Inputs {
+  std::optional<contracts::Mapping> mapping;
+  std::optional<contracts::Contract> contract;
+  std::string mapping_hash, contract_version;
+};
+
+struct OpenRun {
+  std::unique_ptr<ckpt::CheckpointStore> checkpoint;
+  std::unique_ptr<RunManifestStore> manifest;
+  bool resumed = false;
+};
+
+Status validate_options(const MigrateOptions& o);
+Result<Inputs> load_inputs(const MigrateOptions& o);
+std::string generate_run_id();
+// Loads the checkpoint and manifest; refuses when the flags differ from the run's (fields named).
+Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const Inputs& in);
+// The init phase: limits, collections, target plan and --if-exists conflicts, then the work dir,
+// run.json, input copies and the first checkpoint.
+Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
+                          const std::string& target_kind, const WorkDir& work, VectorStore& source,
+                          VectorStore& target);
+
+}  // namespace cm::migrate
