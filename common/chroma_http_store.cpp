@@ -208,6 +208,30 @@ Status ChromaHttpStore::delete_records(const CollectionInfo& collection,
   return ok_status();
 }
 
+Result<std::vector<std::vector<QueryHit>>> ChromaHttpStore::query(
+    const CollectionInfo& collection, std::span<const std::vector<float>> embeddings,
+    std::size_t k) {
+  std::vector<std::vector<QueryHit>> out;
+  out.reserve(embeddings.size());
+  if (k == 0) {
+    out.resize(embeddings.size());
+    return out;
+  }
+  for (std::size_t first = 0; first < embeddings.size(); first += kQueryBatch) {
+    auto batch = embeddings.subspan(first, std::min(kQueryBatch, embeddings.size() - first));
+    CM_ASSIGN_OR_RETURN(std::string body, call("POST", collection_path(collection, "query"),
+                                               encode_query_body(batch, k)));
+    CM_ASSIGN_OR_RETURN(auto lists, parse_query_answer(body, batch.size()));
+    for (auto& list : lists) {  // servers answer ascending; the contract must not depend on it
+      std::stable_sort(list.begin(), list.end(), [](const QueryHit& a, const QueryHit& b) {
+        return a.distance < b.distance;
+      });
+    }
+    std::move(lists.begin(), lists.end(), std::back_inserter(out));
+  }
+  return out;
+}
+
 Status ChromaHttpStore::ensure_database() {
   const std::string databases = "/api/v2/tenants/" + url_encode_segment(uri_.tenant) + "/databases";
   const std::string path = databases + "/" + url_encode_segment(uri_.database);

@@ -62,6 +62,12 @@ class ChromaHttpStore : public VectorStore {
   Status upsert(const CollectionInfo& collection, std::span<const Record> records) override;
   Status delete_records(const CollectionInfo& collection,
                         std::span<const std::string> ids) override;
+  // POST /collections/{id}/query with include ["distances"], kQueryBatch embeddings per request
+  // (a 384-dim query is ~5 KB of JSON). k = 0 or no embeddings: nothing is sent.
+  Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& collection,
+                                                   std::span<const std::vector<float>> embeddings,
+                                                   std::size_t k) override;
+  static constexpr std::size_t kQueryBatch = 64;
 
   // Creates the URI's database inside its tenant when missing (a target-side step; sources must
   // not create anything). An existing database is fine, including one created concurrently.

@@ -250,4 +250,62 @@ Result<std::vector<std::string>> parse_get_ids(std::string_view body) {
   });
 }
 
+Result<std::vector<std::vector<QueryHit>>> parse_query_answer(std::string_view body,
+                                                              std::size_t queries) {
+  std::string where = "query answer";
+  return guarded(where, [&]() -> Result<std::vector<std::vector<QueryHit>>> {
+    simdjson::padded_string padded(body);
+    od::document doc = thread_parser().iterate(padded);
+    od::object root = doc.get_object();
+    std::vector<std::vector<std::string>> ids;
+    std::vector<std::vector<float>> distances;
+    bool have_ids = false, have_distances = false;
+    for (auto entry : root) {
+      od::field field = std::move(entry);
+      std::string_view key = field.unescaped_key();
+      od::value value = field.value();
+      where = "query answer, field '" + std::string(key) + "'";
+      if (key == "ids") {
+        for (auto list : value.get_array()) {
+          CM_RETURN_IF_ERROR(read_ids(od::value(std::move(list)), &ids.emplace_back()));
+        }
+        have_ids = true;
+      } else if (key == "distances" && !value.is_null()) {
+        for (auto list : value.get_array()) {
+          auto& out = distances.emplace_back();
+          od::array values = od::value(std::move(list)).get_array();
+          for (auto element : values) {
+            std::string_view token = od::value(std::move(element)).raw_json_token();
+            float f = 0;
+            if (parse_float_token(token, &f) != FloatToken::kOk) {
+              return protocol("query answer has a distance that is not a float32: " +
+                              std::string(token.substr(0, 40)));
+            }
+            out.push_back(f);
+          }
+        }
+        have_distances = true;
+      }
+    }
+    if (!have_ids || !have_distances) return protocol("query answer has no ids or no distances");
+    if (ids.size() != queries || distances.size() != queries) {
+      return protocol("query answer has " + std::to_string(ids.size()) + " id lists and " +
+                      std::to_string(distances.size()) + " distance lists for " +
+                      std::to_string(queries) + " queries");
+    }
+    std::vector<std::vector<QueryHit>> out(queries);
+    for (std::size_t q = 0; q < queries; ++q) {
+      if (ids[q].size() != distances[q].size()) {
+        return protocol("query answer list " + std::to_string(q) + " has " +
+                        std::to_string(ids[q].size()) + " ids and " +
+                        std::to_string(distances[q].size()) + " distances");
+      }
+      for (std::size_t i = 0; i < ids[q].size(); ++i) {
+        out[q].push_back(QueryHit{std::move(ids[q][i]), distances[q][i]});
+      }
+    }
+    return out;
+  });
+}
+
 }  // namespace cm

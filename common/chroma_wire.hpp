@@ -40,6 +40,10 @@ namespace cm {
 Result<std::vector<Record>> parse_get_records(std::string_view body);
 // The ids of a get answer (other fields are ignored).
 Result<std::vector<std::string>> parse_get_ids(std::string_view body);
+// A query answer with distances: {"ids":[[...],...],"distances":[[...],...]} holding exactly
+// `queries` lists, each list's ids and distances of equal length (other fields are ignored).
+Result<std::vector<std::vector<QueryHit>>> parse_query_answer(std::string_view body,
+                                                              std::size_t queries);
 
 // One collection object: id, name, metadata, dimension (may be null), configuration_json kept
 // verbatim in `configuration`. HNSW settings come from configuration_json.hnsw (1.x), else
@@ -70,6 +74,10 @@ std::string encode_get_by_ids_body(std::span<const std::string> ids);
 std::string encode_list_ids_body(std::uint64_t offset, std::uint32_t limit);
 // {"ids":[...]}
 std::string encode_ids_body(std::span<const std::string> ids);
+// {"query_embeddings":[[...],...],"n_results":k,"include":["distances"]}. Embeddings are always
+// decimal floats (shortest round-trip float32 text): Chroma 1.0.5 rejects base64 strings in
+// query_embeddings ("invalid type: string ..., expected a sequence") although upsert takes them.
+std::string encode_query_body(std::span<const std::vector<float>> embeddings, std::size_t k);
 // {"name":...,"metadata":{...} (omitted when empty: Chroma rejects {}),
 //  "configuration":{"hnsw":{all six fields}}}
 std::string encode_create_collection_body(const CollectionSpec& spec);

@@ -218,6 +218,23 @@ std::string encode_ids_body(std::span<const std::string> ids) {
   return out;
 }
 
+std::string encode_query_body(std::span<const std::vector<float>> embeddings, std::size_t k) {
+  std::string out;
+  out.reserve(64 + (embeddings.empty() ? 0 : embeddings.size() * embeddings[0].size() * 14));
+  out.append("{\"query_embeddings\":[");
+  for (std::size_t i = 0; i < embeddings.size(); ++i) {
+    if (i) out.push_back(',');
+    out.push_back('[');
+    for (std::size_t d = 0; d < embeddings[i].size(); ++d) {
+      if (d) out.push_back(',');
+      append_float(embeddings[i][d], &out);
+    }
+    out.push_back(']');
+  }
+  out.append("],\"n_results\":" + std::to_string(k) + ",\"include\":[\"distances\"]}");
+  return out;
+}
+
 std::string encode_create_collection_body(const CollectionSpec& spec) {
   std::string out = "{\"name\":";
   append_json_string(spec.name, &out);

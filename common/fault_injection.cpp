@@ -117,5 +117,9 @@ Status FaultInjectingStore::upsert(const CollectionInfo& c, std::span<const Reco
 Status FaultInjectingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
   return inject("delete_records", [&] { return inner().delete_records(c, ids); });
 }
+Result<std::vector<std::vector<QueryHit>>> FaultInjectingStore::query(
+    const CollectionInfo& c, std::span<const std::vector<float>> embeddings, std::size_t k) {
+  return inject("query", [&] { return inner().query(c, embeddings, k); });
+}
 
 }  // namespace cm

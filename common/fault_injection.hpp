@@ -4,7 +4,8 @@
 //   CHROMA_MIGRATE_FAULTS="target.upsert=crash@3;source.get_records=transient@1-2"
 //
 // Rules are `<role>.<operation>=<action>@<calls>`, separated by ';'. Roles are the factory's
-// (source, target, work). Actions:
+// (source, target, work). Operations that can fail: create_collection, count, list_ids,
+// get_records, upsert, delete_records, query. Actions:
 //   crash@N       after the N-th call of the operation succeeded, SIGKILL this process: the server
 //                 acknowledged the work but nothing after it (checkpoint, logs) happened.
 //   transient@A-B calls A..B (1-based, B optional = forever) fail with kTransient, unsent.
@@ -44,6 +45,9 @@ class FaultInjectingStore final : public ForwardingStore {
                                           std::span<const std::string> ids) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
+  Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& c,
+                                                   std::span<const std::vector<float>> embeddings,
+                                                   std::size_t k) override;
 
  private:
   template <typename F>

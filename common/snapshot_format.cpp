@@ -239,6 +239,23 @@ Result<PartIndex> decode_part_index(std::string_view bytes) {
   return index;
 }
 
+Result<std::vector<Record>> decode_part_vectors(std::string_view bytes) {
+  Reader in(bytes);
+  CM_ASSIGN_OR_RETURN(auto header, read_header(in, /*whole_part=*/true));
+  std::vector<Record> records(header.record_count);
+  for (std::uint32_t i = 0; i < header.record_count; ++i) {
+    in.set_record(i);
+    CM_ASSIGN_OR_RETURN(auto raw, read_raw(in));
+    records[i].id = std::string(raw.id);
+    records[i].embedding.resize(raw.embedding.size() / sizeof(float));
+    if (!raw.embedding.empty()) {
+      std::memcpy(records[i].embedding.data(), raw.embedding.data(), raw.embedding.size());
+    }
+  }
+  CM_RETURN_IF_ERROR(check_end(in));
+  return records;
+}
+
 Result<std::vector<std::string>> decode_part_ids(std::string_view bytes) {
   CM_ASSIGN_OR_RETURN(auto index, decode_part_index(bytes));
   return std::move(index.ids);

@@ -55,6 +55,12 @@ Result<PartHeader> decode_part_header(std::string_view bytes);
 // (lengths, counts, trailing bytes) but neither metadata nor digests.
 Result<std::vector<std::string>> decode_part_ids(std::string_view bytes);
 
+// Ids and embeddings only (documents null, metadata empty), for nearest-neighbour search over a
+// snapshot. Checks the structure but neither metadata nor digests, which makes it ~20x faster
+// than decode_part: callers check the whole file against the manifest's XXH3-64 first
+// (SnapshotStore::read_part_vectors).
+Result<std::vector<Record>> decode_part_vectors(std::string_view bytes);
+
 // Ids and the stored per-record digests, for sealing: the structure is checked, the digests are
 // NOT recomputed (verify_snapshot and every read_part do that), which makes sealing a framing walk.
 struct PartIndex {

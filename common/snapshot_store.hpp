@@ -92,6 +92,11 @@ class SnapshotStore final : public VectorStore {
   Status upsert(const CollectionInfo& collection, std::span<const Record> records) override;
   Status delete_records(const CollectionInfo& collection,
                         std::span<const std::string> ids) override;
+  // Exact brute force in the stored collection's space (common/distance.hpp), streaming one part
+  // at a time; equal distances are ordered by id. Works sealed or not.
+  Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& collection,
+                                                   std::span<const std::vector<float>> embeddings,
+                                                   std::size_t k) override;
   // Seals: resolves ids present in several parts (the part with the highest write_seq keeps its
   // copy, the others are rewritten without it), then writes manifest.json. A no-op when already
   // sealed with the same description, or when opened kRead.
@@ -112,6 +117,10 @@ class SnapshotStore final : public VectorStore {
   // (kCorruption).
   Result<std::size_t> part_count(const std::string& collection);
   Result<std::vector<Record>> read_part(const std::string& collection, std::size_t index);
+  // Like read_part (same file checks), but only ids and embeddings are decoded (documents null,
+  // metadata empty, record digests not recomputed: the file's XXH3-64 covers them): for
+  // nearest-neighbour search, which needs nothing else.
+  Result<std::vector<Record>> read_part_vectors(const std::string& collection, std::size_t index);
 
   // verify_snapshot() on this store's directory; kInvalidArgument when not sealed.
   Result<VerifyReport> verify();
@@ -134,6 +143,9 @@ class SnapshotStore final : public VectorStore {
   Result<PartView> parts_for(const std::string& name);
   Result<std::shared_ptr<const std::vector<Record>>> load_part(const std::string& name,
                                                                const std::string& file);
+  // The bytes of a sealed snapshot's part, checked against the manifest (size, XXH3-64).
+  Result<std::pair<std::string, ManifestPart>> listed_part_bytes(const std::string& collection,
+                                                                 std::size_t index);
 
   const std::filesystem::path dir_;
   const Mode mode_;

@@ -194,9 +194,8 @@ Result<std::size_t> SnapshotStore::part_count(const std::string& collection) {
   return entry->parts.size();
 }
 
-Result<std::vector<Record>> SnapshotStore::read_part(const std::string& collection,
-                                                     std::size_t index) {
-  std::shared_lock ops(ops_mu_);
+Result<std::pair<std::string, ManifestPart>> SnapshotStore::listed_part_bytes(
+    const std::string& collection, std::size_t index) {
   ManifestPart listed;
   {
     std::lock_guard lock(mu_);
@@ -219,14 +218,39 @@ Result<std::vector<Record>> SnapshotStore::read_part(const std::string& collecti
     return make_error(ErrorCode::kCorruption,
                       path.string() + " does not match the manifest (size or xxh3_64)");
   }
+  return std::pair{std::move(bytes), std::move(listed)};
+}
+
+Result<std::vector<Record>> SnapshotStore::read_part(const std::string& collection,
+                                                     std::size_t index) {
+  std::shared_lock ops(ops_mu_);
+  CM_ASSIGN_OR_RETURN(auto listed, listed_part_bytes(collection, index));
+  const auto& [bytes, entry] = listed;
+  const fs::path path = snapshot::collection_dir(dir_, collection) / entry.file;
   auto part = decode_part(bytes);
   if (!part) return std::unexpected(std::move(part).error().with_context(path.string()));
-  if (part->records.size() != listed.records) {
+  if (part->records.size() != entry.records) {
     return make_error(ErrorCode::kCorruption,
                       path.string() + " holds " + std::to_string(part->records.size()) +
-                          " records, the manifest says " + std::to_string(listed.records));
+                          " records, the manifest says " + std::to_string(entry.records));
   }
   return std::move(part->records);
+}
+
+Result<std::vector<Record>> SnapshotStore::read_part_vectors(const std::string& collection,
+                                                             std::size_t index) {
+  std::shared_lock ops(ops_mu_);
+  CM_ASSIGN_OR_RETURN(auto listed, listed_part_bytes(collection, index));
+  const auto& [bytes, entry] = listed;
+  const fs::path path = snapshot::collection_dir(dir_, collection) / entry.file;
+  auto records = decode_part_vectors(bytes);
+  if (!records) return std::unexpected(std::move(records).error().with_context(path.string()));
+  if (records->size() != entry.records) {
+    return make_error(ErrorCode::kCorruption,
+                      path.string() + " holds " + std::to_string(records->size()) +
+                          " records, the manifest says " + std::to_string(entry.records));
+  }
+  return records;
 }
 
 }  // namespace cm

@@ -72,6 +72,10 @@ Status RetryingStore::upsert(const CollectionInfo& c, std::span<const Record> re
 Status RetryingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
   return with_retry("delete_records", [&] { return inner().delete_records(c, ids); });
 }
+Result<std::vector<std::vector<QueryHit>>> RetryingStore::query(
+    const CollectionInfo& c, std::span<const std::vector<float>> embeddings, std::size_t k) {
+  return with_retry("query", [&] { return inner().query(c, embeddings, k); });
+}
 
 // ---- LoggingStore ----
 
@@ -119,6 +123,11 @@ Status LoggingStore::upsert(const CollectionInfo& c, std::span<const Record> rec
 Status LoggingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
   return logged(role_, "delete_records", fmt::format("{} ids={}", c.name, ids.size()),
                 [&] { return inner().delete_records(c, ids); });
+}
+Result<std::vector<std::vector<QueryHit>>> LoggingStore::query(
+    const CollectionInfo& c, std::span<const std::vector<float>> embeddings, std::size_t k) {
+  return logged(role_, "query", fmt::format("{} queries={} k={}", c.name, embeddings.size(), k),
+                [&] { return inner().query(c, embeddings, k); });
 }
 
 // ---- ReadOnlyStore ----

@@ -45,6 +45,9 @@ class RetryingStore final : public ForwardingStore {
                                           std::span<const std::string> ids) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
+  Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& c,
+                                                   std::span<const std::vector<float>> embeddings,
+                                                   std::size_t k) override;
 
  private:
   template <typename F>
@@ -67,13 +70,17 @@ class LoggingStore final : public ForwardingStore {
                                           std::span<const std::string> ids) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
+  Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& c,
+                                                   std::span<const std::vector<float>> embeddings,
+                                                   std::size_t k) override;
 
  private:
   std::string role_;
 };
 
 // Guarantees the source is never mutated: every write fails with kInternal before reaching the
-// store. A write attempt is a bug in the caller, never something to retry.
+// store. A write attempt is a bug in the caller, never something to retry. Reads, query included,
+// pass through.
 class ReadOnlyStore final : public ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;

@@ -24,6 +24,15 @@ struct StoreLimits {
   bool supports_base64 = false;       // upsert accepts base64 little-endian float32 embeddings
 };
 
+// One nearest-neighbour answer: a record id and its distance to the query in the collection's
+// space (common/distance.hpp has the definitions).
+struct QueryHit {
+  std::string id;
+  float distance = 0;
+
+  bool operator==(const QueryHit&) const = default;
+};
+
 class VectorStore {
  public:
   virtual ~VectorStore() = default;
@@ -56,6 +65,15 @@ class VectorStore {
   virtual Status upsert(const CollectionInfo& collection, std::span<const Record> records) = 0;
   virtual Status delete_records(const CollectionInfo& collection,
                                 std::span<const std::string> ids) = 0;
+  // The k nearest records to each query embedding, one list per embedding in the same order,
+  // ascending by distance, in the collection's own space with Chroma's definitions (l2: squared
+  // euclidean; cosine: 1 - cosine similarity; ip: 1 - dot product). A list is shorter than k when
+  // the collection holds fewer records. Servers answer from their (approximate) HNSW index;
+  // snapshots answer exactly. A read: it never changes the store. An embedding whose dimension
+  // differs from the collection's is an error (kRejected from servers, kInvalidArgument else).
+  virtual Result<std::vector<std::vector<QueryHit>>> query(
+      const CollectionInfo& collection, std::span<const std::vector<float>> embeddings,
+      std::size_t k) = 0;
 
   // Makes everything written so far durable and self-describing (a snapshot writes its manifest).
   virtual Status flush() { return ok_status(); }
@@ -97,6 +115,11 @@ class ForwardingStore : public VectorStore {
   }
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override {
     return inner_->delete_records(c, ids);
+  }
+  Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& c,
+                                                   std::span<const std::vector<float>> embeddings,
+                                                   std::size_t k) override {
+    return inner_->query(c, embeddings, k);
   }
   Status flush() override { return inner_->flush(); }
 

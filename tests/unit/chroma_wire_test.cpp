@@ -271,5 +271,26 @@ TEST(ChromaWireTest, CountPreflightAndErrorMessages) {
   EXPECT_EQ(server_error_message(longer), std::string(500, 'x') + "...");
 }
 
+TEST(ChromaWireTest, QueryBodyAndAnswer) {
+  std::vector<std::vector<float>> q{{0.1f, -2.0f}, {3.0f, 1e-8f}};
+  EXPECT_EQ(encode_query_body(q, 7),
+            R"({"query_embeddings":[[0.1,-2],[3,1e-08]],"n_results":7,"include":["distances"]})");
+  // Python 0.x answers doubles: they land on the nearest float32.
+  auto hits = parse_query_answer(
+      R"({"ids":[["a","b"],[]],"distances":[[0.1000000000000000055,2],[]],"metadatas":null})", 2);
+  ASSERT_TRUE(hits) << hits.error().message;
+  EXPECT_EQ((*hits)[0], (std::vector<QueryHit>{{"a", 0.1f}, {"b", 2.0f}}));
+  EXPECT_TRUE((*hits)[1].empty());
+  for (const char* bad : {R"({"ids":[["a"]],"distances":[[0.1]]})",        // 1 list for 2 queries
+                          R"({"ids":[["a"],[]],"distances":null})",        // no distances
+                          R"({"ids":[["a"],[]],"distances":[[],[]]})",     // sizes differ
+                          R"({"ids":[["a"],[]],"distances":[["x"],[]]})",  // not a number
+                          R"({"ids":[["a"],["b"]],"distances":[[1e99],[0]]})", "[]"}) {
+    auto r = parse_query_answer(bad, 2);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kProtocol) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace cm

@@ -1,5 +1,6 @@
 // docs/exit-codes.md and common/exit_codes.hpp must say the same thing.
 #include "common/exit_codes.hpp"
+#include "validate/verdict.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,13 +12,17 @@
 namespace cm {
 namespace {
 
-std::map<int, std::string> documented_codes() {
+// The rows `| N | name |` of one table: the first (chroma-migrate, the shared codes) ends where
+// the heading "## chroma-validate" starts the second.
+std::map<int, std::string> documented_codes(bool validate_table = false) {
   std::ifstream in(std::string(CM_SOURCE_DIR) + "/docs/exit-codes.md");
   std::stringstream text;
   text << in.rdbuf();
   std::map<int, std::string> out;
   static const std::regex row(R"(\|\s*(\d+)\s*\|\s*([a-z-]+)\s*\|)");
   std::string s = text.str();
+  const auto split = s.find("\n## chroma-validate");
+  s = validate_table ? (split == std::string::npos ? "" : s.substr(split)) : s.substr(0, split);
   for (std::sregex_iterator it(s.begin(), s.end(), row), end; it != end; ++it) {
     out[std::stoi((*it)[1])] = (*it)[2];
   }
@@ -39,6 +44,23 @@ TEST(ExitCodesTest, DocumentationListsEveryCode) {
                                                 {kExitRefused, "refused"},
                                                 {kExitInterrupted, "interrupted"}};
   EXPECT_EQ(documented_codes(), code_side);
+}
+
+TEST(ExitCodesTest, ValidateTableListsTheVerdictCodes) {
+  const std::map<int, std::string> code_side = {
+      {validate::kValidateExitPassed, "passed"},
+      {validate::kValidateExitWarning, "warning"},
+      {validate::kValidateExitFailed, "failed"},
+      {validate::kValidateExitCouldNotRun, "could-not-run"}};
+  EXPECT_EQ(documented_codes(true), code_side);
+  EXPECT_EQ(validate::exit_code_for_status(validate::CheckStatus::kPassed),
+            validate::kValidateExitPassed);
+  EXPECT_EQ(validate::exit_code_for_status(validate::CheckStatus::kWarning),
+            validate::kValidateExitWarning);
+  EXPECT_EQ(validate::exit_code_for_status(validate::CheckStatus::kFailed),
+            validate::kValidateExitFailed);
+  EXPECT_EQ(validate::exit_code_for_status(validate::CheckStatus::kError),
+            validate::kValidateExitFailed);
 }
 
 TEST(ExitCodesTest, EveryErrorCodeMapsToADocumentedExit) {

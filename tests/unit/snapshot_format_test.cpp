@@ -89,6 +89,18 @@ TEST(SnapshotFormatTest, HeaderAndIdsFastPaths) {
   ASSERT_EQ(ids->size(), records.size());
   for (std::size_t i = 0; i < records.size(); ++i) EXPECT_EQ((*ids)[i], records[i].id);
   EXPECT_FALSE(decode_part_header(std::string_view(bytes).substr(0, 10)));
+  // Vectors only: ids and bit-exact embeddings, nothing else.
+  auto vectors = decode_part_vectors(bytes);
+  ASSERT_TRUE(vectors) << vectors.error().message;
+  ASSERT_EQ(vectors->size(), records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ((*vectors)[i].id, records[i].id);
+    EXPECT_EQ(std::memcmp((*vectors)[i].embedding.data(), records[i].embedding.data(),
+                          records[i].embedding.size() * sizeof(float)),
+              0);
+    EXPECT_FALSE((*vectors)[i].document);
+    EXPECT_TRUE((*vectors)[i].metadata.empty());
+  }
 }
 
 TEST(SnapshotFormatTest, EveryTruncationIsCorruption) {
@@ -101,6 +113,9 @@ TEST(SnapshotFormatTest, EveryTruncationIsCorruption) {
     auto ids = decode_part_ids(cut);
     ASSERT_FALSE(ids) << "length " << len;
     EXPECT_EQ(ids.error().code, ErrorCode::kCorruption);
+    auto vectors = decode_part_vectors(cut);
+    ASSERT_FALSE(vectors) << "length " << len;
+    EXPECT_EQ(vectors.error().code, ErrorCode::kCorruption);
   }
 }
 

@@ -57,6 +57,19 @@ TEST_F(SnapshotStoreTest, WriteSealReopenReadRoundTrip) {
       from_parts.insert(from_parts.end(), part->begin(), part->end());
     }
     EXPECT_EQ(by_id(from_parts), expected);
+    // The search path: the same ids and vectors, nothing else.
+    for (std::size_t i = 0; i < parts; ++i) {
+      auto full = store->read_part(name, i);
+      auto vectors = store->read_part_vectors(name, i);
+      ASSERT_TRUE(full && vectors) << vectors.error().message;
+      ASSERT_EQ(vectors->size(), full->size());
+      for (std::size_t r = 0; r < full->size(); ++r) {
+        EXPECT_EQ((*vectors)[r].id, (*full)[r].id);
+        EXPECT_EQ((*vectors)[r].embedding, (*full)[r].embedding);
+        EXPECT_TRUE((*vectors)[r].metadata.empty());
+      }
+    }
+    EXPECT_EQ(store->read_part_vectors(name, parts).error().code, ErrorCode::kInvalidArgument);
   }
 
   auto empty = store->find_collection("empty-one");

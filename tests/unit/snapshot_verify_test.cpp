@@ -110,6 +110,11 @@ TEST_F(SnapshotVerifyTest, ReadPartRejectsDamage) {
   ASSERT_FALSE(part);
   EXPECT_EQ(part.error().code, ErrorCode::kCorruption);
   EXPECT_TRUE(store->read_part("alpha", 0));
+  // The vectors-only path skips record digests but not the file's XXH3-64.
+  auto vectors = store->read_part_vectors("alpha", 1);
+  ASSERT_FALSE(vectors);
+  EXPECT_EQ(vectors.error().code, ErrorCode::kCorruption);
+  EXPECT_TRUE(store->read_part_vectors("alpha", 0));
 }
 
 }  // namespace

@@ -47,6 +47,13 @@ class ScriptedStore final : public VectorStore {
     return next;
   }
   Status delete_records(const CollectionInfo&, std::span<const std::string>) override { return ++writes, ok_status(); }
+  Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo&,
+                                                   std::span<const std::vector<float>> embeddings,
+                                                   std::size_t) override {
+    ++queries;
+    return std::vector<std::vector<QueryHit>>(embeddings.size(), {QueryHit{"nearest", 0.5f}});
+  }
+  int queries = 0;
 };
 
 const CollectionInfo kNone;
@@ -122,6 +129,35 @@ TEST(ReadOnlyStoreTest, RefusesEveryWriteBeforeItReachesTheStore) {
   EXPECT_FALSE(store.delete_records(kNone, {}));
   EXPECT_EQ(raw->writes, 0);
   EXPECT_TRUE(store.count(kNone));  // reads pass through
+  std::vector<std::vector<float>> q{{1.0f, 2.0f}};
+  auto hits = store.query(kNone, q, 3);  // a query is a read
+  ASSERT_TRUE(hits);
+  EXPECT_EQ(raw->queries, 1);
+}
+
+TEST(RetryingStoreTest, RetriesAQueryAndParsesTheServersAnswer) {
+  testing::FakeHttpServer server(
+      {{503, R"({"error":"Unavailable","message":"busy"})"},
+       {200, R"({"ids":[["b","a"],[]],"distances":[[0.25,0.5],[]],"include":["distances"]})"}});
+  ASSERT_TRUE(server.ok());
+  auto http = ChromaHttpStore::open(*parse_store_uri(server.url()));
+  ASSERT_TRUE(http);
+  RetryingStore store(std::move(*http), fast_policy(3), nullptr);
+  CollectionInfo c;
+  c.name = "c";
+  c.id = "0b7b5a3c-1b5e-4f58-9a59-4b1f8d1f7e11";
+  std::vector<std::vector<float>> q{{1.0f, 0.5f}, {0.0f, -1.0f}};
+  auto hits = store.query(c, q, 2);
+  ASSERT_TRUE(hits) << hits.error().message;
+  ASSERT_EQ(hits->size(), 2u);
+  EXPECT_EQ((*hits)[0], (std::vector<QueryHit>{{"b", 0.25f}, {"a", 0.5f}}));
+  EXPECT_TRUE((*hits)[1].empty());
+  ASSERT_EQ(server.requests().size(), 2u);
+  const auto sent = server.requests()[1];
+  EXPECT_EQ(sent.path, "/api/v2/tenants/default_tenant/databases/default_database/collections/" +
+                           c.id + "/query");
+  EXPECT_EQ(sent.body,
+            R"({"query_embeddings":[[1,0.5],[0,-1]],"n_results":2,"include":["distances"]})");
 }
 
 TEST(FaultInjectionTest, ParsesRulesAndRejectsMalformedOnes) {
@@ -148,6 +184,16 @@ TEST(FaultInjectionTest, InjectedFaultsNeverReachTheStore) {
   EXPECT_EQ(store.upsert(kNone, {}).error().code, ErrorCode::kTransient);
   EXPECT_TRUE(store.upsert(kNone, {}));
   EXPECT_EQ(raw->upserts, 2);
+}
+
+TEST(FaultInjectionTest, InjectsFaultsIntoQueries) {
+  auto inner = std::make_unique<ScriptedStore>();
+  auto* raw = inner.get();
+  FaultInjectingStore store(std::move(inner), *parse_fault_spec("target.query=reject@1"));
+  std::vector<std::vector<float>> q{{1.0f}};
+  EXPECT_EQ(store.query(kNone, q, 1).error().code, ErrorCode::kRejected);
+  EXPECT_TRUE(store.query(kNone, q, 1));
+  EXPECT_EQ(raw->queries, 1);
 }
 
 }  // namespace

@@ -1,0 +1,224 @@
+// The semantic-search test's arithmetic: recall with ties, Jaccard, RBO, merging answers, exact
+// top-k per space against plain loops, sampling, and the queries file's validation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "common/distance.hpp"
+#include "validate/semantic/collection_eval.hpp"
+#include "validate/semantic/metrics.hpp"
+#include "validate/semantic/queries_file.hpp"
+#include "validate/semantic/reference_set.hpp"
+
+namespace cm::validate {
+namespace {
+
+using nlohmann::json;
+
+TEST(SemanticMetricsTest, RecallCountsTiesAtTheKthDistance) {
+  const std::vector<QueryHit> exact{{"a", 0.1f}, {"b", 0.2f}, {"c", 0.3f}};
+  auto recall = [&](std::vector<JudgedHit> answer) {
+    return *recall_with_ties(exact, answer, 1e-3);
+  };
+  EXPECT_DOUBLE_EQ(recall({{"a", 0.1f}, {"b", 0.2f}, {"c", 0.3f}}), 1.0);
+  // d is not in the exact top-3 but ties with c: a correct answer.
+  EXPECT_DOUBLE_EQ(recall({{"a", 0.1f}, {"b", 0.2f}, {"d", 0.3005f}}), 1.0);
+  // e is beyond the tolerance, x is unknown to the reference: neither counts.
+  EXPECT_NEAR(recall({{"a", 0.1f}, {"b", 0.2f}, {"e", 0.31f}}), 2.0 / 3, 1e-12);
+  EXPECT_NEAR(recall({{"x", std::nullopt}, {"b", 0.2f}}), 1.0 / 3, 1e-12);
+  // A repeated id counts once; an empty answer finds nothing.
+  EXPECT_NEAR(recall({{"a", 0.1f}, {"a", 0.1f}, {"a", 0.1f}}), 1.0 / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(recall({}), 0.0);
+  // Nothing to find: not a score at all.
+  EXPECT_FALSE(recall_with_ties({}, std::vector<JudgedHit>{{"a", 0.1f}}, 1e-3));
+}
+
+TEST(SemanticMetricsTest, JaccardOfIdSets) {
+  const std::vector<std::string> a{"a", "b", "c"}, b{"b", "c", "d"}, none;
+  EXPECT_DOUBLE_EQ(jaccard(a, b), 0.5);
+  EXPECT_DOUBLE_EQ(jaccard(a, a), 1.0);
+  EXPECT_DOUBLE_EQ(jaccard(a, none), 0.0);
+  EXPECT_DOUBLE_EQ(jaccard(none, none), 1.0);
+}
+
+using Ids = std::vector<std::string>;
+
+TEST(SemanticMetricsTest, RankBiasedOverlapWeighsTheTop) {
+  const Ids base{"a", "b", "c", "d"};
+  EXPECT_NEAR(rank_biased_overlap(base, base), 1.0, 1e-12);
+  EXPECT_NEAR(rank_biased_overlap(base, Ids{"w", "x", "y", "z"}), 0.0, 1e-12);
+  // By hand (Webber et al. eq. 32, p = 0.9): X = 1, 1, 3 at depths 1..3.
+  const double p = 0.9, sum = 1.0 / 1 * p + 1.0 / 2 * p * p + 3.0 / 3 * p * p * p;
+  EXPECT_NEAR(rank_biased_overlap(Ids{"a", "b", "c"}, Ids{"a", "c", "b"}),
+              1.0 * p * p * p + (1 - p) / p * sum, 1e-12);
+  // Swapping the first two ranks costs more than swapping the last two.
+  EXPECT_LT(rank_biased_overlap(base, Ids{"b", "a", "c", "d"}),
+            rank_biased_overlap(base, Ids{"a", "b", "d", "c"}));
+  EXPECT_NEAR(rank_biased_overlap(Ids{}, Ids{}), 1.0, 1e-12);
+}
+
+TEST(SemanticMetricsTest, MergeKeepsEachIdOnceAtItsBestDistance) {
+  const std::vector<std::vector<QueryHit>> lists{{{"a", 0.5f}, {"b", 0.7f}},
+                                                 {{"c", 0.1f}, {"a", 0.3f}, {"d", 0.7f}}};
+  EXPECT_EQ(merge_answers(lists, 3),
+            (std::vector<QueryHit>{{"c", 0.1f}, {"a", 0.3f}, {"b", 0.7f}}));
+  EXPECT_EQ(merge_answers(lists, 10).size(), 4u);
+}
+
+// Exact top-k per space: common/distance.hpp via ReferenceMatrix vs plain double-precision loops.
+TEST(SemanticMetricsTest, ExactTopKMatchesBruteForceInEverySpace) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const std::size_t n = 5000, dim = 6, k = 7;  // > one 4096-row block
+  RowMatrix raw(n, dim), queries(3, dim);
+  for (Eigen::Index i = 0; i < raw.size(); ++i) raw.data()[i] = normal(rng);
+  for (Eigen::Index i = 0; i < queries.size(); ++i) queries.data()[i] = normal(rng);
+  queries.row(2) = raw.row(42);  // a query that is a stored vector
+  for (auto space : {DistanceSpace::kL2, DistanceSpace::kCosine, DistanceSpace::kIp}) {
+    SCOPED_TRACE(distance_space_name(space));
+    ReferenceMatrix m;
+    m.space = space;
+    m.rows = raw;
+    for (std::size_t i = 0; i < n; ++i) {
+      m.ids.push_back("r" + std::to_string(i));
+      m.row_of.emplace(id_hash(m.ids.back()), static_cast<std::uint32_t>(i));
+    }
+    prepare_rows(space, m.rows);
+    RowMatrix q = queries;
+    prepare_rows(space, q);
+    const std::vector<std::size_t> ks{k, k, k};
+    auto got = m.top_k(q, ks);
+    for (Eigen::Index qi = 0; qi < queries.rows(); ++qi) {
+      std::vector<std::pair<double, std::string>> all;
+      for (std::size_t i = 0; i < n; ++i) {
+        double dot = 0, aa = 0, bb = 0, l2 = 0;
+        for (std::size_t d = 0; d < dim; ++d) {
+          const double a = raw(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(d)),
+                       b = queries(qi, static_cast<Eigen::Index>(d));
+          dot += a * b, aa += a * a, bb += b * b, l2 += (a - b) * (a - b);
+        }
+        const double dist = space == DistanceSpace::kL2   ? l2
+                            : space == DistanceSpace::kIp ? 1 - dot
+                                                          : 1 - dot / std::sqrt(aa * bb);
+        all.emplace_back(dist, "r" + std::to_string(i));
+      }
+      std::sort(all.begin(), all.end());
+      const auto& hits = got[static_cast<std::size_t>(qi)];
+      ASSERT_EQ(hits.size(), k);
+      for (std::size_t r = 0; r < k; ++r) {
+        EXPECT_EQ(hits[r].id, all[r].second) << "query " << qi << " rank " << r;
+        EXPECT_NEAR(hits[r].distance, all[r].first, 1e-5 * std::max(1.0, std::abs(all[r].first)));
+        // The per-id lookup used to judge answers agrees with the block computation.
+        EXPECT_NEAR(*m.distance(q, static_cast<std::size_t>(qi), hits[r].id), hits[r].distance,
+                    1e-5);
+      }
+    }
+    // A stored vector is its own nearest neighbour, except in ip, where longer vectors win.
+    if (space != DistanceSpace::kIp) {
+      EXPECT_EQ(got[2][0].id, "r42");
+    }
+    EXPECT_FALSE(m.distance(q, 0, "unknown"));
+  }
+}
+
+TEST(SemanticMetricsTest, SamplePositionsAreDistinctSortedAndReproducible) {
+  auto a = sample_positions(42, "kb_articles", 5000, 25);
+  ASSERT_EQ(a.size(), 25u);
+  EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
+  EXPECT_EQ(std::set<std::uint64_t>(a.begin(), a.end()).size(), 25u);
+  EXPECT_LT(a.back(), 5000u);
+  EXPECT_EQ(a, sample_positions(42, "kb_articles", 5000, 25));
+  EXPECT_NE(a, sample_positions(43, "kb_articles", 5000, 25));
+  EXPECT_NE(a, sample_positions(42, "legal_clauses", 5000, 25));
+  EXPECT_EQ(sample_positions(1, "x", 3, 10), (std::vector<std::uint64_t>{0, 1, 2}));
+  EXPECT_TRUE(sample_positions(1, "x", 0, 10).empty());
+}
+
+TEST(QueriesFileTest, ParsesBothKindsWithDefaults) {
+  auto q = parse_queries(json::parse(R"({"description": "d", "queries": [
+      {"collection": "kb", "record_id": "kb-1"},
+      {"name": "vec", "collection": "kb", "k": 5, "embedding": [1, -0.5, 1e-3]},
+      {"collection": "kb", "embedding": [0.25]}]})"),
+                         "q.json");
+  ASSERT_TRUE(q) << q.error().message;
+  ASSERT_EQ(q->size(), 3u);
+  EXPECT_EQ((*q)[0].name, "kb-1");
+  EXPECT_EQ((*q)[0].record_id, "kb-1");
+  EXPECT_FALSE((*q)[0].k);
+  EXPECT_EQ((*q)[1].name, "vec");
+  EXPECT_EQ((*q)[1].k, 5u);
+  EXPECT_EQ((*q)[1].embedding, (std::vector<float>{1.0f, -0.5f, 1e-3f}));
+  EXPECT_EQ((*q)[2].name, "queries[2]");
+}
+
+TEST(QueriesFileTest, ErrorsNameThePlace) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"([])", "q.json: (root): must be an object"},
+      {R"({"querys": []})", "q.json: querys: unknown key"},
+      {R"({"queries": {}})", "q.json: queries: must be an array"},
+      {R"({"queries": [3]})", "q.json: queries[0]: must be an object"},
+      {R"({"queries": [{"record_id": "a"}]})",
+       "q.json: queries[0].collection: must be a non-empty string"},
+      {R"({"queries": [{"collection": "kb"}]})", "q.json: queries[0]: needs exactly one of"},
+      {R"({"queries": [{"collection": "kb", "record_id": "a", "embedding": [1]}]})",
+       "queries[0]: needs exactly one of"},
+      {R"({"queries": [{"collection": "kb", "embedding": []}]})",
+       "queries[0].embedding: must be a non-empty array"},
+      {R"({"queries": [{"collection": "kb", "embedding": [1, "x"]}]})",
+       "queries[0].embedding[1]: must be a finite number"},
+      {R"({"queries": [{"collection": "kb", "embedding": [1e39]}]})",
+       "queries[0].embedding[0]: must be a finite number within float32"},
+      {R"({"queries": [{"collection": "kb", "record_id": ""}]})",
+       "queries[0].record_id: must be a non-empty string"},
+      {R"({"queries": [{"collection": "kb", "record_id": "a", "k": 0}]})",
+       "queries[0].k: must be an integer in [1, 1000]"},
+      {R"({"queries": [{"collection": "kb", "record_id": "a", "k": 2.5}]})",
+       "queries[0].k: must be an integer"},
+      {R"({"queries": [{"collection": "kb", "record_id": "a", "topk": 3}]})",
+       "queries[0].topk: unknown key"},
+      {R"({"queries": [{"collection": "kb", "record_id": "a"}, {"collection": "kb", "record_id": "a"}]})",
+       "queries[1].name: \"a\" is used by an earlier query"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto q = parse_queries(json::parse(text), "q.json");
+    ASSERT_FALSE(q) << text;
+    EXPECT_EQ(q.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(q.error().message.find(message), std::string::npos) << q.error().message;
+  }
+}
+
+TEST(QueriesFileTest, LoadReportsMissingFilesAndBadJson) {
+  EXPECT_EQ(load_queries("/nonexistent/q.json").error().code, ErrorCode::kNotFound);
+  const auto path = std::filesystem::temp_directory_path() / "semantic_metrics_test_bad.json";
+  std::ofstream(path) << "{\"queries\": [";
+  auto bad = load_queries(path);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("semantic_metrics_test_bad.json: not valid JSON"),
+            std::string::npos)
+      << bad.error().message;
+  std::filesystem::remove(path);
+}
+
+TEST(QueriesFileTest, TheShippedFileIsValid) {
+  auto q =
+      load_queries(std::filesystem::path(CM_SOURCE_DIR) / "queries" / "sample_test_queries.json");
+  ASSERT_TRUE(q) << q.error().message;
+  std::set<std::string> collections;
+  std::size_t explicit_vectors = 0;
+  for (const auto& s : *q) {
+    collections.insert(s.collection);
+    if (!s.record_id) {
+      ++explicit_vectors;
+      EXPECT_EQ(s.embedding.size(), 384u);
+    }
+  }
+  EXPECT_EQ(collections, (std::set<std::string>{"kb_articles", "support_tickets", "product_docs",
+                                                "legal_clauses"}));
+  EXPECT_EQ(explicit_vectors, 1u);
+}
+
+}  // namespace
+}  // namespace cm::validate

@@ -1,0 +1,153 @@
+// 2. Embedding integrity: every record's vector has the right dimension (the contract's, else the
+// expected collection's), only finite values, and equals the expected vector under the rule of the
+// collection's distance space (common/embedding_compare.hpp): bit for bit for l2 and ip; for cosine
+// within 4 * FLT_EPSILON * |a|_2 per component, because Chroma stores cosine vectors normalised and
+// returns v/|v| * |v| in float32 (a few roundings of values at most |a|_2). A target collection
+// whose distance space differs from the planned one fails too: every distance changes with it.
+// Memory: worst-case figures and samples only.
+#include <algorithm>
+#include <cmath>
+
+#include "common/embedding_compare.hpp"
+#include "validate/checks/check_util.hpp"
+#include "validate/checks/checks.hpp"
+#include "validate/record_pass.hpp"
+
+namespace cm::validate {
+namespace {
+
+class EmbeddingIntegrity final : public Check, public RecordObserver {
+ public:
+  std::string name() const override { return "embedding_integrity"; }
+  std::string title() const override { return "Embedding integrity"; }
+  RecordObserver* observer() override { return this; }
+
+  void begin_pass(const ValidationContext& ctx) override { contract_ = ctx.contract; }
+
+  void begin_collection(const CollectionUnderTest& cut) override {
+    space_ = cut.expected.hnsw.space;
+    dimension_.reset();
+    if (contract_) {
+      if (const auto* e = contract_->find_collection(cut.name()); e && e->dimension) {
+        dimension_ = *e->dimension;
+      }
+    }
+    if (!dimension_) dimension_ = cut.expected.dimension;
+    if (cut.actual && cut.actual->hnsw.space != space_) {
+      findings_.push_back(cut.name() + ": distance space is " + cut.actual->hnsw.space +
+                          ", the run created it as " + space_ +
+                          ": every distance, and so every search result, changes");
+    }
+    rows_.push_back({cut.name(), space_, cut.actual ? cut.actual->hnsw.space : "", dimension_});
+  }
+
+  void on_expected(const CollectionUnderTest&, std::span<const Record> expected,
+                   std::span<const Record* const> actual) override {
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      if (!actual[i] || !shape_ok(*actual[i])) continue;
+      const auto d = compare_embeddings(space_, expected[i].embedding, actual[i]->embedding);
+      ++compared_;
+      ++rows_.back().compared;
+      worst_abs_ = std::max(worst_abs_, d.max_abs_error);
+      worst_rel_ = std::max(worst_rel_, d.relative_error);
+      min_cos_ = std::min(min_cos_, d.cosine_similarity);
+      if (!d.equivalent) {
+        beyond_.add(expected[i].id);
+        ++rows_.back().beyond;
+      }
+    }
+  }
+  void on_unexpected(const CollectionUnderTest&, std::span<const Record> records) override {
+    for (const auto& r : records) shape_ok(r);  // no reference vector, but still well-formed
+  }
+
+  Result<CheckResult> run(ValidationContext& ctx) override {
+    CheckResult result;
+    result.findings = findings_;
+    const bool space_changed = !findings_.empty();
+    if (wrong_dimension_.count) {
+      result.findings.push_back(records_text(wrong_dimension_.count) + " with the wrong dimension" +
+                                examples(wrong_dimension_.samples));
+    }
+    if (non_finite_.count) {
+      result.findings.push_back(records_text(non_finite_.count) + " with NaN or infinite values" +
+                                examples(non_finite_.samples));
+    }
+    if (beyond_.count) {
+      result.findings.push_back(records_text(beyond_.count) +
+                                " whose vector differs from the expected one beyond the bound" +
+                                examples(beyond_.samples));
+    }
+    add_samples(result, wrong_dimension_.samples);
+    add_samples(result, non_finite_.samples);
+    add_samples(result, beyond_.samples);
+    nlohmann::json per = nlohmann::json::object();
+    for (const auto& r : rows_) {
+      per[r.name] = {{"space", r.space},
+                     {"actual_space", r.actual_space},
+                     {"dimension", r.dimension ? nlohmann::json(*r.dimension) : nlohmann::json()},
+                     {"compared", r.compared},
+                     {"beyond_bound", r.beyond}};
+    }
+    result.figures = {{"records_compared", compared_},
+                      {"beyond_bound", beyond_.count},
+                      {"wrong_dimension", wrong_dimension_.count},
+                      {"non_finite", non_finite_.count},
+                      {"worst_max_abs_error", worst_abs_},
+                      {"worst_relative_error", worst_rel_},
+                      {"min_cosine_similarity", min_cos_},
+                      {"collections", per}};
+    result.thresholds = {{"bound",
+                          {{"l2", "bitwise"},
+                           {"ip", "bitwise"},
+                           {"cosine", "|a_i - b_i| <= 4 * FLT_EPSILON * |a|_2"}}},
+                         {"embedding_mismatch_max", ctx.thresholds.embedding_mismatch_max},
+                         {"dimension", contract_ ? "contract" : "expected collection"}};
+    if (space_changed || wrong_dimension_.count || non_finite_.count ||
+        beyond_.count > ctx.thresholds.embedding_mismatch_max) {
+      result.status = CheckStatus::kFailed;
+    }
+    if (result.findings.empty()) {
+      result.findings.push_back(records_text(compared_, "vector") +
+                                " equal to the expected ones within the bound of their space");
+    }
+    return result;
+  }
+
+ private:
+  // Dimension and finiteness; false when the vector cannot be compared.
+  bool shape_ok(const Record& r) {
+    if (dimension_ && r.embedding.size() != static_cast<std::size_t>(*dimension_)) {
+      wrong_dimension_.add(r.id);
+      return false;
+    }
+    if (!std::all_of(r.embedding.begin(), r.embedding.end(),
+                     [](float x) { return std::isfinite(x); })) {
+      non_finite_.add(r.id);
+      return false;
+    }
+    return true;
+  }
+
+  const contracts::Contract* contract_ = nullptr;
+  std::string space_;
+  std::optional<int> dimension_;
+  std::vector<std::string> findings_;
+  struct Row {
+    std::string name, space, actual_space;
+    std::optional<int> dimension;
+    std::uint64_t compared = 0, beyond = 0;
+  };
+  std::vector<Row> rows_;
+  std::uint64_t compared_ = 0;
+  double worst_abs_ = 0, worst_rel_ = 0, min_cos_ = 1;
+  Tally beyond_, wrong_dimension_, non_finite_;
+};
+
+}  // namespace
+
+std::unique_ptr<Check> make_embedding_integrity_check() {
+  return std::make_unique<EmbeddingIntegrity>();
+}
+
+}  // namespace cm::validate

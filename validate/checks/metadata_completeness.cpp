@@ -1,0 +1,148 @@
+// 3. Metadata completeness and fidelity: every record's metadata equals the expected record's
+// exactly (same keys, same types, same values: 3, 3.0, true and "3" all differ) and so does its
+// document; with a contract, every required key is present (Chroma has no null values, so present
+// means non-null) and, when the contract allows no extra fields, no other key appears. Records the
+// run did not bring are held to the contract too. Memory: a tally per (collection, key, kind).
+#include <set>
+
+#include "validate/checks/check_util.hpp"
+#include "validate/checks/checks.hpp"
+#include "validate/record_pass.hpp"
+
+namespace cm::validate {
+namespace {
+
+struct CollectionTallies {
+  std::string name;
+  std::map<std::string, Tally> missing, changed, added, required_missing, extra;
+  Tally documents;
+};
+
+class MetadataCompleteness final : public Check, public RecordObserver {
+ public:
+  std::string name() const override { return "metadata_completeness"; }
+  std::string title() const override { return "Metadata completeness"; }
+  RecordObserver* observer() override { return this; }
+
+  void begin_pass(const ValidationContext& ctx) override { contract_ = ctx.contract; }
+  void begin_collection(const CollectionUnderTest& cut) override {
+    rows_.push_back({});
+    rows_.back().name = cut.name();
+    required_.clear();
+    allowed_.clear();
+    if (!contract_) return;
+    for (const auto& [key, rule] : contract_->fields) {
+      if (!rule.applies_to(cut.name())) continue;
+      allowed_.insert(key);
+      if (rule.required) required_.push_back(key);
+    }
+    // Collections the contract does not list are not bound by its field rules.
+    listed_ = contract_->find_collection(cut.name()) != nullptr;
+  }
+
+  void on_expected(const CollectionUnderTest&, std::span<const Record> expected,
+                   std::span<const Record* const> actual) override {
+    auto& t = rows_.back();
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      if (!actual[i]) continue;
+      ++compared_;
+      const Record& want = expected[i];
+      const Record& got = *actual[i];
+      bool differs = false;
+      if (want.document != got.document) {
+        t.documents.add(got.id);
+        differs = true;
+      }
+      for (const auto& [key, value] : want.metadata) {
+        auto it = got.metadata.find(key);
+        if (it == got.metadata.end()) {
+          t.missing[key].add(got.id);
+          differs = true;
+        } else if (it->second != value) {  // variant ==: a type change is a change
+          t.changed[key].add(got.id);
+          differs = true;
+        }
+      }
+      for (const auto& [key, value] : got.metadata) {
+        if (!want.metadata.contains(key)) {
+          t.added[key].add(got.id);
+          differs = true;
+        }
+      }
+      differing_ += differs ? 1 : 0;
+      check_contract(got);
+    }
+  }
+  void on_unexpected(const CollectionUnderTest&, std::span<const Record> records) override {
+    for (const auto& r : records) check_contract(r);
+  }
+
+  Result<CheckResult> run(ValidationContext&) override {
+    CheckResult result;
+    std::map<std::string, std::uint64_t> totals;
+    nlohmann::json per = nlohmann::json::object();
+    for (const auto& t : rows_) {
+      report_tallies(result, t.name, t.missing, "missing");
+      report_tallies(result, t.name, t.changed, "changed");
+      report_tallies(result, t.name, t.added, "added");
+      report_tallies(result, t.name, t.required_missing,
+                     "required by contract " + contract_version() + " but absent");
+      report_tallies(result, t.name, t.extra, "not allowed by contract " + contract_version());
+      if (t.documents.count) {
+        result.findings.push_back(t.name + ": document changed in " +
+                                  records_text(t.documents.count) + examples(t.documents.samples));
+        add_samples(result, t.documents.samples);
+      }
+      per[t.name] = {{"keys_missing", tally_counts(t.missing)},
+                     {"keys_changed", tally_counts(t.changed)},
+                     {"keys_added", tally_counts(t.added)},
+                     {"required_missing", tally_counts(t.required_missing)},
+                     {"extra_keys", tally_counts(t.extra)},
+                     {"documents_changed", t.documents.count}};
+    }
+    result.figures = {{"records_compared", compared_},
+                      {"records_with_differences", differing_},
+                      {"required_keys_checked", contract_ != nullptr},
+                      {"collections", per}};
+    result.thresholds = {{"difference", "FAILED"},
+                         {"contract", contract_ ? contract_version() : "none"}};
+    if (!result.findings.empty()) {
+      result.status = CheckStatus::kFailed;
+    } else {
+      result.findings.push_back(records_text(compared_) +
+                                " with exactly the expected metadata and document" +
+                                (contract_ ? " and every required key" : ""));
+    }
+    return result;
+  }
+
+ private:
+  std::string contract_version() const { return contract_ ? contract_->version : ""; }
+
+  void check_contract(const Record& r) {
+    if (!contract_ || !listed_) return;
+    auto& t = rows_.back();
+    for (const auto& key : required_) {
+      if (!r.metadata.contains(key)) t.required_missing[key].add(r.id);
+    }
+    if (contract_->allow_extra_fields) return;
+    for (const auto& [key, value] : r.metadata) {
+      if (!allowed_.contains(key)) t.extra[key].add(r.id);
+    }
+  }
+
+  const contracts::Contract* contract_ = nullptr;
+  bool listed_ = false;
+  std::vector<std::string> required_;
+  std::set<std::string> allowed_;
+  std::vector<CollectionTallies> rows_;
+  std::uint64_t compared_ = 0, differing_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Check> make_metadata_completeness_check() {
+  return std::make_unique<MetadataCompleteness>();
+}
+
+}  // namespace cm::validate

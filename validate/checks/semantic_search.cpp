@@ -1,0 +1,277 @@
+// 4. Semantic-search equivalence: does a search of the target find what a search of the source
+// found? Per source collection (validate/semantic/collection_eval.hpp): exact top-k over the
+// source snapshot vs the target server's top-k over the collections the source routed to,
+// recall@k with ties as the verdict metric, Jaccard@k and RBO as diagnostics, a local hnswlib
+// index as the ANN baseline, and the live old server when --source is given.
+//
+// Verdict: semantic_divergence_percentage = share of judged queries whose recall is below
+// recall_threshold. FAILED above semantic_divergence_fail_pct or when a routed target collection
+// uses another distance space than its source (rankings in another space are not the same
+// search, whatever the recall); WARNING above semantic_divergence_warning_pct, when the queries
+// file or some of its queries could not be used, or when nothing could be judged; else PASSED.
+// Ids rewritten by the mapping's id_template cannot be matched without re-deriving every id, so
+// that case is a WARNING with no figures rather than a guess.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include "validate/checks/check_util.hpp"
+#include "validate/checks/checks.hpp"
+#include "validate/semantic/ann_baseline.hpp"
+#include "validate/semantic/collection_eval.hpp"
+
+namespace cm::validate {
+namespace {
+
+constexpr const char* kRollbackReason = "Search Results Diverged";
+
+struct Stats {
+  std::size_t n = 0;
+  double sum = 0, min = 1;
+  void add(double v) { ++n, sum += v, min = std::min(min, v); }
+  nlohmann::json mean() const {
+    return n ? nlohmann::json(sum / static_cast<double>(n)) : nlohmann::json();
+  }
+  nlohmann::json minimum() const { return n ? nlohmann::json(min) : nlohmann::json(); }
+};
+
+// --sample split over the source collections in proportion to their sizes (largest remainder).
+std::vector<std::size_t> allocate(std::size_t total, const std::vector<std::uint64_t>& sizes) {
+  std::vector<std::size_t> out(sizes.size(), 0);
+  std::uint64_t all = 0;
+  for (auto s : sizes) all += s;
+  if (all == 0 || total == 0) return out;
+  std::vector<std::pair<double, std::size_t>> remainders;
+  std::size_t given = 0;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const double share =
+        static_cast<double>(total) * static_cast<double>(sizes[i]) / static_cast<double>(all);
+    out[i] = static_cast<std::size_t>(std::floor(share));
+    given += out[i];
+    remainders.emplace_back(share - std::floor(share), i);
+  }
+  std::stable_sort(remainders.begin(), remainders.end(),
+                   [](auto& a, auto& b) { return a.first > b.first; });
+  for (std::size_t j = 0; given < total && j < remainders.size(); ++j, ++given)
+    ++out[remainders[j].second];
+  for (std::size_t i = 0; i < sizes.size(); ++i) out[i] = std::min<std::size_t>(out[i], sizes[i]);
+  return out;
+}
+
+class SemanticSearch final : public Check {
+ public:
+  std::string name() const override { return "semantic_search_equivalence"; }
+  std::string title() const override { return "Semantic-search equivalence"; }
+
+  Result<CheckResult> run(ValidationContext& ctx) override {
+    CheckResult result;
+    const auto& t = ctx.thresholds;
+    result.thresholds = {{"recall_threshold", t.recall_threshold},
+                         {"distance_tie_tolerance", t.distance_tie_tolerance},
+                         {"semantic_divergence_warning_pct", t.semantic_divergence_warning_pct},
+                         {"semantic_divergence_fail_pct", t.semantic_divergence_fail_pct},
+                         {"distance_space_changed", "FAILED"}};
+    if (ctx.mapping && ctx.mapping->id_template) {
+      result.status = CheckStatus::kWarning;
+      result.findings.push_back(
+          "ids rewritten: equivalence not computed (the mapping's id_template \"" +
+          *ctx.mapping->id_template +
+          "\" gives target records other ids than their source records)");
+      return result;
+    }
+    // A bad queries file is the operator's input error, not a migration fault: it must not end as
+    // ERROR (which triggers rollback). The driver is the place to refuse it up front (exit 3); if
+    // it reaches this check, the test warns and judges the sampled queries only.
+    std::vector<QuerySpec> file_queries;
+    std::optional<std::string> file_error;
+    if (!ctx.options.queries_file.empty()) {
+      auto loaded = load_queries(ctx.options.queries_file);
+      if (loaded) {
+        file_queries = std::move(*loaded);
+      } else {
+        file_error = loaded.error().message;
+        result.findings.push_back("queries file not used: " + *file_error);
+      }
+    }
+    CM_ASSIGN_OR_RETURN(auto requests, plan_requests(ctx, file_queries, result.findings));
+    // So far the findings are the file's error and the queries naming no source collection.
+    std::size_t unresolved = result.findings.size();
+
+    std::vector<CollectionEvaluation> evaluations;
+    for (const auto& request : requests) {
+      CM_ASSIGN_OR_RETURN(auto eval, evaluate_collection(ctx, request));
+      unresolved += eval.unresolved;
+      evaluations.push_back(std::move(eval));
+    }
+    CM_ASSIGN_OR_RETURN(auto indexes,
+                        run_baselines(ctx, evaluations, ctx.thresholds.distance_tie_tolerance));
+    judge(ctx, evaluations, unresolved, file_queries.size(), result);
+    result.figures["hnswlib_baseline_indexes"] = std::move(indexes);
+    if (file_error) result.figures["queries_file_error"] = *file_error;
+    return result;
+  }
+
+ private:
+  // One request per source collection of the run, with its routed targets, its file queries and
+  // its share of --sample. Queries naming a collection the run did not read become findings.
+  static Result<std::vector<EvaluationRequest>> plan_requests(
+      ValidationContext& ctx, const std::vector<QuerySpec>& file_queries,
+      std::vector<std::string>& findings) {
+    std::vector<EvaluationRequest> requests;
+    std::vector<std::uint64_t> sizes;
+    for (const auto& name : ctx.manifest.source_collections) {
+      CM_ASSIGN_OR_RETURN(auto info, ctx.exported.find_collection(name));
+      if (!info) continue;  // count verification reports a snapshot that lacks a collection
+      EvaluationRequest request;
+      request.source = *info;
+      for (const auto& target : ctx.manifest.target_collections) {
+        if (std::find(target.source_collections.begin(), target.source_collections.end(), name) !=
+            target.source_collections.end()) {
+          request.targets.push_back(target.name);
+        }
+      }
+      for (const auto& q : file_queries) {
+        if (q.collection == name) request.file_queries.push_back(q);
+      }
+      CM_ASSIGN_OR_RETURN(std::uint64_t n, ctx.exported.count(*info));
+      sizes.push_back(n);
+      requests.push_back(std::move(request));
+    }
+    for (const auto& q : file_queries) {
+      if (std::none_of(requests.begin(), requests.end(),
+                       [&](const auto& r) { return r.source.name == q.collection; })) {
+        findings.push_back("query \"" + q.name + "\" names collection " + q.collection +
+                           ", which is not a source collection of this run; query skipped");
+      }
+    }
+    const auto shares = allocate(ctx.options.sample, sizes);
+    for (std::size_t i = 0; i < requests.size(); ++i) requests[i].samples = shares[i];
+    return requests;
+  }
+
+  static void judge(const ValidationContext& ctx,
+                    const std::vector<CollectionEvaluation>& evaluations, std::size_t unresolved,
+                    std::size_t file_queries, CheckResult& result) {
+    const auto& t = ctx.thresholds;
+    Stats recall, jac, rbo, baseline, live, live_exact;
+    std::size_t below = 0, sampled = 0, all_queries = 0;
+    bool space_changed = false;
+    std::uint64_t reference_rows = 0;
+    std::vector<std::pair<double, std::string>> worst;  // (recall, query) below the threshold
+    nlohmann::json per = nlohmann::json::object();
+    for (const auto& e : evaluations) {
+      Stats c_recall, c_jac, c_rbo, c_baseline;
+      std::size_t c_below = 0;
+      for (const auto& o : e.outcomes) {
+        ++all_queries;
+        sampled += o.sampled ? 1 : 0;
+        if (o.baseline_recall) baseline.add(*o.baseline_recall), c_baseline.add(*o.baseline_recall);
+        if (o.live_recall) live.add(*o.live_recall);
+        if (o.live_exact_recall) live_exact.add(*o.live_exact_recall);
+        if (!o.recall) continue;
+        recall.add(*o.recall), c_recall.add(*o.recall);
+        jac.add(o.jaccard), c_jac.add(o.jaccard);
+        rbo.add(o.rbo), c_rbo.add(o.rbo);
+        if (*o.recall < t.recall_threshold) {
+          ++below, ++c_below;
+          worst.emplace_back(*o.recall, o.name);
+        }
+      }
+      space_changed |= e.space_changed;
+      reference_rows += e.reference.rows();
+      nlohmann::json targets = nlohmann::json::object();
+      for (const auto& [name, space] : e.targets)
+        targets[name] = space ? nlohmann::json(*space) : nlohmann::json();
+      per[e.collection] = {{"space", e.space},
+                           {"targets", targets},
+                           {"queries", c_recall.n},
+                           {"mean_recall", c_recall.mean()},
+                           {"min_recall", c_recall.minimum()},
+                           {"mean_jaccard", c_jac.mean()},
+                           {"mean_rbo", c_rbo.mean()},
+                           {"hnswlib_baseline_recall", c_baseline.mean()},
+                           {"queries_below_threshold", c_below},
+                           {"reference_records", e.reference.rows()},
+                           {"reference",
+                            {{"landed", e.reference.landed},
+                             {"merged_in", e.reference.merged_in},
+                             {"retained", e.reference.retained},
+                             {"source_records", e.reference.source_records}}},
+                           {"seconds",
+                            {{"reading", e.seconds_reading},
+                             {"target_queries", e.seconds_target},
+                             {"exact", e.seconds_exact}}}};
+      result.findings.insert(result.findings.end(), e.findings.begin(), e.findings.end());
+    }
+    const double divergence =
+        recall.n ? 100.0 * static_cast<double>(below) / static_cast<double>(recall.n) : 0.0;
+    std::stable_sort(worst.begin(), worst.end());
+    nlohmann::json worst_json = nlohmann::json::array();
+    for (const auto& [r, name] : worst) {
+      if (worst_json.size() < 10) worst_json.push_back({{"query", name}, {"recall", r}});
+      if (result.samples.size() < kMaxSamples) result.samples.push_back(name);
+    }
+    result.figures = {{"queries", recall.n},
+                      {"queries_from_file", file_queries},
+                      {"queries_sampled", sampled},
+                      {"queries_unresolved", unresolved},
+                      {"queries_not_judged", all_queries - recall.n},
+                      {"k", ctx.options.top_k},
+                      {"mean_recall", recall.mean()},
+                      {"min_recall", recall.minimum()},
+                      {"mean_jaccard", jac.mean()},
+                      {"mean_rbo", rbo.mean()},
+                      {"hnswlib_baseline_recall", baseline.mean()},
+                      {"queries_below_threshold", below},
+                      {"semantic_divergence_percentage", divergence},
+                      {"worst_queries", worst_json},
+                      {"collections", per}};
+    if (ctx.live_source) {
+      result.figures["live_source"] = {{"queries", live.n},
+                                       {"mean_recall_target_vs_live_source", live.mean()},
+                                       {"mean_recall_live_source_vs_exact", live_exact.mean()}};
+    }
+    if (below) {
+      result.findings.push_back(std::to_string(below) + " of " + std::to_string(recall.n) +
+                                " queries (" + fmt_pct(divergence) + ") below recall@k " +
+                                fmt_num(t.recall_threshold) + examples(result.samples));
+    }
+    if (recall.n == 0 && reference_rows > 0) {
+      result.findings.push_back("no query could be judged: give --queries or --sample > 0");
+    }
+    if (space_changed || divergence > t.semantic_divergence_fail_pct) {
+      result.status = CheckStatus::kFailed;
+      result.rollback_reason = kRollbackReason;
+    } else if (divergence > t.semantic_divergence_warning_pct || unresolved > 0 ||
+               (recall.n == 0 && reference_rows > 0)) {
+      result.status = CheckStatus::kWarning;
+    }
+    if (below == 0 && recall.n > 0) {
+      result.findings.push_back("all " + std::to_string(recall.n) + " queries reach recall@k " +
+                                fmt_num(t.recall_threshold) + " (mean " + fmt_num(sum_or(recall)) +
+                                ", hnswlib baseline " + fmt_num(sum_or(baseline)) + ")");
+    }
+  }
+
+  static double sum_or(const Stats& s) { return s.n ? s.sum / static_cast<double>(s.n) : 0.0; }
+  static std::string fmt_num(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+  }
+  static std::string fmt_pct(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", v);
+    return buf;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Check> make_semantic_search_check() {
+  return std::make_unique<SemanticSearch>();
+}
+
+}  // namespace cm::validate

@@ -1,0 +1,210 @@
+#include "validate/semantic/reference_set.hpp"
+
+namespace cm::validate {
+namespace {
+
+constexpr std::uint32_t kIdPage = 10000;
+
+// Every id of a snapshot collection, page by page (ids only: no vectors are decoded).
+Status for_each_id(SnapshotStore& store, const CollectionInfo& collection,
+                   const std::function<void(const std::string&)>& visit) {
+  for (std::uint64_t offset = 0;; offset += kIdPage) {
+    CM_ASSIGN_OR_RETURN(auto ids, store.list_ids(collection, offset, kIdPage));
+    for (const auto& id : ids) visit(id);
+    if (ids.size() < kIdPage) return ok_status();
+  }
+}
+
+Status for_each_part(SnapshotStore& store, const std::string& collection,
+                     const std::function<Status(std::vector<Record>&)>& visit) {
+  CM_ASSIGN_OR_RETURN(std::size_t parts, store.part_count(collection));
+  for (std::size_t i = 0; i < parts; ++i) {
+    CM_ASSIGN_OR_RETURN(auto records, store.read_part_vectors(collection, i));
+    CM_RETURN_IF_ERROR(visit(records));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+bool merged_by_run(ValidationContext& ctx, const std::string& target) {
+  const auto* entry = ctx.manifest.find_target(target);
+  return entry && entry->action == "merged";
+}
+
+Result<std::unique_ptr<SnapshotStore>> open_backup(const ValidationContext& ctx) {
+  const std::string rel = ctx.manifest.backup.value("path", std::string("snapshots/backup"));
+  auto backup = SnapshotStore::open(ctx.work.root() / rel, SnapshotStore::Mode::kRead);
+  if (!backup) {
+    return std::unexpected(std::move(backup).error().with_context(
+        "reading the records merged target collections held before the run"));
+  }
+  return std::move(*backup);
+}
+
+Status stream_target_content(ValidationContext& ctx, const std::string& target,
+                             SnapshotStore* backup, const ReferenceSet::Visitor& visit) {
+  std::unordered_set<IdHash, IdHashHasher> seen;
+  const auto take = [&](std::vector<Record>& records) -> Status {
+    for (const auto& r : records) {
+      if (seen.insert(id_hash(r.id)).second) CM_RETURN_IF_ERROR(visit(r));
+    }
+    return ok_status();
+  };
+  CM_ASSIGN_OR_RETURN(auto info, ctx.expected.find_collection(target));
+  if (info) CM_RETURN_IF_ERROR(for_each_part(ctx.expected, target, take));
+  if (!backup || !merged_by_run(ctx, target)) return ok_status();
+  CM_ASSIGN_OR_RETURN(auto before, backup->find_collection(target));
+  if (!before) return ok_status();
+  return for_each_part(*backup, target, take);  // ids the run brought were seen above
+}
+
+Result<ReferenceSet> ReferenceSet::plan(ValidationContext& ctx, const CollectionInfo& source,
+                                        const std::vector<std::string>& targets,
+                                        const Visitor& pick) {
+  ReferenceSet set;
+  set.ctx_ = &ctx;
+  CM_ASSIGN_OR_RETURN(std::size_t source_parts, ctx.exported.part_count(source.name));
+  for (std::size_t i = 0; i < source_parts; ++i) {
+    CM_ASSIGN_OR_RETURN(auto records, ctx.exported.read_part_vectors(source.name, i));
+    for (const auto& r : records) {
+      set.source_ids_.insert(id_hash(r.id));
+      CM_RETURN_IF_ERROR(pick(r));
+    }
+    set.counts_.source_records += records.size();
+    set.parts_.push_back(Part{&ctx.exported, source.name, i, Part::Take::kLanded});
+  }
+  std::unordered_set<IdHash, IdHashHasher> merged_in;
+  std::vector<std::string> merged_targets;
+  for (const auto& target : targets) {
+    CM_ASSIGN_OR_RETURN(auto info, ctx.expected.find_collection(target));
+    if (!info) continue;
+    CM_RETURN_IF_ERROR(for_each_id(ctx.expected, *info, [&](const std::string& id) {
+      const IdHash h = id_hash(id);
+      set.expected_ids_.insert(h);
+      if (set.source_ids_.contains(h)) {
+        set.landed_.insert(h);
+      } else {
+        merged_in.insert(h);
+      }
+    }));
+    CM_ASSIGN_OR_RETURN(std::size_t parts, ctx.expected.part_count(target));
+    for (std::size_t i = 0; i < parts; ++i) {
+      set.parts_.push_back(Part{&ctx.expected, target, i, Part::Take::kNotFromSource});
+    }
+    if (merged_by_run(ctx, target)) merged_targets.push_back(target);
+  }
+  set.counts_.landed = set.landed_.size();
+  set.counts_.merged_in = merged_in.size();
+  if (merged_targets.empty()) return set;
+
+  CM_ASSIGN_OR_RETURN(set.backup_, open_backup(ctx));
+  std::unordered_set<IdHash, IdHashHasher> retained;
+  for (const auto& target : merged_targets) {
+    CM_ASSIGN_OR_RETURN(auto info, set.backup_->find_collection(target));
+    if (!info) continue;  // the collection was empty or absent before the run
+    CM_RETURN_IF_ERROR(for_each_id(*set.backup_, *info, [&](const std::string& id) {
+      const IdHash h = id_hash(id);
+      if (!set.expected_ids_.contains(h)) retained.insert(h);
+    }));
+    CM_ASSIGN_OR_RETURN(std::size_t parts, set.backup_->part_count(target));
+    for (std::size_t i = 0; i < parts; ++i) {
+      set.parts_.push_back(Part{set.backup_.get(), target, i, Part::Take::kRetained});
+    }
+  }
+  set.counts_.retained = retained.size();
+  return set;
+}
+
+Status ReferenceSet::stream(const Visitor& visit) const {
+  std::unordered_set<IdHash, IdHashHasher> seen;
+  seen.reserve(counts_.rows());
+  for (const auto& part : parts_) {
+    CM_ASSIGN_OR_RETURN(auto records, part.store->read_part_vectors(part.collection, part.index));
+    for (const auto& r : records) {
+      const IdHash h = id_hash(r.id);
+      bool take = false;
+      switch (part.take) {
+        case Part::Take::kLanded:
+          take = landed_.contains(h);
+          break;
+        case Part::Take::kNotFromSource:
+          take = !source_ids_.contains(h);
+          break;
+        case Part::Take::kRetained:
+          take = !expected_ids_.contains(h);
+          break;
+      }
+      if (take && seen.insert(h).second) CM_RETURN_IF_ERROR(visit(r));
+    }
+  }
+  return ok_status();
+}
+
+Result<ReferenceMatrix> ReferenceMatrix::load(const ReferenceSet& set, DistanceSpace space,
+                                              std::size_t dim) {
+  ReferenceMatrix m;
+  m.space = space;
+  const auto rows = static_cast<Eigen::Index>(set.counts().rows());
+  m.rows.resize(rows, static_cast<Eigen::Index>(dim));
+  m.ids.reserve(static_cast<std::size_t>(rows));
+  m.row_of.reserve(static_cast<std::size_t>(rows));
+  CM_RETURN_IF_ERROR(set.stream([&](const Record& r) -> Status {
+    if (r.embedding.size() != dim) {
+      return make_error(ErrorCode::kInvalidArgument, "record '" + r.id + "' has dimension " +
+                                                         std::to_string(r.embedding.size()) +
+                                                         ", the collection " + std::to_string(dim));
+    }
+    const auto row = static_cast<Eigen::Index>(m.ids.size());
+    if (row >= rows) {
+      return make_error(ErrorCode::kInternal, "a snapshot changed while it was being read");
+    }
+    m.rows.row(row) = Eigen::Map<const Eigen::RowVectorXf>(r.embedding.data(), m.rows.cols());
+    m.row_of.emplace(id_hash(r.id), static_cast<std::uint32_t>(row));
+    m.ids.push_back(r.id);
+    return ok_status();
+  }));
+  if (static_cast<Eigen::Index>(m.ids.size()) != rows) {
+    return make_error(ErrorCode::kInternal, "a snapshot changed while it was being read");
+  }
+  prepare_rows(space, m.rows);
+  return m;
+}
+
+std::vector<std::vector<QueryHit>> ReferenceMatrix::top_k(const RowMatrix& queries,
+                                                          std::span<const std::size_t> ks,
+                                                          std::size_t row_limit) const {
+  // Blocks of rows keep the distance matrix small (block x queries floats) whatever the size.
+  constexpr Eigen::Index kBlock = 4096;
+  const Eigen::Index end = static_cast<Eigen::Index>(std::min<std::size_t>(row_limit, ids.size()));
+  std::vector<TopK<std::uint32_t>> tops;
+  for (const std::size_t k : ks) tops.emplace_back(k);
+  for (Eigen::Index start = 0; start < end; start += kBlock) {
+    const Eigen::Index n = std::min(kBlock, end - start);
+    const Eigen::MatrixXf d = distance_block(space, rows.middleRows(start, n), queries);
+    for (std::size_t q = 0; q < tops.size(); ++q) {
+      const auto column = d.col(static_cast<Eigen::Index>(q));
+      for (Eigen::Index r = 0; r < n; ++r) {
+        if (tops[q].would_accept(column(r)))
+          tops[q].offer(column(r), static_cast<std::uint32_t>(start + r));
+      }
+    }
+  }
+  std::vector<std::vector<QueryHit>> out(tops.size());
+  for (std::size_t q = 0; q < tops.size(); ++q) {
+    for (const auto& [distance, row] : tops[q].take())
+      out[q].push_back(QueryHit{ids[row], distance});
+  }
+  return out;
+}
+
+std::optional<float> ReferenceMatrix::distance(const RowMatrix& queries, std::size_t q,
+                                               const std::string& id) const {
+  auto it = row_of.find(id_hash(id));
+  if (it == row_of.end()) return std::nullopt;
+  return prepared_distance(space, rows.row(it->second).data(),
+                           queries.row(static_cast<Eigen::Index>(q)).data(),
+                           static_cast<std::size_t>(rows.cols()));
+}
+
+}  // namespace cm::validate

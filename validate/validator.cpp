@@ -1,0 +1,227 @@
+#include "validate/validator.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "common/atomic_file.hpp"
+#include "common/clock.hpp"
+#include "common/logging.hpp"
+#include "common/store_factory.hpp"
+#include "validate/expected_index.hpp"
+#include "validate/record_pass.hpp"
+#include "validate/report.hpp"
+
+namespace cm::validate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The target to validate: --target, else run.json's (a redacted URI has lost its credentials).
+Result<StoreUri> target_uri(const ValidateRequest& request, const RunManifest& manifest) {
+  std::string text = request.target_uri;
+  if (text.empty()) {
+    if (manifest.target.find("***") != std::string::npos) {
+      return make_error(ErrorCode::kInvalidArgument, "run.json names the target only redacted (" +
+                                                         manifest.target +
+                                                         "): pass --target with the full URI");
+    }
+    text = manifest.target;
+    if (text.starts_with("snapshot "))
+      text = "snapshot:" + text.substr(9);  // SnapshotStore::describe
+  }
+  auto uri = parse_store_uri(text);
+  if (!uri) return std::unexpected(std::move(uri).error().with_context("--target"));
+  return uri;
+}
+
+struct Inputs {
+  RunManifest manifest;
+  Thresholds thresholds;
+  std::optional<contracts::Contract> contract;
+  std::optional<contracts::Mapping> mapping;
+};
+
+Result<Inputs> read_inputs(const ValidateRequest& request, const WorkDir& work) {
+  Inputs in;
+  if (!std::filesystem::exists(work.run_manifest())) {
+    return make_error(
+        ErrorCode::kNotFound,
+        work.root().string() + " is not a chroma-migrate work directory (no run.json)");
+  }
+  CM_ASSIGN_OR_RETURN(auto store, RunManifestStore::load(work.run_manifest()));
+  in.manifest = store->get();
+  if (in.manifest.dry_run) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the run's last invocation was a dry run: nothing was imported to validate");
+  }
+  if (in.manifest.import_snapshot.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the run never reached its transform phase (run.json names no import "
+                      "snapshot): nothing to validate");
+  }
+  if (!request.thresholds_file.empty()) {
+    CM_ASSIGN_OR_RETURN(in.thresholds, load_thresholds(request.thresholds_file));
+  }
+  if (std::filesystem::exists(work.contract_copy())) {
+    CM_ASSIGN_OR_RETURN(in.contract, contracts::load_contract(work.contract_copy()));
+  }
+  if (std::filesystem::exists(work.mapping_copy())) {
+    CM_ASSIGN_OR_RETURN(in.mapping, contracts::load_mapping(work.mapping_copy()));
+  }
+  return in;
+}
+
+// "complete" when the migration finished; validating an unfinished one is allowed but noted.
+std::string migration_phase(const WorkDir& work) {
+  auto text = read_file(work.checkpoint());
+  if (!text) return "unknown";
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  return j.is_object() && j.contains("phase") && j["phase"].is_string()
+             ? j["phase"].get<std::string>()
+             : "unknown";
+}
+
+CheckResult error_result(const Check& check, const std::string& message) {
+  CheckResult r;
+  r.name = check.name();
+  r.title = check.title();
+  r.status = CheckStatus::kError;
+  r.findings.push_back("could not run: " + message);
+  return r;
+}
+
+}  // namespace
+
+Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
+  const auto start = Clock::now();
+  const std::string started_at = now_iso8601();
+  const WorkDir work(request.work_dir);
+  if (!request.report_path.empty() && request.report_path.extension() != ".json") {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--report must name a .json file (the .md is written beside it), not " +
+                          request.report_path.string());
+  }
+  CM_ASSIGN_OR_RETURN(Inputs in, read_inputs(request, work));
+  CM_RETURN_IF_ERROR(init_logging(
+      "chroma-validate",
+      {work.log_file("chroma-validate", in.manifest.run_id), request.verbose, request.quiet}));
+  const std::string phase = migration_phase(work);
+  if (phase != "complete") {
+    spdlog::warn("the migration is not complete (phase {}): validating what is there", phase);
+  }
+
+  CM_ASSIGN_OR_RETURN(auto expected, SnapshotStore::open(work.root() / in.manifest.import_snapshot,
+                                                         SnapshotStore::Mode::kRead));
+  std::unique_ptr<SnapshotStore> export_store;
+  const auto export_dir = work.snapshot(WorkDir::kSourceSnapshot);
+  std::error_code ec;
+  if (!std::filesystem::equivalent(export_dir, expected->dir(), ec)) {
+    CM_ASSIGN_OR_RETURN(export_store, SnapshotStore::open(export_dir, SnapshotStore::Mode::kRead));
+  }
+  SnapshotStore& exported = export_store ? *export_store : *expected;
+
+  // Validation never writes: the source role wraps the target in the read-only guard.
+  StoreOpenOptions open_options;
+  open_options.token = request.token;
+  open_options.fault_spec = request.fault_spec;
+  CM_ASSIGN_OR_RETURN(auto uri, target_uri(request, in.manifest));
+  CM_ASSIGN_OR_RETURN(auto target, open_store(uri, StoreRole::kSource, open_options));
+  if (auto probe = target->list_collections(); !probe) {
+    return std::unexpected(
+        std::move(probe).error().with_context("target " + uri.redacted() + " is unreachable"));
+  }
+  std::unique_ptr<VectorStore> live_source;
+  if (!request.source_uri.empty()) {
+    auto source_uri = parse_store_uri(request.source_uri);
+    if (!source_uri) return std::unexpected(std::move(source_uri).error().with_context("--source"));
+    CM_ASSIGN_OR_RETURN(live_source, open_store(*source_uri, StoreRole::kSource, open_options));
+  }
+
+  spdlog::info("validating run {} on {} against {}", in.manifest.run_id, target->describe(),
+               expected->dir().string());
+  const auto index_start = Clock::now();
+  CM_ASSIGN_OR_RETURN(auto index, ExpectedIndex::build(*expected, exported, in.manifest,
+                                                       in.mapping ? &*in.mapping : nullptr));
+  const double index_seconds = since(index_start);
+  ValidationContext ctx{work,
+                        in.manifest,
+                        *expected,
+                        exported,
+                        *target,
+                        live_source.get(),
+                        in.contract ? &*in.contract : nullptr,
+                        in.mapping ? &*in.mapping : nullptr,
+                        in.thresholds,
+                        request.options,
+                        &index};
+
+  auto checks = all_checks();
+  std::vector<RecordObserver*> observers;
+  std::vector<std::size_t> observer_of(checks.size(), SIZE_MAX);
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (auto* o = checks[i]->observer()) {
+      observer_of[i] = observers.size();
+      observers.push_back(o);
+    }
+  }
+  std::vector<double> observer_seconds(observers.size(), 0.0);
+  auto pass = run_record_pass(ctx, observers, observer_seconds);
+  if (!pass) spdlog::error("record pass failed: {}", pass.error().message);
+
+  std::vector<CheckResult> results;
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    auto& check = *checks[i];
+    const bool observes = observer_of[i] != SIZE_MAX;
+    if (observes && !pass) {
+      results.push_back(error_result(check, "reading the target failed: " + pass.error().message));
+      continue;
+    }
+    const auto check_start = Clock::now();
+    Result<CheckResult> result = make_error(ErrorCode::kInternal, "not run");
+    try {
+      result = check.run(ctx);
+    } catch (const std::exception& e) {  // a bug in one check must not cost the others' verdict
+      result = make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what());
+    }
+    CheckResult r = result ? std::move(*result) : error_result(check, result.error().message);
+    if (r.name.empty()) r.name = check.name();
+    if (r.title.empty()) r.title = check.title();
+    r.seconds = since(check_start) + (observes ? observer_seconds[observer_of[i]] : 0.0);
+    spdlog::info("{}: {} ({:.2f} s)", r.name, status_name(r.status), r.seconds);
+    results.push_back(std::move(r));
+  }
+
+  Verdict verdict = compute_verdict(results, in.thresholds);
+  ReportHeader header{
+      in.manifest.run_id, in.manifest.source,     target->describe(), work.root().string(),
+      started_at,         CHROMA_MIGRATE_VERSION, since(start),       nlohmann::json::object()};
+  header.extra["thresholds"] = thresholds_to_json(in.thresholds);
+  header.extra["migration_phase"] = phase;
+  header.extra["contract_version"] = in.contract ? in.contract->version : "";
+  header.extra["mapping_hash"] = in.manifest.mapping_hash;
+  header.extra["expected_index"] = {{"seconds", index_seconds}, {"records", index.size()}};
+  if (pass) {
+    header.extra["record_pass"] = {{"seconds", pass->seconds},
+                                   {"expected_records", pass->expected_records},
+                                   {"fetched_records", pass->fetched_records},
+                                   {"target_ids", pass->target_ids}};
+  }
+  ValidationOutcome out;
+  out.report = report_to_json(header, verdict, results);
+  out.overall = verdict.overall;
+  out.json_path =
+      request.report_path.empty() ? work.root() / "validation_report.json" : request.report_path;
+  out.markdown_path = markdown_path_for(out.json_path);
+  if (out.json_path.has_parent_path())
+    CM_RETURN_IF_ERROR(ensure_directory(out.json_path.parent_path()));
+  CM_RETURN_IF_ERROR(write_reports(out.report, out.json_path));
+  out.summary = render_console_summary(out.report, out.json_path);
+  return out;
+}
+
+}  // namespace cm::validate
