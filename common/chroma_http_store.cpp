@@ -163,11 +163,13 @@ Status ChromaHttpStore::delete_collection(const std::string& name) {
   return ok_status();
 }
 
-Status ChromaHttpStore::update_collection_metadata(const CollectionInfo& collection, const Metadata& metadata) {
+Status ChromaHttpStore::update_collection_metadata(const CollectionInfo& collection,
+                                                   const Metadata& metadata) {
   std::string body = "{\"new_metadata\":";
   append_metadata_json(metadata, &body);
   body += "}";
-  CM_RETURN_IF_ERROR(call("PUT", collections_path() + "/" + url_encode_segment(collection.id), body));
+  CM_RETURN_IF_ERROR(
+      call("PUT", collections_path() + "/" + url_encode_segment(collection.id), body));
   return ok_status();
 }
 

@@ -51,7 +51,8 @@ class ChromaHttpStore : public VectorStore {
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
   Status delete_collection(const std::string& name) override;
   // PUT /collections/{id} {new_metadata}: Chroma replaces the metadata wholesale.
-  Status update_collection_metadata(const CollectionInfo& collection, const Metadata& metadata) override;
+  Status update_collection_metadata(const CollectionInfo& collection,
+                                    const Metadata& metadata) override;
 
   Result<std::uint64_t> count(const CollectionInfo& collection) override;
   Result<std::vector<std::string>> list_ids(const CollectionInfo& collection, std::uint64_t offset,

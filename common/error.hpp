@@ -63,11 +63,11 @@ inline bool is_transient(const Error& e) {
 #define CM_CONCAT_INNER(a, b) a##b
 #define CM_CONCAT(a, b) CM_CONCAT_INNER(a, b)
 #define CM_RETURN_IF_ERROR(expr) CM_RETURN_IF_ERROR_IMPL(CM_CONCAT(cm_status_, __LINE__), expr)
-#define CM_RETURN_IF_ERROR_IMPL(tmp, expr)                  \
-  do {                                                      \
-    if (auto tmp = (expr); !tmp) {                          \
-      return std::unexpected(std::move(tmp).error());       \
-    }                                                       \
+#define CM_RETURN_IF_ERROR_IMPL(tmp, expr)            \
+  do {                                                \
+    if (auto tmp = (expr); !tmp) {                    \
+      return std::unexpected(std::move(tmp).error()); \
+    }                                                 \
   } while (0)
 
 // Evaluates a Result<T> expression, returns its error or moves its value into `lhs`.

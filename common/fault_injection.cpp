@@ -27,7 +27,8 @@ Result<std::vector<FaultRule>> parse_fault_spec(const std::string& spec) {
   std::size_t start = 0;
   while (start <= spec.size()) {
     auto end = spec.find(';', start);
-    std::string text = spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string text =
+        spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
     start = end == std::string::npos ? spec.size() + 1 : end + 1;
     if (text.empty()) continue;
     auto dot = text.find('.'), eq = text.find('='), at = text.find('@');
@@ -83,9 +84,11 @@ auto FaultInjectingStore::inject(const std::string& op, F&& call) -> decltype(ca
     if (rule.action == FaultRule::Action::kCrash) {
       crash = &rule;
     } else if (rule.action == FaultRule::Action::kTransient) {
-      return make_error(ErrorCode::kTransient, "injected transient fault in " + op + " call " + std::to_string(n));
+      return make_error(ErrorCode::kTransient,
+                        "injected transient fault in " + op + " call " + std::to_string(n));
     } else {
-      return make_error(ErrorCode::kRejected, "injected rejection in " + op + " call " + std::to_string(n), 400);
+      return make_error(ErrorCode::kRejected,
+                        "injected rejection in " + op + " call " + std::to_string(n), 400);
     }
   }
   auto result = call();
@@ -114,7 +117,8 @@ Result<std::vector<Record>> FaultInjectingStore::get_records(const CollectionInf
 Status FaultInjectingStore::upsert(const CollectionInfo& c, std::span<const Record> records) {
   return inject("upsert", [&] { return inner().upsert(c, records); });
 }
-Status FaultInjectingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
+Status FaultInjectingStore::delete_records(const CollectionInfo& c,
+                                           std::span<const std::string> ids) {
   return inject("delete_records", [&] { return inner().delete_records(c, ids); });
 }
 Result<std::vector<std::vector<QueryHit>>> FaultInjectingStore::query(

@@ -162,8 +162,9 @@ Result<CollectionInfo> SnapshotStore::create_collection(const CollectionSpec& sp
   info.name = spec.name;
   info.metadata = spec.metadata;
   info.hnsw = spec.hnsw;
-  info.configuration = spec.configuration.empty() ? nlohmann::json{{"hnsw", hnsw_to_json(spec.hnsw)}}
-                                                  : spec.configuration;
+  info.configuration = spec.configuration.empty()
+                           ? nlohmann::json{{"hnsw", hnsw_to_json(spec.hnsw)}}
+                           : spec.configuration;
   return create_collection_from(info);
 }
 
@@ -194,10 +195,12 @@ Result<CollectionInfo> SnapshotStore::create_collection_from(const CollectionInf
   return source;
 }
 
-Status SnapshotStore::update_collection_metadata(const CollectionInfo& collection, const Metadata& metadata) {
+Status SnapshotStore::update_collection_metadata(const CollectionInfo& collection,
+                                                 const Metadata& metadata) {
   CM_RETURN_IF_ERROR(check_writable());
   if (auto why = metadata_not_representable_reason(metadata)) {
-    return make_error(ErrorCode::kInvalidArgument, "collection \"" + collection.name + "\": " + *why);
+    return make_error(ErrorCode::kInvalidArgument,
+                      "collection \"" + collection.name + "\": " + *why);
   }
   std::shared_lock ops(ops_mu_);
   std::lock_guard lock(mu_);

@@ -77,7 +77,8 @@ class SnapshotStore final : public VectorStore {
   // Records spec.hnsw as configuration {"hnsw": ...}; the id stays empty.
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
   Status delete_collection(const std::string& name) override;
-  Status update_collection_metadata(const CollectionInfo& collection, const Metadata& metadata) override;
+  Status update_collection_metadata(const CollectionInfo& collection,
+                                    const Metadata& metadata) override;
 
   Result<std::uint64_t> count(const CollectionInfo& collection) override;
   // Ids in manifest part order (part file names sorted), then record order within a part.

@@ -26,8 +26,8 @@ auto RetryingStore::with_retry(const char* op, F&& call) -> decltype(call()) {
       return result;
     }
     // Full jitter: a random delay in [0, min(max, base * 2^(attempt-1))] spreads workers apart.
-    auto cap = std::min<std::int64_t>(policy_.max_delay.count(),
-                                      policy_.base_delay.count() << std::min(attempt - 1, 20));
+    auto cap = std::min<std::int64_t>(policy_.max_delay.count(), policy_.base_delay.count()
+                                                                     << std::min(attempt - 1, 20));
     std::uniform_int_distribution<std::int64_t> pick(0, std::max<std::int64_t>(cap, 1));
     auto delay = std::chrono::milliseconds(pick(rng));
     if (counters_) ++counters_->retries;
@@ -52,14 +52,17 @@ Result<CollectionInfo> RetryingStore::create_collection(const CollectionSpec& sp
 Status RetryingStore::delete_collection(const std::string& name) {
   return with_retry("delete_collection", [&] { return inner().delete_collection(name); });
 }
-Status RetryingStore::update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) {
-  return with_retry("update_collection_metadata", [&] { return inner().update_collection_metadata(c, metadata); });
+Status RetryingStore::update_collection_metadata(const CollectionInfo& c,
+                                                 const Metadata& metadata) {
+  return with_retry("update_collection_metadata",
+                    [&] { return inner().update_collection_metadata(c, metadata); });
 }
 Result<std::uint64_t> RetryingStore::count(const CollectionInfo& c) {
   return with_retry("count", [&] { return inner().count(c); });
 }
 Result<std::vector<std::string>> RetryingStore::list_ids(const CollectionInfo& c,
-                                                         std::uint64_t offset, std::uint32_t limit) {
+                                                         std::uint64_t offset,
+                                                         std::uint32_t limit) {
   return with_retry("list_ids", [&] { return inner().list_ids(c, offset, limit); });
 }
 Result<std::vector<Record>> RetryingStore::get_records(const CollectionInfo& c,
@@ -89,7 +92,8 @@ auto logged(const std::string& role, const char* op, const std::string& what, F&
     -> decltype(call()) {
   auto start = std::chrono::steady_clock::now();
   auto result = call();
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  auto ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (result) {
     spdlog::debug("{} {} {} ok in {:.1f} ms", role, op, what, ms);
   } else {
@@ -101,13 +105,14 @@ auto logged(const std::string& role, const char* op, const std::string& what, F&
 }  // namespace
 
 Result<CollectionInfo> LoggingStore::create_collection(const CollectionSpec& spec) {
-  return logged(role_, "create_collection", spec.name, [&] { return inner().create_collection(spec); });
+  return logged(role_, "create_collection", spec.name,
+                [&] { return inner().create_collection(spec); });
 }
 Status LoggingStore::delete_collection(const std::string& name) {
   return logged(role_, "delete_collection", name, [&] { return inner().delete_collection(name); });
 }
-Result<std::vector<std::string>> LoggingStore::list_ids(const CollectionInfo& c, std::uint64_t offset,
-                                                        std::uint32_t limit) {
+Result<std::vector<std::string>> LoggingStore::list_ids(const CollectionInfo& c,
+                                                        std::uint64_t offset, std::uint32_t limit) {
   return logged(role_, "list_ids", fmt::format("{} offset={} limit={}", c.name, offset, limit),
                 [&] { return inner().list_ids(c, offset, limit); });
 }

@@ -2,7 +2,8 @@
 //   base store (HTTP server or snapshot directory)
 //   -> FaultInjectingStore (tests only: CHROMA_MIGRATE_FAULTS; faults look like server faults)
 //   -> RetryingStore       (transient failures: backoff with jitter)
-//   -> AuditingStore       (targets with an audit log: one JSON line per mutating call, after retries)
+//   -> AuditingStore       (targets with an audit log: one JSON line per mutating call, after
+//   retries)
 //   -> LoggingStore        (debug trace of every call)
 //   -> ReadOnlyStore       (sources, and targets of a dry run: any write is refused in-process)
 #pragma once
@@ -24,7 +25,7 @@ struct StoreOpenOptions {
   std::optional<std::string> token;  // sent to HTTP stores
   RetryPolicy retry;
   std::shared_ptr<StoreCounters> counters;
-  std::string fault_spec;  // CHROMA_MIGRATE_FAULTS
+  std::string fault_spec;           // CHROMA_MIGRATE_FAULTS
   std::shared_ptr<AuditLog> audit;  // targets: where mutations are recorded
   bool dry_run = false;             // targets: refuse every write (the plan must not write)
 };

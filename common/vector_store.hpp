@@ -1,7 +1,7 @@
 // One interface for every vector store the suite reads or writes: a Chroma HTTP server, a snapshot
 // directory, and later a persist directory read offline. Cross-cutting behaviour (retry, logging,
-// dry-run, fault injection) is layered on with decorators (common/store_decorators.hpp), composed in
-// one place (common/store_factory.hpp). tests/integration/store_conformance_test.cpp holds the
+// dry-run, fault injection) is layered on with decorators (common/store_decorators.hpp), composed
+// in one place (common/store_factory.hpp). tests/integration/store_conformance_test.cpp holds the
 // contract every implementation passes.
 //
 // Thread safety: every method may be called concurrently from several threads.
@@ -48,7 +48,8 @@ class VectorStore {
   virtual Result<CollectionInfo> create_collection(const CollectionSpec& spec) = 0;
   virtual Status delete_collection(const std::string& name) = 0;
   // Replaces the collection's metadata wholesale (its configuration is unchanged).
-  virtual Status update_collection_metadata(const CollectionInfo& collection, const Metadata& metadata) = 0;
+  virtual Status update_collection_metadata(const CollectionInfo& collection,
+                                            const Metadata& metadata) = 0;
 
   virtual Result<std::uint64_t> count(const CollectionInfo& collection) = 0;
   // One page of ids in the store's own order. A page shorter than `limit` is the last one. Offsets
@@ -59,9 +60,10 @@ class VectorStore {
   // The records with these ids, in no particular order; ids that do not exist are left out.
   virtual Result<std::vector<Record>> get_records(const CollectionInfo& collection,
                                                   std::span<const std::string> ids) = 0;
-  // Inserts or replaces records by id. Idempotent: sending the same batch twice leaves the same state.
-  // Caveat: Chroma MERGES metadata on upsert (keys absent from the new record survive); callers that
-  // need an exact replacement of an existing record delete it first (see migrate's merge mode).
+  // Inserts or replaces records by id. Idempotent: sending the same batch twice leaves the same
+  // state. Caveat: Chroma MERGES metadata on upsert (keys absent from the new record survive);
+  // callers that need an exact replacement of an existing record delete it first (see migrate's
+  // merge mode).
   virtual Status upsert(const CollectionInfo& collection, std::span<const Record> records) = 0;
   virtual Status delete_records(const CollectionInfo& collection,
                                 std::span<const std::string> ids) = 0;

@@ -108,8 +108,7 @@ TEST_F(MappingIntegration, RoutesMergesSplitsAndAppliesEveryFieldRule) {
   auto want = expected(before, mapping);
   auto got = state_of(target_uri());
   EXPECT_EQ(diff_text(want, got), "");
-  EXPECT_EQ(diff_text(before, state_of(source_uri())), "")
-      << "the source must be untouched";
+  EXPECT_EQ(diff_text(before, state_of(source_uri())), "") << "the source must be untouched";
   // Split and merge really happened, and settings were applied or inherited.
   EXPECT_GT(got.at("kb_en").count, 0u);
   EXPECT_GT(got.at("docs_public").count, 0u);

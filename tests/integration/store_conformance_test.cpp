@@ -35,8 +35,9 @@ class StoreConformance : public ::testing::TestWithParam<StoreKind> {
     dir_ = make_temp_dir("conformance");
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     test = test.substr(0, test.find('/'));
-    auto uri = parse_store_uri(GetParam().http ? server_->url() + "?database=" + test + "_" + GetParam().name
-                                               : "snapshot:" + (dir_ / "snap").string());
+    auto uri = parse_store_uri(GetParam().http
+                                   ? server_->url() + "?database=" + test + "_" + GetParam().name
+                                   : "snapshot:" + (dir_ / "snap").string());
     ASSERT_TRUE(uri);
     if (GetParam().decorated) {
       auto store = open_store(*uri, StoreRole::kTarget, {});
@@ -72,7 +73,8 @@ class StoreConformance : public ::testing::TestWithParam<StoreKind> {
       r.id = "id-" + std::to_string(i);
       r.embedding = {static_cast<float>(i) + salt, 0.5f, -1.25f};
       if (i % 3 != 0) r.document = "doc " + std::to_string(i);
-      r.metadata = {{"i", std::int64_t{i}}, {"f", i * 0.5}, {"b", i % 2 == 0}, {"s", std::string("x")}};
+      r.metadata = {
+          {"i", std::int64_t{i}}, {"f", i * 0.5}, {"b", i % 2 == 0}, {"s", std::string("x")}};
       out.push_back(std::move(r));
     }
     return out;
@@ -99,7 +101,8 @@ TEST_P(StoreConformance, CreateFindListAndRefuseDuplicates) {
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->hnsw.space, "cosine");
   EXPECT_EQ((*found)->hnsw.ef_construction, 150);
-  EXPECT_EQ((*found)->metadata, (Metadata{{"team", std::string("search")}, {"v", std::int64_t{2}}}));
+  EXPECT_EQ((*found)->metadata,
+            (Metadata{{"team", std::string("search")}, {"v", std::int64_t{2}}}));
   auto missing = store_->find_collection("nope_nope");
   ASSERT_TRUE(missing);
   EXPECT_FALSE(missing->has_value());
@@ -282,7 +285,8 @@ TEST_P(StoreConformance, QueryReturnsTheExactNearestRecordsInEachSpace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
-                         ::testing::Values(StoreKind{"http", true, false}, StoreKind{"snapshot", false, false},
+                         ::testing::Values(StoreKind{"http", true, false},
+                                           StoreKind{"snapshot", false, false},
                                            StoreKind{"http_decorated", true, true},
                                            StoreKind{"snapshot_decorated", false, true}),
                          [](const auto& param_info) { return std::string(param_info.param.name); });

@@ -21,8 +21,12 @@ class ScriptedStore final : public VectorStore {
 
   std::string describe() const override { return "scripted"; }
   Result<StoreLimits> limits() override { return StoreLimits{}; }
-  Result<std::vector<CollectionInfo>> list_collections() override { return std::vector<CollectionInfo>{}; }
-  Result<std::optional<CollectionInfo>> find_collection(const std::string&) override { return std::nullopt; }
+  Result<std::vector<CollectionInfo>> list_collections() override {
+    return std::vector<CollectionInfo>{};
+  }
+  Result<std::optional<CollectionInfo>> find_collection(const std::string&) override {
+    return std::nullopt;
+  }
   Result<CollectionInfo> create_collection(const CollectionSpec& s) override {
     ++writes;
     CollectionInfo info;
@@ -30,12 +34,16 @@ class ScriptedStore final : public VectorStore {
     return info;
   }
   Status delete_collection(const std::string&) override { return ++writes, ok_status(); }
-  Status update_collection_metadata(const CollectionInfo&, const Metadata&) override { return ++writes, ok_status(); }
+  Status update_collection_metadata(const CollectionInfo&, const Metadata&) override {
+    return ++writes, ok_status();
+  }
   Result<std::uint64_t> count(const CollectionInfo&) override { return 0; }
-  Result<std::vector<std::string>> list_ids(const CollectionInfo&, std::uint64_t, std::uint32_t) override {
+  Result<std::vector<std::string>> list_ids(const CollectionInfo&, std::uint64_t,
+                                            std::uint32_t) override {
     return std::vector<std::string>{};
   }
-  Result<std::vector<Record>> get_records(const CollectionInfo&, std::span<const std::string>) override {
+  Result<std::vector<Record>> get_records(const CollectionInfo&,
+                                          std::span<const std::string>) override {
     return std::vector<Record>{};
   }
   Status upsert(const CollectionInfo&, std::span<const Record>) override {
@@ -46,7 +54,9 @@ class ScriptedStore final : public VectorStore {
     upsert_script.pop_front();
     return next;
   }
-  Status delete_records(const CollectionInfo&, std::span<const std::string>) override { return ++writes, ok_status(); }
+  Status delete_records(const CollectionInfo&, std::span<const std::string>) override {
+    return ++writes, ok_status();
+  }
   Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo&,
                                                    std::span<const std::vector<float>> embeddings,
                                                    std::size_t) override {
@@ -58,12 +68,15 @@ class ScriptedStore final : public VectorStore {
 
 const CollectionInfo kNone;
 
-RetryPolicy fast_policy(int attempts) { return {attempts, std::chrono::milliseconds(1), std::chrono::milliseconds(5)}; }
+RetryPolicy fast_policy(int attempts) {
+  return {attempts, std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
+}
 
 TEST(RetryingStoreTest, RetriesTransientFailuresUntilSuccess) {
   auto inner = std::make_unique<ScriptedStore>();
   auto* raw = inner.get();
-  raw->upsert_script = {make_error(ErrorCode::kTransient, "503"), make_error(ErrorCode::kTransient, "reset"), ok_status()};
+  raw->upsert_script = {make_error(ErrorCode::kTransient, "503"),
+                        make_error(ErrorCode::kTransient, "reset"), ok_status()};
   auto counters = std::make_shared<StoreCounters>();
   RetryingStore store(std::move(inner), fast_policy(5), counters);
   EXPECT_TRUE(store.upsert(kNone, {}));
@@ -85,7 +98,8 @@ TEST(RetryingStoreTest, DoesNotRetryRejections) {
 TEST(RetryingStoreTest, GivesUpAfterMaxAttemptsAndSaysSo) {
   auto inner = std::make_unique<ScriptedStore>();
   auto* raw = inner.get();
-  for (int i = 0; i < 10; ++i) raw->upsert_script.push_back(make_error(ErrorCode::kTransient, "timeout"));
+  for (int i = 0; i < 10; ++i)
+    raw->upsert_script.push_back(make_error(ErrorCode::kTransient, "timeout"));
   RetryingStore store(std::move(inner), fast_policy(3), nullptr);
   auto status = store.upsert(kNone, {});
   ASSERT_FALSE(status);
@@ -115,7 +129,8 @@ TEST(RetryingStoreTest, ClassifiesRealHttpAnswersFromAFakeServer) {
   auto rejected = store.count(c);
   ASSERT_FALSE(rejected);
   EXPECT_EQ(rejected.error().code, ErrorCode::kRejected);
-  EXPECT_NE(rejected.error().message.find("InvalidArgumentError: bad"), std::string::npos) << rejected.error().message;
+  EXPECT_NE(rejected.error().message.find("InvalidArgumentError: bad"), std::string::npos)
+      << rejected.error().message;
   EXPECT_EQ(server.requests().size(), 4u);
 }
 
@@ -123,7 +138,8 @@ TEST(ReadOnlyStoreTest, RefusesEveryWriteBeforeItReachesTheStore) {
   auto inner = std::make_unique<ScriptedStore>();
   auto* raw = inner.get();
   ReadOnlyStore store(std::move(inner));
-  EXPECT_EQ(store.create_collection(CollectionSpec{"abc", {}, {}, {}}).error().code, ErrorCode::kInternal);
+  EXPECT_EQ(store.create_collection(CollectionSpec{"abc", {}, {}, {}}).error().code,
+            ErrorCode::kInternal);
   EXPECT_FALSE(store.delete_collection("abc"));
   EXPECT_FALSE(store.upsert(kNone, {}));
   EXPECT_FALSE(store.delete_records(kNone, {}));
@@ -161,14 +177,16 @@ TEST(RetryingStoreTest, RetriesAQueryAndParsesTheServersAnswer) {
 }
 
 TEST(FaultInjectionTest, ParsesRulesAndRejectsMalformedOnes) {
-  auto rules = parse_fault_spec("target.upsert=crash@3;source.get_records=transient@1-2;target.count=reject@4;x.y=transient@5-");
+  auto rules = parse_fault_spec(
+      "target.upsert=crash@3;source.get_records=transient@1-2;target.count=reject@4;x.y=transient@"
+      "5-");
   ASSERT_TRUE(rules) << rules.error().message;
   ASSERT_EQ(rules->size(), 4u);
   EXPECT_EQ((*rules)[0].action, FaultRule::Action::kCrash);
   EXPECT_EQ((*rules)[1].last, 2u);
   EXPECT_EQ((*rules)[3].last, UINT64_MAX);
-  for (const char* bad : {"upsert=crash@1", "target.upsert=explode@1", "target.upsert=crash@0", "target.upsert=transient@3-1",
-                          "target.upsert=crash"}) {
+  for (const char* bad : {"upsert=crash@1", "target.upsert=explode@1", "target.upsert=crash@0",
+                          "target.upsert=transient@3-1", "target.upsert=crash"}) {
     auto r = parse_fault_spec(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
