@@ -56,12 +56,13 @@ AuditingStore::AuditingStore(std::unique_ptr<VectorStore> inner, std::shared_ptr
 
 template <typename R>
 R AuditingStore::audited(const char* action, const std::string& collection, std::size_t records,
-                         R result) {
+                         R result, nlohmann::json extra) {
   nlohmann::json entry = {{"store", describe()},
                           {"action", action},
                           {"collection", collection},
                           {"records", records},
                           {"outcome", result ? "ok" : "error"}};
+  for (auto& [key, value] : extra.items()) entry[key] = std::move(value);
   if (!result) entry["error"] = result.error().message;
   if (auto status = log_->append(std::move(entry)); !status)
     return std::unexpected(std::move(status).error());
@@ -84,6 +85,10 @@ Status AuditingStore::update_collection_metadata(const CollectionInfo& c,
                                                  const Metadata& metadata) {
   return audited("update_collection_metadata", c.name, 0,
                  inner().update_collection_metadata(c, metadata));
+}
+Status AuditingStore::rename_collection(const CollectionInfo& c, const std::string& new_name) {
+  return audited("rename_collection", c.name, 0, inner().rename_collection(c, new_name),
+                 {{"new_name", new_name}, {"collection_id", c.id}});
 }
 
 }  // namespace cm

@@ -45,10 +45,13 @@ class AuditingStore final : public ForwardingStore {
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
   Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override;
+  // Logged with the collection's id and both names: the line a crashed cutover is reconciled by.
+  Status rename_collection(const CollectionInfo& c, const std::string& new_name) override;
 
  private:
   template <typename R>
-  R audited(const char* action, const std::string& collection, std::size_t records, R result);
+  R audited(const char* action, const std::string& collection, std::size_t records, R result,
+            nlohmann::json extra = nlohmann::json::object());
 
   std::shared_ptr<AuditLog> log_;
 };

@@ -173,6 +173,27 @@ Status ChromaHttpStore::update_collection_metadata(const CollectionInfo& collect
   return ok_status();
 }
 
+Status ChromaHttpStore::rename_collection(const CollectionInfo& collection,
+                                          const std::string& new_name) {
+  if (auto why = invalid_collection_name_reason(new_name)) {
+    return make_error(ErrorCode::kInvalidArgument, "cannot rename collection \"" + collection.name +
+                                                       "\" to \"" + new_name + "\": " + *why);
+  }
+  std::string body = "{\"new_name\":";
+  append_json_string(new_name, &body);
+  body += "}";
+  auto reply = call("PUT", collections_path() + "/" + url_encode_segment(collection.id), body);
+  if (!reply) {
+    Error& e = reply.error();
+    if (e.http_status == 409 || (e.code == ErrorCode::kRejected && contains(e.message, "exists")))
+      e.code = ErrorCode::kAlreadyExists;
+    else if (e.http_status == 404)
+      e.code = ErrorCode::kNotFound;
+    return std::unexpected(std::move(e));
+  }
+  return ok_status();
+}
+
 Result<std::uint64_t> ChromaHttpStore::count(const CollectionInfo& collection) {
   CM_ASSIGN_OR_RETURN(std::string body, call("GET", collection_path(collection, "count")));
   return parse_count(body);

@@ -53,6 +53,7 @@ class ChromaHttpStore : public VectorStore {
   // PUT /collections/{id} {new_metadata}: Chroma replaces the metadata wholesale.
   Status update_collection_metadata(const CollectionInfo& collection,
                                     const Metadata& metadata) override;
+  Status rename_collection(const CollectionInfo& collection, const std::string& new_name) override;
 
   Result<std::uint64_t> count(const CollectionInfo& collection) override;
   Result<std::vector<std::string>> list_ids(const CollectionInfo& collection, std::uint64_t offset,

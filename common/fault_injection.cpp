@@ -11,7 +11,7 @@ namespace {
 std::unexpected<Error> bad_spec(const std::string& rule, const std::string& why) {
   return make_error(ErrorCode::kInvalidArgument,
                     "CHROMA_MIGRATE_FAULTS rule '" + rule + "': " + why +
-                        " (form: role.operation=crash@N | transient@A-B | reject@N)");
+                        " (form: role.operation=crash@N | transient@A-B | reject@N | corrupt@N)");
 }
 
 bool parse_u64(const std::string& s, std::uint64_t* out) {
@@ -46,6 +46,9 @@ Result<std::vector<FaultRule>> parse_fault_spec(const std::string& spec) {
       rule.action = FaultRule::Action::kTransient;
     } else if (action == "reject") {
       rule.action = FaultRule::Action::kReject;
+    } else if (action == "corrupt") {
+      if (rule.op != "upsert") return bad_spec(text, "corrupt applies to upsert only");
+      rule.action = FaultRule::Action::kCorrupt;
     } else {
       return bad_spec(text, "unknown action '" + action + "'");
     }
@@ -72,7 +75,8 @@ FaultInjectingStore::FaultInjectingStore(std::unique_ptr<VectorStore> inner,
     : ForwardingStore(std::move(inner)), rules_(std::move(rules)) {}
 
 template <typename F>
-auto FaultInjectingStore::inject(const std::string& op, F&& call) -> decltype(call()) {
+auto FaultInjectingStore::inject(const std::string& op, F&& call, bool* corrupted)
+    -> decltype(call()) {
   std::uint64_t n;
   {
     std::lock_guard lock(mutex_);
@@ -83,6 +87,8 @@ auto FaultInjectingStore::inject(const std::string& op, F&& call) -> decltype(ca
     if (rule.op != op || n < rule.first || n > rule.last) continue;
     if (rule.action == FaultRule::Action::kCrash) {
       crash = &rule;
+    } else if (rule.action == FaultRule::Action::kCorrupt) {
+      if (corrupted) *corrupted = true;
     } else if (rule.action == FaultRule::Action::kTransient) {
       return make_error(ErrorCode::kTransient,
                         "injected transient fault in " + op + " call " + std::to_string(n));
@@ -114,8 +120,31 @@ Result<std::vector<Record>> FaultInjectingStore::get_records(const CollectionInf
                                                              std::span<const std::string> ids) {
   return inject("get_records", [&] { return inner().get_records(c, ids); });
 }
+Status FaultInjectingStore::delete_collection(const std::string& name) {
+  return inject("delete_collection", [&] { return inner().delete_collection(name); });
+}
+Status FaultInjectingStore::rename_collection(const CollectionInfo& c,
+                                              const std::string& new_name) {
+  return inject("rename_collection", [&] { return inner().rename_collection(c, new_name); });
+}
+Status FaultInjectingStore::update_collection_metadata(const CollectionInfo& c,
+                                                       const Metadata& metadata) {
+  return inject("update_collection_metadata",
+                [&] { return inner().update_collection_metadata(c, metadata); });
+}
 Status FaultInjectingStore::upsert(const CollectionInfo& c, std::span<const Record> records) {
-  return inject("upsert", [&] { return inner().upsert(c, records); });
+  bool corrupt = false;
+  return inject(
+      "upsert",
+      [&]() -> Status {
+        if (!corrupt || records.empty() || records.front().embedding.empty())
+          return inner().upsert(c, records);
+        std::vector<Record> changed(records.begin(), records.end());
+        changed.front().embedding.front() += 0.01f;
+        spdlog::debug("injected corruption: record {} of {}", changed.front().id, c.name);
+        return inner().upsert(c, changed);
+      },
+      &corrupt);
 }
 Status FaultInjectingStore::delete_records(const CollectionInfo& c,
                                            std::span<const std::string> ids) {

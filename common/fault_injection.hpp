@@ -4,12 +4,16 @@
 //   CHROMA_MIGRATE_FAULTS="target.upsert=crash@3;source.get_records=transient@1-2"
 //
 // Rules are `<role>.<operation>=<action>@<calls>`, separated by ';'. Roles are the factory's
-// (source, target, work). Operations that can fail: create_collection, count, list_ids,
-// get_records, upsert, delete_records, query. Actions:
+// (source, target, work). Operations that can fail: create_collection, delete_collection,
+// rename_collection, update_collection_metadata, count, list_ids, get_records, upsert,
+// delete_records, query. Actions:
 //   crash@N       after the N-th call of the operation succeeded, SIGKILL this process: the server
 //                 acknowledged the work but nothing after it (checkpoint, logs) happened.
 //   transient@A-B calls A..B (1-based, B optional = forever) fail with kTransient, unsent.
 //   reject@N      call N fails with kRejected (HTTP 400), unsent.
+//   corrupt@N     upsert only: call N is sent with the first record's first embedding value
+//                 shifted by 0.01 and reports success: a silent corruption that counts cannot see
+//                 (what chroma-validate exists to catch; the demo's failing run uses it).
 #pragma once
 
 #include <map>
@@ -23,7 +27,7 @@
 namespace cm {
 
 struct FaultRule {
-  enum class Action { kCrash, kTransient, kReject };
+  enum class Action { kCrash, kTransient, kReject, kCorrupt };
   std::string role;
   std::string op;
   Action action = Action::kTransient;
@@ -38,6 +42,9 @@ class FaultInjectingStore final : public ForwardingStore {
   FaultInjectingStore(std::unique_ptr<VectorStore> inner, std::vector<FaultRule> rules);
 
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
+  Status delete_collection(const std::string& name) override;
+  Status rename_collection(const CollectionInfo& c, const std::string& new_name) override;
+  Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override;
   Result<std::uint64_t> count(const CollectionInfo& c) override;
   Result<std::vector<std::string>> list_ids(const CollectionInfo& c, std::uint64_t offset,
                                             std::uint32_t limit) override;
@@ -50,8 +57,9 @@ class FaultInjectingStore final : public ForwardingStore {
                                                    std::size_t k) override;
 
  private:
+  // Counts the call and applies the matching rules; `corrupted` is set for a kCorrupt rule.
   template <typename F>
-  auto inject(const std::string& op, F&& call) -> decltype(call());
+  auto inject(const std::string& op, F&& call, bool* corrupted = nullptr) -> decltype(call());
 
   std::vector<FaultRule> rules_;
   std::mutex mutex_;

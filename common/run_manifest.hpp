@@ -24,9 +24,44 @@ struct TargetCollectionEntry {
   std::string state;   // planned | creating | created | imported | verified
   std::vector<std::string> source_collections;
   std::uint64_t expected_records = 0;
+  // --stage: the collection the import writes until the cutover renames it to `name`
+  // (staging_name_for); empty when the run writes `name` in place.
+  std::string staging_name;
+  // When the run first changed what `name` serves (in place: before the first write or delete;
+  // staged: the cutover's rename). Empty while the live name still serves pre-run data. Rollback
+  // reports downtime from it.
+  std::string disrupted_at;
 
   bool operator==(const TargetCollectionEntry&) const = default;
 };
+
+// One rename of a cutover, journalled in run.json *before* it is sent and marked done after, with
+// the collection's server id: a re-run after a crash looks both names up and compares ids to tell
+// whether the rename landed, then completes or undoes the swap.
+struct RenameStep {
+  std::string collection_id;
+  std::string from, to;
+  std::string state = "planned";  // planned | done
+  std::string done_at;
+
+  bool operator==(const RenameStep&) const = default;
+};
+
+struct CutoverRecord {
+  std::string state;          // "" never started | swapping | done | finalized
+  std::string report;         // the validation report it relied on (path)
+  std::string report_status;  // PASSED | WARNING
+  std::string started_at, finished_at, finalized_at;
+  std::vector<RenameStep> steps;      // in execution order
+  std::vector<std::string> retained;  // old live collections kept under retained_name_for()
+
+  bool operator==(const CutoverRecord&) const = default;
+};
+
+// Naming rules for staged runs (docs/work-dir.md): "<live>.staged-<run id>" for the collection the
+// import writes, "<live>.retained-<run id>" for the old live collection after the cutover.
+std::string staging_name_for(const std::string& live, const std::string& run_id);
+std::string retained_name_for(const std::string& live, const std::string& run_id);
 
 struct RunManifest {
   static constexpr int kFormatVersion = 1;
@@ -48,8 +83,16 @@ struct RunManifest {
   // Every --allow-contract-drift override: {"at", "stage": preflight|postflight, "findings":
   // [...]}.
   nlohmann::json contract_overrides = nlohmann::json::array();
+  bool staged = false;         // --stage: import into staging collections, swap in at --cutover
+  CutoverRecord cutover;       // staged runs only
+  std::string rolled_back_at;  // set by chroma-rollback once the target is restored and verified
 
+  // The ledger entry whose live name or staging name is `name`; nullptr when none.
   TargetCollectionEntry* find_target(const std::string& name);
+  const TargetCollectionEntry* find_target(const std::string& name) const;
+  // Where the run's imported data for `entry` lives now: its staging collection until the cutover
+  // renamed it to the live name, the live name otherwise.
+  std::string data_location(const TargetCollectionEntry& entry) const;
 };
 
 nlohmann::json run_manifest_to_json(const RunManifest& manifest);

@@ -93,8 +93,11 @@ Status SnapshotStore::load_for_write() {
     auto info = parse_collection_info(*info_text);
     if (!info) return std::unexpected(std::move(info).error().with_context(folder.string()));
     if (info->name != name) {
-      return make_error(ErrorCode::kCorruption, (folder / "collection.json").string() +
-                                                    " names collection \"" + info->name + "\"");
+      // rename_collection moves the folder before rewriting collection.json: a crash in between
+      // leaves the old name inside the renamed folder. The folder name wins; finish the rename.
+      info->name = name;
+      CM_RETURN_IF_ERROR(
+          write_file_atomic(folder / "collection.json", json_text(collection_info_to_json(*info))));
     }
     auto state = std::make_unique<CollectionState>();
     state->info = std::move(*info);
@@ -211,6 +214,43 @@ Status SnapshotStore::update_collection_metadata(const CollectionInfo& collectio
   CM_RETURN_IF_ERROR(write_file_atomic(snapshot::collection_json_path(dir_, collection.name),
                                        json_text(collection_info_to_json(updated))));
   state->info = std::move(updated);
+  return ok_status();
+}
+
+Status SnapshotStore::rename_collection(const CollectionInfo& collection,
+                                        const std::string& new_name) {
+  CM_RETURN_IF_ERROR(check_writable());
+  if (auto why = snapshot::unsafe_collection_name_reason(new_name)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cannot rename to \"" + new_name + "\": " + *why);
+  }
+  std::unique_lock ops(ops_mu_);
+  std::lock_guard lock(mu_);
+  CM_ASSIGN_OR_RETURN(CollectionState * state, state_locked(collection.name));
+  std::error_code ec;
+  if (collections_.contains(new_name) || fs::exists(snapshot::collection_dir(dir_, new_name), ec)) {
+    return make_error(ErrorCode::kAlreadyExists,
+                      "collection \"" + new_name + "\" already exists in " + describe());
+  }
+  CM_RETURN_IF_ERROR(unseal_locked());
+  // The folder first, then its collection.json: the folder name is what lookups use, and a load
+  // that finds a collection.json still naming the old name completes the rename (load_for_write).
+  fs::rename(snapshot::collection_dir(dir_, collection.name),
+             snapshot::collection_dir(dir_, new_name), ec);
+  if (ec) {
+    return make_error(ErrorCode::kIo, "cannot rename collection " + collection.name + " to " +
+                                          new_name + ": " + ec.message());
+  }
+  CM_RETURN_IF_ERROR(fsync_directory(snapshot::collections_dir(dir_)));
+  CollectionInfo renamed = state->info;
+  renamed.name = new_name;
+  CM_RETURN_IF_ERROR(write_file_atomic(snapshot::collection_json_path(dir_, new_name),
+                                       json_text(collection_info_to_json(renamed))));
+  auto node = collections_.extract(collection.name);
+  node.key() = new_name;
+  node.mapped()->info = std::move(renamed);
+  invalidate_locked(*node.mapped());
+  collections_.insert(std::move(node));
   return ok_status();
 }
 

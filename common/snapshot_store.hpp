@@ -79,6 +79,8 @@ class SnapshotStore final : public VectorStore {
   Status delete_collection(const std::string& name) override;
   Status update_collection_metadata(const CollectionInfo& collection,
                                     const Metadata& metadata) override;
+  // Renames the collection's folder and rewrites its collection.json (parts are unchanged).
+  Status rename_collection(const CollectionInfo& collection, const std::string& new_name) override;
 
   Result<std::uint64_t> count(const CollectionInfo& collection) override;
   // Ids in manifest part order (part file names sorted), then record order within a part.

@@ -57,6 +57,11 @@ Status RetryingStore::update_collection_metadata(const CollectionInfo& c,
   return with_retry("update_collection_metadata",
                     [&] { return inner().update_collection_metadata(c, metadata); });
 }
+// A retried rename whose first attempt landed fails with kNotFound/kAlreadyExists; callers that
+// must know compare ids under both names (the interface says so).
+Status RetryingStore::rename_collection(const CollectionInfo& c, const std::string& new_name) {
+  return with_retry("rename_collection", [&] { return inner().rename_collection(c, new_name); });
+}
 Result<std::uint64_t> RetryingStore::count(const CollectionInfo& c) {
   return with_retry("count", [&] { return inner().count(c); });
 }
@@ -111,6 +116,10 @@ Result<CollectionInfo> LoggingStore::create_collection(const CollectionSpec& spe
 Status LoggingStore::delete_collection(const std::string& name) {
   return logged(role_, "delete_collection", name, [&] { return inner().delete_collection(name); });
 }
+Status LoggingStore::rename_collection(const CollectionInfo& c, const std::string& new_name) {
+  return logged(role_, "rename_collection", c.name + " -> " + new_name,
+                [&] { return inner().rename_collection(c, new_name); });
+}
 Result<std::vector<std::string>> LoggingStore::list_ids(const CollectionInfo& c,
                                                         std::uint64_t offset, std::uint32_t limit) {
   return logged(role_, "list_ids", fmt::format("{} offset={} limit={}", c.name, offset, limit),
@@ -153,6 +162,9 @@ Status ReadOnlyStore::delete_collection(const std::string& name) {
 }
 Status ReadOnlyStore::update_collection_metadata(const CollectionInfo& c, const Metadata&) {
   return refused(*this, "update the metadata of " + c.name);
+}
+Status ReadOnlyStore::rename_collection(const CollectionInfo& c, const std::string& new_name) {
+  return refused(*this, "rename " + c.name + " to " + new_name);
 }
 Status ReadOnlyStore::upsert(const CollectionInfo& c, std::span<const Record>) {
   return refused(*this, "upsert into " + c.name);

@@ -38,6 +38,7 @@ class RetryingStore final : public ForwardingStore {
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
   Status delete_collection(const std::string& name) override;
   Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override;
+  Status rename_collection(const CollectionInfo& c, const std::string& new_name) override;
   Result<std::uint64_t> count(const CollectionInfo& c) override;
   Result<std::vector<std::string>> list_ids(const CollectionInfo& c, std::uint64_t offset,
                                             std::uint32_t limit) override;
@@ -64,6 +65,7 @@ class LoggingStore final : public ForwardingStore {
 
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
   Status delete_collection(const std::string& name) override;
+  Status rename_collection(const CollectionInfo& c, const std::string& new_name) override;
   Result<std::vector<std::string>> list_ids(const CollectionInfo& c, std::uint64_t offset,
                                             std::uint32_t limit) override;
   Result<std::vector<Record>> get_records(const CollectionInfo& c,
@@ -87,6 +89,7 @@ class ReadOnlyStore final : public ForwardingStore {
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
   Status delete_collection(const std::string& name) override;
   Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override;
+  Status rename_collection(const CollectionInfo& c, const std::string& new_name) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
   Status flush() override { return ok_status(); }

@@ -129,4 +129,21 @@ std::string StoreUri::redacted() const {
   return out;
 }
 
+Result<StoreUri> recorded_store_uri(const std::string& given, const std::string& recorded,
+                                    const std::string& flag) {
+  std::string text = given;
+  if (text.empty()) {
+    if (recorded.find("***") != std::string::npos) {
+      return make_error(ErrorCode::kInvalidArgument, "run.json names the store only redacted (" +
+                                                         recorded + "): pass " + flag +
+                                                         " with the full URI");
+    }
+    text = recorded;
+    if (text.starts_with("snapshot ")) text = "snapshot:" + text.substr(9);  // describe() form
+  }
+  auto uri = parse_store_uri(text);
+  if (!uri) return std::unexpected(std::move(uri).error().with_context(flag));
+  return uri;
+}
+
 }  // namespace cm

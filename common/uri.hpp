@@ -27,4 +27,10 @@ struct StoreUri {
 
 Result<StoreUri> parse_store_uri(std::string_view text);
 
+// The store a later step of a run works on: `given` (the flag's value) when set, else the
+// description run.json recorded (`recorded`, as VectorStore::describe() printed it). A recorded
+// description that was redacted has lost its credentials: the error asks for `flag` instead.
+Result<StoreUri> recorded_store_uri(const std::string& given, const std::string& recorded,
+                                    const std::string& flag);
+
 }  // namespace cm

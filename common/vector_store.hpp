@@ -50,6 +50,12 @@ class VectorStore {
   // Replaces the collection's metadata wholesale (its configuration is unchanged).
   virtual Status update_collection_metadata(const CollectionInfo& collection,
                                             const Metadata& metadata) = 0;
+  // Gives the collection a new name; its id, configuration, metadata and records are unchanged.
+  // kAlreadyExists when `new_name` is taken, kNotFound when the collection is gone. Not atomic
+  // across a crash from the caller's point of view: a caller that must know whether a rename
+  // landed looks the collection up by both names and compares ids (migrate's cutover does).
+  virtual Status rename_collection(const CollectionInfo& collection,
+                                   const std::string& new_name) = 0;
 
   virtual Result<std::uint64_t> count(const CollectionInfo& collection) = 0;
   // One page of ids in the store's own order. A page shorter than `limit` is the last one. Offsets
@@ -102,6 +108,9 @@ class ForwardingStore : public VectorStore {
   }
   Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override {
     return inner_->update_collection_metadata(c, metadata);
+  }
+  Status rename_collection(const CollectionInfo& c, const std::string& new_name) override {
+    return inner_->rename_collection(c, new_name);
   }
   Result<std::uint64_t> count(const CollectionInfo& c) override { return inner_->count(c); }
   Result<std::vector<std::string>> list_ids(const CollectionInfo& c, std::uint64_t offset,

@@ -4,9 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.hpp"
+#include "common/collection_copy.hpp"
 #include "common/snapshot_store.hpp"
-#include "migrate/batch_runner.hpp"
-#include "migrate/id_scan.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
@@ -14,28 +13,9 @@ namespace {
 
 Result<std::uint64_t> backup_collection(PhaseContext& ctx, SnapshotStore& backup,
                                         const CollectionInfo& live) {
-  // A crash mid-backup leaves a partial copy: start that collection over.
-  CM_ASSIGN_OR_RETURN(auto partial, backup.find_collection(live.name));
-  if (partial) CM_RETURN_IF_ERROR(backup.delete_collection(live.name));
-  CM_ASSIGN_OR_RETURN(CollectionInfo copy, backup.create_collection_from(live));
-  const auto scan_file = ctx.work.scan_dir() / ("backup-" + live.name + ".ids");
-  CM_ASSIGN_OR_RETURN(auto scan, scan_ids(ctx.target, live, ctx.batch_size, scan_file));
-  CM_ASSIGN_OR_RETURN(auto batches, IdBatchFile::open(scan_file));
-  BatchWork work;
-  work.run = [&](std::size_t i) -> Result<std::size_t> {
-    CM_ASSIGN_OR_RETURN(auto ids, batches.batch(i));
-    CM_ASSIGN_OR_RETURN(auto records, ctx.target.get_records(live, ids));
-    if (records.size() != ids.size()) {
-      return make_error(ErrorCode::kVerifyFailed,
-                        "target collection '" + live.name + "' changed during its backup");
-    }
-    CM_RETURN_IF_ERROR(backup.upsert(copy, records));
-    return records.size();
-  };
-  work.completed = [](std::size_t, std::size_t) { return ok_status(); };
-  CM_RETURN_IF_ERROR(run_batches(
-      batches.batch_count(), [](std::size_t) { return false; }, ctx.options.workers, work));
-  return scan.id_count;
+  return copy_collection_to_snapshot(ctx.target, live, backup,
+                                     {ctx.batch_size, ctx.options.workers,
+                                      ctx.work.scan_dir() / ("backup-" + live.name + ".ids")});
 }
 
 }  // namespace

@@ -82,8 +82,9 @@ Status run_preflight(PhaseContext& ctx) {
 Status run_postflight(PhaseContext& ctx) {
   if (!ctx.contract) return ok_status();
   contracts::ContractChecker checker(*ctx.contract);
-  for (const auto& entry : ctx.manifest.get().target_collections) {
-    CM_ASSIGN_OR_RETURN(auto info, ctx.target.find_collection(entry.name));
+  const auto manifest = ctx.manifest.get();
+  for (const auto& entry : manifest.target_collections) {
+    CM_ASSIGN_OR_RETURN(auto info, ctx.target.find_collection(manifest.data_location(entry)));
     if (!info) continue;  // reported by the checker as a missing collection
     checker.check_collection(entry.name, info->hnsw.space, info->dimension, info->metadata);
     CM_RETURN_IF_ERROR(for_each_target_record(

@@ -6,10 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/batch_runner.hpp"
+#include "common/id_scan.hpp"
 #include "common/progress.hpp"
 #include "common/snapshot_store.hpp"
-#include "migrate/batch_runner.hpp"
-#include "migrate/id_scan.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {

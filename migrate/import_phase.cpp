@@ -5,10 +5,11 @@
 
 #include <unordered_set>
 
+#include "common/batch_runner.hpp"
 #include "common/canonical.hpp"
+#include "common/clock.hpp"
 #include "common/progress.hpp"
 #include "common/snapshot_store.hpp"
-#include "migrate/batch_runner.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
@@ -16,6 +17,26 @@ namespace {
 
 Status set_state(PhaseContext& ctx, const std::string& name, const std::string& state) {
   return ctx.manifest.update([&](RunManifest& m) { m.find_target(name)->state = state; });
+}
+
+// Recorded before the run first changes what a live name serves (rollback reports downtime from
+// it). Staged runs never touch live names during the import.
+Status mark_disrupted(PhaseContext& ctx, const TargetCollectionEntry& entry) {
+  if (!entry.staging_name.empty() || !entry.disrupted_at.empty()) return ok_status();
+  return ctx.manifest.update([&](RunManifest& m) {
+    auto* e = m.find_target(entry.name);
+    if (e->disrupted_at.empty()) e->disrupted_at = now_iso8601();
+  });
+}
+
+// The ledger entry as the target sees it: a staged run writes (and creates) its staging
+// collection; the live collection is left alone until the cutover.
+TargetCollectionEntry physical(const TargetCollectionEntry& entry) {
+  if (entry.staging_name.empty()) return entry;
+  TargetCollectionEntry staged = entry;
+  staged.name = entry.staging_name;
+  staged.action = "created";
+  return staged;
 }
 
 bool owned_by_run(const CollectionInfo& info, const std::string& run_id) {
@@ -60,6 +81,7 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
       return make_error(ErrorCode::kVerifyFailed,
                         "target collection '" + entry.name + "' to merge into no longer exists");
     if (!ours) {
+      CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
       CM_RETURN_IF_ERROR(ctx.target.update_collection_metadata(
           *existing, with_ledger_keys(existing->metadata, manifest)));
       existing->metadata = with_ledger_keys(existing->metadata, manifest);
@@ -75,6 +97,7 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
                             "(see --if-exists)");
     }
     CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));
+    CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
     spdlog::info("replacing target collection {} (backed up in snapshots/backup)", entry.name);
     CM_RETURN_IF_ERROR(ctx.target.delete_collection(entry.name));
   } else if (entry.state != "planned" && entry.state != "creating") {
@@ -84,6 +107,7 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
                           ") no longer exists; it was deleted by someone else. Start a new run "
                           "with a fresh --work-dir");
   }
+  CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
   return create_target(ctx, entry, planned, manifest);
 }
 
@@ -118,7 +142,9 @@ Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, SnapshotSto
                                                   const TargetCollectionEntry& entry) {
   CM_ASSIGN_OR_RETURN(auto planned, snapshot.find_collection(entry.name));
   if (!planned) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
-  CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, entry, *planned));
+  CollectionInfo where = *planned;
+  where.name = physical(entry).name;
+  CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, physical(entry), where));
   if (entry.action == "merged") {
     CM_ASSIGN_OR_RETURN(std::uint64_t expected, merged_count(ctx, snapshot, entry.name));
     CM_RETURN_IF_ERROR(ctx.manifest.update(

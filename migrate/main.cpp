@@ -4,12 +4,14 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "common/cancellation.hpp"
 #include "common/exit_codes.hpp"
 #include "common/logging.hpp"
+#include "migrate/cutover.hpp"
 #include "migrate/migration.hpp"
 
 namespace {
@@ -34,6 +36,44 @@ int fail(const cm::Error& error) {
   return code;
 }
 
+int report_cutover(const cm::Result<cm::migrate::CutoverSummary>& result,
+                   const std::string& work_dir) {
+  if (!result) return fail(result.error());
+  const auto& s = *result;
+  if (s.already_done) {
+    spdlog::info("run {} was already cut over; nothing to do", s.run_id);
+    return cm::kExitOk;
+  }
+  std::string live;
+  for (const auto& name : s.live) live += (live.empty() ? "" : ", ") + name;
+  spdlog::info(
+      "cutover of run {} done: {} rename(s) in {:.3f}s (longest time a live name was missing: "
+      "{:.3f}s); live now: {}",
+      s.run_id, s.renames, s.seconds, s.longest_gap_seconds, live);
+  if (!s.retained.empty()) {
+    spdlog::info(
+        "the previous collections are kept as {}; when satisfied: chroma-migrate --finalize "
+        "--work-dir {} (chroma-rollback --work-dir {} swaps back)",
+        fmt::join(s.retained, ", "), work_dir, work_dir);
+  }
+  return cm::kExitOk;
+}
+
+int report_finalize(const cm::Result<cm::migrate::CutoverSummary>& result,
+                    const std::string& work_dir) {
+  if (!result) return fail(result.error());
+  const auto& s = *result;
+  if (s.already_done) {
+    spdlog::info("run {} was already finalized; nothing to do", s.run_id);
+  } else {
+    spdlog::info(
+        "run {} finalized: dropped {} retained collection(s) in {:.3f}s; the verified backup "
+        "stays in {}/snapshots/backup",
+        s.run_id, s.renames, s.seconds, work_dir);
+  }
+  return cm::kExitOk;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{
       "chroma-migrate: copy every chunk of a source Chroma into a target Chroma, through a "
@@ -45,9 +85,9 @@ int run(int argc, char** argv) {
   int max_attempts = o.retry.max_attempts;
   long retry_base_ms = o.retry.base_delay.count();
   app.add_option("--source", source,
-                 "source store: http(s)://host:port[?tenant=T&database=D] or snapshot:DIR")
-      ->required();
-  app.add_option("--target", target, "target store, same forms as --source")->required();
+                 "source store: http(s)://host:port[?tenant=T&database=D] or snapshot:DIR");
+  app.add_option("--target", target,
+                 "target store, same forms as --source (--cutover/--finalize: default run.json's)");
   app.add_option("--work-dir", work_dir, "run directory: manifest, snapshot, checkpoint, logs")
       ->required();
   app.add_option("--collections", collections, "comma-separated source collections (default: all)");
@@ -82,6 +122,20 @@ int run(int argc, char** argv) {
                  "for target collections that exist: fail | replace | merge (both back up first)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fail", "replace", "merge"}));
+  app.add_flag("--stage", o.stage,
+               "import into '<name>.staged-<run id>' collections; live names keep serving until "
+               "--cutover");
+  bool cutover = false, finalize = false, accept_warning = false;
+  std::string report;
+  auto* cutover_flag = app.add_flag(
+      "--cutover", cutover,
+      "staged run, after a PASSED validation: swap the staged collections in by renaming");
+  auto* finalize_flag = app.add_flag("--finalize", finalize,
+                                     "after --cutover: drop the retained pre-run collections");
+  cutover_flag->excludes(finalize_flag);
+  app.add_flag("--accept-warning", accept_warning, "--cutover: a WARNING verdict may swap too");
+  app.add_option("--report", report,
+                 "--cutover: the validation report (default <work dir>/validation_report.json)");
   app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
   app.add_flag("-q,--quiet", o.quiet, "warnings and errors only on the console");
   app.set_version_flag("--version", std::string("chroma-migrate ") + CHROMA_MIGRATE_VERSION);
@@ -93,6 +147,40 @@ int run(int argc, char** argv) {
   }
 
   cm::init_console_logging("chroma-migrate");
+  if (const char* env = std::getenv("MIGRATION_TARGET"); env && o.target_env.empty())
+    o.target_env = env;
+  if (const char* confirm = std::getenv("MIGRATION_CONFIRM")) o.confirmation = confirm;
+  if (targets_file.empty()) {
+    if (const char* env = std::getenv("MIGRATION_TARGETS_FILE")) targets_file = env;
+  }
+  if (cutover || finalize) {
+    if (!source.empty()) {
+      return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
+                            "--source has no meaning with --cutover/--finalize: they work on the "
+                            "target recorded in the work dir's run.json"});
+    }
+    cm::migrate::CutoverOptions c;
+    c.work_dir = work_dir;
+    c.target_uri = target;
+    c.report = report;
+    c.accept_warning = accept_warning;
+    c.retry.max_attempts = max_attempts;
+    c.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
+    if (const char* token = std::getenv("CHROMA_TOKEN"); token && *token) c.token = token;
+    if (const char* faults = std::getenv("CHROMA_MIGRATE_FAULTS")) c.fault_spec = faults;
+    c.target_env = o.target_env;
+    c.confirmation = o.confirmation;
+    c.targets_file = targets_file;
+    c.verbose = o.verbose;
+    c.quiet = o.quiet;
+    return cutover ? report_cutover(cm::migrate::run_cutover(c), work_dir)
+                   : report_finalize(cm::migrate::run_finalize(c), work_dir);
+  }
+  if (source.empty() || target.empty()) {
+    return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
+                          "--source and --target are required to migrate (only --cutover and "
+                          "--finalize work from the work dir alone)"});
+  }
   auto src = cm::parse_store_uri(source);
   if (!src) return fail(std::move(src).error().with_context("--source"));
   auto dst = cm::parse_store_uri(target);
@@ -107,13 +195,6 @@ int run(int argc, char** argv) {
   if (const char* faults = std::getenv("CHROMA_MIGRATE_FAULTS")) o.fault_spec = faults;
   o.mapping_file = mapping;
   o.contract_file = contract;
-  if (o.target_env.empty()) {
-    if (const char* env = std::getenv("MIGRATION_TARGET")) o.target_env = env;
-  }
-  if (const char* confirm = std::getenv("MIGRATION_CONFIRM")) o.confirmation = confirm;
-  if (targets_file.empty()) {
-    if (const char* env = std::getenv("MIGRATION_TARGETS_FILE")) targets_file = env;
-  }
   o.targets_file = targets_file;
 
   cm::install_stop_signal_handlers();
@@ -130,6 +211,12 @@ int run(int argc, char** argv) {
         "{} retries",
         s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
         s.seconds, s.records_per_second, s.retries);
+  }
+  if (!s.dry_run && o.stage) {
+    spdlog::info(
+        "staged: the live collections are untouched. Next: chroma-validate --work-dir {0}, then "
+        "chroma-migrate --cutover --work-dir {0} (or chroma-rollback --work-dir {0})",
+        s.work_dir.string());
   }
   if (s.dry_run) {
     spdlog::info(

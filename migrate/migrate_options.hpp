@@ -32,13 +32,16 @@ struct MigrateOptions {
   std::filesystem::path contract_file;  // empty: no contract checks
   bool allow_contract_drift = false;    // proceed despite findings; logged and recorded
 
-  // Safety interlocks (migrate/interlocks.hpp).
+  // Safety interlocks (common/interlocks.hpp).
   std::string target_env;                   // --target-env or MIGRATION_TARGET
   std::optional<std::string> confirmation;  // MIGRATION_CONFIRM
   std::filesystem::path targets_file;       // --targets-file or MIGRATION_TARGETS_FILE
 
   bool dry_run = false;            // export, transform, preflight, write the plan; no target writes
   std::string if_exists = "fail";  // fail | replace | merge, for target collections that exist
+  // Import into staging collections (staging_name_for) and leave the live names serving until
+  // `--cutover` swaps them in (migrate/cutover.hpp).
+  bool stage = false;
 };
 
 }  // namespace cm::migrate

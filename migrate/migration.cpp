@@ -11,9 +11,9 @@
 #include "checkpoints/checkpoint.hpp"
 #include "common/atomic_file.hpp"
 #include "common/clock.hpp"
+#include "common/interlocks.hpp"
 #include "common/logging.hpp"
 #include "common/store_factory.hpp"
-#include "migrate/interlocks.hpp"
 #include "migrate/phase_context.hpp"
 #include "migrate/run_setup.hpp"
 

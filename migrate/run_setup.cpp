@@ -1,6 +1,7 @@
 #include "migrate/run_setup.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -22,7 +23,8 @@ nlohmann::json bound_config(const MigrateOptions& o, const Inputs& in) {
           {"batch_size", o.batch_size},
           {"mapping_hash", in.mapping_hash},
           {"contract", in.contract ? ckpt::hash_config(in.contract->source) : ""},
-          {"if_exists", o.if_exists}};
+          {"if_exists", o.if_exists},
+          {"stage", o.stage}};
 }
 
 Result<std::vector<std::string>> resolve_collections(VectorStore& source,
@@ -50,6 +52,7 @@ Result<std::vector<std::string>> resolve_collections(VectorStore& source,
 // The target collections the run will write and what it will do to each, decided before any write:
 // a collection that exists is refused (--if-exists fail), or backed up and replaced / merged into.
 Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o, const Inputs& in,
+                                                        const std::string& run_id,
                                                         VectorStore& source, VectorStore& target,
                                                         const std::vector<std::string>& sources) {
   std::vector<std::string> names = sources;
@@ -72,7 +75,20 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
       if (o.if_exists == "fail") taken += (taken.empty() ? "" : ", ") + name;
       action = o.if_exists == "replace" ? "replaced" : "merged";
     }
-    entries.push_back({name, action, "planned", {}, 0});
+    TargetCollectionEntry entry{name, action, "planned", {}, 0, {}, {}};
+    if (o.stage) {
+      entry.staging_name = staging_name_for(name, run_id);
+      for (const auto& derived : {entry.staging_name, retained_name_for(name, run_id)}) {
+        if (auto why = invalid_collection_name_reason(derived)) {
+          return make_error(ErrorCode::kInvalidArgument, "--stage needs collection '" + derived +
+                                                             "', which is not a valid name (" +
+                                                             *why + "); choose a shorter --run-id");
+        }
+        CM_ASSIGN_OR_RETURN(auto clash, target.find_collection(derived));
+        if (clash) taken += (taken.empty() ? "" : ", ") + derived;
+      }
+    }
+    entries.push_back(std::move(entry));
   }
   if (!taken.empty()) {
     return make_error(
@@ -113,6 +129,20 @@ Status validate_options(const MigrateOptions& o) {
   if (o.source.redacted() == o.target.redacted() && o.source.base_url == o.target.base_url) {
     return bad("--source and --target are the same store; a migration needs two different ones");
   }
+  if (o.stage && o.if_exists == "merge") {
+    return bad(
+        "--stage cannot be combined with --if-exists merge: a staged run builds new collections "
+        "and swaps them in whole; use --if-exists replace (the old collection is kept until "
+        "--finalize), or merge in place without --stage");
+  }
+  if (!o.run_id.empty()) {
+    if (auto why = invalid_collection_name_reason("r" + o.run_id + "r");
+        why || !std::isalnum(static_cast<unsigned char>(o.run_id.back()))) {
+      return bad("--run-id '" + o.run_id +
+                 "' must use only letters, digits, '.', '_' and '-' and end with a letter or "
+                 "digit (it becomes part of collection names)");
+    }
+  }
   for (const auto& name : o.collections) {
     if (auto why = invalid_collection_name_reason(name)) {
       return bad("--collections: '" + name + "' is not a valid collection name: " + *why);
@@ -132,6 +162,11 @@ Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const I
   CM_ASSIGN_OR_RETURN(run.checkpoint, ckpt::CheckpointStore::load(work.checkpoint()));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(work.run_manifest()));
   auto state = run.checkpoint->snapshot();
+  if (const auto m = run.manifest->get(); !m.rolled_back_at.empty()) {
+    return make_error(ErrorCode::kConfigMismatch,
+                      "run " + m.run_id + " was rolled back at " + m.rolled_back_at +
+                          " (rollback_report.md); start a new run in a new --work-dir");
+  }
   if (state.config_hash != ckpt::hash_config(bound_config(o, in))) {
     return make_error(
         ErrorCode::kConfigMismatch,
@@ -157,7 +192,7 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
       auto names,
       resolve_collections(
           source, in.mapping ? contracts::mapped_source_collections(*in.mapping) : o.collections));
-  CM_ASSIGN_OR_RETURN(auto targets, plan_targets(o, in, source, target, names));
+  CM_ASSIGN_OR_RETURN(auto targets, plan_targets(o, in, run_id, source, target, names));
   const std::size_t batch =
       std::min({o.batch_size, source_limits.max_batch_size, target_limits.max_batch_size});
   if (batch < o.batch_size) spdlog::info("batch size lowered to {} (server limits)", batch);
@@ -175,6 +210,7 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   manifest.target_kind = target_kind;
   manifest.mapping_hash = in.mapping_hash;
   manifest.contract_version = in.contract_version;
+  manifest.staged = o.stage;
   CM_RETURN_IF_ERROR(ensure_directory(work.root()));
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {work.log_file("chroma-migrate", manifest.run_id), o.verbose, o.quiet}));

@@ -6,9 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/atomic_file.hpp"
+#include "common/batch_runner.hpp"
 #include "common/progress.hpp"
 #include "common/snapshot_store.hpp"
-#include "migrate/batch_runner.hpp"
 
 namespace cm::migrate {
 namespace {

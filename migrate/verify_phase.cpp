@@ -14,9 +14,10 @@ Status run_verify_phase(PhaseContext& ctx) {
                                                          SnapshotStore::Mode::kRead));
   std::string problems;
   for (const auto& entry : manifest.target_collections) {
-    CM_ASSIGN_OR_RETURN(auto target, ctx.target.find_collection(entry.name));
+    const std::string where = manifest.data_location(entry);
+    CM_ASSIGN_OR_RETURN(auto target, ctx.target.find_collection(where));
     if (!target) {
-      problems += "\n  " + entry.name + ": missing from the target";
+      problems += "\n  " + where + ": missing from the target";
       continue;
     }
     CM_ASSIGN_OR_RETURN(auto planned, snapshot->find_collection(entry.name));

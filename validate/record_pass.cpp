@@ -62,7 +62,9 @@ class Pass {
     }
     cut.expected = *expected;
     CM_ASSIGN_OR_RETURN(cut.expected_records, ctx_.expected.count(cut.expected));
-    CM_ASSIGN_OR_RETURN(cut.actual, ctx_.target.find_collection(entry.name));
+    // A staged run's data lives in its staging collection until the cutover.
+    CM_ASSIGN_OR_RETURN(cut.actual,
+                        ctx_.target.find_collection(ctx_.manifest.data_location(entry)));
     if (cut.actual) {
       CM_ASSIGN_OR_RETURN(cut.actual_records, ctx_.target.count(*cut.actual));
     }

@@ -21,24 +21,6 @@ double since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The target to validate: --target, else run.json's (a redacted URI has lost its credentials).
-Result<StoreUri> target_uri(const ValidateRequest& request, const RunManifest& manifest) {
-  std::string text = request.target_uri;
-  if (text.empty()) {
-    if (manifest.target.find("***") != std::string::npos) {
-      return make_error(ErrorCode::kInvalidArgument, "run.json names the target only redacted (" +
-                                                         manifest.target +
-                                                         "): pass --target with the full URI");
-    }
-    text = manifest.target;
-    if (text.starts_with("snapshot "))
-      text = "snapshot:" + text.substr(9);  // SnapshotStore::describe
-  }
-  auto uri = parse_store_uri(text);
-  if (!uri) return std::unexpected(std::move(uri).error().with_context("--target"));
-  return uri;
-}
-
 struct Inputs {
   RunManifest manifest;
   Thresholds thresholds;
@@ -129,7 +111,8 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   StoreOpenOptions open_options;
   open_options.token = request.token;
   open_options.fault_spec = request.fault_spec;
-  CM_ASSIGN_OR_RETURN(auto uri, target_uri(request, in.manifest));
+  CM_ASSIGN_OR_RETURN(auto uri,
+                      recorded_store_uri(request.target_uri, in.manifest.target, "--target"));
   CM_ASSIGN_OR_RETURN(auto target, open_store(uri, StoreRole::kSource, open_options));
   if (auto probe = target->list_collections(); !probe) {
     return std::unexpected(

@@ -197,6 +197,37 @@ TEST_P(StoreConformance, UpdateCollectionMetadataReplacesIt) {
   EXPECT_EQ(*count, 3u);
 }
 
+TEST_P(StoreConformance, RenameKeepsIdRecordsAndConfigurationAndRefusesATakenName) {
+  auto c = create("iota");
+  ASSERT_TRUE(store_->upsert(c, records(5)));
+  auto other = create("kappa");
+  auto taken = store_->rename_collection(c, "kappa");
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, ErrorCode::kAlreadyExists) << taken.error().message;
+  ASSERT_TRUE(store_->rename_collection(c, "iota.renamed-1"));
+  ASSERT_TRUE(store_->flush());
+  auto old_name = store_->find_collection("iota");
+  ASSERT_TRUE(old_name);
+  EXPECT_FALSE(old_name->has_value());
+  auto found = store_->find_collection("iota.renamed-1");
+  ASSERT_TRUE(found && *found);
+  const CollectionInfo& renamed = **found;
+  EXPECT_EQ(renamed.id, c.id);
+  EXPECT_EQ(renamed.hnsw, c.hnsw);
+  EXPECT_EQ(renamed.metadata, c.metadata);
+  EXPECT_EQ(all(renamed, 5), records(5));
+  auto count = store_->count(renamed);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 5u);
+  // The old name is free again and the renamed collection can move back.
+  ASSERT_TRUE(store_->rename_collection(renamed, "iota"));
+  auto back = store_->find_collection("iota");
+  ASSERT_TRUE(back && *back);
+  EXPECT_EQ((*back)->id, c.id);
+  EXPECT_EQ(all(**back, 5), records(5));
+  EXPECT_EQ(other.name, "kappa");  // untouched by the refused rename
+}
+
 TEST_P(StoreConformance, EmptyCollectionCountsZero) {
   auto c = create("eta");
   ASSERT_TRUE(store_->flush());

@@ -37,6 +37,9 @@ class ScriptedStore final : public VectorStore {
   Status update_collection_metadata(const CollectionInfo&, const Metadata&) override {
     return ++writes, ok_status();
   }
+  Status rename_collection(const CollectionInfo&, const std::string&) override {
+    return ++writes, ok_status();
+  }
   Result<std::uint64_t> count(const CollectionInfo&) override { return 0; }
   Result<std::vector<std::string>> list_ids(const CollectionInfo&, std::uint64_t,
                                             std::uint32_t) override {
@@ -46,7 +49,8 @@ class ScriptedStore final : public VectorStore {
                                           std::span<const std::string>) override {
     return std::vector<Record>{};
   }
-  Status upsert(const CollectionInfo&, std::span<const Record>) override {
+  Status upsert(const CollectionInfo&, std::span<const Record> records) override {
+    last_upsert.assign(records.begin(), records.end());
     ++upserts;
     ++writes;
     if (upsert_script.empty()) return ok_status();
@@ -64,6 +68,7 @@ class ScriptedStore final : public VectorStore {
     return std::vector<std::vector<QueryHit>>(embeddings.size(), {QueryHit{"nearest", 0.5f}});
   }
   int queries = 0;
+  std::vector<Record> last_upsert;
 };
 
 const CollectionInfo kNone;
@@ -143,6 +148,8 @@ TEST(ReadOnlyStoreTest, RefusesEveryWriteBeforeItReachesTheStore) {
   EXPECT_FALSE(store.delete_collection("abc"));
   EXPECT_FALSE(store.upsert(kNone, {}));
   EXPECT_FALSE(store.delete_records(kNone, {}));
+  EXPECT_FALSE(store.rename_collection(kNone, "other"));
+  EXPECT_FALSE(store.update_collection_metadata(kNone, {}));
   EXPECT_EQ(raw->writes, 0);
   EXPECT_TRUE(store.count(kNone));  // reads pass through
   std::vector<std::vector<float>> q{{1.0f, 2.0f}};
@@ -185,8 +192,9 @@ TEST(FaultInjectionTest, ParsesRulesAndRejectsMalformedOnes) {
   EXPECT_EQ((*rules)[0].action, FaultRule::Action::kCrash);
   EXPECT_EQ((*rules)[1].last, 2u);
   EXPECT_EQ((*rules)[3].last, UINT64_MAX);
-  for (const char* bad : {"upsert=crash@1", "target.upsert=explode@1", "target.upsert=crash@0",
-                          "target.upsert=transient@3-1", "target.upsert=crash"}) {
+  for (const char* bad :
+       {"upsert=crash@1", "target.count=corrupt@1", "target.upsert=explode@1",
+        "target.upsert=crash@0", "target.upsert=transient@3-1", "target.upsert=crash"}) {
     auto r = parse_fault_spec(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
@@ -212,6 +220,33 @@ TEST(FaultInjectionTest, InjectsFaultsIntoQueries) {
   EXPECT_EQ(store.query(kNone, q, 1).error().code, ErrorCode::kRejected);
   EXPECT_TRUE(store.query(kNone, q, 1));
   EXPECT_EQ(raw->queries, 1);
+}
+
+TEST(FaultInjectionTest, CorruptSendsOneShiftedValueAndReportsSuccess) {
+  auto inner = std::make_unique<ScriptedStore>();
+  auto* raw = inner.get();
+  FaultInjectingStore store(std::move(inner), *parse_fault_spec("target.upsert=corrupt@2"));
+  std::vector<Record> batch{{"a", {1.0f, 2.0f}, std::nullopt, {}}, {"b", {3.0f}, "d", {}}};
+  ASSERT_TRUE(store.upsert(kNone, batch));
+  EXPECT_EQ(raw->last_upsert, batch);  // call 1 untouched
+  ASSERT_TRUE(store.upsert(kNone, batch));
+  ASSERT_EQ(raw->last_upsert.size(), 2u);
+  EXPECT_FLOAT_EQ(raw->last_upsert[0].embedding[0], 1.01f);
+  EXPECT_EQ(raw->last_upsert[0].embedding[1], 2.0f);
+  EXPECT_EQ(raw->last_upsert[1], batch[1]);
+  EXPECT_EQ(batch[0].embedding[0], 1.0f);  // the caller's records are not modified
+}
+
+TEST(FaultInjectionTest, InjectsFaultsIntoCollectionOperations) {
+  auto inner = std::make_unique<ScriptedStore>();
+  auto* raw = inner.get();
+  FaultInjectingStore store(
+      std::move(inner),
+      *parse_fault_spec("target.rename_collection=reject@1;target.delete_collection=transient@1"));
+  EXPECT_EQ(store.rename_collection(kNone, "x").error().code, ErrorCode::kRejected);
+  EXPECT_EQ(store.delete_collection("x").error().code, ErrorCode::kTransient);
+  EXPECT_TRUE(store.rename_collection(kNone, "x"));
+  EXPECT_EQ(raw->writes, 1);
 }
 
 }  // namespace

@@ -103,7 +103,9 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
   // The target side: which routed collections exist and in which space.
   std::vector<CollectionInfo> target_collections;
   for (const auto& name : request.targets) {
-    CM_ASSIGN_OR_RETURN(auto info, ctx.target.find_collection(name));
+    const auto* entry = ctx.manifest.find_target(name);  // staged: the staging collection
+    CM_ASSIGN_OR_RETURN(
+        auto info, ctx.target.find_collection(entry ? ctx.manifest.data_location(*entry) : name));
     eval.targets.emplace_back(name, info ? std::optional(info->hnsw.space) : std::nullopt);
     if (!info) {
       eval.findings.push_back(source.name + ": routed target collection " + name +

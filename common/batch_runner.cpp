@@ -1,4 +1,4 @@
-#include "migrate/batch_runner.hpp"
+#include "common/batch_runner.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -9,7 +9,7 @@
 
 #include "common/cancellation.hpp"
 
-namespace cm::migrate {
+namespace cm {
 
 std::pair<std::size_t, std::size_t> BatchPlan::locate(std::size_t global) const {
   auto it = std::upper_bound(starts_.begin(), starts_.end(), global);
@@ -62,4 +62,4 @@ Status run_batches(std::size_t total, const std::function<bool(std::size_t)>& al
   return ok_status();
 }
 
-}  // namespace cm::migrate
+}  // namespace cm

@@ -1,10 +1,10 @@
-#include "migrate/interlocks.hpp"
+#include "common/interlocks.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
 
-namespace cm::migrate {
+namespace cm {
 namespace {
 
 // scheme://host:port without credentials or trailing path, lower-cased host part.
@@ -87,4 +87,4 @@ Result<InterlockDecision> check_interlocks(const InterlockInput& in) {
   return decision;
 }
 
-}  // namespace cm::migrate
+}  // namespace cm

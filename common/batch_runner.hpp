@@ -11,7 +11,7 @@
 
 #include "common/error.hpp"
 
-namespace cm::migrate {
+namespace cm {
 
 struct BatchWork {
   // Does batch i; returns the number of records it moved.
@@ -36,4 +36,4 @@ class BatchPlan {
   std::size_t total_ = 0;
 };
 
-}  // namespace cm::migrate
+}  // namespace cm

@@ -1,4 +1,4 @@
-#include "migrate/id_scan.hpp"
+#include "common/id_scan.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include "common/atomic_file.hpp"
 #include "common/cancellation.hpp"
 
-namespace cm::migrate {
+namespace cm {
 namespace {
 
 // Ids are paged in large pages: an ids-only get is cheap and fewer round trips scan faster.
@@ -93,4 +93,4 @@ Result<std::vector<std::string>> IdBatchFile::batch(std::size_t index) const {
   return json.get<std::vector<std::string>>();
 }
 
-}  // namespace cm::migrate
+}  // namespace cm

@@ -11,7 +11,7 @@
 
 #include "common/vector_store.hpp"
 
-namespace cm::migrate {
+namespace cm {
 
 struct IdScanResult {
   std::uint64_t id_count = 0;
@@ -36,4 +36,4 @@ class IdBatchFile {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> offsets_;  // (start, length) per line
 };
 
-}  // namespace cm::migrate
+}  // namespace cm

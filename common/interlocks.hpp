@@ -16,7 +16,7 @@
 #include "common/error.hpp"
 #include "common/uri.hpp"
 
-namespace cm::migrate {
+namespace cm {
 
 inline constexpr const char* kWorkingConfirmation = "I_ACKNOWLEDGE_WORKING_MUTATION";
 
@@ -37,4 +37,4 @@ struct InterlockDecision {
 // the run may not write to this target (the message says how to proceed deliberately).
 Result<InterlockDecision> check_interlocks(const InterlockInput& input);
 
-}  // namespace cm::migrate
+}  // namespace cm

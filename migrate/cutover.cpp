@@ -1,0 +1,277 @@
+#include "migrate/cutover.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "checkpoints/checkpoint.hpp"
+#include "common/atomic_file.hpp"
+#include "common/clock.hpp"
+#include "common/collection_rename.hpp"
+#include "common/interlocks.hpp"
+#include "common/logging.hpp"
+#include "common/run_manifest.hpp"
+#include "common/snapshot_store.hpp"
+#include "common/store_factory.hpp"
+#include "common/work_dir.hpp"
+
+namespace cm::migrate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct StagedRun {
+  WorkDir work;
+  std::unique_ptr<RunManifestStore> manifest;
+  std::unique_ptr<VectorStore> target;
+};
+
+// Everything --cutover and --finalize check before they connect: a complete, staged, not rolled
+// back run; then the interlocks, then the target store (audited like the migration's).
+Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
+  StagedRun run{WorkDir(o.work_dir), nullptr, nullptr};
+  if (!std::filesystem::exists(run.work.run_manifest())) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        o.work_dir.string() + " is not a chroma-migrate work directory (no run.json)");
+  }
+  CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(run.work.run_manifest()));
+  const auto m = run.manifest->get();
+  auto wrong_state = [&](const std::string& why) {
+    return make_error(ErrorCode::kConfigMismatch,
+                      std::string(flag) + " refused for run " + m.run_id + ": " + why);
+  };
+  if (!m.rolled_back_at.empty()) {
+    return wrong_state("it was rolled back at " + m.rolled_back_at +
+                       "; start a new run in a new --work-dir");
+  }
+  if (!m.staged) {
+    return wrong_state(
+        "it was not staged (--stage): its collections were written in place, there is nothing "
+        "to swap");
+  }
+  CM_ASSIGN_OR_RETURN(auto checkpoint, ckpt::CheckpointStore::load(run.work.checkpoint()));
+  if (m.dry_run || checkpoint->snapshot().phase != ckpt::Phase::kComplete) {
+    return wrong_state(std::string("the migration is not complete (phase ") +
+                       ckpt::phase_name(checkpoint->snapshot().phase) +
+                       (m.dry_run ? ", last invocation a dry run" : "") +
+                       "); finish it with chroma-migrate --resume first");
+  }
+  CM_RETURN_IF_ERROR(init_logging(
+      "chroma-migrate", {run.work.log_file("chroma-migrate", m.run_id), o.verbose, o.quiet}));
+  CM_ASSIGN_OR_RETURN(auto uri, recorded_store_uri(o.target_uri, m.target, "--target"));
+  const std::string env = o.target_env.empty() ? m.target_kind : o.target_env;
+  CM_RETURN_IF_ERROR(check_interlocks({env, o.confirmation, o.targets_file, uri, false}));
+  StoreOpenOptions store_options{o.token,
+                                 o.retry,
+                                 std::make_shared<StoreCounters>(),
+                                 o.fault_spec,
+                                 AuditLog::open(run.work.audit_log(), m.run_id),
+                                 false};
+  CM_ASSIGN_OR_RETURN(run.target, open_store(uri, StoreRole::kTarget, store_options));
+  return run;
+}
+
+// The verdict gate: only this run's PASSED report (or WARNING with --accept-warning) lets a
+// cutover start. Returns the report's status.
+Result<std::string> check_report(const CutoverOptions& o, const WorkDir& work, const RunManifest& m,
+                                 const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) {
+    return make_error(ErrorCode::kConfigMismatch,
+                      "no validation report at " + path.string() +
+                          ": run chroma-validate --work-dir " + work.root().string() +
+                          " first; the cutover follows a PASSED verdict only");
+  }
+  auto report = nlohmann::json::parse(*text, nullptr, false);
+  if (!report.is_object() || !report.contains("overall_status")) {
+    return make_error(ErrorCode::kCorruption, path.string() + " is not a validation report");
+  }
+  if (report.value("run_id", "") != m.run_id) {
+    return make_error(ErrorCode::kConfigMismatch, path.string() + " validates run " +
+                                                      report.value("run_id", "?") +
+                                                      ", not this work dir's run " + m.run_id);
+  }
+  const std::string status = report.value("overall_status", "");
+  if (status == "PASSED" || (status == "WARNING" && o.accept_warning)) return status;
+  if (status == "WARNING") {
+    return make_error(ErrorCode::kRefused,
+                      "the validation verdict is WARNING: review " + path.parent_path().string() +
+                          "/validation_report.md, then --cutover --accept-warning to swap anyway");
+  }
+  return make_error(ErrorCode::kRefused,
+                    "the validation verdict is " + status + " (" +
+                        report.value("rollback_reason", "") +
+                        "): the staged collections are not swapped in. chroma-rollback "
+                        "--work-dir " +
+                        work.root().string() + " removes them");
+}
+
+// The rename journal, decided in full before the first rename: per target collection, the live
+// collection (if any) to its retained name, then the staged collection to the live name.
+Result<CutoverRecord> plan_swap(VectorStore& target, const RunManifest& m) {
+  CutoverRecord plan;
+  for (const auto& entry : m.target_collections) {
+    CM_ASSIGN_OR_RETURN(auto staged, target.find_collection(entry.staging_name));
+    if (!staged) {
+      return make_error(ErrorCode::kVerifyFailed, "staging collection '" + entry.staging_name +
+                                                      "' is missing from the target; nothing "
+                                                      "was renamed");
+    }
+    CM_ASSIGN_OR_RETURN(std::uint64_t count, target.count(*staged));
+    if (count != entry.expected_records) {
+      return make_error(ErrorCode::kVerifyFailed,
+                        "staging collection '" + entry.staging_name + "' holds " +
+                            std::to_string(count) + " records, the run imported " +
+                            std::to_string(entry.expected_records) +
+                            " (changed since validation?); nothing was renamed");
+    }
+    CM_ASSIGN_OR_RETURN(auto live, target.find_collection(entry.name));
+    if (live) {
+      if (entry.action == "created") {
+        return make_error(ErrorCode::kAlreadyExists,
+                          "live collection '" + entry.name +
+                              "' appeared after the run planned to create it and has no backup; "
+                              "rename or remove it, then --cutover again. Nothing was renamed");
+      }
+      const std::string retained = retained_name_for(entry.name, m.run_id);
+      plan.steps.push_back({live->id, entry.name, retained, "planned", ""});
+      plan.retained.push_back(retained);
+    }
+    plan.steps.push_back({staged->id, entry.staging_name, entry.name, "planned", ""});
+  }
+  return plan;
+}
+
+}  // namespace
+
+Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
+  const auto start = Clock::now();
+  CM_ASSIGN_OR_RETURN(StagedRun run, open_staged_run(o, "--cutover"));
+  auto m = run.manifest->get();
+  CutoverSummary summary;
+  summary.run_id = m.run_id;
+  if (m.cutover.state == "done" || m.cutover.state == "finalized") {
+    summary.already_done = true;
+    for (const auto& e : m.target_collections) summary.live.push_back(e.name);
+    summary.retained = m.cutover.retained;
+    return summary;
+  }
+  if (m.cutover.state.empty()) {
+    const auto report_path =
+        o.report.empty() ? run.work.root() / "validation_report.json" : o.report;
+    CM_ASSIGN_OR_RETURN(std::string status, check_report(o, run.work, m, report_path));
+    CM_ASSIGN_OR_RETURN(CutoverRecord plan, plan_swap(*run.target, m));
+    plan.state = "swapping";
+    plan.report = report_path.string();
+    plan.report_status = status;
+    plan.started_at = now_iso8601();
+    CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) { next.cutover = plan; }));
+    spdlog::info("cutover of run {} ({} verdict): {} rename(s) journalled in run.json", m.run_id,
+                 status, plan.steps.size());
+  } else {
+    spdlog::info("completing the interrupted cutover of run {}", m.run_id);
+  }
+  m = run.manifest->get();
+  std::map<std::string, Clock::time_point> gap_opened;  // live name -> when it went missing
+  for (std::size_t i = 0; i < m.cutover.steps.size(); ++i) {
+    const RenameStep step = m.cutover.steps[i];
+    if (step.state == "done") continue;
+    CM_ASSIGN_OR_RETURN(auto outcome, rename_collection_idempotent(*run.target, step.collection_id,
+                                                                   step.from, step.to));
+    if (outcome == RenameOutcome::kRenamed) ++summary.renames;
+    const bool takes_live_name_away =
+        m.find_target(step.from) != nullptr && m.find_target(step.from)->name == step.from;
+    const std::string live = takes_live_name_away ? step.from : step.to;
+    if (takes_live_name_away) {
+      gap_opened[live] = Clock::now();
+    } else if (auto it = gap_opened.find(live); it != gap_opened.end()) {
+      summary.longest_gap_seconds =
+          std::max(summary.longest_gap_seconds,
+                   std::chrono::duration<double>(Clock::now() - it->second).count());
+    }
+    spdlog::info("renamed {} -> {}{}", step.from, step.to,
+                 outcome == RenameOutcome::kAlreadyDone ? " (had landed before a crash)" : "");
+    CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
+      next.cutover.steps[i].state = "done";
+      next.cutover.steps[i].done_at = now_iso8601();
+      auto* entry = next.find_target(live);
+      if (entry && entry->disrupted_at.empty()) entry->disrupted_at = now_iso8601();
+    }));
+  }
+  CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
+    next.cutover.state = "done";
+    next.cutover.finished_at = now_iso8601();
+  }));
+  for (const auto& e : m.target_collections) summary.live.push_back(e.name);
+  summary.retained = m.cutover.retained;
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return summary;
+}
+
+Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
+  const auto start = Clock::now();
+  CM_ASSIGN_OR_RETURN(StagedRun run, open_staged_run(o, "--finalize"));
+  const auto m = run.manifest->get();
+  CutoverSummary summary;
+  summary.run_id = m.run_id;
+  if (m.cutover.state == "finalized") {
+    summary.already_done = true;
+    summary.retained = m.cutover.retained;
+    return summary;
+  }
+  if (m.cutover.state != "done") {
+    return make_error(ErrorCode::kConfigMismatch, "--finalize refused for run " + m.run_id +
+                                                      ": the cutover is not done (state '" +
+                                                      m.cutover.state + "'); run --cutover first");
+  }
+  // Once the retained collections are dropped, the backup is the only copy of the pre-run data:
+  // it must verify before anything is dropped.
+  if (!m.cutover.retained.empty()) {
+    if (!m.backup.contains("verified_at")) {
+      return make_error(ErrorCode::kCorruption,
+                        "run " + m.run_id +
+                            " has no verified backup of the retained collections; nothing was "
+                            "dropped (they are the only copy of the pre-run data)");
+    }
+    CM_ASSIGN_OR_RETURN(auto backup,
+                        SnapshotStore::open(run.work.root() / m.backup.value("path", ""),
+                                            SnapshotStore::Mode::kRead));
+    CM_ASSIGN_OR_RETURN(auto report, backup->verify());
+    if (!report.ok()) {
+      std::string problems;
+      for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
+      return make_error(ErrorCode::kCorruption,
+                        "the backup failed verification, so the retained collections stay (they "
+                        "are the only good copy of the pre-run data); nothing was dropped:" +
+                            problems);
+    }
+  }
+  for (const auto& step : m.cutover.steps) {
+    const bool retain_step = std::find(m.cutover.retained.begin(), m.cutover.retained.end(),
+                                       step.to) != m.cutover.retained.end();
+    if (!retain_step) continue;
+    CM_ASSIGN_OR_RETURN(auto found, run.target->find_collection(step.to));
+    if (!found) continue;  // dropped by an earlier, interrupted --finalize
+    if (!step.collection_id.empty() && !found->id.empty() && found->id != step.collection_id) {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "'" + step.to + "' is not the collection the cutover retained (id " +
+                            found->id + ", expected " + step.collection_id +
+                            "); refusing to drop it");
+    }
+    CM_RETURN_IF_ERROR(run.target->delete_collection(step.to));
+    spdlog::info("dropped retained collection {}", step.to);
+    summary.retained.push_back(step.to);
+    ++summary.renames;
+  }
+  CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
+    next.cutover.state = "finalized";
+    next.cutover.finalized_at = now_iso8601();
+  }));
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace cm::migrate

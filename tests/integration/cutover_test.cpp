@@ -1,0 +1,173 @@
+// Staged runs against real servers: `--stage` imports beside the live collections without touching
+// them, chroma-validate judges the staged data, `--cutover` swaps it in by renaming only after a
+// PASSED verdict (journalled, audited, completed after a crash mid-swap), `--finalize` drops the
+// retained pre-run collections once the backup verifies.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.hpp"
+#include "common/run_manifest.hpp"
+#include "tests/integration/migrate_fixture.hpp"
+
+namespace cm::testing {
+namespace {
+
+const std::vector<std::string> kNames{"kb_articles", "legal_clauses", "product", "support"};
+
+class StagedCutover : public MigrateIntegration {
+ protected:
+  void SetUp() override {
+    MigrateIntegration::SetUp();
+    corpus::CorpusOptions o;
+    o.total_records = 240;
+    o.dimension = 8;
+    seed(source_uri(), o);
+    // The target already serves older data under the same four names.
+    corpus::CorpusOptions old = o;
+    old.total_records = 60;
+    old.seed = 99;
+    seed(target_uri(), old);
+    before_ = state_of(target_uri());
+    ASSERT_EQ(before_.size(), 4u);
+  }
+
+  ProcessResult stage(const std::map<std::string, std::string>& env = {}) {
+    return migrate({"--stage", "--if-exists", "replace", "--run-id", "r1", "--batch-size", "50"},
+                   env);
+  }
+  ProcessResult tool(const std::string& bin, std::vector<std::string> args,
+                     const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.begin(), {"--work-dir", work_dir().string()});
+    return run_process(bin, args, env);
+  }
+  ProcessResult validate() { return tool(CHROMA_VALIDATE_BIN, {"--sample", "10"}); }
+  ProcessResult cutover(const std::map<std::string, std::string>& env = {}) {
+    return tool(CHROMA_MIGRATE_BIN, {"--cutover"}, env);
+  }
+  RunManifest manifest() {
+    auto store = RunManifestStore::load(work_dir() / "run.json");
+    EXPECT_TRUE(store) << store.error().message;
+    return store ? (*store)->get() : RunManifest{};
+  }
+  StoreState live(const std::string& uri, const std::string& suffix = "") {
+    std::vector<std::string> names;
+    for (const auto& n : kNames) names.push_back(n + suffix);
+    auto store = open(uri);
+    auto state = capture_state(*store, names);
+    EXPECT_TRUE(state) << state.error().message;
+    StoreState renamed;  // keyed by the live name, so states under other names compare
+    for (auto& [name, c] : *state) {
+      c.info.name = name.substr(0, name.size() - suffix.size());
+      renamed[c.info.name] = std::move(c);
+    }
+    return renamed;
+  }
+
+  StoreState before_;
+};
+
+TEST_F(StagedCutover, StagedImportLeavesLiveNamesServingAndCutoverSwapsByRenaming) {
+  auto run = stage();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  // The live collections are untouched; the run's data sits under the documented staging names.
+  EXPECT_EQ(diff_text(before_, live(target_uri())), "");
+  EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri(), ".staged-r1")), "");
+  auto m = manifest();
+  ASSERT_TRUE(m.staged);
+  for (const auto& e : m.target_collections) {
+    EXPECT_EQ(e.staging_name, e.name + ".staged-r1");
+    EXPECT_EQ(e.disrupted_at, "") << e.name << ": a staged import never touches the live name";
+  }
+  auto v = validate();
+  ASSERT_EQ(v.exit_code, 0) << v.output;
+
+  auto c = cutover();
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
+  EXPECT_EQ(diff_text(before_, live(target_uri(), ".retained-r1")), "");
+  m = manifest();
+  EXPECT_EQ(m.cutover.state, "done");
+  EXPECT_EQ(m.cutover.report_status, "PASSED");
+  ASSERT_EQ(m.cutover.steps.size(), 8u);
+  for (const auto& s : m.cutover.steps) EXPECT_EQ(s.state, "done") << s.from;
+  for (const auto& e : m.target_collections) EXPECT_NE(e.disrupted_at, "") << e.name;
+  // Each rename is in the audit log with the collection's id.
+  auto audit = read_file(work_dir() / "audit.jsonl");
+  ASSERT_TRUE(audit);
+  std::size_t renames = 0;
+  for (std::size_t at = 0; (at = audit->find("\"rename_collection\"", at)) != std::string::npos;
+       ++at)
+    ++renames;
+  EXPECT_EQ(renames, 8u);
+  // chroma-validate still works after the cutover (on the live names now).
+  v = validate();
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+  // A second --cutover is a no-op.
+  auto again = cutover();
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("already cut over"), std::string::npos) << again.output;
+
+  auto f = tool(CHROMA_MIGRATE_BIN, {"--finalize"});
+  ASSERT_EQ(f.exit_code, 0) << f.output;
+  EXPECT_TRUE(live(target_uri(), ".retained-r1").empty());
+  EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
+  EXPECT_EQ(manifest().cutover.state, "finalized");
+}
+
+TEST_F(StagedCutover, CutoverIsRefusedWithoutAPassedReportAndRenamesNothing) {
+  ASSERT_EQ(stage().exit_code, 0);
+  const auto staged = state_of(target_uri());
+  auto none = cutover();
+  EXPECT_EQ(none.exit_code, 3) << none.output;
+  EXPECT_NE(none.output.find("no validation report"), std::string::npos) << none.output;
+  // A record lost from one staged collection: validation FAILS and the cutover refuses.
+  auto store = open(target_uri());
+  auto info = store->find_collection("support.staged-r1");
+  ASSERT_TRUE(info && *info);
+  auto ids = store->list_ids(**info, 0, 1);
+  ASSERT_TRUE(ids && !ids->empty());
+  ASSERT_TRUE(store->delete_records(**info, *ids));
+  auto v = validate();
+  ASSERT_EQ(v.exit_code, 2) << v.output;
+  const auto damaged = state_of(target_uri());
+  auto refused = cutover();
+  EXPECT_EQ(refused.exit_code, 11) << refused.output;
+  EXPECT_NE(refused.output.find("chroma-rollback"), std::string::npos) << refused.output;
+  EXPECT_EQ(diff_text(damaged, state_of(target_uri())), "");
+  EXPECT_EQ(manifest().cutover.state, "");
+  EXPECT_EQ(staged.size(), 8u);
+  // --finalize before a cutover is refused too.
+  EXPECT_EQ(tool(CHROMA_MIGRATE_BIN, {"--finalize"}).exit_code, 3);
+}
+
+TEST_F(StagedCutover, ACrashMidSwapIsCompletedByRunningCutoverAgain) {
+  ASSERT_EQ(stage().exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  // Killed right after the third rename landed, before run.json recorded it.
+  auto crashed = cutover({{"CHROMA_MIGRATE_FAULTS", "target.rename_collection=crash@3"}});
+  ASSERT_TRUE(crashed.signaled) << crashed.output;
+  auto m = manifest();
+  EXPECT_EQ(m.cutover.state, "swapping");
+  EXPECT_EQ(m.cutover.steps[2].state, "planned");  // landed, but not recorded
+  auto resumed = cutover();
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("had landed before a crash"), std::string::npos) << resumed.output;
+  EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
+  EXPECT_EQ(diff_text(before_, live(target_uri(), ".retained-r1")), "");
+  EXPECT_EQ(manifest().cutover.state, "done");
+}
+
+TEST_F(StagedCutover, StageRefusesMergeAndAResumeOfARolledBackRun) {
+  auto merge = migrate({"--stage", "--if-exists", "merge"});
+  EXPECT_EQ(merge.exit_code, 2) << merge.output;
+  EXPECT_NE(merge.output.find("--stage cannot be combined with --if-exists merge"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(work_dir()));
+  auto taken = migrate({"--stage", "--run-id", "bad..id"});
+  EXPECT_EQ(taken.exit_code, 2) << taken.output;
+  EXPECT_EQ(diff_text(before_, state_of(target_uri())), "");
+}
+
+}  // namespace
+}  // namespace cm::testing
