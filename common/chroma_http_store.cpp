@@ -185,7 +185,9 @@ Status ChromaHttpStore::rename_collection(const CollectionInfo& collection,
   auto reply = call("PUT", collections_path() + "/" + url_encode_segment(collection.id), body);
   if (!reply) {
     Error& e = reply.error();
-    if (e.http_status == 409 || (e.code == ErrorCode::kRejected && contains(e.message, "exists")))
+    // Chroma 1.0 answers a taken name with 500 and SQLite's UNIQUE constraint message.
+    if (e.http_status == 409 || contains(e.message, "UNIQUE constraint") ||
+        (e.code == ErrorCode::kRejected && contains(e.message, "exists")))
       e.code = ErrorCode::kAlreadyExists;
     else if (e.http_status == 404)
       e.code = ErrorCode::kNotFound;

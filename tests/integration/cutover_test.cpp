@@ -13,7 +13,8 @@
 namespace cm::testing {
 namespace {
 
-const std::vector<std::string> kNames{"kb_articles", "legal_clauses", "product", "support"};
+const std::vector<std::string> kNames{"kb_articles", "legal_clauses", "product_docs",
+                                      "support_tickets"};
 
 class StagedCutover : public MigrateIntegration {
  protected:
@@ -123,7 +124,7 @@ TEST_F(StagedCutover, CutoverIsRefusedWithoutAPassedReportAndRenamesNothing) {
   EXPECT_NE(none.output.find("no validation report"), std::string::npos) << none.output;
   // A record lost from one staged collection: validation FAILS and the cutover refuses.
   auto store = open(target_uri());
-  auto info = store->find_collection("support.staged-r1");
+  auto info = store->find_collection("support_tickets.staged-r1");
   ASSERT_TRUE(info && *info);
   auto ids = store->list_ids(**info, 0, 1);
   ASSERT_TRUE(ids && !ids->empty());

@@ -66,7 +66,8 @@ std::string describe_record_difference(const std::string& space, const Record& a
 
 }  // namespace
 
-std::vector<std::string> diff_states(const StoreState& expected, const StoreState& actual) {
+std::vector<std::string> diff_states(const StoreState& expected, const StoreState& actual,
+                                     bool ignore_ledger_keys) {
   std::vector<std::string> out;
   for (const auto& [name, e] : expected) {
     auto it = actual.find(name);
@@ -80,10 +81,12 @@ std::vector<std::string> diff_states(const StoreState& expected, const StoreStat
                     hnsw_to_json(a.info.hnsw).dump());
     }
     // The run ledger (migration_* keys) is the one thing a run adds to a target collection.
-    Metadata actual_metadata = a.info.metadata;
-    std::erase_if(actual_metadata,
-                  [](const auto& kv) { return kv.first.starts_with("migration_"); });
-    if (e.info.metadata != actual_metadata) {
+    Metadata expected_metadata = e.info.metadata, actual_metadata = a.info.metadata;
+    if (ignore_ledger_keys) {
+      for (Metadata* m : {&expected_metadata, &actual_metadata})
+        std::erase_if(*m, [](const auto& kv) { return kv.first.starts_with("migration_"); });
+    }
+    if (expected_metadata != actual_metadata) {
       out.push_back(name + ": collection metadata " + metadata_to_json(e.info.metadata).dump() +
                     " vs " + metadata_to_json(a.info.metadata).dump());
     }
@@ -109,9 +112,10 @@ std::vector<std::string> diff_states(const StoreState& expected, const StoreStat
   return out;
 }
 
-std::string diff_text(const StoreState& expected, const StoreState& actual) {
+std::string diff_text(const StoreState& expected, const StoreState& actual,
+                      bool ignore_ledger_keys) {
   std::string out;
-  for (const auto& line : diff_states(expected, actual)) out += line + "\n";
+  for (const auto& line : diff_states(expected, actual, ignore_ledger_keys)) out += line + "\n";
   return out;
 }
 

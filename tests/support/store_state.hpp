@@ -22,11 +22,14 @@ using StoreState = std::map<std::string, CollectionState>;
 // Reads every collection (or only `names`) completely: ids scanned, records fetched by id.
 Result<StoreState> capture_state(VectorStore& store, const std::vector<std::string>& names = {});
 
-// Human-readable differences (empty when equal): collections, hnsw config, collection metadata
-// (ignoring the run-ledger keys migration_* on the actual side), counts, and the first few
-// differing records.
-std::vector<std::string> diff_states(const StoreState& expected, const StoreState& actual);
+// Human-readable differences (empty when equal): collections, hnsw config, collection metadata,
+// counts, and the first few differing records. With `ignore_ledger_keys` the run-ledger keys
+// (migration_*) are left out of the collection-metadata comparison on both sides; pass false to
+// prove a collection is exactly as before a run (e.g. after a rollback).
+std::vector<std::string> diff_states(const StoreState& expected, const StoreState& actual,
+                                     bool ignore_ledger_keys = true);
 // The same, one difference per line: "" when equal, so EXPECT_EQ(diff_text(a, b), "") prints them.
-std::string diff_text(const StoreState& expected, const StoreState& actual);
+std::string diff_text(const StoreState& expected, const StoreState& actual,
+                      bool ignore_ledger_keys = true);
 
 }  // namespace cm::testing
