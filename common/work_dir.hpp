@@ -10,6 +10,9 @@
 //   inputs/mapping.json, inputs/contract.json   copies of the files the run was started with
 //   audit.jsonl             every mutating call on the target
 //   plan.json, plan.md      the dry-run plan; transform_report.json   routing and skip counts
+//   rollback.json           chroma-rollback's plan and journal (every step's state)
+//   rollback_report.json, rollback_report.md   what chroma-rollback did, timings, verification
+//   snapshots/archive/      the run's collections as they were when rollback dropped them
 #pragma once
 
 #include <filesystem>
@@ -40,8 +43,17 @@ class WorkDir {
   std::filesystem::path mapping_copy() const { return root_ / "inputs" / "mapping.json"; }
   std::filesystem::path contract_copy() const { return root_ / "inputs" / "contract.json"; }
   std::filesystem::path audit_log() const { return root_ / "audit.jsonl"; }
+  std::filesystem::path validation_report() const { return root_ / "validation_report.json"; }
+  // chroma-rollback: its journal (resumable plan), its reports, and the id scans of the archive.
+  std::filesystem::path rollback_journal() const { return root_ / "rollback.json"; }
+  std::filesystem::path rollback_report() const { return root_ / "rollback_report.json"; }
+  std::filesystem::path rollback_report_md() const { return root_ / "rollback_report.md"; }
+  std::filesystem::path archive_scan_file(const std::string& collection) const {
+    return scan_dir() / ("archive-" + collection + ".ids");
+  }
 
   static constexpr const char* kSourceSnapshot = "source";
+  static constexpr const char* kArchiveSnapshot = "archive";  // written by chroma-rollback
 
  private:
   std::filesystem::path root_;

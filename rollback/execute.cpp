@@ -1,0 +1,145 @@
+#include "rollback/execute.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.hpp"
+#include "common/collection_copy.hpp"
+#include "common/collection_rename.hpp"
+#include "common/progress.hpp"
+#include "rollback/plan.hpp"
+
+namespace cm::rollback {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Action action(std::string what, std::string collection, std::string detail, std::string at,
+              Clock::time_point start) {
+  return {std::move(what), std::move(collection), std::move(detail), std::move(at), since(start)};
+}
+
+void mark_live_restored(Journal& j, const std::string& live, const std::string& at) {
+  if (auto* l = j.find_live(live); l && l->restored_at.empty()) l->restored_at = at;
+}
+
+std::string problems_text(const VerifyReport& report) {
+  std::string out;
+  for (const auto& p : report.problems) out += "\n  " + p.file + ": " + p.message;
+  return out;
+}
+
+Status archive_pending(ExecContext& ctx) {
+  const auto dir = ctx.work.snapshot(WorkDir::kArchiveSnapshot);
+  CM_ASSIGN_OR_RETURN(auto archive, SnapshotStore::open(dir, SnapshotStore::Mode::kWrite));
+  const Journal j = ctx.journal.get();
+  archive->set_description("chroma-rollback archive of run " + j.run_id + " on " +
+                           ctx.target.describe() +
+                           ": the run's collections as they were when rollback dropped them");
+  for (std::size_t i = 0; i < j.archive.size(); ++i) {
+    const ArchiveItem item = j.archive[i];
+    if (item.state != "pending") continue;
+    CM_ASSIGN_OR_RETURN(auto found, ctx.target.find_collection(item.name));
+    if (!found || (!item.collection_id.empty() && found->id != item.collection_id)) {
+      return make_error(ErrorCode::kVerifyFailed,
+                        "collection " + item.collection_id + " should be at '" + item.name +
+                            "' to be archived, but " +
+                            (found ? "that name holds collection " + found->id : "it is missing") +
+                            ": the target changed during the rollback; nothing was dropped");
+    }
+    const auto start = Clock::now();
+    spdlog::info("archiving {} into {}", item.name, dir.string());
+    CM_ASSIGN_OR_RETURN(std::uint64_t records,
+                        copy_collection_to_snapshot(ctx.target, *found, *archive,
+                                                    {ctx.max_batch, ctx.options.workers,
+                                                     ctx.work.archive_scan_file(item.name)}));
+    CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
+      next.archive[i].state = "archived";
+      next.archive[i].records = records;
+      next.archive[i].archived_at = now_iso8601();
+      next.actions.push_back(action("archive", item.name, std::to_string(records) + " records",
+                                    next.archive[i].archived_at, start));
+    }));
+  }
+  const auto start = Clock::now();
+  CM_RETURN_IF_ERROR(archive->flush());
+  CM_ASSIGN_OR_RETURN(auto report, archive->verify());
+  if (!report.ok()) {
+    return make_error(ErrorCode::kCorruption,
+                      "the archive " + dir.string() +
+                          " failed verification, so nothing was dropped:" + problems_text(report));
+  }
+  spdlog::info("archive sealed and verified: {} ({} collection(s), {} records)", dir.string(),
+               report.collections_checked, report.records_checked);
+  return ctx.journal.update([&](Journal& next) {
+    next.archive_state = "sealed";
+    next.archive_verified_at = now_iso8601();
+    next.actions.push_back(action("seal_archive", "",
+                                  std::to_string(report.collections_checked) + " collection(s), " +
+                                      std::to_string(report.records_checked) + " records verified",
+                                  next.archive_verified_at, start));
+  });
+}
+
+}  // namespace
+
+Status undo_renames(ExecContext& ctx) {
+  const Journal j = ctx.journal.get();
+  for (std::size_t i = 0; i < j.renames.size(); ++i) {
+    const UndoRename r = j.renames[i];
+    if (r.state == "done") continue;
+    const auto start = Clock::now();
+    CM_ASSIGN_OR_RETURN(auto outcome,
+                        rename_collection_idempotent(ctx.target, r.collection_id, r.from, r.to));
+    const bool landed_before = outcome == RenameOutcome::kAlreadyDone;
+    spdlog::info("renamed {} -> {}{}", r.from, r.to,
+                 landed_before ? " (had landed before a crash)" : "");
+    CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
+      next.renames[i].state = "done";
+      next.renames[i].done_at = now_iso8601();
+      if (r.restores_live) mark_live_restored(next, r.live_name, next.renames[i].done_at);
+      next.actions.push_back(action("rename", r.from,
+                                    "-> " + r.to + (landed_before ? " (had landed before)" : ""),
+                                    next.renames[i].done_at, start));
+    }));
+  }
+  return ok_status();
+}
+
+Status archive_and_drop(ExecContext& ctx) {
+  if (ctx.journal.get().archive.empty()) return ok_status();
+  if (ctx.journal.get().archive_state != "sealed") CM_RETURN_IF_ERROR(archive_pending(ctx));
+  const Journal j = ctx.journal.get();
+  for (std::size_t i = 0; i < j.archive.size(); ++i) {
+    const ArchiveItem item = j.archive[i];
+    if (item.state == "dropped") continue;
+    const auto start = Clock::now();
+    CM_ASSIGN_OR_RETURN(auto found, ctx.target.find_collection(item.name));
+    std::string detail = "archived first (" + std::to_string(item.records) + " records)";
+    if (!found) {
+      detail = "already gone (the drop had landed before a crash)";
+    } else if (found->id != item.collection_id || !owned_by_run(*found, j.run_id)) {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "refusing to drop '" + item.name + "': it is collection " + found->id +
+                            ", not the run's collection " + item.collection_id +
+                            " that was archived (someone changed the target meanwhile)");
+    } else {
+      CM_RETURN_IF_ERROR(ctx.target.delete_collection(item.name));
+      spdlog::info("dropped {} (archived first)", item.name);
+    }
+    CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
+      next.archive[i].state = "dropped";
+      next.archive[i].dropped_at = now_iso8601();
+      if (item.restores_live) mark_live_restored(next, item.live_name, next.archive[i].dropped_at);
+      next.actions.push_back(action("drop", item.name, detail, next.archive[i].dropped_at, start));
+    }));
+  }
+  return ok_status();
+}
+
+}  // namespace cm::rollback

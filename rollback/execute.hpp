@@ -1,0 +1,38 @@
+// The steps of a planned rollback, each resumable from rollback.json (rollback/journal.hpp). The
+// caller runs them in this order, which keeps the invariant "nothing is deleted before it is
+// archived" and gives live names back as early as possible:
+//   1. undo_renames       the cutover's renames, reversed: no data moves, nothing is destroyed
+//   2. archive_and_drop   copy every collection of the run into snapshots/archive, seal and verify
+//                         the archive, and only then drop them (each proven the run's again)
+//   3. restore_from_backup  recreate replaced/merged collections from the verified backup
+#pragma once
+
+#include <cstddef>
+
+#include "common/snapshot_store.hpp"
+#include "common/vector_store.hpp"
+#include "common/work_dir.hpp"
+#include "rollback/journal.hpp"
+#include "rollback/rollback_options.hpp"
+
+namespace cm::rollback {
+
+struct ExecContext {
+  const RollbackOptions& options;
+  WorkDir work;
+  VectorStore& target;
+  SnapshotStore* backup;  // opened kRead and verified; nullptr when the run has none
+  JournalStore& journal;
+  std::size_t max_batch;  // the target's upsert/get limit
+};
+
+// Each rename is found by collection id (rename_collection_idempotent), so one that landed before
+// a crash is recognised rather than repeated.
+Status undo_renames(ExecContext& ctx);
+// kCorruption when the archive does not verify (nothing is dropped then); kAlreadyExists when a
+// collection to drop is no longer the run's.
+Status archive_and_drop(ExecContext& ctx);
+// Parts already upserted (journalled) are skipped; "creating" is journalled before each create.
+Status restore_from_backup(ExecContext& ctx);
+
+}  // namespace cm::rollback

@@ -1,0 +1,146 @@
+#include "rollback/journal.hpp"
+
+#include "common/atomic_file.hpp"
+
+namespace cm::rollback {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UndoRename, collection_id, from, to, live_name,
+                                                restores_live, journalled_done, state, done_at)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ArchiveItem, name, collection_id, live_name,
+                                                restores_live, state, records, archived_at,
+                                                dropped_at)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveName, name, action, path, note, disrupted_at,
+                                                restored_at)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Action, action, collection, detail, at, seconds)
+
+namespace {
+
+nlohmann::json restore_to_json(const RestoreItem& r) {
+  return {{"name", r.name},
+          {"state", r.state},
+          {"collection_id", r.collection_id},
+          {"parts", r.parts},
+          {"parts_done", r.parts_done.to_json()},
+          {"records", r.records},
+          {"records_sent", r.records_sent},
+          {"timed_records", r.timed_records},
+          {"upsert_seconds", r.upsert_seconds},
+          {"started_at", r.started_at},
+          {"finished_at", r.finished_at}};
+}
+
+RestoreItem restore_from_json(const nlohmann::json& j) {
+  RestoreItem r;
+  r.name = j.at("name").get<std::string>();
+  r.state = j.at("state").get<std::string>();
+  r.collection_id = j.value("collection_id", "");
+  r.parts = j.value("parts", std::size_t{0});
+  std::string why;
+  auto done = ckpt::BatchSet::from_json(j.value("parts_done", nlohmann::json::array()), &why);
+  if (!done) throw nlohmann::json::other_error::create(501, "parts_done: " + why, &j);
+  r.parts_done = *done;
+  r.records = j.value("records", std::uint64_t{0});
+  r.records_sent = j.value("records_sent", std::uint64_t{0});
+  r.timed_records = j.value("timed_records", std::uint64_t{0});
+  r.upsert_seconds = j.value("upsert_seconds", 0.0);
+  r.started_at = j.value("started_at", "");
+  r.finished_at = j.value("finished_at", "");
+  return r;
+}
+
+}  // namespace
+
+LiveName* Journal::find_live(const std::string& name) {
+  for (auto& l : live) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+
+nlohmann::json journal_to_json(const Journal& j) {
+  auto restores = nlohmann::json::array();
+  for (const auto& r : j.restores) restores.push_back(restore_to_json(r));
+  return {{"format_version", Journal::kFormatVersion},
+          {"run_id", j.run_id},
+          {"state", j.state},
+          {"started_at", j.started_at},
+          {"finished_at", j.finished_at},
+          {"trigger", j.trigger},
+          {"paths", j.paths},
+          {"backup_path", j.backup_path},
+          {"renames", j.renames},
+          {"archive_state", j.archive_state},
+          {"archive_verified_at", j.archive_verified_at},
+          {"archive", j.archive},
+          {"restores", restores},
+          {"live", j.live},
+          {"equal_to_backup", j.equal_to_backup},
+          {"must_be_gone", j.must_be_gone},
+          {"actions", j.actions},
+          {"invocations", j.invocations}};
+}
+
+Result<Journal> journal_from_json(const nlohmann::json& json) {
+  try {
+    if (json.at("format_version").get<int>() != Journal::kFormatVersion) {
+      return make_error(
+          ErrorCode::kCorruption,
+          "rollback.json format_version " + json.at("format_version").dump() + " is not supported");
+    }
+    Journal j;
+    j.run_id = json.at("run_id").get<std::string>();
+    j.state = json.at("state").get<std::string>();
+    j.started_at = json.value("started_at", "");
+    j.finished_at = json.value("finished_at", "");
+    j.trigger = json.value("trigger", nlohmann::json::object());
+    j.paths = json.value("paths", std::vector<std::string>{});
+    j.backup_path = json.value("backup_path", "");
+    j.renames = json.at("renames").get<std::vector<UndoRename>>();
+    j.archive_state = json.value("archive_state", "");
+    j.archive_verified_at = json.value("archive_verified_at", "");
+    j.archive = json.at("archive").get<std::vector<ArchiveItem>>();
+    for (const auto& r : json.at("restores")) j.restores.push_back(restore_from_json(r));
+    j.live = json.at("live").get<std::vector<LiveName>>();
+    j.equal_to_backup = json.value("equal_to_backup", std::vector<std::string>{});
+    j.must_be_gone = json.value("must_be_gone", std::vector<std::string>{});
+    j.actions = json.value("actions", std::vector<Action>{});
+    j.invocations = json.value("invocations", std::uint32_t{0});
+    return j;
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorCode::kCorruption,
+                      std::string("rollback.json is unreadable: ") + e.what() +
+                          " (it is the journal of an interrupted rollback; restore it or inspect "
+                          "the target by hand)");
+  }
+}
+
+Result<std::unique_ptr<JournalStore>> JournalStore::create(const std::filesystem::path& path,
+                                                           Journal journal) {
+  CM_RETURN_IF_ERROR(write_file_atomic(path, journal_to_json(journal).dump(2) + "\n"));
+  return std::unique_ptr<JournalStore>(new JournalStore(path, std::move(journal)));
+}
+
+Result<std::unique_ptr<JournalStore>> JournalStore::load(const std::filesystem::path& path) {
+  CM_ASSIGN_OR_RETURN(std::string text, read_file(path));
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded())
+    return make_error(ErrorCode::kCorruption, path.string() + " is not valid JSON");
+  CM_ASSIGN_OR_RETURN(Journal journal, journal_from_json(json));
+  return std::unique_ptr<JournalStore>(new JournalStore(path, std::move(journal)));
+}
+
+Journal JournalStore::get() const {
+  std::lock_guard lock(mutex_);
+  return journal_;
+}
+
+Status JournalStore::update(const std::function<void(Journal&)>& change) {
+  std::lock_guard lock(mutex_);
+  Journal next = journal_;
+  change(next);
+  CM_RETURN_IF_ERROR(write_file_atomic(path_, journal_to_json(next).dump(2) + "\n"));
+  journal_ = std::move(next);
+  return ok_status();
+}
+
+}  // namespace cm::rollback

@@ -1,0 +1,125 @@
+// rollback.json: chroma-rollback's plan and journal. The plan is decided in full (and written)
+// before the first target call that changes anything; every step is then marked in the file
+// atomically right after the target acknowledged it, and renames and creates are marked *before*
+// they are sent. A re-run after a crash (kill -9 included) loads the file and continues with the
+// first step that is not done; it never re-plans, so it cannot change its mind half-way.
+//
+// Step states:
+//   renames   planned -> done              (undo of a cutover rename: the collection is found by
+//   id) archive   pending -> archived -> dropped  (nothing is dropped before the archive is sealed
+//   and
+//                                              verified: archive_state "sealed")
+//   restores  pending -> creating -> created -> restored  ("creating" is written before the create
+//                                              so a crash in between is recognised on re-run)
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoints/batch_set.hpp"
+#include "common/error.hpp"
+
+namespace cm::rollback {
+
+// One rename of the cutover, undone: `from` is where the cutover put the collection, `to` where it
+// was before.
+struct UndoRename {
+  std::string collection_id, from, to;
+  std::string live_name;         // the live name this rename gives back (or frees), for downtime
+  bool restores_live = false;    // once done, the live name serves its pre-run state again
+  bool journalled_done = false;  // the cutover had recorded it done (else found landed by id)
+  std::string state = "planned";
+  std::string done_at;
+};
+
+// A collection of the run that is archived, then dropped, under its name at that moment.
+struct ArchiveItem {
+  std::string name, collection_id, live_name;
+  bool restores_live = false;  // a created collection: dropping it gives the live name back
+  std::string state = "pending";
+  std::uint64_t records = 0;
+  std::string archived_at, dropped_at;
+};
+
+// A live collection recreated from the backup snapshot.
+struct RestoreItem {
+  std::string name;
+  std::string state = "pending";
+  std::string collection_id;  // once created
+  std::size_t parts = 0;
+  ckpt::BatchSet parts_done;
+  std::uint64_t records = 0;        // records in the backup
+  std::uint64_t records_sent = 0;   // summed over invocations (a crash repeats some parts)
+  std::uint64_t timed_records = 0;  // records upserted by invocations that finished the restore
+  double upsert_seconds = 0;        // ... and the time they took: the restore rate's figures
+  std::string started_at, finished_at;
+};
+
+// One live name the run affected, and its downtime as far as rollback can tell.
+struct LiveName {
+  std::string name;
+  std::string action;  // the ledger's: created | replaced | merged
+  std::string path;    // A swap back | B staged, never cut over | C in place | untouched | skipped
+  std::string note;    // why (e.g. "never created", "pre-run collection, never written")
+  std::string disrupted_at;  // when the run changed what it serves ("" never)
+  std::string restored_at;   // when it served its pre-run state again
+};
+
+// One action sent or checked, with its timing, for the report.
+struct Action {
+  std::string action, collection, detail, at;
+  double seconds = 0;
+};
+
+struct Journal {
+  static constexpr int kFormatVersion = 1;
+  std::string run_id;
+  std::string state = "in_progress";  // in_progress | complete
+  std::string started_at, finished_at;
+  nlohmann::json trigger = nlohmann::json::object();
+  std::vector<std::string> paths;  // A, B, C (in the order they apply)
+  std::string backup_path;         // relative to the work dir; "" when no backup is used
+  std::vector<UndoRename> renames;
+  std::string archive_state;  // "" nothing to archive | pending | sealed
+  std::string archive_verified_at;
+  std::vector<ArchiveItem> archive;
+  std::vector<RestoreItem> restores;
+  std::vector<LiveName> live;
+  std::vector<std::string> equal_to_backup;  // live names that must equal the backup at the end
+  std::vector<std::string> must_be_gone;     // names of the run's collections that must not exist
+  std::vector<Action> actions;
+  std::uint32_t invocations = 0;
+
+  LiveName* find_live(const std::string& name);
+};
+
+nlohmann::json journal_to_json(const Journal& journal);
+Result<Journal> journal_from_json(const nlohmann::json& json);
+
+// Owns rollback.json; update() applies a change and writes the file atomically before returning.
+// Thread-safe (restore workers checkpoint parts through it).
+class JournalStore {
+ public:
+  static Result<std::unique_ptr<JournalStore>> create(const std::filesystem::path& path,
+                                                      Journal journal);
+  static Result<std::unique_ptr<JournalStore>> load(const std::filesystem::path& path);
+
+  Journal get() const;
+  Status update(const std::function<void(Journal&)>& change);
+
+ private:
+  JournalStore(std::filesystem::path path, Journal journal)
+      : path_(std::move(path)), journal_(std::move(journal)) {}
+  std::filesystem::path path_;
+  mutable std::mutex mutex_;
+  Journal journal_;
+};
+
+}  // namespace cm::rollback

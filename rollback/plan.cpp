@@ -1,0 +1,270 @@
+#include "rollback/plan.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "common/clock.hpp"
+
+namespace cm::rollback {
+
+bool owned_by_run(const CollectionInfo& info, const std::string& run_id) {
+  auto it = info.metadata.find(kLedgerRunId);
+  return it != info.metadata.end() && std::holds_alternative<std::string>(it->second) &&
+         std::get<std::string>(it->second) == run_id;
+}
+
+bool backup_required(const RunManifest& m) {
+  if (!m.cutover.retained.empty()) return true;
+  return std::any_of(m.target_collections.begin(), m.target_collections.end(), [](const auto& e) {
+    return (e.action == "replaced" || e.action == "merged") &&
+           (e.state != "planned" || !e.disrupted_at.empty());
+  });
+}
+
+namespace {
+
+std::string ledger_key_of(const CollectionInfo& info) {
+  auto it = info.metadata.find(kLedgerRunId);
+  if (it == info.metadata.end()) return "no " + std::string(kLedgerRunId);
+  return std::string(kLedgerRunId) + " " + metadata_to_json({{it->first, it->second}}).dump();
+}
+
+class Planner {
+ public:
+  Planner(VectorStore& target, const RunManifest& m, const Manifest* backup)
+      : target_(target), m_(m), backup_(backup) {}
+
+  Result<Journal> run() {
+    j_.run_id = m_.run_id;
+    for (const auto& e : m_.target_collections) {
+      Status planned = !e.staging_name.empty() && !m_.cutover.state.empty() ? plan_cut_over(e)
+                       : !e.staging_name.empty()                            ? plan_never_cut(e)
+                                                                            : plan_in_place(e);
+      if (!planned) {
+        return std::unexpected(
+            std::move(planned).error().with_context("planning the rollback of '" + e.name + "'"));
+      }
+    }
+    CM_RETURN_IF_ERROR(plan_undo_renames());
+    for (const char* p : {"A", "B", "C"}) {
+      if (paths_.contains(p)) j_.paths.push_back(p);
+    }
+    if (!j_.archive.empty()) j_.archive_state = "pending";
+    return j_;
+  }
+
+ private:
+  std::unexpected<Error> not_ours(const std::string& name, const CollectionInfo& info) const {
+    return make_error(ErrorCode::kAlreadyExists,
+                      "collection '" + name + "' (id " + info.id + ") is not this run's (" +
+                          ledger_key_of(info) + ", expected " + m_.run_id +
+                          "): someone else created or replaced it. Nothing was changed; move it "
+                          "away, then run chroma-rollback again");
+  }
+  Result<std::optional<CollectionInfo>> find(const std::string& name) {
+    return target_.find_collection(name);
+  }
+  const ManifestCollection* backup_of(const std::string& name) const {
+    return backup_ ? backup_->find(name) : nullptr;
+  }
+  Status restore(const std::string& name) {
+    const auto* bc = backup_of(name);
+    if (!bc) {
+      return make_error(ErrorCode::kCorruption,
+                        "collection '" + name +
+                            "' must be restored, but the backup snapshot does not hold it; "
+                            "nothing was changed");
+    }
+    RestoreItem r;
+    r.name = name;
+    r.records = bc->record_count;
+    r.parts = bc->parts.size();
+    j_.restores.push_back(std::move(r));
+    j_.equal_to_backup.push_back(name);
+    return ok_status();
+  }
+  void archive(const CollectionInfo& c, const std::string& live, bool restores_live) {
+    j_.archive.push_back({c.name, c.id, live, restores_live, "pending", 0, "", ""});
+  }
+  void gone(const std::string& name) {
+    if (std::find(j_.must_be_gone.begin(), j_.must_be_gone.end(), name) == j_.must_be_gone.end())
+      j_.must_be_gone.push_back(name);
+  }
+  void live(const TargetCollectionEntry& e, std::string path, std::string note,
+            std::string disrupted_at) {
+    if (path == "A" || path == "B" || path == "C") paths_.insert(path);
+    j_.live.push_back(
+        {e.name, e.action, std::move(path), std::move(note), std::move(disrupted_at), ""});
+  }
+
+  // Path C: the run wrote `e.name` in place.
+  Status plan_in_place(const TargetCollectionEntry& e) {
+    CM_ASSIGN_OR_RETURN(auto found, find(e.name));
+    const bool never_created = e.state == "planned" && e.disrupted_at.empty();
+    if (e.action == "created") {
+      if (found && owned_by_run(*found, m_.run_id)) {
+        archive(*found, e.name, true);
+        gone(e.name);
+        live(e, "C", "created by the run: archived and dropped", e.disrupted_at);
+      } else if (found && e.state == "planned") {
+        live(e, "skipped", "never created; the name belongs to someone else (left alone)", "");
+      } else if (found) {
+        return not_ours(e.name, *found);
+      } else if (e.state == "planned") {
+        live(e, "skipped", "never created", "");
+      } else {
+        gone(e.name);
+        live(e, "C", "created by the run, already gone", e.disrupted_at);
+        j_.live.back().restored_at = now_iso8601();
+      }
+      return ok_status();
+    }
+    const auto* bc = backup_of(e.name);
+    if (found && owned_by_run(*found, m_.run_id)) {
+      archive(*found, e.name, false);
+      live(e, "C", e.action + " by the run: archived, dropped, restored from the backup",
+           e.disrupted_at);
+      return restore(e.name);
+    }
+    if (found) {
+      const bool pre_run = (bc && !found->id.empty() && found->id == bc->info.id) || never_created;
+      if (!pre_run) return not_ours(e.name, *found);
+      live(e, "untouched", "the pre-run collection, never written by the run", "");
+      if (bc) j_.equal_to_backup.push_back(e.name);
+      return ok_status();
+    }
+    if (!bc && never_created) {
+      live(e, "skipped", "never touched", "");
+      return ok_status();
+    }
+    live(e, "C", "dropped by the run: restored from the backup", e.disrupted_at);
+    return restore(e.name);
+  }
+
+  // Path B: staged, never cut over. The live name was never touched.
+  Status plan_never_cut(const TargetCollectionEntry& e) {
+    CM_ASSIGN_OR_RETURN(auto staged, find(e.staging_name));
+    if (staged && !owned_by_run(*staged, m_.run_id)) {
+      if (e.state != "planned") return not_ours(e.staging_name, *staged);
+      live(e, "skipped", "never created; the staging name belongs to someone else (left alone)",
+           "");
+      return ok_status();
+    }
+    if (staged) archive(*staged, e.name, false);
+    if (staged || e.state != "planned") gone(e.staging_name);
+    live(e, "B", "staged, never cut over: the live name was never touched", "");
+    if (e.action == "replaced" && backup_of(e.name)) j_.equal_to_backup.push_back(e.name);
+    return ok_status();
+  }
+
+  // Where the collection with `id` is now: `a`, `b`, or nowhere.
+  Result<std::optional<CollectionInfo>> locate(const std::string& id, const std::string& a,
+                                               const std::string& b) {
+    for (const auto* name : {&a, &b}) {
+      CM_ASSIGN_OR_RETURN(auto found, find(*name));
+      if (found && (id.empty() || found->id == id)) return found;
+    }
+    return std::optional<CollectionInfo>{};
+  }
+
+  // Paths A and C after a cutover started.
+  Status plan_cut_over(const TargetCollectionEntry& e) {
+    const RenameStep* retain = nullptr;
+    const RenameStep* swap = nullptr;
+    for (const auto& s : m_.cutover.steps) {
+      if (s.from == e.name) retain = &s;
+      if (s.from == e.staging_name && s.to == e.name) swap = &s;
+    }
+    std::optional<CollectionInfo> staged;
+    if (swap) {
+      CM_ASSIGN_OR_RETURN(staged, locate(swap->collection_id, e.name, e.staging_name));
+    } else {
+      CM_ASSIGN_OR_RETURN(staged, find(e.staging_name));
+    }
+    if (staged && !owned_by_run(*staged, m_.run_id)) return not_ours(staged->name, *staged);
+    std::optional<CollectionInfo> retained;
+    if (retain) {
+      CM_ASSIGN_OR_RETURN(retained, locate(retain->collection_id, retain->to, e.name));
+    }
+    std::string disrupted = e.disrupted_at;
+    const bool finalized = m_.cutover.state == "finalized";
+    gone(e.staging_name);
+    if (retain) gone(retain->to);
+    if (e.action == "created") gone(e.name);
+    if (finalized || (retain && !retained)) {
+      if (disrupted.empty()) disrupted = m_.cutover.started_at;
+      if (staged) archive(*staged, e.name, e.action == "created");
+      if (e.action == "created") {
+        live(e, "C", "created by the run and cut over: archived and dropped", disrupted);
+        return ok_status();
+      }
+      live(e, "C", "cut over, retained copy gone (finalized): restored from the backup", disrupted);
+      return restore(e.name);
+    }
+    a_entries_.insert(e.name);
+    if (staged) {
+      CollectionInfo at_staging = *staged;
+      at_staging.name = e.staging_name;  // where it will be after the renames are undone
+      archive(at_staging, e.name, false);
+    }
+    live(e, "A",
+         e.action == "created" ? "cut over: renamed back to its staging name, archived, dropped"
+                               : "cut over: the retained pre-run collection renamed back",
+         disrupted);
+    if (e.action != "created" && backup_of(e.name)) j_.equal_to_backup.push_back(e.name);
+    return ok_status();
+  }
+
+  // The cutover's renames of path-A entries that landed, undone in reverse order.
+  Status plan_undo_renames() {
+    for (auto it = m_.cutover.steps.rbegin(); it != m_.cutover.steps.rend(); ++it) {
+      const auto* e = m_.find_target(it->to);
+      if (!e || e->name != it->to) e = m_.find_target(it->from);
+      if (!e || !a_entries_.contains(e->name)) continue;
+      CM_ASSIGN_OR_RETURN(auto at_to, find(it->to));
+      CM_ASSIGN_OR_RETURN(auto at_from, find(it->from));
+      const bool landed = at_to && (it->collection_id.empty() || at_to->id == it->collection_id);
+      const bool not_landed =
+          at_from && (it->collection_id.empty() || at_from->id == it->collection_id);
+      if (!landed && !not_landed) {
+        return make_error(ErrorCode::kVerifyFailed,
+                          "the cutover moved collection " + it->collection_id + " from '" +
+                              it->from + "' to '" + it->to +
+                              "', but neither name holds it now: the target was changed by "
+                              "someone else. Nothing was changed");
+      }
+      if (!landed) continue;
+      const bool retain_step = it->from == e->name;
+      UndoRename u{
+          it->collection_id,   it->to,    it->from, e->name, retain_step || e->action == "created",
+          it->state == "done", "planned", ""};
+      j_.renames.push_back(std::move(u));
+      if (auto* l = j_.find_live(e->name); l && l->disrupted_at.empty()) {
+        l->disrupted_at = it->done_at.empty() ? m_.cutover.started_at : it->done_at;
+      }
+    }
+    // A live name whose renames never landed was never disrupted.
+    for (auto& l : j_.live) {
+      if (l.path != "A") continue;
+      bool any = std::any_of(j_.renames.begin(), j_.renames.end(),
+                             [&](const UndoRename& u) { return u.live_name == l.name; });
+      if (!any) l.disrupted_at.clear();
+    }
+    return ok_status();
+  }
+
+  VectorStore& target_;
+  const RunManifest& m_;
+  const Manifest* backup_;
+  Journal j_;
+  std::set<std::string> paths_;
+  std::set<std::string> a_entries_;
+};
+
+}  // namespace
+
+Result<Journal> plan_rollback(VectorStore& target, const RunManifest& m, const Manifest* backup) {
+  return Planner(target, m, backup).run();
+}
+
+}  // namespace cm::rollback

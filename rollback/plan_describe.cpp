@@ -1,0 +1,83 @@
+// describe_plan(): the plan as --dry-run prints it. Reads only (find_collection, count).
+#include <fmt/format.h>
+
+#include "rollback/plan.hpp"
+
+namespace cm::rollback {
+namespace {
+
+const char* done_mark(bool done) {
+  return done ? "  [done]" : "";
+}
+
+// The records of an archive item now: it is under its planned name, or (path A, before the
+// renames are undone) still under the live name.
+Result<std::string> records_now(VectorStore& target, const ArchiveItem& item) {
+  for (const auto* name : {&item.name, &item.live_name}) {
+    CM_ASSIGN_OR_RETURN(auto found, target.find_collection(*name));
+    if (found && (item.collection_id.empty() || found->id == item.collection_id)) {
+      CM_ASSIGN_OR_RETURN(std::uint64_t n, target.count(*found));
+      return fmt::format("{} records now{}", n, *name == item.name ? "" : " (under " + *name + ")");
+    }
+  }
+  return std::string(item.state == "dropped" ? "dropped" : "not found");
+}
+
+}  // namespace
+
+Result<std::string> describe_plan(const Journal& j, VectorStore& target, const Manifest* backup) {
+  std::string out;
+  std::string paths;
+  for (const auto& p : j.paths) paths += (paths.empty() ? "" : ", ") + p;
+  out += fmt::format("rollback plan for run {}: path(s) {}\n", j.run_id,
+                     paths.empty() ? "none (nothing of the run is on the target)" : paths);
+  int step = 1;
+  if (!j.backup_path.empty() && backup) {
+    std::uint64_t records = 0;
+    for (const auto& c : backup->collections) records += c.record_count;
+    out +=
+        fmt::format("{}. verify the backup {} ({} collection(s), {} records) before any change\n",
+                    step++, j.backup_path, backup->collections.size(), records);
+  }
+  if (!j.renames.empty()) {
+    out += fmt::format("{}. undo the cutover, in reverse order (renames only, no data copied):\n",
+                       step++);
+    for (const auto& r : j.renames) {
+      out += fmt::format("   - rename '{}' -> '{}' (collection {}){}{}{}\n", r.from, r.to,
+                         r.collection_id, r.restores_live ? "; gives back live name " : "",
+                         r.restores_live ? r.live_name : "", done_mark(r.state == "done"));
+    }
+  }
+  if (!j.archive.empty()) {
+    out += fmt::format("{}. archive into snapshots/archive (sealed and verified), then drop:\n",
+                       step++);
+    for (const auto& a : j.archive) {
+      CM_ASSIGN_OR_RETURN(std::string now, records_now(target, a));
+      out += fmt::format("   - archive and drop '{}' (collection {}, {}){}\n", a.name,
+                         a.collection_id, now, done_mark(a.state == "dropped"));
+    }
+  }
+  if (!j.restores.empty()) {
+    out += fmt::format("{}. restore from the backup {} (same name, metadata, hnsw config):\n",
+                       step++, j.backup_path);
+    for (const auto& r : j.restores) {
+      const auto* bc = backup ? backup->find(r.name) : nullptr;
+      out += fmt::format("   - recreate '{}' and upsert {} records from {} part(s){}{}\n", r.name,
+                         r.records, r.parts, bc ? " (space " + bc->info.hnsw.space + ")" : "",
+                         done_mark(r.state == "restored"));
+    }
+  }
+  out += fmt::format("{}. verify:\n", step++);
+  for (const auto& n : j.equal_to_backup)
+    out += fmt::format("   - '{}' equals the backup record by record\n", n);
+  for (const auto& n : j.must_be_gone) out += fmt::format("   - '{}' is gone\n", n);
+  out += "   - the source still matches the export snapshot (when reachable)\n";
+  out += fmt::format("{}. mark run.json rolled_back_at; write rollback_report.json/.md\n", step++);
+  out += "live names:\n";
+  for (const auto& l : j.live) {
+    out += fmt::format("   - {} ({}): {} - {}\n", l.name, l.action, l.path, l.note);
+  }
+  return out;
+}
+
+}  // namespace cm::rollback

@@ -1,0 +1,242 @@
+#include "rollback/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "common/atomic_file.hpp"
+
+namespace cm::rollback {
+
+std::optional<double> parse_iso8601(const std::string& text) {
+  std::tm tm{};
+  int millis = 0, consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+    return std::nullopt;
+  }
+  std::string rest = text.substr(static_cast<std::size_t>(consumed));
+  if (rest.starts_with(".")) {
+    int more = 0;
+    if (std::sscanf(rest.c_str(), ".%3d%n", &millis, &more) != 1) return std::nullopt;
+    rest = rest.substr(static_cast<std::size_t>(more));
+  }
+  if (rest != "Z") return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(timegm(&tm)) + millis / 1000.0;
+}
+
+namespace {
+
+// b - a in seconds; nullopt when either is missing or malformed.
+std::optional<double> seconds_between(const std::string& a, const std::string& b) {
+  auto x = parse_iso8601(a), y = parse_iso8601(b);
+  if (!x || !y) return std::nullopt;
+  return std::max(0.0, *y - *x);
+}
+
+nlohmann::json downtime(const Journal& j, double* last_restored) {
+  auto out = nlohmann::json::array();
+  for (const auto& l : j.live) {
+    nlohmann::json seconds = 0.0;
+    if (!l.disrupted_at.empty()) {
+      auto s = seconds_between(l.disrupted_at, l.restored_at);
+      seconds = s ? nlohmann::json(*s) : nlohmann::json(nullptr);
+    }
+    if (auto r = seconds_between(j.started_at, l.restored_at); r && !l.disrupted_at.empty()) {
+      *last_restored = std::max(*last_restored, *r);
+    }
+    out.push_back({{"live_name", l.name},
+                   {"action", l.action},
+                   {"path", l.path},
+                   {"note", l.note},
+                   {"disrupted_at", l.disrupted_at},
+                   {"restored_at", l.restored_at},
+                   {"seconds", seconds}});
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json build_report(const Journal& j, const Verification& v, const RunManifest& m,
+                            const WorkDir& work) {
+  double last_restored = 0;
+  auto down = downtime(j, &last_restored);
+  nlohmann::json archived = nlohmann::json::object();
+  std::uint64_t archived_records = 0;
+  for (const auto& a : j.archive) {
+    archived[a.name] = a.records;
+    archived_records += a.records;
+  }
+  auto restores = nlohmann::json::array();
+  std::uint64_t timed = 0, restored = 0;
+  double restore_seconds = 0;
+  for (const auto& r : j.restores) {
+    restores.push_back({{"name", r.name},
+                        {"records", r.records},
+                        {"parts", r.parts},
+                        {"records_sent", r.records_sent},
+                        {"seconds", r.upsert_seconds},
+                        {"started_at", r.started_at},
+                        {"finished_at", r.finished_at}});
+    timed += r.timed_records;
+    restored += r.records;
+    restore_seconds += r.upsert_seconds;
+  }
+  const auto total = seconds_between(j.started_at, j.finished_at);
+  return {
+      {"run_id", j.run_id},
+      {"status", v.ok() ? "ROLLED_BACK" : "VERIFY_FAILED"},
+      {"work_dir", work.root().string()},
+      {"target", m.target},
+      {"started_at", j.started_at},
+      {"finished_at", j.finished_at},
+      {"total_seconds", total ? nlohmann::json(*total) : nlohmann::json(nullptr)},
+      {"invocations", j.invocations},
+      {"trigger", j.trigger},
+      {"paths", j.paths},
+      {"live_restored_seconds", last_restored},
+      {"downtime", down},
+      {"archive",
+       {{"path", j.archive.empty() ? "" : std::string("snapshots/") + WorkDir::kArchiveSnapshot},
+        {"verified_at", j.archive_verified_at},
+        {"collections", archived},
+        {"records", archived_records}}},
+      {"restores", restores},
+      {"restored_records", restored},
+      {"restore_records_per_second",
+       restore_seconds > 0 ? static_cast<double>(timed) / restore_seconds : 0.0},
+      {"verification", verification_to_json(v)},
+      {"actions", journal_to_json(j)["actions"]},
+  };
+}
+
+Status write_report(const WorkDir& work, const nlohmann::json& report) {
+  CM_RETURN_IF_ERROR(write_file_atomic(work.rollback_report(), report.dump(2) + "\n"));
+  return write_file_atomic(work.rollback_report_md(), report_markdown(report));
+}
+
+namespace {
+
+std::string trigger_text(const nlohmann::json& t) {
+  if (t.value("forced", false)) return "forced: " + t.value("reason", "");
+  std::string reasons;
+  for (const auto& r : t.value("rollback_reasons", nlohmann::json::array()))
+    reasons += (reasons.empty() ? "" : "; ") + r.get<std::string>();
+  return "validation " + t.value("overall_status", "") +
+         (reasons.empty() ? "" : " (" + reasons + ")");
+}
+
+std::string seconds_text(const nlohmann::json& s) {
+  return s.is_number() ? fmt::format("{:.3f}", s.get<double>()) : std::string("?");
+}
+
+}  // namespace
+
+std::string report_markdown(const nlohmann::json& r) {
+  std::string md = "# Rollback report: " + r["status"].get<std::string>() + "\n\n";
+  md += "| | |\n| --- | --- |\n";
+  md += "| run | `" + r["run_id"].get<std::string>() + "` |\n";
+  md += "| target | " + r["target"].get<std::string>() + " |\n";
+  md += "| trigger | " + trigger_text(r["trigger"]) + " |\n";
+  md += "| validation report | " + r["trigger"].value("report", "") + " |\n";
+  std::string paths;
+  for (const auto& p : r["paths"]) paths += (paths.empty() ? "" : ", ") + p.get<std::string>();
+  md += "| path(s) | " + (paths.empty() ? std::string("none") : paths) + " |\n";
+  md += "| started / finished | " + r["started_at"].get<std::string>() + " / " +
+        r["finished_at"].get<std::string>() + " |\n";
+  md += "| total seconds | " + seconds_text(r["total_seconds"]) + " |\n";
+  md += "| live names restored after | " + seconds_text(r["live_restored_seconds"]) + " s |\n";
+  md += fmt::format("| restore rate | {:.0f} records/s ({} records) |\n",
+                    r["restore_records_per_second"].get<double>(),
+                    r["restored_records"].get<std::uint64_t>());
+  md +=
+      "\n## Downtime per live name\n\n| live name | action | path | disrupted | restored | "
+      "seconds | note |\n| --- | --- | --- | --- | --- | ---: | --- |\n";
+  for (const auto& d : r["downtime"]) {
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", d["live_name"].get<std::string>(),
+                      d["action"].get<std::string>(), d["path"].get<std::string>(),
+                      d["disrupted_at"].get<std::string>(), d["restored_at"].get<std::string>(),
+                      seconds_text(d["seconds"]), d["note"].get<std::string>());
+  }
+  md +=
+      "\n## Actions\n\n| at | action | collection | detail | seconds |\n| --- | --- | --- | --- | "
+      "---: |\n";
+  for (const auto& a : r["actions"]) {
+    md += fmt::format("| {} | {} | {} | {} | {:.3f} |\n", a["at"].get<std::string>(),
+                      a["action"].get<std::string>(), a["collection"].get<std::string>(),
+                      a["detail"].get<std::string>(), a["seconds"].get<double>());
+  }
+  const auto& archive = r["archive"];
+  md += fmt::format("\n## Archive\n\n{} records in {} ({} collection(s)), verified at {}\n",
+                    archive["records"].get<std::uint64_t>(),
+                    archive["path"].get<std::string>().empty() ? std::string("(nothing archived)")
+                                                               : archive["path"].get<std::string>(),
+                    archive["collections"].size(), archive["verified_at"].get<std::string>());
+  const auto& v = r["verification"];
+  md += fmt::format(
+      "\n## Verification: {}\n\n{} records compared with the backup, {} mismatches; source: {} "
+      "({})\n\n| collection | expected | records | compared | mismatches | ok | problems |\n| --- "
+      "| "
+      "--- | ---: | ---: | ---: | --- | --- |\n",
+      v["ok"].get<bool>() ? "passed" : "FAILED", v["records_compared"].get<std::uint64_t>(),
+      v["record_mismatches"].get<std::uint64_t>(), v["source"]["status"].get<std::string>(),
+      v["source"]["detail"].get<std::string>());
+  for (const auto& c : v["collections"]) {
+    std::string problems;
+    for (const auto& p : c["problems"])
+      problems += (problems.empty() ? "" : "; ") + p.get<std::string>();
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", c["name"].get<std::string>(),
+                      c["expect"].get<std::string>(), c["actual_records"].get<std::uint64_t>(),
+                      c["records_compared"].get<std::uint64_t>(),
+                      c["mismatches"].get<std::uint64_t>(), c["ok"].get<bool>() ? "yes" : "**no**",
+                      problems);
+  }
+  for (const auto& p : v["source"]["problems"]) md += "- source: " + p.get<std::string>() + "\n";
+  return md;
+}
+
+std::string console_summary(const nlohmann::json& r, const WorkDir& work) {
+  std::string paths;
+  for (const auto& p : r["paths"]) paths += (paths.empty() ? "" : ", ") + p.get<std::string>();
+  std::string out =
+      fmt::format("rollback of run {}: {} (path(s): {})\n", r["run_id"].get<std::string>(),
+                  r["status"].get<std::string>(), paths.empty() ? "none" : paths);
+  out += "  trigger:            " + trigger_text(r["trigger"]) + "\n";
+  std::string down;
+  for (const auto& d : r["downtime"]) {
+    down += fmt::format("{}{} {}s", down.empty() ? "" : ", ", d["live_name"].get<std::string>(),
+                        seconds_text(d["seconds"]));
+  }
+  out += "  live names:         restored " + seconds_text(r["live_restored_seconds"]) +
+         "s after the start (downtime: " + (down.empty() ? "none" : down) + ")\n";
+  out +=
+      fmt::format("  archived:           {} collection(s), {} records -> {}\n",
+                  r["archive"]["collections"].size(), r["archive"]["records"].get<std::uint64_t>(),
+                  (work.root() / "snapshots" / WorkDir::kArchiveSnapshot).string());
+  out += fmt::format("  restored:           {} records from the backup ({:.0f} records/s)\n",
+                     r["restored_records"].get<std::uint64_t>(),
+                     r["restore_records_per_second"].get<double>());
+  const auto& v = r["verification"];
+  out += fmt::format(
+      "  verified:           {} records compared, {} mismatches, {} check(s) {}; "
+      "source {}\n",
+      v["records_compared"].get<std::uint64_t>(), v["record_mismatches"].get<std::uint64_t>(),
+      v["collections"].size(), v["ok"].get<bool>() ? "passed" : "with FAILURES",
+      v["source"]["status"].get<std::string>());
+  for (const auto& c : v["collections"]) {
+    for (const auto& p : c["problems"]) {
+      out += "    " + c["name"].get<std::string>() + ": " + p.get<std::string>() + "\n";
+    }
+  }
+  out += "  total:              " + seconds_text(r["total_seconds"]) + "s\n";
+  out += "  reports:            " + work.rollback_report().string() + ", " +
+         work.rollback_report_md().string() + "\n";
+  return out;
+}
+
+}  // namespace cm::rollback

@@ -1,0 +1,35 @@
+// rollback_report.json / rollback_report.md (written atomically) and the console summary. Every
+// figure comes from rollback.json (so a rollback finished by a re-run after a crash reports the
+// whole rollback, not only its last invocation) and from the final verification.
+//
+// Downtime of a live name: from when the run changed what it serves (the ledger's disrupted_at, or
+// the cutover step's done_at) to when it served its pre-run state again (the rename back, the end
+// of its restore, or the drop of a collection the run created); 0 when it was never disrupted.
+// live_restored_seconds: from the rollback's start to the last live name restored.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/run_manifest.hpp"
+#include "common/work_dir.hpp"
+#include "rollback/journal.hpp"
+#include "rollback/verify.hpp"
+
+namespace cm::rollback {
+
+// Seconds since the epoch of an ISO-8601 UTC time as now_iso8601() writes it
+// ("2026-11-22T04:37:00.123Z", milliseconds optional); nullopt when it is not one.
+std::optional<double> parse_iso8601(const std::string& text);
+
+nlohmann::json build_report(const Journal& journal, const Verification& verification,
+                            const RunManifest& manifest, const WorkDir& work);
+Status write_report(const WorkDir& work, const nlohmann::json& report);
+std::string report_markdown(const nlohmann::json& report);
+std::string console_summary(const nlohmann::json& report, const WorkDir& work);
+
+}  // namespace cm::rollback

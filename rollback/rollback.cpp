@@ -1,0 +1,183 @@
+#include "rollback/rollback.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.hpp"
+#include "common/interlocks.hpp"
+#include "common/logging.hpp"
+#include "common/run_manifest.hpp"
+#include "common/snapshot_store.hpp"
+#include "common/store_factory.hpp"
+#include "common/work_dir.hpp"
+#include "rollback/execute.hpp"
+#include "rollback/plan.hpp"
+#include "rollback/report.hpp"
+#include "rollback/trigger.hpp"
+#include "rollback/verify.hpp"
+
+namespace cm::rollback {
+namespace {
+
+using Kind = Outcome::Kind;
+
+// Opens and verifies the backup when run.json records one or the ledger needs one. Nothing has
+// been changed when this fails, and the message names every problem file.
+Result<std::unique_ptr<SnapshotStore>> verified_backup(const WorkDir& work, const RunManifest& m) {
+  const std::string rel = m.backup.value("path", "");
+  if (rel.empty()) {
+    if (!backup_required(m)) return std::unique_ptr<SnapshotStore>{};
+    return make_error(ErrorCode::kCorruption,
+                      "run " + m.run_id +
+                          " replaced or merged existing collections, but run.json records no "
+                          "verified backup to restore them from; nothing was deleted or renamed");
+  }
+  const auto dir = work.root() / rel;
+  auto backup = SnapshotStore::open(dir, SnapshotStore::Mode::kRead);
+  if (!backup) {
+    return make_error(ErrorCode::kCorruption, "the backup " + dir.string() + " cannot be opened (" +
+                                                  backup.error().message +
+                                                  "); nothing was deleted or renamed");
+  }
+  CM_ASSIGN_OR_RETURN(auto report, (*backup)->verify());
+  if (!report.ok()) {
+    std::string problems;
+    for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
+    return make_error(
+        ErrorCode::kCorruption,
+        "the backup " + dir.string() +
+            " failed verification; nothing was deleted or renamed. Problem files:" + problems);
+  }
+  spdlog::info("backup verified: {} ({} collection(s), {} records)", dir.string(),
+               report.collections_checked, report.records_checked);
+  return std::move(*backup);
+}
+
+Outcome message(Kind kind, const RunManifest& m, std::string text) {
+  return {kind, m.run_id, std::move(text)};
+}
+
+}  // namespace
+
+Result<Outcome> run_rollback(const RollbackOptions& o) {
+  const std::string invocation_start = now_iso8601();
+  const WorkDir work(o.work_dir);
+  if (!std::filesystem::exists(work.run_manifest())) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      o.work_dir.string() +
+                          " is not a chroma-migrate work directory (no run.json); pass the "
+                          "--work-dir of the run to roll back");
+  }
+  CM_ASSIGN_OR_RETURN(auto manifest, RunManifestStore::load(work.run_manifest()));
+  const RunManifest m = manifest->get();
+  std::unique_ptr<JournalStore> journal;
+  if (std::filesystem::exists(work.rollback_journal())) {
+    CM_ASSIGN_OR_RETURN(journal, JournalStore::load(work.rollback_journal()));
+    if (journal->get().run_id != m.run_id) {
+      return make_error(ErrorCode::kConfigMismatch, work.rollback_journal().string() +
+                                                        " belongs to run " + journal->get().run_id +
+                                                        ", not to this work dir's run " + m.run_id);
+    }
+  }
+  if (!m.rolled_back_at.empty() || (journal && journal->get().state == "complete")) {
+    return message(Kind::kAlreadyRolledBack, m,
+                   "run " + m.run_id + " was already rolled back" +
+                       (m.rolled_back_at.empty() ? "" : " at " + m.rolled_back_at) +
+                       "; report: " + work.rollback_report().string() + "\n");
+  }
+  Trigger trigger;
+  if (!journal) {
+    CM_ASSIGN_OR_RETURN(trigger, read_trigger(o, m));
+    if (!trigger.acts()) {
+      return message(Kind::kNothingToDo, m,
+                     "nothing to roll back: " + trigger.report.string() + " says " +
+                         trigger.overall_status + " (rollback_triggered is false); run " +
+                         m.run_id +
+                         " stays as it is. To roll back anyway: --force --reason TEXT\n");
+    }
+  }
+  CM_ASSIGN_OR_RETURN(auto uri, recorded_store_uri(o.target_uri, m.target, "--target"));
+  if (!o.dry_run) {
+    CM_RETURN_IF_ERROR(check_interlocks({m.target_kind, o.confirmation, {}, uri, false}));
+  }
+  CM_RETURN_IF_ERROR(init_logging(
+      "chroma-rollback",
+      {o.dry_run ? std::filesystem::path() : work.log_file("chroma-rollback", m.run_id), o.verbose,
+       o.quiet}));
+  StoreOpenOptions store_options{o.token,
+                                 o.retry,
+                                 std::make_shared<StoreCounters>(),
+                                 o.fault_spec,
+                                 o.dry_run ? nullptr : AuditLog::open(work.audit_log(), m.run_id),
+                                 o.dry_run};
+  CM_ASSIGN_OR_RETURN(auto target, open_store(uri, StoreRole::kTarget, store_options));
+  CM_ASSIGN_OR_RETURN(auto limits, target->limits());
+  const std::size_t max_batch = std::clamp<std::size_t>(limits.max_batch_size, 1, 1000);
+
+  const auto verify_start = std::chrono::steady_clock::now();
+  CM_ASSIGN_OR_RETURN(auto backup, verified_backup(work, m));
+  const double verify_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - verify_start).count();
+  const auto backup_manifest = backup ? backup->manifest() : std::nullopt;
+  const Manifest* bm = backup_manifest ? &*backup_manifest : nullptr;
+
+  if (!journal) {
+    CM_ASSIGN_OR_RETURN(Journal plan, plan_rollback(*target, m, bm));
+    plan.trigger = trigger_to_json(trigger);
+    plan.started_at = invocation_start;
+    plan.backup_path = backup ? m.backup.value("path", "") : "";
+    if (o.dry_run) {
+      CM_ASSIGN_OR_RETURN(std::string text, describe_plan(plan, *target, bm));
+      return message(Kind::kDryRun, m,
+                     "trigger: " + describe_trigger(trigger) + "\n" + text +
+                         "dry run: nothing was changed or written\n");
+    }
+    CM_ASSIGN_OR_RETURN(journal, JournalStore::create(work.rollback_journal(), std::move(plan)));
+    spdlog::info("rollback of run {} planned in {}", m.run_id, work.rollback_journal().string());
+  } else if (o.dry_run) {
+    CM_ASSIGN_OR_RETURN(std::string text, describe_plan(journal->get(), *target, bm));
+    return message(Kind::kDryRun, m,
+                   "an interrupted rollback is in progress; what remains:\n" + text +
+                       "dry run: nothing was changed or written\n");
+  } else {
+    spdlog::info("continuing the interrupted rollback of run {} started at {}", m.run_id,
+                 journal->get().started_at);
+  }
+  CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
+    ++j.invocations;
+    if (backup) {
+      j.actions.push_back(
+          {"verify_backup", j.backup_path, "before any change", invocation_start, verify_seconds});
+    }
+  }));
+
+  ExecContext ctx{o, work, *target, backup.get(), *journal, max_batch};
+  CM_RETURN_IF_ERROR(undo_renames(ctx));
+  CM_RETURN_IF_ERROR(archive_and_drop(ctx));
+  CM_RETURN_IF_ERROR(restore_from_backup(ctx));
+
+  spdlog::info("verifying the rollback");
+  CM_ASSIGN_OR_RETURN(Verification v,
+                      verify_rollback(journal->get(), *target, backup.get(), o.workers, max_batch));
+  v.source = check_source(o, m, work);
+  CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
+    j.finished_at = now_iso8601();
+    j.actions.push_back({"verify", "",
+                         std::to_string(v.records_compared()) + " records compared, " +
+                             std::to_string(v.mismatches()) + " mismatches",
+                         j.finished_at, v.seconds});
+  }));
+  const auto report = build_report(journal->get(), v, m, work);
+  CM_RETURN_IF_ERROR(write_report(work, report));
+  if (v.ok()) {
+    CM_RETURN_IF_ERROR(
+        manifest->update([](RunManifest& next) { next.rolled_back_at = now_iso8601(); }));
+    CM_RETURN_IF_ERROR(journal->update([](Journal& j) { j.state = "complete"; }));
+  }
+  return message(v.ok() ? Kind::kRolledBack : Kind::kVerifyFailed, m,
+                 console_summary(report, work));
+}
+
+}  // namespace cm::rollback

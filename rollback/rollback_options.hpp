@@ -1,0 +1,29 @@
+// What chroma-rollback was asked to do (rollback/main.cpp fills it from the command line).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "common/store_decorators.hpp"
+
+namespace cm::rollback {
+
+struct RollbackOptions {
+  std::filesystem::path work_dir;
+  std::filesystem::path report;  // --report; default <work dir>/validation_report.json
+  bool force = false;            // --force: roll back whatever the report says (needs reason)
+  std::string reason;            // --reason
+  bool dry_run = false;          // print the plan; change nothing, write nothing
+  std::string target_uri;        // --target; default run.json's (unless redacted)
+  std::string source_uri;        // --source; default run.json's, for the "source untouched" check
+  std::size_t workers = 2;       // requests in flight for archive and restore
+  std::optional<std::string> token;         // CHROMA_TOKEN
+  std::optional<std::string> confirmation;  // MIGRATION_CONFIRM (working targets)
+  std::string fault_spec;                   // CHROMA_MIGRATE_FAULTS (tests)
+  RetryPolicy retry;
+  bool verbose = false, quiet = false;
+};
+
+}  // namespace cm::rollback

@@ -1,0 +1,60 @@
+// The final proof of a rollback, read-only:
+//   - every live name that must serve its pre-run data equals the backup: count, hnsw
+//     configuration, collection metadata, and every record (id, document, metadata exactly; the
+//     embedding under common/embedding_compare.hpp, since cosine vectors come back within 1-2 ulp);
+//   - every collection of the run (created live names, staging and retained names) is gone;
+//   - the source is untouched: when reachable, each exported collection is still there with the
+//     export snapshot's count. Unreachable (or only known redacted) is "not checked", no failure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/run_manifest.hpp"
+#include "common/snapshot_store.hpp"
+#include "common/vector_store.hpp"
+#include "common/work_dir.hpp"
+#include "rollback/journal.hpp"
+#include "rollback/rollback_options.hpp"
+
+namespace cm::rollback {
+
+struct CollectionCheck {
+  std::string name;
+  std::string expect;  // "equal to backup" | "gone"
+  bool ok = true;
+  std::uint64_t expected_records = 0, actual_records = 0;
+  std::uint64_t records_compared = 0, mismatches = 0;
+  std::vector<std::string> problems;  // the first few
+};
+
+struct SourceCheck {
+  std::string status = "not checked";  // ok | mismatch | not checked
+  std::string detail;
+  std::vector<std::string> problems;
+};
+
+struct Verification {
+  std::vector<CollectionCheck> collections;
+  SourceCheck source;
+  double seconds = 0;
+
+  std::uint64_t records_compared() const;
+  std::uint64_t mismatches() const;  // record mismatches
+  bool ok() const;                   // every collection check ok and the source not mismatched
+};
+
+Result<Verification> verify_rollback(const Journal& journal, VectorStore& target,
+                                     SnapshotStore* backup, std::size_t workers,
+                                     std::size_t max_batch);
+
+// Fills verification.source; never fails (problems become "not checked" or "mismatch").
+SourceCheck check_source(const RollbackOptions& options, const RunManifest& manifest,
+                         const WorkDir& work);
+
+nlohmann::json verification_to_json(const Verification& verification);
+
+}  // namespace cm::rollback

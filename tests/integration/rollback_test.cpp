@@ -1,0 +1,239 @@
+// chroma-rollback against real servers, each test a full cycle (rollback_fixture.hpp): capture the
+// target, migrate, break the target, validate FAILED, roll back, and the target equals its
+// pre-migration state, the source is unchanged, and a new migration validates PASSED. Covered: in
+// place (replace + create, merge), staged before and after the cutover and after --finalize, a
+// corrupt backup, kill -9 mid-rollback, --dry-run, nothing to roll back, --force, interlocks.
+#include <gtest/gtest.h>
+
+#include "common/atomic_file.hpp"
+#include "tests/integration/rollback_fixture.hpp"
+
+namespace cm::testing {
+namespace {
+
+std::vector<std::string> in_place() {
+  return {"--if-exists", "replace", "--batch-size", "50"};
+}
+std::vector<std::string> staged(const std::string& run_id) {
+  return {"--stage", "--if-exists", "replace", "--run-id", run_id, "--batch-size", "50"};
+}
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = 0; (at = text.find(what, at)) != std::string::npos; ++at) ++n;
+  return n;
+}
+
+TEST_F(RollbackIntegration, InPlaceReplaceAndCreateAreUndoneFromTheBackup) {
+  seed_target(2, 120);  // kb_articles and support_tickets exist: replaced; the other two created
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(in_place()).exit_code, 0);
+  delete_one_record("support_tickets");
+  ASSERT_EQ(validate().exit_code, 2);
+
+  auto run = rollback();
+  expect_rolled_back(run, before);
+  auto r = rollback_report();
+  EXPECT_EQ(r["paths"], nlohmann::json({"C"}));
+  EXPECT_EQ(r["archive"]["collections"].size(), 4u);
+  EXPECT_EQ(r["archive"]["records"], 239);  // the run's data as it was, fault included
+  EXPECT_EQ(r["restored_records"], 120);
+  EXPECT_EQ(r["verification"]["records_compared"], 120);
+  EXPECT_GT(r["restore_records_per_second"].get<double>(), 0);
+  EXPECT_EQ(r["trigger"]["overall_status"], "FAILED");
+  for (const auto& d : r["downtime"]) EXPECT_GT(d["seconds"].get<double>(), 0) << d.dump();
+  auto audit = read_file(work_dir() / "audit.jsonl");
+  ASSERT_TRUE(audit);
+  EXPECT_GE(count_of(*audit, "\"delete_collection\""), 4u + 2u);  // migrate's 2, rollback's 4
+  // Once done: a re-run is a no-op, and migrate refuses to resume the run.
+  auto again = rollback();
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("already rolled back"), std::string::npos) << again.output;
+  EXPECT_EQ(migrate({"--resume", "--if-exists", "replace", "--batch-size", "50"}).exit_code, 3);
+  expect_clean_remigration(in_place());
+}
+
+TEST_F(RollbackIntegration, InPlaceMergeIsUndoneFromTheBackup) {
+  seed_target(4, 80);  // same ids as some of the source's, older content
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate({"--if-exists", "merge", "--batch-size", "50"}).exit_code, 0);
+  perturb_one_vector("product_docs");
+  ASSERT_EQ(validate().exit_code, 2);
+  expect_rolled_back(rollback(), before);
+  EXPECT_EQ(rollback_report()["restored_records"], 80);
+  expect_clean_remigration({"--if-exists", "merge", "--batch-size", "50"});
+}
+
+TEST_F(RollbackIntegration, StagedRunNeverCutOverIsDroppedWithoutDowntime) {
+  seed_target(4, 80);
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(staged("r1")).exit_code, 0);
+  delete_one_record("legal_clauses.staged-r1");
+  ASSERT_EQ(validate().exit_code, 2);
+  expect_rolled_back(rollback(), before);
+  auto r = rollback_report();
+  EXPECT_EQ(r["paths"], nlohmann::json({"B"}));
+  for (const auto& d : r["downtime"]) EXPECT_EQ(d["seconds"], 0.0) << d.dump();
+  EXPECT_EQ(r["restored_records"], 0);
+  EXPECT_EQ(r["verification"]["records_compared"], 80);  // the live names still equal the backup
+  expect_clean_remigration(staged("r2"));
+}
+
+TEST_F(RollbackIntegration, StagedRunAfterCutoverIsSwappedBackByRenaming) {
+  seed_target(4, 80);
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(staged("r1")).exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  auto c = tool(CHROMA_MIGRATE_BIN, {"--cutover"});
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  perturb_one_vector("kb_articles");  // the live name now serves the run's data
+  ASSERT_EQ(validate().exit_code, 2);
+
+  expect_rolled_back(rollback(), before);
+  auto r = rollback_report();
+  EXPECT_EQ(r["paths"], nlohmann::json({"A"}));
+  EXPECT_EQ(r["restored_records"], 0);  // no data copied back: renames only
+  std::size_t renames = 0;
+  for (const auto& a : r["actions"]) renames += a["action"] == "rename";
+  EXPECT_EQ(renames, 8u);
+  EXPECT_EQ(r["archive"]["collections"].size(), 4u);
+  EXPECT_GT(r["live_restored_seconds"].get<double>(), 0);
+  for (const auto& d : r["downtime"]) {
+    EXPECT_NE(d["disrupted_at"], "") << d.dump();
+    EXPECT_GT(d["seconds"].get<double>(), 0) << d.dump();
+  }
+  // The live names were given back before anything was archived.
+  std::string first_archive_at;
+  for (const auto& a : r["actions"]) {
+    if (a["action"] == "archive" && first_archive_at.empty()) first_archive_at = a["at"];
+  }
+  for (const auto& d : r["downtime"]) EXPECT_LE(d["restored_at"], first_archive_at);
+  EXPECT_EQ(tool(CHROMA_MIGRATE_BIN, {"--cutover"}).exit_code, 3);  // refused once rolled back
+  expect_clean_remigration(staged("r2"));
+}
+
+TEST_F(RollbackIntegration, StagedRunAfterFinalizeIsRestoredFromTheBackup) {
+  seed_target(4, 80);
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(staged("r1")).exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  ASSERT_EQ(tool(CHROMA_MIGRATE_BIN, {"--cutover"}).exit_code, 0);
+  ASSERT_EQ(tool(CHROMA_MIGRATE_BIN, {"--finalize"}).exit_code, 0);
+  delete_one_record("support_tickets");
+  ASSERT_EQ(validate().exit_code, 2);
+  expect_rolled_back(rollback(), before);
+  auto r = rollback_report();
+  EXPECT_EQ(r["paths"], nlohmann::json({"C"}));
+  EXPECT_EQ(r["restored_records"], 80);
+  expect_clean_remigration(staged("r2"));
+}
+
+TEST_F(RollbackIntegration, CorruptBackupRefusesBeforeChangingAnything) {
+  seed_target(2, 120);
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(in_place()).exit_code, 0);
+  delete_one_record("kb_articles");
+  ASSERT_EQ(validate().exit_code, 2);
+  const auto broken = state_of(target_uri());
+  const auto part = corrupt_backup_part();
+  auto run = rollback();
+  EXPECT_EQ(run.exit_code, 7) << run.output;
+  EXPECT_NE(run.output.find(part.filename().string()), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("nothing was deleted or renamed"), std::string::npos) << run.output;
+  EXPECT_EQ(diff_text(broken, state_of(target_uri())), "");
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "rollback.json"));
+  EXPECT_EQ(manifest().rolled_back_at, "");
+  EXPECT_NE(diff_text(before, broken), "");  // the target really is still the migrated one
+}
+
+TEST_F(RollbackIntegration, KilledMidRollbackCompletesOnReRun) {
+  seed_target(2, 120);  // 60 records per replaced collection: backup parts of 50 and 10
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(in_place()).exit_code, 0);
+  perturb_one_vector("legal_clauses");
+  ASSERT_EQ(validate().exit_code, 2);
+  // Killed right after the first drop landed, before rollback.json recorded it...
+  auto first = rollback({}, {{"CHROMA_MIGRATE_FAULTS", "target.delete_collection=crash@1"}});
+  ASSERT_TRUE(first.signaled) << first.output;
+  // ...then right after the second restore upsert landed.
+  auto second = rollback({}, {{"CHROMA_MIGRATE_FAULTS", "target.upsert=crash@2"}});
+  ASSERT_TRUE(second.signaled) << second.output;
+  auto third = rollback();
+  expect_rolled_back(third, before);
+  auto r = rollback_report();
+  EXPECT_EQ(r["invocations"], 3);
+  EXPECT_EQ(r["archive"]["collections"].size(), 4u);
+  EXPECT_NE(r.dump().find("had landed before a crash"), std::string::npos);
+  expect_clean_remigration(in_place());
+}
+
+TEST_F(RollbackIntegration, DryRunPrintsThePlanAndChangesNothing) {
+  seed_target(2, 120);
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(in_place()).exit_code, 0);
+  delete_one_record("product_docs");
+  ASSERT_EQ(validate().exit_code, 2);
+  const auto broken = state_of(target_uri());
+  const auto files = listing(work_dir());
+  auto dry = rollback({"--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  for (const char* expected : {"verify the backup", "archive and drop 'product_docs'",
+                               "59 records now", "recreate 'kb_articles' and upsert 60 records",
+                               "path(s) C", "nothing was changed or written"}) {
+    EXPECT_NE(dry.output.find(expected), std::string::npos) << expected << "\n" << dry.output;
+  }
+  EXPECT_EQ(diff_text(broken, state_of(target_uri())), "");
+  EXPECT_EQ(listing(work_dir()), files);
+  expect_rolled_back(rollback(), before);
+  expect_clean_remigration(in_place());
+}
+
+TEST_F(RollbackIntegration, PassedRunIsLeftAloneUnlessForcedWithAReason) {
+  const auto before = state_of(target_uri());  // empty: every collection is created by the run
+  ASSERT_EQ(migrate({"--batch-size", "50"}).exit_code, 0);
+  auto no_report = rollback();
+  EXPECT_EQ(no_report.exit_code, 3) << no_report.output;
+  EXPECT_NE(no_report.output.find("no validation report"), std::string::npos);
+  ASSERT_EQ(validate().exit_code, 0);
+  const auto migrated = state_of(target_uri());
+  const auto files = listing(work_dir());
+  auto nothing = rollback();
+  EXPECT_EQ(nothing.exit_code, 0) << nothing.output;
+  EXPECT_NE(nothing.output.find("nothing to roll back"), std::string::npos) << nothing.output;
+  EXPECT_NE(nothing.output.find("PASSED"), std::string::npos);
+  EXPECT_EQ(rollback({"--force"}).exit_code, 2);
+  // A report of another run is refused.
+  auto text = read_file(work_dir() / "validation_report.json");
+  ASSERT_TRUE(text);
+  auto other = nlohmann::json::parse(*text);
+  other["run_id"] = "someone-else";
+  ASSERT_TRUE(write_file_atomic(dir_ / "other.json", other.dump()));
+  EXPECT_EQ(rollback({"--report", (dir_ / "other.json").string()}).exit_code, 3);
+  EXPECT_EQ(diff_text(migrated, state_of(target_uri())), "");
+  EXPECT_EQ(listing(work_dir()), files);
+
+  auto forced = rollback({"--force", "--reason", "customer asked to keep the old index"});
+  expect_rolled_back(forced, before);
+  auto r = rollback_report();
+  EXPECT_TRUE(r["trigger"]["forced"].get<bool>());
+  EXPECT_EQ(r["trigger"]["reason"], "customer asked to keep the old index");
+  EXPECT_EQ(r["trigger"]["overall_status"], "PASSED");
+  expect_clean_remigration({"--batch-size", "50"});
+}
+
+TEST_F(RollbackIntegration, WorkingTargetNeedsTheConfirmation) {
+  const std::map<std::string, std::string> confirm{
+      {"MIGRATION_CONFIRM", "I_ACKNOWLEDGE_WORKING_MUTATION"}};
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate({"--target-env", "working"}, confirm).exit_code, 0);
+  delete_one_record("kb_articles");
+  ASSERT_EQ(validate().exit_code, 2);
+  const auto broken = state_of(target_uri());
+  auto refused = rollback();
+  EXPECT_EQ(refused.exit_code, 11) << refused.output;
+  EXPECT_NE(refused.output.find("MIGRATION_CONFIRM"), std::string::npos);
+  EXPECT_EQ(diff_text(broken, state_of(target_uri())), "");
+  expect_rolled_back(rollback({}, confirm), before);
+}
+
+}  // namespace
+}  // namespace cm::testing
