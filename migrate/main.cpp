@@ -176,10 +176,14 @@ int run(int argc, char** argv) {
     return cutover ? report_cutover(cm::migrate::run_cutover(c), work_dir)
                    : report_finalize(cm::migrate::run_finalize(c), work_dir);
   }
-  if (source.empty() || target.empty()) {
-    return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
-                          "--source and --target are required to migrate (only --cutover and "
-                          "--finalize work from the work dir alone)"});
+  for (const auto& [value, flag] :
+       {std::pair{&source, "--source"}, std::pair{&target, "--target"}}) {
+    if (value->empty()) {
+      return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
+                            std::string(flag) +
+                                " is required to migrate (only --cutover and --finalize work from "
+                                "the work dir alone)"});
+    }
   }
   auto src = cm::parse_store_uri(source);
   if (!src) return fail(std::move(src).error().with_context("--source"));
