@@ -2,7 +2,10 @@
 // naming rule, data_location(), and the crash-tolerant rename the cutover and rollback share.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "common/atomic_file.hpp"
+#include "common/clock.hpp"
 #include "common/collection_rename.hpp"
 #include "common/run_manifest.hpp"
 #include "tests/unit/snapshot_test_util.hpp"
@@ -23,6 +26,12 @@ RunManifest staged_manifest() {
   m.target_collections.push_back(
       {"faq", "created", "verified", {"faq"}, 5, staging_name_for("faq", m.run_id), ""});
   return m;
+}
+
+TEST(RunLedgerTest, TimestampsCarryMillisecondsBecauseDowntimeIsComputedFromThem) {
+  const std::string stamp = now_iso8601();
+  EXPECT_TRUE(std::regex_match(stamp, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+      << stamp;
 }
 
 TEST(RunLedgerTest, NamingRuleKeepsValidChromaNames) {
