@@ -22,10 +22,6 @@
 
 namespace cm::rollback {
 
-// Seconds since the epoch of an ISO-8601 UTC time as now_iso8601() writes it
-// ("2026-11-22T04:37:00.123Z", milliseconds optional); nullopt when it is not one.
-std::optional<double> parse_iso8601(const std::string& text);
-
 nlohmann::json build_report(const Journal& journal, const Verification& verification,
                             const RunManifest& manifest, const WorkDir& work);
 Status write_report(const WorkDir& work, const nlohmann::json& report);

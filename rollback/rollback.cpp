@@ -5,7 +5,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/clock.hpp"
 #include "common/interlocks.hpp"
 #include "common/logging.hpp"
 #include "common/run_manifest.hpp"
@@ -15,6 +14,7 @@
 #include "rollback/execute.hpp"
 #include "rollback/plan.hpp"
 #include "rollback/report.hpp"
+#include "rollback/timestamps.hpp"
 #include "rollback/trigger.hpp"
 #include "rollback/verify.hpp"
 
@@ -62,7 +62,7 @@ Outcome message(Kind kind, const RunManifest& m, std::string text) {
 }  // namespace
 
 Result<Outcome> run_rollback(const RollbackOptions& o) {
-  const std::string invocation_start = now_iso8601();
+  const std::string invocation_start = precise_now();
   const WorkDir work(o.work_dir);
   if (!std::filesystem::exists(work.run_manifest())) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -163,7 +163,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
                       verify_rollback(journal->get(), *target, backup.get(), o.workers, max_batch));
   v.source = check_source(o, m, work);
   CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
-    j.finished_at = now_iso8601();
+    j.finished_at = precise_now();
     j.actions.push_back({"verify", "",
                          std::to_string(v.records_compared()) + " records compared, " +
                              std::to_string(v.mismatches()) + " mismatches",
@@ -173,7 +173,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   CM_RETURN_IF_ERROR(write_report(work, report));
   if (v.ok()) {
     CM_RETURN_IF_ERROR(
-        manifest->update([](RunManifest& next) { next.rolled_back_at = now_iso8601(); }));
+        manifest->update([](RunManifest& next) { next.rolled_back_at = precise_now(); }));
     CM_RETURN_IF_ERROR(journal->update([](Journal& j) { j.state = "complete"; }));
   }
   return message(v.ok() ? Kind::kRolledBack : Kind::kVerifyFailed, m,
