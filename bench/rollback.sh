@@ -61,5 +61,5 @@ print(f"restore from backup (c)           {rate:>10.0f} rec/s  ({nr} records; "
 print()
 print(f"swap: {'met' if swap['live_restored_seconds'] < 1 else 'NOT met'} (< 1 s)")
 print(f"restore / raw ingest = {rate / ceiling:.3f}   (target >= 0.90)")
-print(f"verified: swap {swap.get('verified')}, restore {restore.get('verified')}")
+print(f"rollback status: swap {swap['status']}, restore {restore['status']} (ROLLED_BACK = restored and verified)")
 PY

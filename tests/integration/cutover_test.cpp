@@ -142,6 +142,33 @@ TEST_F(StagedCutover, CutoverIsRefusedWithoutAPassedReportAndRenamesNothing) {
   EXPECT_EQ(tool(CHROMA_MIGRATE_BIN, {"--finalize"}).exit_code, 3);
 }
 
+TEST_F(StagedCutover, AWarningVerdictCutsOverOnlyWithAcceptWarning) {
+  ASSERT_EQ(stage().exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  // The same report, downgraded to WARNING (as a threshold between warn and fail would make it).
+  const auto path = work_dir() / "validation_report.json";
+  auto report = nlohmann::json::parse(*read_file(path));
+  report["overall_status"] = "WARNING";
+  ASSERT_TRUE(write_file_atomic(path, report.dump()));
+  const auto staged = state_of(target_uri());
+  auto refused = cutover();
+  EXPECT_EQ(refused.exit_code, 11) << refused.output;
+  EXPECT_NE(refused.output.find("--accept-warning"), std::string::npos) << refused.output;
+  EXPECT_EQ(diff_text(staged, state_of(target_uri())), "");
+  // A report of another run is refused, whatever its verdict.
+  auto other = report;
+  other["run_id"] = "someone-else";
+  ASSERT_TRUE(write_file_atomic(dir_ / "other.json", other.dump()));
+  auto foreign = tool(CHROMA_MIGRATE_BIN, {"--cutover", "--accept-warning", "--report",
+                                           (dir_ / "other.json").string()});
+  EXPECT_EQ(foreign.exit_code, 3) << foreign.output;
+  EXPECT_EQ(diff_text(staged, state_of(target_uri())), "");
+  auto accepted = tool(CHROMA_MIGRATE_BIN, {"--cutover", "--accept-warning"});
+  ASSERT_EQ(accepted.exit_code, 0) << accepted.output;
+  EXPECT_EQ(manifest().cutover.report_status, "WARNING");
+  EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
+}
+
 TEST_F(StagedCutover, ACrashMidSwapIsCompletedByRunningCutoverAgain) {
   ASSERT_EQ(stage().exit_code, 0);
   ASSERT_EQ(validate().exit_code, 0);
