@@ -7,35 +7,7 @@
 #include <mutex>
 #include <thread>
 
-// hnswlib 0.6 (Debian's) defines functions and variables in its headers without `inline`, so two
-// translation units including it clash at link time (the semantic-search baseline includes it
-// too). Here it is compiled into an anonymous namespace, which gives this file a private copy;
-// every standard header it uses is included first so that none lands inside the namespace.
-#include <assert.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#if defined(__SSE__)
-#include <cpuid.h>
-#include <x86intrin.h>
-#endif
-
-#include <algorithm>
-#include <atomic>
-#include <cassert>
-#include <deque>
-#include <fstream>
-#include <iostream>
-#include <list>
-#include <queue>
-#include <random>
-#include <stdexcept>
-#include <unordered_map>
-#include <unordered_set>
-#include <vector>
-namespace {
-#include <hnswlib/hnswlib.h>
-}  // namespace
+#include "validate/hnsw_index.hpp"
 
 namespace cm::validate {
 namespace {
@@ -50,25 +22,27 @@ std::size_t thread_count() {
   return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
 }
 
-// Runs f(i) for i in [0, n) on a few threads; returns the first exception's message, if any.
+// Runs f(i) for i in [0, n) on a few threads; the first failure stops each thread's loop and is
+// returned.
 template <typename F>
-std::string parallel_for(std::size_t n, F&& f) {
+Status parallel_for(std::size_t n, F&& f) {
   std::mutex mu;
-  std::string error;
+  Status first = ok_status();
   std::vector<std::thread> threads;
   const std::size_t workers = std::min(thread_count(), std::max<std::size_t>(n, 1));
   for (std::size_t w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
-      try {
-        for (std::size_t i = w; i < n; i += workers) f(i);
-      } catch (const std::exception& e) {  // hnswlib reports failures by throwing
-        std::lock_guard lock(mu);
-        if (error.empty()) error = e.what();
+      for (std::size_t i = w; i < n; i += workers) {
+        if (Status s = f(i); !s) {
+          std::lock_guard lock(mu);
+          if (first) first = std::move(s);
+          return;
+        }
       }
     });
   }
   for (auto& t : threads) t.join();
-  return error;
+  return first;
 }
 
 }  // namespace
@@ -110,34 +84,26 @@ Result<std::vector<NearDuplicateIndex::Pair>> NearDuplicateIndex::suspect_pairs(
     double threshold, std::size_t max_pairs) const {
   std::vector<Pair> out;
   if (suspects_.empty()) return out;
-  hnswlib::InnerProductSpace space(dimension_);
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index;
-  try {
-    index = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, suspects_.size(), kM,
-                                                              kEfConstruction);
-  } catch (const std::exception& e) {  // hnswlib reports failures by throwing
-    return make_error(ErrorCode::kInternal, std::string("near-duplicate index: ") + e.what());
-  }
+  CM_ASSIGN_OR_RETURN(auto index, HnswIndex::create(HnswIndex::Metric::kInnerProduct, dimension_,
+                                                    suspects_.size(), kM, kEfConstruction));
   // Label = the suspect's index into ids_, so answers name records directly.
-  auto error = parallel_for(suspects_.size(), [&](std::size_t i) {
-    index->addPoint(vectors_.data() + suspects_[i] * dimension_, suspects_[i]);
-  });
-  if (!error.empty()) return make_error(ErrorCode::kInternal, "near-duplicate index: " + error);
+  CM_RETURN_IF_ERROR(parallel_for(suspects_.size(), [&](std::size_t i) {
+    return index->add(vectors_.data() + suspects_[i] * dimension_, suspects_[i]);
+  }));
   const std::size_t k = std::min(kNeighbours, suspects_.size());
-  index->setEf(std::max(kEfSearch, k));
+  index->set_ef(kEfSearch);
   std::mutex mu;
   std::map<std::pair<std::size_t, std::size_t>, double> pairs;
-  error = parallel_for(ids_.size(), [&](std::size_t record) {
-    auto result = index->searchKnn(vectors_.data() + record * dimension_, k);
-    for (; !result.empty(); result.pop()) {
-      const auto [distance, other] = result.top();
+  CM_RETURN_IF_ERROR(parallel_for(ids_.size(), [&](std::size_t record) -> Status {
+    CM_ASSIGN_OR_RETURN(auto found, index->search(vectors_.data() + record * dimension_, k));
+    for (const auto& [other, distance] : found) {
       const double sim = 1.0 - static_cast<double>(distance);
       if (other == record || sim < threshold) continue;
       std::lock_guard lock(mu);
       if (pairs.size() < max_pairs) pairs.emplace(std::minmax<std::size_t>(record, other), sim);
     }
-  });
-  if (!error.empty()) return make_error(ErrorCode::kInternal, "near-duplicate search: " + error);
+    return ok_status();
+  }));
   for (const auto& [p, sim] : pairs) {
     auto a = ids_[p.first], b = ids_[p.second];
     if (b < a) std::swap(a, b);

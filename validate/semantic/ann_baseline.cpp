@@ -8,33 +8,7 @@
 #include <mutex>
 #include <thread>
 
-// Debian's hnswlib 0.6 defines functions in its headers without `inline`, so two translation
-// units including it clash at link time (validate/checks/near_duplicates.cpp includes it too).
-// This file gets a private copy inside an anonymous namespace; every standard header hnswlib
-// uses is included first so that none of them lands inside the namespace.
-#include <assert.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#if defined(__SSE__)
-#include <cpuid.h>
-#include <x86intrin.h>
-#endif
-#include <cassert>
-#include <deque>
-#include <fstream>
-#include <iostream>
-#include <list>
-#include <queue>
-#include <random>
-#include <stdexcept>
-#include <unordered_map>
-#include <unordered_set>
-#include <vector>
-namespace {
-#include <hnswlib/hnswlib.h>
-}  // namespace
-
+#include "validate/hnsw_index.hpp"
 #include "validate/semantic/metrics.hpp"
 
 namespace cm::validate {
@@ -49,18 +23,14 @@ std::size_t thread_count() {
 
 class Index {
  public:
-  Index(DistanceSpace space, std::size_t dim, std::size_t capacity, const AnnParameters& p)
-      : space_(space),
-        dim_(dim),
-        batch_(static_cast<Eigen::Index>(kInsertBatch), static_cast<Eigen::Index>(dim)) {
-    if (space == DistanceSpace::kL2) {
-      metric_ = std::make_unique<hnswlib::L2Space>(dim);
-    } else {
-      metric_ = std::make_unique<hnswlib::InnerProductSpace>(dim);
-    }
-    index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(
-        metric_.get(), std::max<std::size_t>(capacity, 1), p.m, p.ef_construction);
-    ef_search_ = p.ef_search;
+  static Result<std::unique_ptr<Index>> create(DistanceSpace space, std::size_t dim,
+                                               std::size_t capacity, const AnnParameters& p) {
+    CM_ASSIGN_OR_RETURN(
+        auto hnsw, HnswIndex::create(space == DistanceSpace::kL2 ? HnswIndex::Metric::kL2
+                                                                 : HnswIndex::Metric::kInnerProduct,
+                                     dim, capacity, p.m, p.ef_construction));
+    hnsw->set_ef(p.ef_search);
+    return std::unique_ptr<Index>(new Index(space, dim, std::move(hnsw)));
   }
 
   // Records of another dimension are left out (the exact pass already failed on them, or they
@@ -77,45 +47,44 @@ class Index {
   Status flush() {
     std::atomic<std::size_t> next{0};
     std::mutex mutex;
-    std::string failure;
+    Status failure = ok_status();
     const std::size_t base = ids_.size() - filled_;  // label of batch row 0
     std::vector<std::thread> threads;
     for (std::size_t t = 0; t < std::min(thread_count(), filled_); ++t) {
       threads.emplace_back([&] {
-        try {
-          for (std::size_t i; (i = next++) < filled_;) {
-            index_->addPoint(batch_.row(static_cast<Eigen::Index>(i)).data(), base + i);
+        for (std::size_t i; (i = next++) < filled_;) {
+          if (Status s = hnsw_->add(batch_.row(static_cast<Eigen::Index>(i)).data(), base + i);
+              !s) {
+            std::lock_guard lock(mutex);
+            failure = std::move(s);
+            return;
           }
-        } catch (const std::exception& e) {  // hnswlib reports failures by throwing
-          std::lock_guard lock(mutex);
-          failure = e.what();
         }
       });
     }
     for (auto& thread : threads) thread.join();
     filled_ = 0;
-    if (!failure.empty()) return make_error(ErrorCode::kInternal, "hnswlib baseline: " + failure);
-    return ok_status();
+    return failure;
   }
 
-  std::vector<QueryHit> search(const float* prepared_query, std::size_t k) {
+  Result<std::vector<QueryHit>> search(const float* prepared_query, std::size_t k) const {
+    CM_ASSIGN_OR_RETURN(auto found, hnsw_->search(prepared_query, k));
     std::vector<QueryHit> out;
-    if (ids_.empty() || k == 0) return out;
-    index_->setEf(std::max(ef_search_, k));
-    auto found = index_->searchKnn(prepared_query, std::min(k, ids_.size()));
-    for (; !found.empty(); found.pop())
-      out.push_back(QueryHit{ids_[found.top().second], found.top().first});
-    std::reverse(out.begin(), out.end());  // a max-heap pops the farthest first
+    for (const auto& n : found) out.push_back(QueryHit{ids_[n.label], n.distance});
     return out;
   }
   std::size_t size() const { return ids_.size(); }
 
  private:
+  Index(DistanceSpace space, std::size_t dim, std::unique_ptr<HnswIndex> hnsw)
+      : space_(space),
+        dim_(dim),
+        hnsw_(std::move(hnsw)),
+        batch_(static_cast<Eigen::Index>(kInsertBatch), static_cast<Eigen::Index>(dim)) {}
+
   DistanceSpace space_;
   std::size_t dim_;
-  std::size_t ef_search_ = 100;
-  std::unique_ptr<hnswlib::SpaceInterface<float>> metric_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
+  std::unique_ptr<HnswIndex> hnsw_;
   RowMatrix batch_;
   std::size_t filled_ = 0;
   std::vector<std::string> ids_;  // label -> id
@@ -156,25 +125,27 @@ Result<nlohmann::json> run_baselines(ValidationContext& ctx,
         capacity += kept;
       }
     }
-    try {
-      Index index(space, dim, capacity, parameters);
-      CM_RETURN_IF_ERROR(stream_target_content(ctx, target, backup.get(),
-                                               [&](const Record& r) { return index.add(r); }));
-      CM_RETURN_IF_ERROR(index.flush());
-      for (const std::size_t e : users) {
-        const auto& b = evaluations[e].baseline;
-        for (std::size_t q = 0; q < b.ks.size(); ++q) {
-          answers[e][q].push_back(
-              index.search(b.queries.row(static_cast<Eigen::Index>(q)).data(), b.ks[q]));
-        }
+    CM_ASSIGN_OR_RETURN(auto index, Index::create(space, dim, capacity, parameters));
+    auto failed = [&](Error error) {
+      return std::unexpected(std::move(error).with_context("hnswlib baseline over " + target));
+    };
+    if (auto s = stream_target_content(ctx, target, backup.get(),
+                                       [&](const Record& r) { return index->add(r); });
+        !s)
+      return failed(std::move(s).error());
+    if (auto s = index->flush(); !s) return failed(std::move(s).error());
+    for (const std::size_t e : users) {
+      const auto& b = evaluations[e].baseline;
+      for (std::size_t q = 0; q < b.ks.size(); ++q) {
+        auto hits = index->search(b.queries.row(static_cast<Eigen::Index>(q)).data(), b.ks[q]);
+        if (!hits) return failed(std::move(hits).error());
+        answers[e][q].push_back(std::move(*hits));
       }
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      figures[target] = {
-          {"space", distance_space_name(space)}, {"records", index.size()}, {"seconds", seconds}};
-    } catch (const std::exception& e) {  // hnswlib throws on allocation failures
-      return make_error(ErrorCode::kInternal, "hnswlib baseline over " + target + ": " + e.what());
     }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    figures[target] = {
+        {"space", distance_space_name(space)}, {"records", index->size()}, {"seconds", seconds}};
   }
   for (std::size_t e = 0; e < evaluations.size(); ++e) {
     auto& eval = evaluations[e];
