@@ -11,6 +11,7 @@
 #include "validate/expected_index.hpp"
 #include "validate/record_pass.hpp"
 #include "validate/report.hpp"
+#include "validate/semantic/queries_file.hpp"
 
 namespace cm::validate {
 namespace {
@@ -48,6 +49,12 @@ Result<Inputs> read_inputs(const ValidateRequest& request, const WorkDir& work) 
   }
   if (!request.thresholds_file.empty()) {
     CM_ASSIGN_OR_RETURN(in.thresholds, load_thresholds(request.thresholds_file));
+  }
+  // A malformed queries file is bad input: refused before anything runs (exit 3, no report),
+  // naming the place in the file, rather than judged as part of the migration.
+  if (!request.options.queries_file.empty()) {
+    auto queries = load_queries(request.options.queries_file);
+    if (!queries) return std::unexpected(std::move(queries).error().with_context("--queries"));
   }
   if (std::filesystem::exists(work.contract_copy())) {
     CM_ASSIGN_OR_RETURN(in.contract, contracts::load_contract(work.contract_copy()));

@@ -142,21 +142,18 @@ TEST_F(SemanticSearchIntegration, ShuffledVectorsDivergeAndTriggerRollback) {
   EXPECT_EQ(t["figures"]["hnswlib_baseline_recall"], 1.0);
 }
 
-TEST_F(SemanticSearchIntegration, BadQueriesFileIsAWarningNotARollback) {
+TEST_F(SemanticSearchIntegration, BadQueriesFileIsRefusedUpFrontNotARollback) {
   migrate_with_mapping();
   ASSERT_TRUE(write_file_atomic(
       dir_ / "queries.json",
       R"({"queries": [{"collection": "kb_articles", "k": 0, "record_id": "x"}]})"));
-  int exit_code = 0;
-  auto t = semantic({"--queries", (dir_ / "queries.json").string()}, &exit_code);
-  ASSERT_TRUE(t.is_object()) << report_.dump(2);
-  EXPECT_EQ(t["status"], "WARNING") << t.dump(2);
-  EXPECT_EQ(exit_code, 1);
-  EXPECT_FALSE(report_["rollback_triggered"].get<bool>());
-  EXPECT_NE(t["findings"].dump().find("queries file not used: queries.json: queries[0].k"),
-            std::string::npos)
-      << t.dump(2);
-  EXPECT_EQ(t["figures"]["queries"], 20);  // the sampled ones are still judged
+  auto process = run_process(CHROMA_VALIDATE_BIN, {"--work-dir", work_dir().string(), "--queries",
+                                                   (dir_ / "queries.json").string()});
+  EXPECT_EQ(process.exit_code, 3) << process.output;  // could not run: bad input
+  EXPECT_NE(process.output.find("--queries: queries.json: queries[0].k"), std::string::npos)
+      << process.output;
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "validation_report.json"));
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "validation_report.md"));
 }
 
 TEST_F(SemanticSearchIntegration, RewrittenIdsAreAWarningNotAGuess) {

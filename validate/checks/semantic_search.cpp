@@ -82,8 +82,8 @@ class SemanticSearch final : public Check {
       return result;
     }
     // A bad queries file is the operator's input error, not a migration fault: it must not end as
-    // ERROR (which triggers rollback). The driver is the place to refuse it up front (exit 3); if
-    // it reaches this check, the test warns and judges the sampled queries only.
+    // ERROR (which triggers rollback). The driver refuses it up front (exit 3); should the file
+    // change between that check and this one, the test warns and judges the sampled queries only.
     std::vector<QuerySpec> file_queries;
     std::optional<std::string> file_error;
     if (!ctx.options.queries_file.empty()) {
