@@ -5,6 +5,27 @@
 
 namespace cm {
 
+const char* value_type_name(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kInt:
+      return "int";
+    case ValueType::kFloat:
+      return "float";
+    case ValueType::kBool:
+      return "bool";
+  }
+  return "?";
+}
+
+std::optional<ValueType> value_type_from_name(std::string_view name) {
+  for (auto type : {ValueType::kString, ValueType::kInt, ValueType::kFloat, ValueType::kBool}) {
+    if (name == value_type_name(type)) return type;
+  }
+  return std::nullopt;
+}
+
 nlohmann::json metadata_to_json(const Metadata& metadata) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [key, value] : metadata) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -15,6 +16,17 @@ namespace cm {
 // Chroma metadata values. The variant keeps int (64-bit), float (double) and bool apart: a
 // migration must never turn 3 into 3.0 or true into 1.
 using MetaValue = std::variant<std::string, std::int64_t, double, bool>;
+// The four metadata value types, in MetaValue's order, named as contracts and mappings spell them.
+enum class ValueType { kString, kInt, kFloat, kBool };
+const char* value_type_name(ValueType type);  // "string" | "int" | "float" | "bool"
+std::optional<ValueType> value_type_from_name(std::string_view name);
+inline ValueType value_type_of(const MetaValue& value) {
+  return static_cast<ValueType>(value.index());
+}
+inline const char* value_type_name(const MetaValue& value) {
+  return value_type_name(value_type_of(value));
+}
+
 // Ordered by key so canonical encodings (digests, snapshots) do not depend on insertion order.
 // Chroma reads `{}` back as null, so an empty map and "no metadata" are the same thing.
 using Metadata = std::map<std::string, MetaValue>;

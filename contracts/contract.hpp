@@ -26,15 +26,14 @@ namespace cm::contracts {
 
 // The metadata types are kept strictly apart, as Chroma stores them: an int is not a float (3 does
 // not satisfy a float field, 3.0 does not satisfy an int field) and a bool is not an int.
-enum class FieldType { kString, kInt, kFloat, kBool };
-const char* field_type_name(FieldType type);  // "string" | "int" | "float" | "bool"
+using cm::ValueType;  // the four metadata types (common/record.hpp)
 
 // A numeric bound exactly as the contract wrote it: an integer bound stays an int64 so that int
 // fields beyond 2^53 compare exactly.
 using Bound = std::variant<std::int64_t, double>;
 
 struct FieldRule {
-  FieldType type = FieldType::kString;
+  ValueType type = ValueType::kString;
   bool required = false;               // the key must be present (Chroma has no null values)
   std::vector<MetaValue> enum_values;  // empty: any value; otherwise every entry is of `type`
   std::optional<Bound> min, max;       // inclusive; only for int and float fields

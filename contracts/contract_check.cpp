@@ -83,8 +83,7 @@ void ContractChecker::check_collection(const std::string& name, const std::strin
     std::string actual = "(absent)";
     if (m != metadata.end()) {
       const auto* text = std::get_if<std::string>(&m->second);
-      actual =
-          text ? *text : render_value(m->second) + " (" + detail::value_type_name(m->second) + ")";
+      actual = text ? *text : render_value(m->second) + " (" + value_type_name(m->second) + ")";
     }
     if (actual != *e.embedding_model) {
       note(s.findings, name, kWrongEmbeddingModel, key, *e.embedding_model, actual);

@@ -35,7 +35,7 @@ void ContractChecker::State::check_fields(const std::string& collection, const C
     if (rule_first) {
       if (rule->rule->required) {
         add_sample(note(findings, collection, kMissingKey, *rule->key,
-                        field_type_name(rule->rule->type), ""),
+                        value_type_name(rule->rule->type), ""),
                    r.id, nullptr);
       }
       ++rule;
@@ -57,8 +57,8 @@ void ContractChecker::State::check_value(const std::string& collection, const Ru
   const FieldRule& rule = *ref.rule;
   const std::string& key = *ref.key;
   if (value.index() != variant_index(rule.type)) {
-    add_sample(note(findings, collection, kWrongType, key, field_type_name(rule.type),
-                    detail::value_type_name(value)),
+    add_sample(note(findings, collection, kWrongType, key, value_type_name(rule.type),
+                    value_type_name(value)),
                r.id, &value);
     return;  // the other constraints are about values of the right type
   }

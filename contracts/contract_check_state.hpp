@@ -42,8 +42,8 @@ enum Rank : int {
 using AggKey = std::tuple<std::string, int, std::string, std::string, std::string>;
 using FindingMap = std::map<AggKey, Finding>;
 
-// MetaValue's alternatives are in FieldType order (string, int, float, bool).
-inline std::size_t variant_index(FieldType type) {
+// MetaValue's alternatives are in ValueType order (string, int, float, bool).
+inline std::size_t variant_index(ValueType type) {
   return static_cast<std::size_t>(type);
 }
 

@@ -14,14 +14,6 @@ const std::vector<std::string> kRuleKeys = {"type",       "required",    "enum",
                                             "min",        "max",         "pattern",
                                             "references", "collections", "description"};
 
-std::optional<FieldType> type_from_name(const std::string& name) {
-  if (name == "string") return FieldType::kString;
-  if (name == "int") return FieldType::kInt;
-  if (name == "float") return FieldType::kFloat;
-  if (name == "bool") return FieldType::kBool;
-  return std::nullopt;
-}
-
 bool is_int64(const json& j) {
   return j.is_number_integer() &&
          !(j.is_number_unsigned() &&
@@ -32,18 +24,18 @@ bool is_int64(const json& j) {
 // A JSON value as a metadata value of `type`, or nullopt when it is not of that type. A float field
 // accepts a JSON integer (0 and 0.0 mean the same bound or enum entry to whoever writes the file);
 // an int field does not accept 3.0.
-std::optional<MetaValue> value_of_type(const json& j, FieldType type) {
+std::optional<MetaValue> value_of_type(const json& j, ValueType type) {
   switch (type) {
-    case FieldType::kString:
+    case ValueType::kString:
       if (j.is_string()) return MetaValue(j.get<std::string>());
       break;
-    case FieldType::kInt:
+    case ValueType::kInt:
       if (is_int64(j)) return MetaValue(j.get<std::int64_t>());
       break;
-    case FieldType::kFloat:
+    case ValueType::kFloat:
       if (j.is_number()) return MetaValue(j.get<double>());
       break;
-    case FieldType::kBool:
+    case ValueType::kBool:
       if (j.is_boolean()) return MetaValue(j.get<bool>());
       break;
   }
@@ -77,7 +69,7 @@ Status parse_collections_filter(const json& j, const std::string& origin, const 
 
 Status parse_pattern(const json& j, const std::string& origin, const std::string& where,
                      FieldRule& rule) {
-  if (rule.type != FieldType::kString) {
+  if (rule.type != ValueType::kString) {
     return contract_error(origin, where, "only string fields can have a pattern");
   }
   if (!j.is_string() || j.get<std::string>().empty()) {
@@ -106,12 +98,13 @@ Result<FieldRule> parse_field_rule(const json& j, const std::string& origin,
     return contract_error(origin, where + ".type", "missing (one of string, int, float, bool)");
   }
   const auto& type = j["type"];
-  auto parsed_type = type.is_string() ? type_from_name(type.get<std::string>()) : std::nullopt;
+  auto parsed_type =
+      type.is_string() ? value_type_from_name(type.get<std::string>()) : std::nullopt;
   if (!parsed_type) {
     return contract_error(origin, where + ".type", "must be one of string, int, float, bool");
   }
   rule.type = *parsed_type;
-  const std::string type_name = field_type_name(rule.type);
+  const std::string type_name = value_type_name(rule.type);
 
   if (j.contains("required")) {
     if (!j["required"].is_boolean()) {
@@ -133,7 +126,7 @@ Result<FieldRule> parse_field_rule(const json& j, const std::string& origin,
       if (!value) {
         return contract_error(
             origin, where + ".enum[" + std::to_string(i) + "]",
-            std::string(rule.type == FieldType::kInt ? "must be an " : "must be a ") + type_name +
+            std::string(rule.type == ValueType::kInt ? "must be an " : "must be a ") + type_name +
                 " (the field's type)");
       }
       rule.enum_values.push_back(std::move(*value));
@@ -143,7 +136,7 @@ Result<FieldRule> parse_field_rule(const json& j, const std::string& origin,
   for (const char* which : {"min", "max"}) {
     if (!j.contains(which)) continue;
     const std::string at = where + "." + which;
-    if (rule.type != FieldType::kInt && rule.type != FieldType::kFloat) {
+    if (rule.type != ValueType::kInt && rule.type != ValueType::kFloat) {
       return contract_error(origin, at, "only int and float fields can have a range");
     }
     CM_ASSIGN_OR_RETURN(Bound bound, parse_bound(j[which], origin, at));
@@ -162,7 +155,7 @@ Result<FieldRule> parse_field_rule(const json& j, const std::string& origin,
     if (!ref.is_string() || ref.get<std::string>() != "id") {
       return contract_error(origin, where + ".references", "must be \"id\" (the only target)");
     }
-    if (rule.type != FieldType::kString) {
+    if (rule.type != ValueType::kString) {
       return contract_error(origin, where + ".references",
                             "only string fields can reference record ids");
     }

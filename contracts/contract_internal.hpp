@@ -22,7 +22,6 @@ std::string range_text(const FieldRule& rule);
 std::string enum_text(const FieldRule& rule);
 
 // The type name of a metadata value: "string" | "int" | "float" | "bool".
-const char* value_type_name(const MetaValue& value);
 
 // Parses one entry of the contract's "fields" object; `where` is "fields.<key>" for messages.
 // `collection_names` are the contract's collections (a rule's "collections" must name them).

@@ -24,20 +24,6 @@ int compare_int_double(std::int64_t a, double b) {
 
 }  // namespace
 
-const char* field_type_name(FieldType type) {
-  switch (type) {
-    case FieldType::kString:
-      return "string";
-    case FieldType::kInt:
-      return "int";
-    case FieldType::kFloat:
-      return "float";
-    case FieldType::kBool:
-      return "bool";
-  }
-  return "?";
-}
-
 std::string render_value(const MetaValue& value) {
   // JSON has no NaN or infinity (nlohmann would print null, hiding the problem being reported).
   if (const auto* d = std::get_if<double>(&value); d && !std::isfinite(*d)) {
@@ -78,19 +64,6 @@ std::string enum_text(const FieldRule& rule) {
     out += render_value(rule.enum_values[i]);
   }
   return out + "]";
-}
-
-const char* value_type_name(const MetaValue& value) {
-  switch (value.index()) {
-    case 0:
-      return "string";
-    case 1:
-      return "int";
-    case 2:
-      return "float";
-    default:
-      return "bool";
-  }
 }
 
 }  // namespace detail

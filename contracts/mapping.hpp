@@ -37,7 +37,7 @@ struct TargetSettings {
   Metadata metadata;  // added to / overriding the inherited collection metadata
 };
 
-enum class CastType { kString, kInt, kFloat, kBool };
+using cm::ValueType;  // the four metadata types (common/record.hpp)
 enum class ComputeKind {
   kDocumentLength,    // int: Unicode code points of the document (0 for a null document)
   kDocumentBytes,     // int: UTF-8 bytes of the document (0 for a null document)
@@ -75,7 +75,7 @@ struct MappingFieldRule {
   Kind kind = Kind::kCopy;
   std::string to;                                // target metadata key, unique across rules
   std::string from;                              // kCopy: source metadata key
-  std::optional<CastType> cast;                  // kCopy only
+  std::optional<ValueType> cast;                 // kCopy only
   std::optional<MetaValue> default_value;        // kCopy only: written as is when `from` is absent
   MetaValue constant;                            // kConst
   ComputeKind compute = ComputeKind::kSourceId;  // kCompute
@@ -158,7 +158,6 @@ Result<Transformed> transform_record(const Mapping& mapping, const std::string& 
 // to the others, the id rule, routes and the unmatched policy.
 nlohmann::json describe_schema_change(const Mapping& mapping);
 
-const char* cast_type_name(CastType type);
 const char* compute_name(ComputeKind kind);
 
 }  // namespace cm::contracts

@@ -20,20 +20,20 @@ CastResult fail(std::string why) {
   return std::unexpected(std::move(why));
 }
 
-CastResult from_string(const std::string& s, CastType to) {
+CastResult from_string(const std::string& s, ValueType to) {
   const char* begin = s.data();
   const char* end = s.data() + s.size();
   switch (to) {
-    case CastType::kString:
+    case ValueType::kString:
       return MetaValue{s};
-    case CastType::kInt: {
+    case ValueType::kInt: {
       std::int64_t v = 0;
       auto [ptr, ec] = std::from_chars(begin, end, v);
       if (ec == std::errc::result_out_of_range) return fail("out of the 64-bit integer range");
       if (ec != std::errc() || ptr != end || s.empty()) return fail("not a decimal integer");
       return MetaValue{v};
     }
-    case CastType::kFloat: {
+    case ValueType::kFloat: {
       double v = 0;
       auto [ptr, ec] = std::from_chars(begin, end, v, std::chars_format::general);
       if (ec == std::errc::result_out_of_range) return fail("out of the float range");
@@ -42,7 +42,7 @@ CastResult from_string(const std::string& s, CastType to) {
       if (!std::isfinite(v)) return fail("not a finite number");
       return MetaValue{v};
     }
-    case CastType::kBool:
+    case ValueType::kBool:
       if (s == "true") return MetaValue{true};
       if (s == "false") return MetaValue{false};
       return fail("only \"true\" and \"false\" convert to bool");
@@ -50,13 +50,13 @@ CastResult from_string(const std::string& s, CastType to) {
   return fail("unknown cast");
 }
 
-CastResult from_int(std::int64_t i, CastType to) {
+CastResult from_int(std::int64_t i, ValueType to) {
   switch (to) {
-    case CastType::kString:
+    case ValueType::kString:
       return MetaValue{std::to_string(i)};
-    case CastType::kInt:
+    case ValueType::kInt:
       return MetaValue{i};
-    case CastType::kFloat: {
+    case ValueType::kFloat: {
       const double d = static_cast<double>(i);
       // Beyond 2^53 not every integer has a double; refuse rather than round.
       if (d >= kTwo63 || static_cast<std::int64_t>(d) != i) {
@@ -64,7 +64,7 @@ CastResult from_int(std::int64_t i, CastType to) {
       }
       return MetaValue{d};
     }
-    case CastType::kBool:
+    case ValueType::kBool:
       if (i == 0) return MetaValue{false};
       if (i == 1) return MetaValue{true};
       return fail("only 0 and 1 convert to bool");
@@ -72,17 +72,17 @@ CastResult from_int(std::int64_t i, CastType to) {
   return fail("unknown cast");
 }
 
-CastResult from_float(double d, CastType to) {
+CastResult from_float(double d, ValueType to) {
   switch (to) {
-    case CastType::kString:
+    case ValueType::kString:
       return MetaValue{meta_value_to_string(MetaValue{d})};
-    case CastType::kInt:
+    case ValueType::kInt:
       if (!std::isfinite(d) || std::trunc(d) != d) return fail("not an integral value");
       if (d < -kTwo63 || d >= kTwo63) return fail("out of the 64-bit integer range");
       return MetaValue{static_cast<std::int64_t>(d)};
-    case CastType::kFloat:
+    case ValueType::kFloat:
       return MetaValue{d};
-    case CastType::kBool:
+    case ValueType::kBool:
       if (d == 0.0) return MetaValue{false};
       if (d == 1.0) return MetaValue{true};
       return fail("only 0.0 and 1.0 convert to bool");
@@ -90,15 +90,15 @@ CastResult from_float(double d, CastType to) {
   return fail("unknown cast");
 }
 
-CastResult from_bool(bool b, CastType to) {
+CastResult from_bool(bool b, ValueType to) {
   switch (to) {
-    case CastType::kString:
+    case ValueType::kString:
       return MetaValue{std::string(b ? "true" : "false")};
-    case CastType::kInt:
+    case ValueType::kInt:
       return MetaValue{std::int64_t{b ? 1 : 0}};
-    case CastType::kFloat:
+    case ValueType::kFloat:
       return MetaValue{b ? 1.0 : 0.0};
-    case CastType::kBool:
+    case ValueType::kBool:
       return MetaValue{b};
   }
   return fail("unknown cast");
@@ -106,7 +106,7 @@ CastResult from_bool(bool b, CastType to) {
 
 }  // namespace
 
-std::expected<MetaValue, std::string> cast_meta_value(const MetaValue& value, CastType to) {
+std::expected<MetaValue, std::string> cast_meta_value(const MetaValue& value, ValueType to) {
   if (const auto* s = std::get_if<std::string>(&value)) return from_string(*s, to);
   if (const auto* i = std::get_if<std::int64_t>(&value)) return from_int(*i, to);
   if (const auto* d = std::get_if<double>(&value)) return from_float(*d, to);
@@ -124,28 +124,15 @@ std::string meta_value_to_string(const MetaValue& value) {
   return std::get<bool>(value) ? "true" : "false";
 }
 
-const char* meta_type_name(const MetaValue& value) {
-  switch (value.index()) {
-    case 0:
-      return "string";
-    case 1:
-      return "int";
-    case 2:
-      return "float";
-    default:
-      return "bool";
-  }
-}
-
-bool meta_value_has_type(const MetaValue& value, CastType type) {
+bool meta_value_has_type(const MetaValue& value, ValueType type) {
   switch (type) {
-    case CastType::kString:
+    case ValueType::kString:
       return std::holds_alternative<std::string>(value);
-    case CastType::kInt:
+    case ValueType::kInt:
       return std::holds_alternative<std::int64_t>(value);
-    case CastType::kFloat:
+    case ValueType::kFloat:
       return std::holds_alternative<double>(value);
-    case CastType::kBool:
+    case ValueType::kBool:
       return std::holds_alternative<bool>(value);
   }
   return false;
@@ -159,21 +146,7 @@ std::string describe_meta_value(const MetaValue& value) {
   } else {
     text = meta_value_to_string(value);
   }
-  return text + " (" + meta_type_name(value) + ")";
-}
-
-const char* cast_type_name(CastType type) {
-  switch (type) {
-    case CastType::kString:
-      return "string";
-    case CastType::kInt:
-      return "int";
-    case CastType::kFloat:
-      return "float";
-    case CastType::kBool:
-      return "bool";
-  }
-  return "?";
+  return text + " (" + value_type_name(value) + ")";
 }
 
 }  // namespace cm::contracts

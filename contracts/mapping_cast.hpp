@@ -12,15 +12,14 @@
 namespace cm::contracts {
 
 // The value converted to `to`, or why it cannot be (a short reason, no value in it).
-std::expected<MetaValue, std::string> cast_meta_value(const MetaValue& value, CastType to);
+std::expected<MetaValue, std::string> cast_meta_value(const MetaValue& value, ValueType to);
 
 // The "anything -> string" rule: int in decimal, float in the shortest form that parses back to the
 // same double (std::to_chars), bool as "true"/"false", strings unchanged.
 std::string meta_value_to_string(const MetaValue& value);
 
 // "string" | "int" | "float" | "bool".
-const char* meta_type_name(const MetaValue& value);
-bool meta_value_has_type(const MetaValue& value, CastType type);
+bool meta_value_has_type(const MetaValue& value, ValueType type);
 
 // For messages: strings JSON-quoted, the others as meta_value_to_string, then the type:
 // "\"12abc\" (string)", "1.5 (float)".

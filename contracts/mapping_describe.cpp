@@ -17,7 +17,7 @@ std::string origin_of(const MappingFieldRule& rule) {
   switch (rule.kind) {
     case MappingFieldRule::Kind::kCopy: {
       std::string text = "copy of source key " + quoted(rule.from);
-      if (rule.cast) text += std::string(" cast to ") + cast_type_name(*rule.cast);
+      if (rule.cast) text += std::string(" cast to ") + value_type_name(*rule.cast);
       if (rule.default_value) {
         text += ", default " + describe_meta_value(*rule.default_value) + " when missing";
       } else {

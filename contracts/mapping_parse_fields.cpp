@@ -28,7 +28,7 @@ Status parse_copy(const Checker& check, const json& spec, const std::string& pla
   if (spec.contains("cast")) {
     CM_ASSIGN_OR_RETURN(auto i, check.one_of(spec["cast"], child(place, "cast"),
                                              {"string", "int", "float", "bool"}));
-    rule->cast = static_cast<CastType>(i);
+    rule->cast = static_cast<ValueType>(i);
   }
   if (spec.contains("default")) {
     const std::string at = child(place, "default");
@@ -36,7 +36,7 @@ Status parse_copy(const Checker& check, const json& spec, const std::string& pla
     // A default of another type would give the target key two types across records.
     if (rule->cast && !meta_value_has_type(value, *rule->cast)) {
       return check.fail(at, describe_meta_value(value) + " does not have the cast type " +
-                                cast_type_name(*rule->cast));
+                                value_type_name(*rule->cast));
     }
     rule->default_value = std::move(value);
   }

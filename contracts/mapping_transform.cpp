@@ -99,7 +99,7 @@ std::expected<Metadata, std::string> build_metadata(const Mapping& m, const std:
         if (!cast) {
           return Problem("fields[" + std::to_string(i) + "] (" + quoted(rule.to) + "): key " +
                          quoted(rule.from) + " value " + describe_meta_value(it->second) +
-                         " cannot be cast to " + cast_type_name(*rule.cast) + ": " + cast.error());
+                         " cannot be cast to " + value_type_name(*rule.cast) + ": " + cast.error());
         }
         out[rule.to] = std::move(*cast);
         break;

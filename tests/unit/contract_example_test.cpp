@@ -27,28 +27,28 @@ Mapping example_mapping() {
 }
 
 // The type a mapping rule writes, when the mapping alone decides it.
-std::optional<FieldType> written_type(const MappingFieldRule& rule) {
-  // MetaValue's alternatives are in FieldType order (string, int, float, bool).
-  auto of_value = [](const MetaValue& v) { return static_cast<FieldType>(v.index()); };
+std::optional<ValueType> written_type(const MappingFieldRule& rule) {
+  // MetaValue's alternatives are in ValueType order (string, int, float, bool).
+  auto of_value = [](const MetaValue& v) { return static_cast<ValueType>(v.index()); };
   switch (rule.kind) {
     case MappingFieldRule::Kind::kConst:
       return of_value(rule.constant);
     case MappingFieldRule::Kind::kCompute:
       return rule.compute == ComputeKind::kDocumentLength ||
                      rule.compute == ComputeKind::kDocumentBytes
-                 ? FieldType::kInt
-                 : FieldType::kString;
+                 ? ValueType::kInt
+                 : ValueType::kString;
     case MappingFieldRule::Kind::kCopy:
       if (rule.cast) {
         switch (*rule.cast) {
-          case CastType::kString:
-            return FieldType::kString;
-          case CastType::kInt:
-            return FieldType::kInt;
-          case CastType::kFloat:
-            return FieldType::kFloat;
-          case CastType::kBool:
-            return FieldType::kBool;
+          case ValueType::kString:
+            return ValueType::kString;
+          case ValueType::kInt:
+            return ValueType::kInt;
+          case ValueType::kFloat:
+            return ValueType::kFloat;
+          case ValueType::kBool:
+            return ValueType::kBool;
         }
       }
       if (rule.default_value) return of_value(*rule.default_value);

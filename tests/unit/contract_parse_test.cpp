@@ -71,7 +71,7 @@ TEST(ContractParseTest, ParsesEverySettingAndAppliesDefaults) {
   EXPECT_EQ(c->find_collection("nope"), nullptr);
 
   const auto& chunk = c->fields.at("chunk_no");
-  EXPECT_EQ(chunk.type, FieldType::kInt);
+  EXPECT_EQ(chunk.type, ValueType::kInt);
   EXPECT_TRUE(chunk.required);
   EXPECT_EQ(chunk.min, Bound(std::int64_t{0}));
   EXPECT_EQ(chunk.max, Bound(std::int64_t{10000}));

@@ -11,11 +11,6 @@
 namespace cm::validate {
 namespace {
 
-const char* type_of(const MetaValue& v) {
-  static const char* kNames[] = {"string", "int", "float", "bool"};
-  return kNames[v.index()];
-}
-
 // The contract's type and value rules only (see the file comment).
 contracts::Contract value_rules_only(const contracts::Contract& contract) {
   contracts::Contract reduced = contract;
@@ -58,7 +53,8 @@ class FieldTypeValidation final : public Check, public RecordObserver {
       for (const auto& [key, value] : actual[i]->metadata) {
         auto it = expected[i].metadata.find(key);
         if (it == expected[i].metadata.end() || it->second.index() == value.index()) continue;
-        changes_[collection_][key + "\" is " + type_of(value) + ", expected " + type_of(it->second)]
+        changes_[collection_][key + "\" is " + value_type_name(value) + ", expected " +
+                              value_type_name(it->second)]
             .add(actual[i]->id);
       }
     }
