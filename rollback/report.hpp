@@ -5,7 +5,9 @@
 // Downtime of a live name: from when the run changed what it serves (the ledger's disrupted_at, or
 // the cutover step's done_at) to when it served its pre-run state again (the rename back, the end
 // of its restore, or the drop of a collection the run created); 0 when it was never disrupted.
-// live_restored_seconds: from the rollback's start to the last live name restored.
+// live_restored_seconds: from the rollback's start to the last live name restored; its parts are
+// backup_verify_seconds (always before any change) and first_change_to_live_restored_seconds
+// (from the first rename/drop/create sent to the last live name restored: the swap, on path A).
 #pragma once
 
 #include <filesystem>

@@ -235,5 +235,59 @@ TEST_F(RollbackIntegration, WorkingTargetNeedsTheConfirmation) {
   expect_rolled_back(rollback({}, confirm), before);
 }
 
+TEST_F(RollbackIntegration, ChangedSourceFailsVerificationUntilItIsBack) {
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate({"--batch-size", "50"}).exit_code, 0);
+  delete_one_record("kb_articles");
+  ASSERT_EQ(validate().exit_code, 2);
+  // Someone deletes a record from the source meanwhile.
+  auto source = open(source_uri());
+  auto info = source->find_collection("support_tickets");
+  ASSERT_TRUE(info && *info);
+  auto ids = source->list_ids(**info, 0, 1);
+  ASSERT_TRUE(ids);
+  auto lost = source->get_records(**info, *ids);
+  ASSERT_TRUE(lost && lost->size() == 1);
+  ASSERT_TRUE(source->delete_records(**info, *ids));
+  auto failed = rollback();
+  EXPECT_EQ(failed.exit_code, 6) << failed.output;
+  EXPECT_EQ(rollback_report()["status"], "VERIFY_FAILED");
+  EXPECT_EQ(rollback_report()["verification"]["source"]["status"], "mismatch");
+  EXPECT_NE(failed.output.find("support_tickets"), std::string::npos) << failed.output;
+  EXPECT_EQ(manifest().rolled_back_at, "");
+  EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "");  // the target part is done
+  // Once the source is whole again, a re-run only verifies, and passes.
+  ASSERT_TRUE(source->upsert(**info, *lost));
+  expect_rolled_back(rollback(), before);
+  EXPECT_EQ(rollback_report()["invocations"], 2);
+  expect_clean_remigration({"--batch-size", "50"});
+}
+
+TEST_F(RollbackIntegration, ForeignCollectionUnderARunNameIsAConflict) {
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate({"--batch-size", "50"}).exit_code, 0);
+  // Someone replaced one of the run's collections with their own.
+  auto store = open(target_uri());
+  ASSERT_TRUE(store->delete_collection("product_docs"));
+  corpus::CorpusOptions o;
+  o.dimension = 8;
+  auto spec = corpus::collection_specs(o)[2];
+  ASSERT_EQ(spec.name, "product_docs");
+  auto theirs = store->create_collection(spec);
+  ASSERT_TRUE(theirs);
+  ASSERT_TRUE(store->upsert(*theirs, std::vector<Record>{corpus::make_record(o, 2, 0)}));
+  ASSERT_EQ(validate().exit_code, 2);
+  const auto broken = state_of(target_uri());
+  auto refused = rollback();
+  EXPECT_EQ(refused.exit_code, 9) << refused.output;
+  EXPECT_NE(refused.output.find("is not this run's"), std::string::npos) << refused.output;
+  EXPECT_EQ(diff_text(broken, state_of(target_uri()), false), "");
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "rollback.json"));
+  // Once they moved it away, the rollback goes through.
+  ASSERT_TRUE(store->delete_collection("product_docs"));
+  expect_rolled_back(rollback(), before);
+  expect_clean_remigration({"--batch-size", "50"});
+}
+
 }  // namespace
 }  // namespace cm::testing
