@@ -87,7 +87,9 @@ TEST_F(RollbackIntegration, StagedRunAfterCutoverIsSwappedBackByRenaming) {
   ASSERT_EQ(c.exit_code, 0) << c.output;
   perturb_one_vector("kb_articles");  // the live name now serves the run's data
   ASSERT_EQ(validate().exit_code, 2);
-
+  // Killed right after the third rename back landed; the re-run finds it by collection id.
+  auto killed = rollback({}, {{"CHROMA_MIGRATE_FAULTS", "target.rename_collection=crash@3"}});
+  ASSERT_TRUE(killed.signaled) << killed.output;
   expect_rolled_back(rollback(), before);
   auto r = rollback_report();
   EXPECT_EQ(r["paths"], nlohmann::json({"A"}));
@@ -95,6 +97,7 @@ TEST_F(RollbackIntegration, StagedRunAfterCutoverIsSwappedBackByRenaming) {
   std::size_t renames = 0;
   for (const auto& a : r["actions"]) renames += a["action"] == "rename";
   EXPECT_EQ(renames, 8u);
+  EXPECT_NE(r.dump().find("had landed before"), std::string::npos);
   EXPECT_EQ(r["archive"]["collections"].size(), 4u);
   EXPECT_GT(r["live_restored_seconds"].get<double>(), 0);
   for (const auto& d : r["downtime"]) {
@@ -151,16 +154,16 @@ TEST_F(RollbackIntegration, KilledMidRollbackCompletesOnReRun) {
   ASSERT_EQ(migrate(in_place()).exit_code, 0);
   perturb_one_vector("legal_clauses");
   ASSERT_EQ(validate().exit_code, 2);
-  // Killed right after the first drop landed, before rollback.json recorded it...
-  auto first = rollback({}, {{"CHROMA_MIGRATE_FAULTS", "target.delete_collection=crash@1"}});
-  ASSERT_TRUE(first.signaled) << first.output;
-  // ...then right after the second restore upsert landed.
-  auto second = rollback({}, {{"CHROMA_MIGRATE_FAULTS", "target.upsert=crash@2"}});
-  ASSERT_TRUE(second.signaled) << second.output;
-  auto third = rollback();
-  expect_rolled_back(third, before);
+  // Killed right after a call landed, before rollback.json recorded it: the first drop, the first
+  // re-create from the backup, the second restore upsert. Each re-run continues.
+  for (const char* fault : {"target.delete_collection=crash@1", "target.create_collection=crash@1",
+                            "target.upsert=crash@2"}) {
+    auto killed = rollback({}, {{"CHROMA_MIGRATE_FAULTS", fault}});
+    ASSERT_TRUE(killed.signaled) << fault << "\n" << killed.output;
+  }
+  expect_rolled_back(rollback(), before);
   auto r = rollback_report();
-  EXPECT_EQ(r["invocations"], 3);
+  EXPECT_EQ(r["invocations"], 4);
   EXPECT_EQ(r["archive"]["collections"].size(), 4u);
   EXPECT_NE(r.dump().find("had landed before a crash"), std::string::npos);
   expect_clean_remigration(in_place());
@@ -208,6 +211,8 @@ TEST_F(RollbackIntegration, PassedRunIsLeftAloneUnlessForcedWithAReason) {
   other["run_id"] = "someone-else";
   ASSERT_TRUE(write_file_atomic(dir_ / "other.json", other.dump()));
   EXPECT_EQ(rollback({"--report", (dir_ / "other.json").string()}).exit_code, 3);
+  ASSERT_TRUE(write_file_atomic(dir_ / "bad.json", "{\"overall_status\": "));  // unparseable
+  EXPECT_EQ(rollback({"--report", (dir_ / "bad.json").string()}).exit_code, 3);
   EXPECT_EQ(diff_text(migrated, state_of(target_uri())), "");
   EXPECT_EQ(listing(work_dir()), files);
 
@@ -287,6 +292,42 @@ TEST_F(RollbackIntegration, ForeignCollectionUnderARunNameIsAConflict) {
   ASSERT_TRUE(store->delete_collection("product_docs"));
   expect_rolled_back(rollback(), before);
   expect_clean_remigration({"--batch-size", "50"});
+}
+
+TEST_F(RollbackIntegration, CutoverKilledMidSwapIsUndoneByCollectionId) {
+  seed_target(4, 80);
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(staged("r1")).exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  // Killed after the third rename (legal_clauses -> retained) landed unjournalled: one live name
+  // serves the run's data, one is missing, two were never touched.
+  auto c = tool(CHROMA_MIGRATE_BIN, {"--cutover"},
+                {{"CHROMA_MIGRATE_FAULTS", "target.rename_collection=crash@3"}});
+  ASSERT_TRUE(c.signaled) << c.output;
+  expect_rolled_back(rollback({"--force", "--reason", "cutover crashed"}), before);
+  auto r = rollback_report();
+  std::map<std::string, double> downtime;
+  for (const auto& d : r["downtime"]) downtime[d["live_name"]] = d["seconds"];
+  EXPECT_GT(downtime["kb_articles"], 0);
+  EXPECT_GT(downtime["legal_clauses"], 0);
+  EXPECT_EQ(downtime["product_docs"], 0);
+  EXPECT_EQ(downtime["support_tickets"], 0);
+  expect_clean_remigration(staged("r2"));
+}
+
+TEST_F(RollbackIntegration, ImportKilledMidWayIsRolledBackWhenForced) {
+  seed_target(2, 120);
+  const auto before = state_of(target_uri());
+  // Killed right after the first replaced collection was dropped: it exists only in the backup,
+  // the other replaced one was never touched, the created ones were never created.
+  auto run = migrate(in_place(), {{"CHROMA_MIGRATE_FAULTS", "target.delete_collection=crash@1"}});
+  ASSERT_TRUE(run.signaled) << run.output;
+  EXPECT_EQ(rollback().exit_code, 3);  // no validation report: only --force
+  expect_rolled_back(rollback({"--force", "--reason", "import crashed"}), before);
+  auto r = rollback_report();
+  EXPECT_EQ(r["restored_records"], 60);
+  EXPECT_EQ(r["archive"]["collections"].size(), 0u);
+  expect_clean_remigration(in_place());
 }
 
 }  // namespace
