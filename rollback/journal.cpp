@@ -75,6 +75,7 @@ nlohmann::json journal_to_json(const Journal& j) {
           {"restores", restores},
           {"live", j.live},
           {"equal_to_backup", j.equal_to_backup},
+          {"untouched", j.untouched},
           {"must_be_gone", j.must_be_gone},
           {"actions", j.actions},
           {"invocations", j.invocations}};
@@ -102,6 +103,7 @@ Result<Journal> journal_from_json(const nlohmann::json& json) {
     for (const auto& r : json.at("restores")) j.restores.push_back(restore_from_json(r));
     j.live = json.at("live").get<std::vector<LiveName>>();
     j.equal_to_backup = json.value("equal_to_backup", std::vector<std::string>{});
+    j.untouched = json.value("untouched", std::vector<std::string>{});
     j.must_be_gone = json.value("must_be_gone", std::vector<std::string>{});
     j.actions = json.value("actions", std::vector<Action>{});
     j.invocations = json.value("invocations", std::uint32_t{0});

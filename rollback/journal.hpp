@@ -93,7 +93,11 @@ struct Journal {
   std::vector<RestoreItem> restores;
   std::vector<LiveName> live;
   std::vector<std::string> equal_to_backup;  // live names that must equal the backup at the end
-  std::vector<std::string> must_be_gone;     // names of the run's collections that must not exist
+  // Pre-run collections the run never wrote (staged and never cut over, or in place but never
+  // reached): they must still be there, the same collection (id) as in the backup. Their content
+  // is not compared: live traffic may legitimately have written to them since the backup.
+  std::vector<std::string> untouched;
+  std::vector<std::string> must_be_gone;  // names of the run's collections that must not exist
   std::vector<Action> actions;
   std::uint32_t invocations = 0;
 

@@ -130,7 +130,7 @@ class Planner {
       const bool pre_run = (bc && !found->id.empty() && found->id == bc->info.id) || never_created;
       if (!pre_run) return not_ours(e.name, *found);
       live(e, "untouched", "the pre-run collection, never written by the run", "");
-      if (bc) j_.equal_to_backup.push_back(e.name);
+      if (bc) j_.untouched.push_back(e.name);
       return ok_status();
     }
     if (!bc && never_created) {
@@ -153,7 +153,7 @@ class Planner {
     if (staged) archive(*staged, e.name, false);
     if (staged || e.state != "planned") gone(e.staging_name);
     live(e, "B", "staged, never cut over: the live name was never touched", "");
-    if (e.action == "replaced" && backup_of(e.name)) j_.equal_to_backup.push_back(e.name);
+    if (e.action == "replaced" && backup_of(e.name)) j_.untouched.push_back(e.name);
     return ok_status();
   }
 

@@ -68,6 +68,8 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target, const M
     }
   }
   out += fmt::format("{}. verify:\n", step++);
+  for (const auto& n : j.untouched)
+    out += fmt::format("   - '{}' is still the pre-run collection (the backup's id)\n", n);
   for (const auto& n : j.equal_to_backup)
     out += fmt::format("   - '{}' equals the backup record by record\n", n);
   for (const auto& n : j.must_be_gone) out += fmt::format("   - '{}' is gone\n", n);

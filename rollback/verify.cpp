@@ -106,6 +106,26 @@ Result<CollectionCheck> check_equal_to_backup(const std::string& name, VectorSto
   return c;
 }
 
+Result<CollectionCheck> check_untouched(const std::string& name, VectorStore& target,
+                                        SnapshotStore* backup) {
+  CollectionCheck c;
+  c.name = name;
+  c.expect = "untouched";
+  const auto manifest = backup ? backup->manifest() : std::nullopt;
+  const auto* bc = manifest ? manifest->find(name) : nullptr;
+  if (bc) c.expected_records = bc->record_count;
+  CM_ASSIGN_OR_RETURN(auto live, target.find_collection(name));
+  if (!live) {
+    note(c, "missing from the target");
+    return c;
+  }
+  CM_ASSIGN_OR_RETURN(c.actual_records, target.count(*live));
+  if (bc && !bc->info.id.empty() && live->id != bc->info.id) {
+    note(c, "is collection " + live->id + ", not the pre-run collection " + bc->info.id);
+  }
+  return c;
+}
+
 }  // namespace
 
 std::uint64_t Verification::records_compared() const {
@@ -132,6 +152,10 @@ Result<Verification> verify_rollback(const Journal& j, VectorStore& target, Snap
   for (const auto& name : j.equal_to_backup) {
     CM_ASSIGN_OR_RETURN(auto check,
                         check_equal_to_backup(name, target, backup, workers, max_batch));
+    v.collections.push_back(std::move(check));
+  }
+  for (const auto& name : j.untouched) {
+    CM_ASSIGN_OR_RETURN(auto check, check_untouched(name, target, backup));
     v.collections.push_back(std::move(check));
   }
   for (const auto& name : j.must_be_gone) {

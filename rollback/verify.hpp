@@ -2,6 +2,8 @@
 //   - every live name that must serve its pre-run data equals the backup: count, hnsw
 //     configuration, collection metadata, and every record (id, document, metadata exactly; the
 //     embedding under common/embedding_compare.hpp, since cosine vectors come back within 1-2 ulp);
+//   - pre-run collections the run never wrote are still there, the same collection as backed up
+//     (id); their content is not compared, since live traffic may have written to them;
 //   - every collection of the run (created live names, staging and retained names) is gone;
 //   - the source is untouched: when reachable, each exported collection is still there with the
 //     export snapshot's count. Unreachable (or only known redacted) is "not checked", no failure.
@@ -24,7 +26,7 @@ namespace cm::rollback {
 
 struct CollectionCheck {
   std::string name;
-  std::string expect;  // "equal to backup" | "gone"
+  std::string expect;  // "equal to backup" | "untouched" | "gone"
   bool ok = true;
   std::uint64_t expected_records = 0, actual_records = 0;
   std::uint64_t records_compared = 0, mismatches = 0;
