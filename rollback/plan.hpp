@@ -15,8 +15,8 @@
 // cutover steps the journalled collection id) is ever archived and dropped: anything else under a
 // name the plan would touch is a conflict (kAlreadyExists) and nothing is changed. A replaced or
 // merged collection that the run never wrote (no ledger key; for replaced, the backup's own id) is
-// left alone and only compared with the backup. Entries still "planned" were never created and
-// are skipped.
+// left alone and only checked to still be that collection. Entries still "planned" were never
+// created and are skipped.
 #pragma once
 
 #include <string>
