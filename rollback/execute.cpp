@@ -4,11 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.hpp"
 #include "common/collection_copy.hpp"
 #include "common/collection_rename.hpp"
 #include "common/progress.hpp"
 #include "rollback/plan.hpp"
-#include "rollback/timestamps.hpp"
 
 namespace cm::rollback {
 namespace {
@@ -61,7 +61,7 @@ Status archive_pending(ExecContext& ctx) {
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
       next.archive[i].state = "archived";
       next.archive[i].records = records;
-      next.archive[i].archived_at = precise_now();
+      next.archive[i].archived_at = now_iso8601();
       next.actions.push_back(action("archive", item.name, std::to_string(records) + " records",
                                     next.archive[i].archived_at, start));
     }));
@@ -78,7 +78,7 @@ Status archive_pending(ExecContext& ctx) {
                report.collections_checked, report.records_checked);
   return ctx.journal.update([&](Journal& next) {
     next.archive_state = "sealed";
-    next.archive_verified_at = precise_now();
+    next.archive_verified_at = now_iso8601();
     next.actions.push_back(action("seal_archive", "",
                                   std::to_string(report.collections_checked) + " collection(s), " +
                                       std::to_string(report.records_checked) + " records verified",
@@ -101,7 +101,7 @@ Status undo_renames(ExecContext& ctx) {
                  landed_before ? " (had landed before a crash)" : "");
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
       next.renames[i].state = "done";
-      next.renames[i].done_at = precise_now();
+      next.renames[i].done_at = now_iso8601();
       if (r.restores_live) mark_live_restored(next, r.live_name, next.renames[i].done_at);
       next.actions.push_back(action("rename", r.from,
                                     "-> " + r.to + (landed_before ? " (had landed before)" : ""),
@@ -134,7 +134,7 @@ Status archive_and_drop(ExecContext& ctx) {
     }
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
       next.archive[i].state = "dropped";
-      next.archive[i].dropped_at = precise_now();
+      next.archive[i].dropped_at = now_iso8601();
       if (item.restores_live) mark_live_restored(next, item.live_name, next.archive[i].dropped_at);
       next.actions.push_back(action("drop", item.name, detail, next.archive[i].dropped_at, start));
     }));

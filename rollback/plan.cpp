@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "rollback/timestamps.hpp"
+#include "common/clock.hpp"
 
 namespace cm::rollback {
 
@@ -115,7 +115,7 @@ class Planner {
       } else {
         gone(e.name);
         live(e, "C", "created by the run, already gone", e.disrupted_at);
-        j_.live.back().restored_at = precise_now();
+        j_.live.back().restored_at = now_iso8601();
       }
       return ok_status();
     }

@@ -5,11 +5,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.hpp"
 #include "common/collection_copy.hpp"
 #include "common/progress.hpp"
 #include "rollback/execute.hpp"
 #include "rollback/plan.hpp"
-#include "rollback/timestamps.hpp"
 
 namespace cm::rollback {
 namespace {
@@ -63,7 +63,7 @@ Result<CollectionInfo> create_or_adopt(ExecContext& ctx, std::size_t i,
   if (!info) {
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
       next.restores[i].state = "creating";
-      if (next.restores[i].started_at.empty()) next.restores[i].started_at = precise_now();
+      if (next.restores[i].started_at.empty()) next.restores[i].started_at = now_iso8601();
     }));
     CollectionSpec spec{bc.info.name, bc.info.metadata, bc.info.hnsw, bc.info.configuration};
     auto created = ctx.target.create_collection(spec);
@@ -80,7 +80,7 @@ Result<CollectionInfo> create_or_adopt(ExecContext& ctx, std::size_t i,
     next.actions.push_back({"create", r.name,
                             "from the backup (space " + bc.info.hnsw.space + ", " +
                                 std::to_string(bc.info.metadata.size()) + " metadata keys)",
-                            precise_now(), since(start)});
+                            now_iso8601(), since(start)});
   }));
   spdlog::info("recreated {} from the backup (space {})", r.name, bc.info.hnsw.space);
   return *info;
@@ -131,7 +131,7 @@ Status restore_from_backup(ExecContext& ctx) {
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
       auto& item = next.restores[i];
       item.state = "restored";
-      item.finished_at = precise_now();
+      item.finished_at = now_iso8601();
       item.upsert_seconds += seconds;
       item.timed_records += sent;
       if (auto* l = next.find_live(r.name); l && l->restored_at.empty())

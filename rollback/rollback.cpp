@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.hpp"
 #include "common/interlocks.hpp"
 #include "common/logging.hpp"
 #include "common/run_manifest.hpp"
@@ -14,7 +15,6 @@
 #include "rollback/execute.hpp"
 #include "rollback/plan.hpp"
 #include "rollback/report.hpp"
-#include "rollback/timestamps.hpp"
 #include "rollback/trigger.hpp"
 #include "rollback/verify.hpp"
 
@@ -62,7 +62,7 @@ Outcome message(Kind kind, const RunManifest& m, std::string text) {
 }  // namespace
 
 Result<Outcome> run_rollback(const RollbackOptions& o) {
-  const std::string invocation_start = precise_now();
+  const std::string invocation_start = now_iso8601();
   const WorkDir work(o.work_dir);
   if (!std::filesystem::exists(work.run_manifest())) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -120,6 +120,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   CM_ASSIGN_OR_RETURN(auto backup, verified_backup(work, m));
   const double verify_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - verify_start).count();
+  const std::string verified_at = now_iso8601();
   const auto backup_manifest = backup ? backup->manifest() : std::nullopt;
   const Manifest* bm = backup_manifest ? &*backup_manifest : nullptr;
 
@@ -149,7 +150,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
     ++j.invocations;
     if (backup) {
       j.actions.push_back(
-          {"verify_backup", j.backup_path, "before any change", invocation_start, verify_seconds});
+          {"verify_backup", j.backup_path, "before any change", verified_at, verify_seconds});
     }
   }));
 
@@ -163,7 +164,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
                       verify_rollback(journal->get(), *target, backup.get(), o.workers, max_batch));
   v.source = check_source(o, m, work);
   CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
-    j.finished_at = precise_now();
+    j.finished_at = now_iso8601();
     j.actions.push_back({"verify", "",
                          std::to_string(v.records_compared()) + " records compared, " +
                              std::to_string(v.mismatches()) + " mismatches",
@@ -173,7 +174,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   CM_RETURN_IF_ERROR(write_report(work, report));
   if (v.ok()) {
     CM_RETURN_IF_ERROR(
-        manifest->update([](RunManifest& next) { next.rolled_back_at = precise_now(); }));
+        manifest->update([](RunManifest& next) { next.rolled_back_at = now_iso8601(); }));
     CM_RETURN_IF_ERROR(journal->update([](Journal& j) { j.state = "complete"; }));
   }
   return message(v.ok() ? Kind::kRolledBack : Kind::kVerifyFailed, m,

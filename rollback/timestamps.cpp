@@ -1,23 +1,9 @@
 #include "rollback/timestamps.hpp"
 
-#include <chrono>
 #include <cstdio>
 #include <ctime>
 
 namespace cm::rollback {
-
-std::string precise_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms.count() % 1000));
-  return text;
-}
 
 std::optional<double> parse_iso8601(const std::string& text) {
   std::tm tm{};

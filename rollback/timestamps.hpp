@@ -1,7 +1,6 @@
-// Wall-clock stamps for rollback.json and the report, with milliseconds: downtime and
-// live_restored_seconds are sub-second figures (a rename swap takes milliseconds), and they must
-// survive a crash, so they are computed from stored stamps rather than in-process clocks.
-// (common/clock.hpp's now_iso8601() prints whole seconds with the fmt this builds against.)
+// Reading the ISO-8601 stamps run.json and rollback.json carry (common/clock.hpp's now_iso8601():
+// "2026-11-22T04:37:00.123Z"): downtime and live_restored_seconds are computed from stored stamps,
+// not in-process clocks, so they survive a crash and a re-run.
 #pragma once
 
 #include <optional>
@@ -9,10 +8,8 @@
 
 namespace cm::rollback {
 
-// "2026-11-22T04:37:00.123Z" (UTC).
-std::string precise_now();
-// Seconds since the epoch of such a stamp, milliseconds optional ("2026-11-22T04:37:00Z" too);
-// nullopt when it is not one.
+// Seconds since the epoch; milliseconds optional ("2026-11-22T04:37:00Z" too, as older run.json
+// files have); nullopt when the text is not such a stamp.
 std::optional<double> parse_iso8601(const std::string& text);
 
 }  // namespace cm::rollback
