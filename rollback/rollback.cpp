@@ -23,9 +23,9 @@ namespace {
 
 using Kind = Outcome::Kind;
 
-// Opens and verifies the backup when run.json records one or the ledger needs one. Nothing has
-// been changed when this fails, and the message names every problem file.
-Result<std::unique_ptr<SnapshotStore>> verified_backup(const WorkDir& work, const RunManifest& m) {
+// Opens the backup (its manifest: enough to plan) when run.json records one or the ledger needs
+// one. Nothing has been changed when this fails.
+Result<std::unique_ptr<SnapshotStore>> open_backup(const WorkDir& work, const RunManifest& m) {
   const std::string rel = m.backup.value("path", "");
   if (rel.empty()) {
     if (!backup_required(m)) return std::unique_ptr<SnapshotStore>{};
@@ -41,18 +41,30 @@ Result<std::unique_ptr<SnapshotStore>> verified_backup(const WorkDir& work, cons
                                                   backup.error().message +
                                                   "); nothing was deleted or renamed");
   }
-  CM_ASSIGN_OR_RETURN(auto report, (*backup)->verify());
+  return std::move(*backup);
+}
+
+// Verifies every file of the backup against its manifest; the message names every problem file.
+// `done` says what has happened so far (nothing, or only the non-destructive swap-back).
+Status verify_backup(SnapshotStore& backup, const std::string& done) {
+  CM_ASSIGN_OR_RETURN(auto report, backup.verify());
   if (!report.ok()) {
     std::string problems;
     for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
-    return make_error(
-        ErrorCode::kCorruption,
-        "the backup " + dir.string() +
-            " failed verification; nothing was deleted or renamed. Problem files:" + problems);
+    return make_error(ErrorCode::kCorruption, "the backup " + backup.dir().string() +
+                                                  " failed verification; " + done +
+                                                  ". Problem files:" + problems);
   }
-  spdlog::info("backup verified: {} ({} collection(s), {} records)", dir.string(),
+  spdlog::info("backup verified: {} ({} collection(s), {} records)", backup.dir().string(),
                report.collections_checked, report.records_checked);
-  return std::move(*backup);
+  return ok_status();
+}
+
+bool renames_pending(const Journal& j) {
+  for (const auto& r : j.renames) {
+    if (r.state != "done") return true;
+  }
+  return false;
 }
 
 Outcome message(Kind kind, const RunManifest& m, std::string text) {
@@ -116,11 +128,25 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   CM_ASSIGN_OR_RETURN(auto limits, target->limits());
   const std::size_t max_batch = std::clamp<std::size_t>(limits.max_batch_size, 1, 1000);
 
-  const auto verify_start = std::chrono::steady_clock::now();
-  CM_ASSIGN_OR_RETURN(auto backup, verified_backup(work, m));
-  const double verify_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - verify_start).count();
-  const std::string verified_at = now_iso8601();
+  CM_ASSIGN_OR_RETURN(auto backup, open_backup(work, m));
+  double verify_seconds = 0;
+  std::string verified_at;
+  auto verify = [&](const std::string& done) -> Status {
+    const auto start = std::chrono::steady_clock::now();
+    CM_RETURN_IF_ERROR(verify_backup(*backup, done));
+    verify_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    verified_at = now_iso8601();
+    return ok_status();
+  };
+  // The cutover's renames are undone before the backup is verified: they destroy nothing and give
+  // the live names back at once (the backup is only needed before the first drop). Without
+  // renames to undo, the backup verifies before anything is written, rollback.json included.
+  const bool may_swap_first = journal ? renames_pending(journal->get())
+                                      : m.cutover.state == "swapping" || m.cutover.state == "done";
+  if (backup && (!may_swap_first || o.dry_run)) {
+    CM_RETURN_IF_ERROR(verify("nothing was deleted or renamed"));
+  }
   const auto backup_manifest = backup ? backup->manifest() : std::nullopt;
   const Manifest* bm = backup_manifest ? &*backup_manifest : nullptr;
 
@@ -146,16 +172,21 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
     spdlog::info("continuing the interrupted rollback of run {} started at {}", m.run_id,
                  journal->get().started_at);
   }
-  CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
-    ++j.invocations;
-    if (backup) {
-      j.actions.push_back(
-          {"verify_backup", j.backup_path, "before any change", verified_at, verify_seconds});
-    }
-  }));
+  CM_RETURN_IF_ERROR(journal->update([](Journal& j) { ++j.invocations; }));
 
   ExecContext ctx{o, work, *target, backup.get(), *journal, max_batch};
   CM_RETURN_IF_ERROR(undo_renames(ctx));
+  if (backup && verified_at.empty()) {
+    CM_RETURN_IF_ERROR(verify(
+        "the live names were given back their pre-run collections (a rename, nothing deleted); "
+        "nothing was deleted. Fix or restore the backup, then run chroma-rollback again"));
+  }
+  if (backup) {
+    CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
+      j.actions.push_back(
+          {"verify_backup", j.backup_path, "before the first drop", verified_at, verify_seconds});
+    }));
+  }
   CM_RETURN_IF_ERROR(archive_and_drop(ctx));
   CM_RETURN_IF_ERROR(restore_from_backup(ctx));
 

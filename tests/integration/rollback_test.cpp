@@ -154,6 +154,30 @@ TEST_F(RollbackIntegration, CorruptBackupRefusesBeforeChangingAnything) {
   EXPECT_NE(diff_text(before, broken), "");  // the target really is still the migrated one
 }
 
+TEST_F(RollbackIntegration, CorruptBackupAfterCutoverStillSwapsBackButDeletesNothing) {
+  seed_target(4, 80);
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate(staged("r1")).exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  ASSERT_EQ(tool(CHROMA_MIGRATE_BIN, {"--cutover"}).exit_code, 0);
+  perturb_one_vector("kb_articles");
+  ASSERT_EQ(validate().exit_code, 2);
+  const auto part = corrupt_backup_part();
+  // The swap-back destroys nothing, so it happens first; the corrupt backup then stops the
+  // rollback before the first archive or drop.
+  auto run = rollback();
+  EXPECT_EQ(run.exit_code, 7) << run.output;
+  EXPECT_NE(run.output.find(part.filename().string()), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("nothing was deleted"), std::string::npos) << run.output;
+  auto now = state_of(target_uri());
+  StoreState live;
+  for (const auto& [name, c] : before) live[name] = now[name];
+  EXPECT_EQ(diff_text(before, live, false), "");  // the live names serve the pre-run data
+  EXPECT_EQ(now.size(), 2 * before.size());       // and the run's collections all still exist
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "snapshots" / "archive"));
+  EXPECT_EQ(manifest().rolled_back_at, "");
+}
+
 TEST_F(RollbackIntegration, KilledMidRollbackCompletesOnReRun) {
   seed_target(2, 120);  // 60 records per replaced collection: backup parts of 50 and 10
   const auto before = state_of(target_uri());
