@@ -13,13 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NS="${BENCH_SWAP_RECORDS:-100000}" NR="${BENCH_RESTORE_RECORDS:-20000}"
 D="${BENCH_DIM:-384}" W="${BENCH_WORKERS:-2}" B="${BENCH_BATCH:-1000}"
 dir="${BENCH_DIR:-$root/bench-work/rollback-$(date -u +%Y%m%dT%H%M%SZ)}"
-"$root/scripts/install-deps.sh" >/dev/null
-"$root/scripts/build.sh" >/dev/null
-bin="$root/build/bin"
-mkdir -p "$dir"
-trap '"$root/scripts/chroma-server.sh" stop "$dir/src"; "$root/scripts/chroma-server.sh" stop "$dir/dst"' EXIT
-S="$("$root/scripts/chroma-server.sh" start "$dir/src")"
-T="$("$root/scripts/chroma-server.sh" start "$dir/dst")"
+source "$root/bench/servers.sh"  # bin, S (source URL), T (target URL)
 echo "bench: swap $NS, restore $NR records x $D, batch $B, $W workers; dir $dir" >&2
 log="$dir/bench.log"
 quiet() { "$@" >>"$log" 2>&1 || { echo "bench: failed: $*" >&2; tail -20 "$log" >&2; exit 1; }; }

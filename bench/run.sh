@@ -13,13 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N="${BENCH_RECORDS:-50000}" D="${BENCH_DIM:-384}" W="${BENCH_WORKERS:-2}" B="${BENCH_BATCH:-1000}"
 dir="${BENCH_DIR:-$root/bench-work/$(date -u +%Y%m%dT%H%M%SZ)}"
-"$root/scripts/install-deps.sh" >/dev/null
-"$root/scripts/build.sh" >/dev/null
-bin="$root/build/bin"
-mkdir -p "$dir"
-trap '"$root/scripts/chroma-server.sh" stop "$dir/src"; "$root/scripts/chroma-server.sh" stop "$dir/dst"' EXIT
-S="$("$root/scripts/chroma-server.sh" start "$dir/src")"
-T="$("$root/scripts/chroma-server.sh" start "$dir/dst")"
+source "$root/bench/servers.sh"  # bin, S (source URL), T (target URL)
 echo "bench: $N records x $D, batch $B, $W workers; source $S, target $T; dir $dir" >&2
 
 seed() { "$bin/chroma-seed" "$@" --dimension "$D" --workers "$W" >>"$dir/seed.log" 2>&1 || { cat "$dir/seed.log" >&2; exit 1; }; }

@@ -12,6 +12,12 @@ TargetCollectionEntry* RunManifest::find_target(const std::string& name) {
   return nullptr;
 }
 
+bool owned_by_run(const CollectionInfo& info, const std::string& run_id) {
+  auto it = info.metadata.find(kLedgerRunId);
+  return it != info.metadata.end() && std::holds_alternative<std::string>(it->second) &&
+         std::get<std::string>(it->second) == run_id;
+}
+
 std::string staging_name_for(const std::string& live, const std::string& run_id) {
   return live + ".staged-" + run_id;
 }
@@ -142,36 +148,6 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorCode::kCorruption, std::string("run.json is unreadable: ") + e.what());
   }
-}
-
-Result<std::unique_ptr<RunManifestStore>> RunManifestStore::create(
-    const std::filesystem::path& path, RunManifest manifest) {
-  CM_RETURN_IF_ERROR(write_file_atomic(path, run_manifest_to_json(manifest).dump(2) + "\n"));
-  return std::unique_ptr<RunManifestStore>(new RunManifestStore(path, std::move(manifest)));
-}
-
-Result<std::unique_ptr<RunManifestStore>> RunManifestStore::load(
-    const std::filesystem::path& path) {
-  CM_ASSIGN_OR_RETURN(std::string text, read_file(path));
-  auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded())
-    return make_error(ErrorCode::kCorruption, path.string() + " is not valid JSON");
-  CM_ASSIGN_OR_RETURN(RunManifest manifest, run_manifest_from_json(json));
-  return std::unique_ptr<RunManifestStore>(new RunManifestStore(path, std::move(manifest)));
-}
-
-RunManifest RunManifestStore::get() const {
-  std::lock_guard lock(mutex_);
-  return manifest_;
-}
-
-Status RunManifestStore::update(const std::function<void(RunManifest&)>& change) {
-  std::lock_guard lock(mutex_);
-  RunManifest next = manifest_;
-  change(next);
-  CM_RETURN_IF_ERROR(write_file_atomic(path_, run_manifest_to_json(next).dump(2) + "\n"));
-  manifest_ = std::move(next);
-  return ok_status();
 }
 
 }  // namespace cm

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/json_document_store.hpp"
+#include "common/record.hpp"
 
 namespace cm {
 
@@ -58,6 +60,15 @@ struct CutoverRecord {
   bool operator==(const CutoverRecord&) const = default;
 };
 
+// The run ledger in a target collection's metadata: every collection a run creates or writes
+// carries its run id, mapping hash and contract version, so resume and rollback can tell the run's
+// collections from anyone else's, also after a crash between a server call and run.json.
+inline constexpr const char* kLedgerRunId = "migration_run_id";
+inline constexpr const char* kLedgerMappingHash = "migration_mapping_hash";
+inline constexpr const char* kLedgerContractVersion = "migration_contract_version";
+// Whether the collection's metadata names `run_id` as its run (kLedgerRunId).
+bool owned_by_run(const CollectionInfo& info, const std::string& run_id);
+
 // Naming rules for staged runs (docs/work-dir.md): "<live>.staged-<run id>" for the collection the
 // import writes, "<live>.retained-<run id>" for the old live collection after the cutover.
 std::string staging_name_for(const std::string& live, const std::string& run_id);
@@ -98,22 +109,8 @@ struct RunManifest {
 nlohmann::json run_manifest_to_json(const RunManifest& manifest);
 Result<RunManifest> run_manifest_from_json(const nlohmann::json& json);
 
-class RunManifestStore {
- public:
-  static Result<std::unique_ptr<RunManifestStore>> create(const std::filesystem::path& path,
-                                                          RunManifest manifest);
-  static Result<std::unique_ptr<RunManifestStore>> load(const std::filesystem::path& path);
-
-  RunManifest get() const;
-  // Applies a change and writes the file atomically before returning.
-  Status update(const std::function<void(RunManifest&)>& change);
-
- private:
-  RunManifestStore(std::filesystem::path path, RunManifest manifest)
-      : path_(std::move(path)), manifest_(std::move(manifest)) {}
-  std::filesystem::path path_;
-  mutable std::mutex mutex_;
-  RunManifest manifest_;
-};
+// Owns run.json: update() applies a change and writes the file atomically before returning.
+using RunManifestStore =
+    JsonDocumentStore<RunManifest, run_manifest_to_json, run_manifest_from_json>;
 
 }  // namespace cm

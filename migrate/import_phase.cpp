@@ -39,12 +39,6 @@ TargetCollectionEntry physical(const TargetCollectionEntry& entry) {
   return staged;
 }
 
-bool owned_by_run(const CollectionInfo& info, const std::string& run_id) {
-  auto it = info.metadata.find(kLedgerRunId);
-  return it != info.metadata.end() && std::holds_alternative<std::string>(it->second) &&
-         std::get<std::string>(it->second) == run_id;
-}
-
 Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
                                      const CollectionInfo& planned, const RunManifest& manifest) {
   CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));

@@ -31,10 +31,7 @@ struct PhaseContext {
   std::shared_ptr<AuditLog> audit;                // records overrides too, not only store calls
 };
 
-// Keys every target collection the run creates or writes carries in its metadata (the run ledger).
-inline constexpr const char* kLedgerRunId = "migration_run_id";
-inline constexpr const char* kLedgerMappingHash = "migration_mapping_hash";
-inline constexpr const char* kLedgerContractVersion = "migration_contract_version";
+// The run ledger keys (kLedgerRunId, ...) are in common/run_manifest.hpp.
 Metadata with_ledger_keys(Metadata metadata, const RunManifest& manifest);
 
 // Stage names used in the checkpoint.

@@ -116,33 +116,4 @@ Result<Journal> journal_from_json(const nlohmann::json& json) {
   }
 }
 
-Result<std::unique_ptr<JournalStore>> JournalStore::create(const std::filesystem::path& path,
-                                                           Journal journal) {
-  CM_RETURN_IF_ERROR(write_file_atomic(path, journal_to_json(journal).dump(2) + "\n"));
-  return std::unique_ptr<JournalStore>(new JournalStore(path, std::move(journal)));
-}
-
-Result<std::unique_ptr<JournalStore>> JournalStore::load(const std::filesystem::path& path) {
-  CM_ASSIGN_OR_RETURN(std::string text, read_file(path));
-  auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded())
-    return make_error(ErrorCode::kCorruption, path.string() + " is not valid JSON");
-  CM_ASSIGN_OR_RETURN(Journal journal, journal_from_json(json));
-  return std::unique_ptr<JournalStore>(new JournalStore(path, std::move(journal)));
-}
-
-Journal JournalStore::get() const {
-  std::lock_guard lock(mutex_);
-  return journal_;
-}
-
-Status JournalStore::update(const std::function<void(Journal&)>& change) {
-  std::lock_guard lock(mutex_);
-  Journal next = journal_;
-  change(next);
-  CM_RETURN_IF_ERROR(write_file_atomic(path_, journal_to_json(next).dump(2) + "\n"));
-  journal_ = std::move(next);
-  return ok_status();
-}
-
 }  // namespace cm::rollback

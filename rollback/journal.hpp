@@ -25,6 +25,7 @@
 
 #include "checkpoints/batch_set.hpp"
 #include "common/error.hpp"
+#include "common/json_document_store.hpp"
 
 namespace cm::rollback {
 
@@ -109,21 +110,6 @@ Result<Journal> journal_from_json(const nlohmann::json& json);
 
 // Owns rollback.json; update() applies a change and writes the file atomically before returning.
 // Thread-safe (restore workers checkpoint parts through it).
-class JournalStore {
- public:
-  static Result<std::unique_ptr<JournalStore>> create(const std::filesystem::path& path,
-                                                      Journal journal);
-  static Result<std::unique_ptr<JournalStore>> load(const std::filesystem::path& path);
-
-  Journal get() const;
-  Status update(const std::function<void(Journal&)>& change);
-
- private:
-  JournalStore(std::filesystem::path path, Journal journal)
-      : path_(std::move(path)), journal_(std::move(journal)) {}
-  std::filesystem::path path_;
-  mutable std::mutex mutex_;
-  Journal journal_;
-};
+using JournalStore = JsonDocumentStore<Journal, journal_to_json, journal_from_json>;
 
 }  // namespace cm::rollback

@@ -7,12 +7,6 @@
 
 namespace cm::rollback {
 
-bool owned_by_run(const CollectionInfo& info, const std::string& run_id) {
-  auto it = info.metadata.find(kLedgerRunId);
-  return it != info.metadata.end() && std::holds_alternative<std::string>(it->second) &&
-         std::get<std::string>(it->second) == run_id;
-}
-
 bool backup_required(const RunManifest& m) {
   if (!m.cutover.retained.empty()) return true;
   return std::any_of(m.target_collections.begin(), m.target_collections.end(), [](const auto& e) {

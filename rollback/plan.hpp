@@ -28,11 +28,7 @@
 
 namespace cm::rollback {
 
-// The metadata key migrate writes into every target collection it creates or writes (the run
-// ledger, docs/work-dir.md). Shared through the work-dir contract, not through migrate's code.
-inline constexpr const char* kLedgerRunId = "migration_run_id";
-
-bool owned_by_run(const CollectionInfo& info, const std::string& run_id);
+// owned_by_run() and the ledger keys come from common/run_manifest.hpp (the work-dir contract).
 
 // Whether any entry may need the backup: a replaced/merged entry the run touched, or a staged
 // cutover that retained collections. (A recorded backup is verified in any case: it is the
