@@ -16,6 +16,7 @@
 #include "common/snapshot_store.hpp"
 #include "common/store_factory.hpp"
 #include "common/work_dir.hpp"
+#include "common/work_dir_lock.hpp"
 
 namespace cm::migrate {
 namespace {
@@ -24,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 struct StagedRun {
   WorkDir work;
+  std::unique_ptr<WorkDirLock> lock;
   std::unique_ptr<RunManifestStore> manifest;
   std::unique_ptr<VectorStore> target;
 };
@@ -31,12 +33,13 @@ struct StagedRun {
 // Everything --cutover and --finalize check before they connect: a complete, staged, not rolled
 // back run; then the interlocks, then the target store (audited like the migration's).
 Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
-  StagedRun run{WorkDir(o.work_dir), nullptr, nullptr};
+  StagedRun run{WorkDir(o.work_dir), nullptr, nullptr, nullptr};
   if (!std::filesystem::exists(run.work.run_manifest())) {
     return make_error(
         ErrorCode::kInvalidArgument,
         o.work_dir.string() + " is not a chroma-migrate work directory (no run.json)");
   }
+  CM_ASSIGN_OR_RETURN(run.lock, WorkDirLock::acquire(run.work.root(), "chroma-migrate"));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(run.work.run_manifest()));
   const auto m = run.manifest->get();
   auto wrong_state = [&](const std::string& why) {

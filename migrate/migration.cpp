@@ -46,6 +46,11 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   CM_ASSIGN_OR_RETURN(auto decision, check_interlocks({o.target_env, o.confirmation, o.targets_file,
                                                        o.target, o.dry_run}));
 
+  // One invocation per run at a time; a new run's directory is locked as soon as it exists.
+  std::unique_ptr<WorkDirLock> lock;
+  if (std::filesystem::is_directory(work.root())) {
+    CM_ASSIGN_OR_RETURN(lock, WorkDirLock::acquire(work.root(), "chroma-migrate"));
+  }
   const bool has_checkpoint = ckpt::CheckpointStore::exists(work.checkpoint());
   if (has_checkpoint && !o.resume) {
     return make_error(
@@ -61,6 +66,7 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   std::string run_id = o.run_id.empty() ? generate_run_id() : o.run_id;
   if (has_checkpoint) {
     CM_ASSIGN_OR_RETURN(run, resume_run(o, work, in));
+    run.lock = std::move(lock);
     run_id = run.manifest->get().run_id;
     CM_RETURN_IF_ERROR(init_logging("chroma-migrate",
                                     {work.log_file("chroma-migrate", run_id), o.verbose, o.quiet}));
@@ -78,8 +84,8 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
                decision.listed_as_working ? ", listed as working" : "", target->describe(),
                source->describe());
   if (!has_checkpoint) {
-    CM_ASSIGN_OR_RETURN(run,
-                        start_run(o, in, run_id, decision.target_kind, work, *source, *target));
+    CM_ASSIGN_OR_RETURN(run, start_run(o, in, run_id, decision.target_kind, work, *source, *target,
+                                       std::move(lock)));
   }
   CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& m) {
     m.dry_run = o.dry_run;

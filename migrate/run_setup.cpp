@@ -184,7 +184,7 @@ Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const I
 
 Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
                           const std::string& target_kind, const WorkDir& work, VectorStore& source,
-                          VectorStore& target) {
+                          VectorStore& target, std::unique_ptr<WorkDirLock> lock) {
   // Init phase: every check happens before anything is written, locally or remotely.
   CM_ASSIGN_OR_RETURN(auto source_limits, source.limits());
   CM_ASSIGN_OR_RETURN(auto target_limits, target.limits());
@@ -212,6 +212,10 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   manifest.contract_version = in.contract_version;
   manifest.staged = o.stage;
   CM_RETURN_IF_ERROR(ensure_directory(work.root()));
+  if (!lock) {
+    CM_ASSIGN_OR_RETURN(lock, WorkDirLock::acquire(work.root(), "chroma-migrate"));
+  }
+  run.lock = std::move(lock);
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {work.log_file("chroma-migrate", manifest.run_id), o.verbose, o.quiet}));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::create(work.run_manifest(), manifest));

@@ -12,6 +12,7 @@
 #include "common/run_manifest.hpp"
 #include "common/vector_store.hpp"
 #include "common/work_dir.hpp"
+#include "common/work_dir_lock.hpp"
 #include "contracts/contract.hpp"
 #include "contracts/mapping.hpp"
 #include "migrate/migrate_options.hpp"
@@ -28,6 +29,7 @@ struct Inputs {
 };
 
 struct OpenRun {
+  std::unique_ptr<WorkDirLock> lock;  // held for the whole invocation
   std::unique_ptr<ckpt::CheckpointStore> checkpoint;
   std::unique_ptr<RunManifestStore> manifest;
   bool resumed = false;
@@ -38,10 +40,11 @@ Result<Inputs> load_inputs(const MigrateOptions& o);
 std::string generate_run_id();
 // Loads the checkpoint and manifest; refuses when the flags differ from the run's (fields named).
 Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const Inputs& in);
-// The init phase: limits, collections, target plan and --if-exists conflicts, then the work dir,
-// run.json, input copies and the first checkpoint.
+// The init phase: limits, collections, target plan and --if-exists conflicts, then the work dir
+// (locked at once, unless `lock` already holds it), run.json, input copies and the first
+// checkpoint.
 Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
                           const std::string& target_kind, const WorkDir& work, VectorStore& source,
-                          VectorStore& target);
+                          VectorStore& target, std::unique_ptr<WorkDirLock> lock);
 
 }  // namespace cm::migrate

@@ -12,6 +12,7 @@
 #include "common/snapshot_store.hpp"
 #include "common/store_factory.hpp"
 #include "common/work_dir.hpp"
+#include "common/work_dir_lock.hpp"
 #include "rollback/execute.hpp"
 #include "rollback/plan.hpp"
 #include "rollback/report.hpp"
@@ -81,6 +82,12 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
                       o.work_dir.string() +
                           " is not a chroma-migrate work directory (no run.json); pass the "
                           "--work-dir of the run to roll back");
+  }
+  // Before anything of the run is read: a migrate or another rollback working on it must finish
+  // first. A dry run reads only and takes no lock (it writes nothing, not even the lock file).
+  std::unique_ptr<WorkDirLock> lock;
+  if (!o.dry_run) {
+    CM_ASSIGN_OR_RETURN(lock, WorkDirLock::acquire(work.root(), "chroma-rollback"));
   }
   CM_ASSIGN_OR_RETURN(auto manifest, RunManifestStore::load(work.run_manifest()));
   const RunManifest m = manifest->get();

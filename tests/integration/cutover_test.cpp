@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/run_manifest.hpp"
+#include "common/work_dir_lock.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {
@@ -184,6 +185,23 @@ TEST_F(StagedCutover, ACrashMidSwapIsCompletedByRunningCutoverAgain) {
   EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
   EXPECT_EQ(diff_text(before_, live(target_uri(), ".retained-r1")), "");
   EXPECT_EQ(manifest().cutover.state, "done");
+}
+
+TEST_F(StagedCutover, NothingRunsOnAWorkDirAnotherInvocationHolds) {
+  ASSERT_EQ(stage().exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  const auto staged = state_of(target_uri());
+  auto held = WorkDirLock::acquire(work_dir(), "test");
+  ASSERT_TRUE(held) << held.error().message;
+  for (const auto& run : {cutover(), tool(CHROMA_MIGRATE_BIN, {"--finalize"}),
+                          tool(CHROMA_ROLLBACK_BIN, {"--force", "--reason", "x"}), stage()}) {
+    EXPECT_EQ(run.exit_code, 9) << run.output;
+    EXPECT_NE(run.output.find("is in use by test (pid"), std::string::npos) << run.output;
+  }
+  EXPECT_EQ(diff_text(staged, state_of(target_uri())), "");
+  EXPECT_EQ(manifest().cutover.state, "");
+  held->reset();  // released: the cutover goes ahead
+  EXPECT_EQ(cutover().exit_code, 0);
 }
 
 TEST_F(StagedCutover, StageRefusesMergeAndAResumeOfARolledBackRun) {

@@ -100,6 +100,7 @@ std::string RollbackIntegration::listing(const std::filesystem::path& dir) {
   std::set<std::string> lines;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
     std::string line = std::filesystem::relative(e.path(), dir).string();
+    if (line == ".lock") continue;  // the work-dir lock: every invocation that may write takes it
     if (e.is_regular_file()) {
       line += " " + std::to_string(e.file_size()) + " " +
               std::to_string(e.last_write_time().time_since_epoch().count());
