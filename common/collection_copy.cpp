@@ -1,10 +1,12 @@
 #include "common/collection_copy.hpp"
 
 #include <atomic>
+#include <optional>
 #include <span>
 
 #include "common/batch_runner.hpp"
 #include "common/id_scan.hpp"
+#include "common/progress.hpp"
 
 namespace cm {
 
@@ -16,6 +18,8 @@ Result<std::uint64_t> copy_collection_to_snapshot(VectorStore& from, const Colle
   CM_ASSIGN_OR_RETURN(CollectionInfo copy, to.create_collection_from(live));
   CM_ASSIGN_OR_RETURN(auto scan, scan_ids(from, live, options.batch_size, options.scan_file));
   CM_ASSIGN_OR_RETURN(auto batches, IdBatchFile::open(options.scan_file));
+  std::optional<Progress> bar;
+  if (!options.progress_label.empty()) bar.emplace(options.progress_label, scan.id_count);
   BatchWork work;
   work.run = [&](std::size_t i) -> Result<std::size_t> {
     CM_ASSIGN_OR_RETURN(auto ids, batches.batch(i));
@@ -29,9 +33,13 @@ Result<std::uint64_t> copy_collection_to_snapshot(VectorStore& from, const Colle
     CM_RETURN_IF_ERROR(to.upsert(copy, records));
     return records.size();
   };
-  work.completed = [](std::size_t, std::size_t) { return ok_status(); };
+  work.completed = [&](std::size_t, std::size_t records) {
+    if (bar) bar->advance(records);
+    return ok_status();
+  };
   CM_RETURN_IF_ERROR(run_batches(
       batches.batch_count(), [](std::size_t) { return false; }, options.workers, work));
+  if (bar) bar->finish();
   return scan.id_count;
 }
 

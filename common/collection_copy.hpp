@@ -19,6 +19,7 @@ struct CopyToSnapshotOptions {
   std::size_t batch_size = 1000;
   std::size_t workers = 2;
   std::filesystem::path scan_file;  // where the id scan is kept (common/id_scan.hpp)
+  std::string progress_label;       // non-empty: a progress bar / periodic log line (progress.hpp)
 };
 
 // Copies every record of `live` (read from `from`) into `to` as a collection of the same name,

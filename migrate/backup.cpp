@@ -13,9 +13,10 @@ namespace {
 
 Result<std::uint64_t> backup_collection(PhaseContext& ctx, SnapshotStore& backup,
                                         const CollectionInfo& live) {
-  return copy_collection_to_snapshot(ctx.target, live, backup,
-                                     {ctx.batch_size, ctx.options.workers,
-                                      ctx.work.scan_dir() / ("backup-" + live.name + ".ids")});
+  return copy_collection_to_snapshot(
+      ctx.target, live, backup,
+      {ctx.batch_size, ctx.options.workers, ctx.work.scan_dir() / ("backup-" + live.name + ".ids"),
+       "backup " + live.name});
 }
 
 }  // namespace
