@@ -49,6 +49,12 @@ struct VerifyReport {
   std::uint64_t parts_checked = 0;
   std::uint64_t records_checked = 0;
   bool ok() const { return problems.empty(); }
+  // One "\n  <file>: <message>" line per problem, for error messages.
+  std::string problem_lines() const {
+    std::string out;
+    for (const auto& p : problems) out += "\n  " + p.file + ": " + p.message;
+    return out;
+  }
 };
 
 // Checks a sealed snapshot directory against its manifest: every listed part exists with the

@@ -47,11 +47,9 @@ Status run_backup(PhaseContext& ctx) {
   CM_RETURN_IF_ERROR(backup->flush());
   CM_ASSIGN_OR_RETURN(auto report, backup->verify());
   if (!report.ok()) {
-    std::string problems;
-    for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
-    return make_error(
-        ErrorCode::kCorruption,
-        "the backup of the target failed verification; nothing was written:" + problems);
+    return make_error(ErrorCode::kCorruption,
+                      "the backup of the target failed verification; nothing was written:" +
+                          report.problem_lines());
   }
   spdlog::info("backup verified: {} ({} collection(s), {} records checked)", dir.string(),
                report.collections_checked, report.records_checked);

@@ -244,12 +244,10 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
                                             SnapshotStore::Mode::kRead));
     CM_ASSIGN_OR_RETURN(auto report, backup->verify());
     if (!report.ok()) {
-      std::string problems;
-      for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
       return make_error(ErrorCode::kCorruption,
                         "the backup failed verification, so the retained collections stay (they "
                         "are the only good copy of the pre-run data); nothing was dropped:" +
-                            problems);
+                            report.problem_lines());
     }
   }
   for (const auto& step : m.cutover.steps) {

@@ -214,9 +214,8 @@ Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
   // Cheap insurance: the snapshot is re-read from disk before anything is sent.
   CM_ASSIGN_OR_RETURN(auto report, snapshot->verify());
   if (!report.ok()) {
-    std::string problems;
-    for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
-    return make_error(ErrorCode::kCorruption, "import snapshot failed verification:" + problems);
+    return make_error(ErrorCode::kCorruption,
+                      "import snapshot failed verification:" + report.problem_lines());
   }
   std::vector<ImportItem> items;
   for (const auto& entry : manifest.target_collections) {

@@ -28,12 +28,6 @@ void mark_live_restored(Journal& j, const std::string& live, const std::string& 
   if (auto* l = j.find_live(live); l && l->restored_at.empty()) l->restored_at = at;
 }
 
-std::string problems_text(const VerifyReport& report) {
-  std::string out;
-  for (const auto& p : report.problems) out += "\n  " + p.file + ": " + p.message;
-  return out;
-}
-
 Status archive_pending(ExecContext& ctx) {
   const auto dir = ctx.work.snapshot(WorkDir::kArchiveSnapshot);
   CM_ASSIGN_OR_RETURN(auto archive, SnapshotStore::open(dir, SnapshotStore::Mode::kWrite));
@@ -73,7 +67,7 @@ Status archive_pending(ExecContext& ctx) {
   if (!report.ok()) {
     return make_error(ErrorCode::kCorruption,
                       "the archive " + dir.string() +
-                          " failed verification, so nothing was dropped:" + problems_text(report));
+                          " failed verification, so nothing was dropped:" + report.problem_lines());
   }
   spdlog::info("archive sealed and verified: {} ({} collection(s), {} records)", dir.string(),
                report.collections_checked, report.records_checked);

@@ -50,11 +50,9 @@ Result<std::unique_ptr<SnapshotStore>> open_backup(const WorkDir& work, const Ru
 Status verify_backup(SnapshotStore& backup, const std::string& done) {
   CM_ASSIGN_OR_RETURN(auto report, backup.verify());
   if (!report.ok()) {
-    std::string problems;
-    for (const auto& p : report.problems) problems += "\n  " + p.file + ": " + p.message;
     return make_error(ErrorCode::kCorruption, "the backup " + backup.dir().string() +
                                                   " failed verification; " + done +
-                                                  ". Problem files:" + problems);
+                                                  ". Problem files:" + report.problem_lines());
   }
   spdlog::info("backup verified: {} ({} collection(s), {} records)", backup.dir().string(),
                report.collections_checked, report.records_checked);
