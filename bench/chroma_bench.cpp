@@ -13,9 +13,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "common/chroma_http_store.hpp"
-#include "common/chroma_wire.hpp"
-#include "common/http_client.hpp"
+#include "common/chroma/chroma_http_store.hpp"
+#include "common/chroma/chroma_wire.hpp"
+#include "common/chroma/http_client.hpp"
 #include "tools/corpus.hpp"
 
 namespace {

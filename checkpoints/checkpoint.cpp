@@ -4,8 +4,8 @@
 
 #include <xxhash.h>
 
-#include "common/atomic_file.hpp"
-#include "common/clock.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/base/clock.hpp"
 
 namespace cm::ckpt {
 namespace {

@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/batch_set.hpp"
-#include "common/error.hpp"
+#include "common/base/error.hpp"
 
 namespace cm::ckpt {
 

@@ -19,14 +19,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
-#include "common/record.hpp"
+#include "common/base/error.hpp"
+#include "common/store/record.hpp"
 
 namespace cm::contracts {
 
 // The metadata types are kept strictly apart, as Chroma stores them: an int is not a float (3 does
 // not satisfy a float field, 3.0 does not satisfy an int field) and a bool is not an int.
-using cm::ValueType;  // the four metadata types (common/record.hpp)
+using cm::ValueType;  // the four metadata types (common/store/record.hpp)
 
 // A numeric bound exactly as the contract wrote it: an integer bound stays an int64 so that int
 // fields beyond 2^53 compare exactly.

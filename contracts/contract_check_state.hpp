@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/canonical.hpp"
+#include "common/store/canonical.hpp"
 #include "contracts/contract_internal.hpp"
 
 namespace cm::contracts::detail {

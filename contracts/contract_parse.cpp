@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 #include "contracts/contract_internal.hpp"
 
 namespace cm::contracts {

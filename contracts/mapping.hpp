@@ -23,8 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
-#include "common/record.hpp"
+#include "common/base/error.hpp"
+#include "common/store/record.hpp"
 
 namespace cm::contracts {
 
@@ -37,7 +37,7 @@ struct TargetSettings {
   Metadata metadata;  // added to / overriding the inherited collection metadata
 };
 
-using cm::ValueType;  // the four metadata types (common/record.hpp)
+using cm::ValueType;  // the four metadata types (common/store/record.hpp)
 enum class ComputeKind {
   kDocumentLength,    // int: Unicode code points of the document (0 for a null document)
   kDocumentBytes,     // int: UTF-8 bytes of the document (0 for a null document)

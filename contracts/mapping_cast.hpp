@@ -6,7 +6,7 @@
 #include <expected>
 #include <string>
 
-#include "common/record.hpp"
+#include "common/store/record.hpp"
 #include "contracts/mapping.hpp"
 
 namespace cm::contracts {

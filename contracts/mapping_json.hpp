@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
-#include "common/record.hpp"
+#include "common/base/error.hpp"
+#include "common/store/record.hpp"
 
 namespace cm::contracts::detail {
 

@@ -4,7 +4,7 @@
 #include <set>
 #include <sstream>
 
-#include "common/canonical.hpp"
+#include "common/store/canonical.hpp"
 #include "contracts/mapping.hpp"
 
 namespace cm::contracts {

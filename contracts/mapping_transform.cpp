@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <expected>
 
-#include "common/canonical.hpp"
+#include "common/store/canonical.hpp"
 #include "contracts/mapping.hpp"
 #include "contracts/mapping_cast.hpp"
 

@@ -3,9 +3,9 @@
 // Rollback restores from it, so nothing is deleted or written until it verified.
 #include <spdlog/spdlog.h>
 
-#include "common/clock.hpp"
-#include "common/collection_copy.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/base/clock.hpp"
+#include "common/run/collection_copy.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {

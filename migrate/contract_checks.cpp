@@ -2,8 +2,8 @@
 // import, on what the target holds). Both stream records; memory is the checker's id hashes.
 #include <spdlog/spdlog.h>
 
-#include "common/clock.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/base/clock.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {

@@ -7,16 +7,16 @@
 #include <spdlog/spdlog.h>
 
 #include "checkpoints/checkpoint.hpp"
-#include "common/atomic_file.hpp"
-#include "common/clock.hpp"
-#include "common/collection_rename.hpp"
-#include "common/interlocks.hpp"
-#include "common/logging.hpp"
-#include "common/run_manifest.hpp"
-#include "common/snapshot_store.hpp"
-#include "common/store_factory.hpp"
-#include "common/work_dir.hpp"
-#include "common/work_dir_lock.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/base/clock.hpp"
+#include "common/base/logging.hpp"
+#include "common/run/collection_rename.hpp"
+#include "common/run/interlocks.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/store_factory.hpp"
+#include "common/run/work_dir.hpp"
+#include "common/run/work_dir_lock.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 
 namespace cm::migrate {
 namespace {

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/store_decorators.hpp"
+#include "common/base/error.hpp"
+#include "common/store/store_decorators.hpp"
 
 namespace cm::migrate {
 

@@ -6,10 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/batch_runner.hpp"
-#include "common/id_scan.hpp"
-#include "common/progress.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/base/batch_runner.hpp"
+#include "common/base/progress.hpp"
+#include "common/run/id_scan.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {

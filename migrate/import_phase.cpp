@@ -5,11 +5,11 @@
 
 #include <unordered_set>
 
-#include "common/batch_runner.hpp"
-#include "common/canonical.hpp"
-#include "common/clock.hpp"
-#include "common/progress.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/base/batch_runner.hpp"
+#include "common/base/clock.hpp"
+#include "common/base/progress.hpp"
+#include "common/snapshot/snapshot_store.hpp"
+#include "common/store/canonical.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {

@@ -1,5 +1,5 @@
 // chroma-migrate: the command-line edge. Flags -> MigrateOptions -> run_migration(); errors become
-// exit codes here and only here (common/exit_codes.hpp, docs/exit-codes.md).
+// exit codes here and only here (common/cli/exit_codes.hpp, docs/exit-codes.md).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -8,9 +8,9 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "common/cancellation.hpp"
-#include "common/exit_codes.hpp"
-#include "common/logging.hpp"
+#include "common/base/cancellation.hpp"
+#include "common/base/logging.hpp"
+#include "common/cli/exit_codes.hpp"
 #include "migrate/cutover.hpp"
 #include "migrate/migration.hpp"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/store_decorators.hpp"
-#include "common/uri.hpp"
+#include "common/store/store_decorators.hpp"
+#include "common/store/uri.hpp"
 
 namespace cm::migrate {
 
@@ -32,7 +32,7 @@ struct MigrateOptions {
   std::filesystem::path contract_file;  // empty: no contract checks
   bool allow_contract_drift = false;    // proceed despite findings; logged and recorded
 
-  // Safety interlocks (common/interlocks.hpp).
+  // Safety interlocks (common/run/interlocks.hpp).
   std::string target_env;                   // --target-env or MIGRATION_TARGET
   std::optional<std::string> confirmation;  // MIGRATION_CONFIRM
   std::filesystem::path targets_file;       // --targets-file or MIGRATION_TARGETS_FILE

@@ -9,11 +9,11 @@
 #include <spdlog/spdlog.h>
 
 #include "checkpoints/checkpoint.hpp"
-#include "common/atomic_file.hpp"
-#include "common/clock.hpp"
-#include "common/interlocks.hpp"
-#include "common/logging.hpp"
-#include "common/store_factory.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/base/clock.hpp"
+#include "common/base/logging.hpp"
+#include "common/run/interlocks.hpp"
+#include "common/run/store_factory.hpp"
 #include "migrate/phase_context.hpp"
 #include "migrate/run_setup.hpp"
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "common/error.hpp"
+#include "common/base/error.hpp"
 #include "migrate/migrate_options.hpp"
 
 namespace cm::migrate {

@@ -5,11 +5,11 @@
 #include <cstddef>
 
 #include "checkpoints/checkpoint.hpp"
-#include "common/audit_log.hpp"
-#include "common/run_manifest.hpp"
-#include "common/store_decorators.hpp"
-#include "common/vector_store.hpp"
-#include "common/work_dir.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/work_dir.hpp"
+#include "common/store/audit_log.hpp"
+#include "common/store/store_decorators.hpp"
+#include "common/store/vector_store.hpp"
 #include "contracts/contract.hpp"
 #include "contracts/mapping.hpp"
 #include "migrate/migrate_options.hpp"
@@ -31,7 +31,7 @@ struct PhaseContext {
   std::shared_ptr<AuditLog> audit;                // records overrides too, not only store calls
 };
 
-// The run ledger keys (kLedgerRunId, ...) are in common/run_manifest.hpp.
+// The run ledger keys (kLedgerRunId, ...) are in common/run/run_manifest.hpp.
 Metadata with_ledger_keys(Metadata metadata, const RunManifest& manifest);
 
 // Stage names used in the checkpoint.

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "common/atomic_file.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {

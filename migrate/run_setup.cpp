@@ -6,9 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/atomic_file.hpp"
-#include "common/clock.hpp"
-#include "common/logging.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/base/clock.hpp"
+#include "common/base/logging.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {

@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/checkpoint.hpp"
-#include "common/run_manifest.hpp"
-#include "common/vector_store.hpp"
-#include "common/work_dir.hpp"
-#include "common/work_dir_lock.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/work_dir.hpp"
+#include "common/run/work_dir_lock.hpp"
+#include "common/store/vector_store.hpp"
 #include "contracts/contract.hpp"
 #include "contracts/mapping.hpp"
 #include "migrate/migrate_options.hpp"

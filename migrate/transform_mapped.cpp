@@ -5,10 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/atomic_file.hpp"
-#include "common/batch_runner.hpp"
-#include "common/progress.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/base/batch_runner.hpp"
+#include "common/base/progress.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 
 namespace cm::migrate {
 namespace {

@@ -5,7 +5,7 @@
 // nothing reaches the target before it passed (or the drift was explicitly allowed).
 #include <spdlog/spdlog.h>
 
-#include "common/snapshot_store.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "migrate/phase_context.hpp"
 #include "migrate/transform_mapped.hpp"
 

@@ -3,7 +3,7 @@
 // contract, passes the postflight on what actually landed.
 #include <spdlog/spdlog.h>
 
-#include "common/snapshot_store.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {

@@ -4,10 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/clock.hpp"
-#include "common/collection_copy.hpp"
-#include "common/collection_rename.hpp"
-#include "common/progress.hpp"
+#include "common/base/clock.hpp"
+#include "common/base/progress.hpp"
+#include "common/run/collection_copy.hpp"
+#include "common/run/collection_rename.hpp"
 #include "rollback/plan.hpp"
 
 namespace cm::rollback {

@@ -9,9 +9,9 @@
 
 #include <cstddef>
 
-#include "common/snapshot_store.hpp"
-#include "common/vector_store.hpp"
-#include "common/work_dir.hpp"
+#include "common/run/work_dir.hpp"
+#include "common/snapshot/snapshot_store.hpp"
+#include "common/store/vector_store.hpp"
 #include "rollback/journal.hpp"
 #include "rollback/rollback_options.hpp"
 

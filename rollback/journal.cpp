@@ -1,6 +1,6 @@
 #include "rollback/journal.hpp"
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 
 namespace cm::rollback {
 

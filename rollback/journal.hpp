@@ -24,8 +24,8 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/batch_set.hpp"
-#include "common/error.hpp"
-#include "common/json_document_store.hpp"
+#include "common/base/error.hpp"
+#include "common/base/json_document_store.hpp"
 
 namespace cm::rollback {
 

@@ -1,5 +1,5 @@
 // chroma-rollback: the command-line edge. Flags -> RollbackOptions -> run_rollback(); errors and
-// outcomes become exit codes here and only here (common/exit_codes.hpp, docs/exit-codes.md).
+// outcomes become exit codes here and only here (common/cli/exit_codes.hpp, docs/exit-codes.md).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -7,9 +7,9 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "common/cancellation.hpp"
-#include "common/exit_codes.hpp"
-#include "common/logging.hpp"
+#include "common/base/cancellation.hpp"
+#include "common/base/logging.hpp"
+#include "common/cli/exit_codes.hpp"
 #include "rollback/rollback.hpp"
 
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "common/clock.hpp"
+#include "common/base/clock.hpp"
 
 namespace cm::rollback {
 

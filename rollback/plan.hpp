@@ -21,14 +21,14 @@
 
 #include <string>
 
-#include "common/run_manifest.hpp"
-#include "common/snapshot_manifest.hpp"
-#include "common/vector_store.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/snapshot/snapshot_manifest.hpp"
+#include "common/store/vector_store.hpp"
 #include "rollback/journal.hpp"
 
 namespace cm::rollback {
 
-// owned_by_run() and the ledger keys come from common/run_manifest.hpp (the work-dir contract).
+// owned_by_run() and the ledger keys come from common/run/run_manifest.hpp (the work-dir contract).
 
 // Whether any entry may need the backup: a replaced/merged entry the run touched, or a staged
 // cutover that retained collections. (A recorded backup is verified in any case: it is the

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 #include "rollback/timestamps.hpp"
 
 namespace cm::rollback {

@@ -16,9 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
-#include "common/run_manifest.hpp"
-#include "common/work_dir.hpp"
+#include "common/base/error.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/work_dir.hpp"
 #include "rollback/journal.hpp"
 #include "rollback/verify.hpp"
 

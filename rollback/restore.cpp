@@ -7,9 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/batch_runner.hpp"
-#include "common/clock.hpp"
-#include "common/progress.hpp"
+#include "common/base/batch_runner.hpp"
+#include "common/base/clock.hpp"
+#include "common/base/progress.hpp"
 #include "rollback/execute.hpp"
 #include "rollback/plan.hpp"
 

@@ -5,14 +5,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/clock.hpp"
-#include "common/interlocks.hpp"
-#include "common/logging.hpp"
-#include "common/run_manifest.hpp"
-#include "common/snapshot_store.hpp"
-#include "common/store_factory.hpp"
-#include "common/work_dir.hpp"
-#include "common/work_dir_lock.hpp"
+#include "common/base/clock.hpp"
+#include "common/base/logging.hpp"
+#include "common/run/interlocks.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/store_factory.hpp"
+#include "common/run/work_dir.hpp"
+#include "common/run/work_dir_lock.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "rollback/execute.hpp"
 #include "rollback/plan.hpp"
 #include "rollback/report.hpp"

@@ -15,7 +15,7 @@
 
 #include <string>
 
-#include "common/error.hpp"
+#include "common/base/error.hpp"
 #include "rollback/rollback_options.hpp"
 
 namespace cm::rollback {

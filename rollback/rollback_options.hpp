@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "common/store_decorators.hpp"
+#include "common/store/store_decorators.hpp"
 
 namespace cm::rollback {
 

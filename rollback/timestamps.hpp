@@ -1,6 +1,6 @@
-// Reading the ISO-8601 stamps run.json and rollback.json carry (common/clock.hpp's now_iso8601():
-// "2026-11-22T04:37:00.123Z"): downtime and live_restored_seconds are computed from stored stamps,
-// not in-process clocks, so they survive a crash and a re-run.
+// Reading the ISO-8601 stamps run.json and rollback.json carry (common/base/clock.hpp's
+// now_iso8601(): "2026-11-22T04:37:00.123Z"): downtime and live_restored_seconds are computed from
+// stored stamps, not in-process clocks, so they survive a crash and a re-run.
 #pragma once
 
 #include <optional>

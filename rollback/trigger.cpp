@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/atomic_file.hpp"
-#include "common/work_dir.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/run/work_dir.hpp"
 
 namespace cm::rollback {
 

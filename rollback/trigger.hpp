@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
-#include "common/run_manifest.hpp"
+#include "common/base/error.hpp"
+#include "common/run/run_manifest.hpp"
 #include "rollback/rollback_options.hpp"
 
 namespace cm::rollback {

@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "common/batch_runner.hpp"
-#include "common/embedding_compare.hpp"
-#include "common/store_factory.hpp"
+#include "common/base/batch_runner.hpp"
+#include "common/run/store_factory.hpp"
+#include "common/store/embedding_compare.hpp"
 
 namespace cm::rollback {
 namespace {

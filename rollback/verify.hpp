@@ -1,7 +1,8 @@
 // The final proof of a rollback, read-only:
 //   - every live name that must serve its pre-run data equals the backup: count, hnsw
 //     configuration, collection metadata, and every record (id, document, metadata exactly; the
-//     embedding under common/embedding_compare.hpp, since cosine vectors come back within 1-2 ulp);
+//     embedding under common/store/embedding_compare.hpp, since cosine vectors come back within 1-2
+//     ulp);
 //   - pre-run collections the run never wrote are still there, the same collection as backed up
 //     (id); their content is not compared, since live traffic may have written to them;
 //   - every collection of the run (created live names, staging and retained names) is gone;
@@ -15,10 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/run_manifest.hpp"
-#include "common/snapshot_store.hpp"
-#include "common/vector_store.hpp"
-#include "common/work_dir.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/work_dir.hpp"
+#include "common/snapshot/snapshot_store.hpp"
+#include "common/store/vector_store.hpp"
 #include "rollback/journal.hpp"
 #include "rollback/rollback_options.hpp"
 

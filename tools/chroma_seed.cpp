@@ -8,10 +8,10 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "common/exit_codes.hpp"
-#include "common/logging.hpp"
-#include "common/progress.hpp"
-#include "common/store_factory.hpp"
+#include "common/base/logging.hpp"
+#include "common/base/progress.hpp"
+#include "common/cli/exit_codes.hpp"
+#include "common/run/store_factory.hpp"
 #include "tools/corpus.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/record.hpp"
+#include "common/store/record.hpp"
 
 namespace cm::corpus {
 

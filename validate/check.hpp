@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/run_manifest.hpp"
-#include "common/snapshot_store.hpp"
-#include "common/vector_store.hpp"
-#include "common/work_dir.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/work_dir.hpp"
+#include "common/snapshot/snapshot_store.hpp"
+#include "common/store/vector_store.hpp"
 #include "contracts/contract.hpp"
 #include "contracts/mapping.hpp"
 #include "validate/thresholds.hpp"

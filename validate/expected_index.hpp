@@ -16,9 +16,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/canonical.hpp"
-#include "common/run_manifest.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/snapshot/snapshot_store.hpp"
+#include "common/store/canonical.hpp"
 #include "contracts/mapping.hpp"
 
 namespace cm::validate {

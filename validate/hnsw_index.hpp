@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/error.hpp"
+#include "common/base/error.hpp"
 
 namespace cm::validate {
 

@@ -10,7 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "common/logging.hpp"
+#include "common/base/logging.hpp"
 #include "validate/validator.hpp"
 #include "validate/verdict.hpp"
 

@@ -10,7 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/canonical.hpp"
+#include "common/store/canonical.hpp"
 #include "validate/expected_index.hpp"
 
 namespace cm::validate {

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "common/run_manifest.hpp"
+#include "common/run/run_manifest.hpp"
 #include "validate/check.hpp"
 
 namespace cm::validate {

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 
 namespace cm::validate {
 namespace {

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <vector>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 
 namespace cm::validate {
 namespace {

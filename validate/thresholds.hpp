@@ -4,7 +4,7 @@
 // names the place ("thresholds.json: recall_threshold: must be a number in [0, 1]").
 //
 // Not a threshold: the embedding bound. l2/ip vectors must come back bit for bit and cosine vectors
-// within 4 * FLT_EPSILON * |a|_2 per component (common/embedding_compare.hpp): that is what a
+// within 4 * FLT_EPSILON * |a|_2 per component (common/store/embedding_compare.hpp): that is what a
 // Chroma round trip can do to a float32 vector, so any larger difference is corruption.
 #pragma once
 
@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
+#include "common/base/error.hpp"
 
 namespace cm::validate {
 

@@ -4,10 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/atomic_file.hpp"
-#include "common/clock.hpp"
-#include "common/logging.hpp"
-#include "common/store_factory.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/base/clock.hpp"
+#include "common/base/logging.hpp"
+#include "common/run/store_factory.hpp"
 #include "validate/expected_index.hpp"
 #include "validate/record_pass.hpp"
 #include "validate/report.hpp"

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
+#include "common/base/error.hpp"
 #include "validate/check.hpp"
 
 namespace cm::validate {

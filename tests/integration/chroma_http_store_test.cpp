@@ -1,5 +1,5 @@
 // ChromaHttpStore against a real, throw-away Chroma server (tests/support/chroma_server.hpp).
-#include "common/chroma_http_store.hpp"
+#include "common/chroma/chroma_http_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <random>
 #include <set>
 
-#include "common/chroma_wire.hpp"
+#include "common/chroma/chroma_wire.hpp"
 #include "tests/support/chroma_server.hpp"
 
 namespace cm {

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/atomic_file.hpp"
-#include "common/run_manifest.hpp"
-#include "common/work_dir_lock.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/work_dir_lock.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {

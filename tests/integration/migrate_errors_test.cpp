@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "checkpoints/checkpoint.hpp"
-#include "common/exit_codes.hpp"
+#include "common/cli/exit_codes.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/store_factory.hpp"
+#include "common/run/store_factory.hpp"
 #include "tests/support/chroma_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/store_state.hpp"

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/atomic_file.hpp"
-#include "common/exit_codes.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/cli/exit_codes.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {

@@ -3,8 +3,8 @@
 #include <fstream>
 #include <set>
 
-#include "common/atomic_file.hpp"
-#include "common/snapshot_manifest.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/snapshot/snapshot_manifest.hpp"
 
 namespace cm::testing {
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/run_manifest.hpp"
+#include "common/run/run_manifest.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {

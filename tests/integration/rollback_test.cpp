@@ -5,7 +5,7 @@
 // corrupt backup, kill -9 mid-rollback, --dry-run, nothing to roll back, --force, interlocks.
 #include <gtest/gtest.h>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 #include "tests/integration/rollback_fixture.hpp"
 
 namespace cm::testing {

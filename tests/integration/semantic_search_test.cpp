@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {

@@ -1,5 +1,5 @@
-// The VectorStore contract (common/vector_store.hpp), run against every implementation: a real
-// Chroma server, a snapshot directory, and both again through the factory's decorator stack.
+// The VectorStore contract (common/store/vector_store.hpp), run against every implementation: a
+// real Chroma server, a snapshot directory, and both again through the factory's decorator stack.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,9 +7,9 @@
 #include <random>
 #include <set>
 
-#include "common/chroma_http_store.hpp"
-#include "common/snapshot_store.hpp"
-#include "common/store_factory.hpp"
+#include "common/chroma/chroma_http_store.hpp"
+#include "common/run/store_factory.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "tests/support/chroma_server.hpp"
 
 namespace cm::testing {

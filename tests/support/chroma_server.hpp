@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "common/error.hpp"
+#include "common/base/error.hpp"
 
 namespace cm::testing {
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "common/embedding_compare.hpp"
+#include "common/store/embedding_compare.hpp"
 
 namespace cm::testing {
 
@@ -37,7 +37,7 @@ Result<StoreState> capture_state(VectorStore& store, const std::vector<std::stri
 
 namespace {
 
-// Equal under the collection's embedding rule (common/embedding_compare.hpp), everything else
+// Equal under the collection's embedding rule (common/store/embedding_compare.hpp), everything else
 // exact.
 bool same_record(const std::string& space, const Record& a, const Record& b) {
   return a.id == b.id && a.document == b.document && a.metadata == b.metadata &&

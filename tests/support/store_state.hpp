@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/vector_store.hpp"
+#include "common/store/vector_store.hpp"
 
 namespace cm::testing {
 

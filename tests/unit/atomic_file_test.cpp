@@ -1,4 +1,4 @@
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 
 #include <gtest/gtest.h>
 

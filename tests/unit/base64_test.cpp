@@ -1,4 +1,4 @@
-#include "common/base64.hpp"
+#include "common/base/base64.hpp"
 
 #include <gtest/gtest.h>
 

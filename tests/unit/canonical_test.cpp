@@ -1,4 +1,4 @@
-#include "common/canonical.hpp"
+#include "common/store/canonical.hpp"
 
 #include <gtest/gtest.h>
 

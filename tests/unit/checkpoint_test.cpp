@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 #include "tests/support/chroma_server.hpp"
 
 namespace cm::ckpt {

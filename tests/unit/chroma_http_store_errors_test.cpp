@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/chroma_http_store.hpp"
+#include "common/chroma/chroma_http_store.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace cm {

@@ -1,4 +1,4 @@
-#include "common/chroma_wire.hpp"
+#include "common/chroma/chroma_wire.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <limits>
 #include <random>
 
-#include "common/base64.hpp"
+#include "common/base/base64.hpp"
 
 namespace cm {
 namespace {

@@ -2,7 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 #include "contracts/contract.hpp"
 #include "tests/support/chroma_server.hpp"
 

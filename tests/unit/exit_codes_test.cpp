@@ -1,5 +1,5 @@
-// docs/exit-codes.md and common/exit_codes.hpp must say the same thing.
-#include "common/exit_codes.hpp"
+// docs/exit-codes.md and common/cli/exit_codes.hpp must say the same thing.
+#include "common/cli/exit_codes.hpp"
 #include "validate/verdict.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "common/http_client.hpp"
+#include "common/chroma/http_client.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/canonical.hpp"
+#include "common/store/canonical.hpp"
 
 namespace cm::contracts {
 namespace {

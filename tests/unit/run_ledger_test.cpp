@@ -4,10 +4,10 @@
 
 #include <regex>
 
-#include "common/atomic_file.hpp"
-#include "common/clock.hpp"
-#include "common/collection_rename.hpp"
-#include "common/run_manifest.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/base/clock.hpp"
+#include "common/run/collection_rename.hpp"
+#include "common/run/run_manifest.hpp"
 #include "tests/unit/snapshot_test_util.hpp"
 
 namespace cm {

@@ -7,7 +7,7 @@
 #include <random>
 #include <set>
 
-#include "common/distance.hpp"
+#include "common/store/distance.hpp"
 #include "validate/semantic/collection_eval.hpp"
 #include "validate/semantic/metrics.hpp"
 #include "validate/semantic/queries_file.hpp"
@@ -68,7 +68,8 @@ TEST(SemanticMetricsTest, MergeKeepsEachIdOnceAtItsBestDistance) {
   EXPECT_EQ(merge_answers(lists, 10).size(), 4u);
 }
 
-// Exact top-k per space: common/distance.hpp via ReferenceMatrix vs plain double-precision loops.
+// Exact top-k per space: common/store/distance.hpp via ReferenceMatrix vs plain double-precision
+// loops.
 TEST(SemanticMetricsTest, ExactTopKMatchesBruteForceInEverySpace) {
   std::mt19937_64 rng(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);

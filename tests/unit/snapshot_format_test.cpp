@@ -1,4 +1,4 @@
-#include "common/snapshot_format.hpp"
+#include "common/snapshot/snapshot_format.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <limits>
 
-#include "common/canonical.hpp"
+#include "common/store/canonical.hpp"
 
 namespace cm {
 namespace {

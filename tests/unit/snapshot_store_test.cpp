@@ -1,4 +1,4 @@
-#include "common/snapshot_store.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 
 #include <gtest/gtest.h>
 

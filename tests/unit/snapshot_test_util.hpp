@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/snapshot_store.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "tests/support/chroma_server.hpp"
 
 namespace cm::snapshot_test {

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "common/atomic_file.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "tests/unit/snapshot_test_util.hpp"
 
 namespace cm {

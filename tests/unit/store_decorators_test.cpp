@@ -1,13 +1,13 @@
 // Retry, read-only and fault-injection decorators: what is retried, how often, and what never
 // reaches the store.
-#include "common/store_decorators.hpp"
+#include "common/store/store_decorators.hpp"
 
 #include <gtest/gtest.h>
 
 #include <deque>
 
-#include "common/chroma_http_store.hpp"
-#include "common/fault_injection.hpp"
+#include "common/chroma/chroma_http_store.hpp"
+#include "common/store/fault_injection.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace cm {

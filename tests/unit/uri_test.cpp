@@ -1,4 +1,4 @@
-#include "common/uri.hpp"
+#include "common/store/uri.hpp"
 
 #include <gtest/gtest.h>
 

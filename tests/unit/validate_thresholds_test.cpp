@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 #include "tests/support/chroma_server.hpp"
 
 namespace cm::validate {

@@ -1,6 +1,6 @@
 // The work-dir lock: one holder at a time, the second told who holds it, released on destruction
 // (and by the kernel when a process dies, which the integration tests' kill -9 runs rely on).
-#include "common/work_dir_lock.hpp"
+#include "common/run/work_dir_lock.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

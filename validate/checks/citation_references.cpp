@@ -6,7 +6,7 @@
 // not yet resolved when their record streamed past (forward references).
 #include <unordered_set>
 
-#include "common/canonical.hpp"
+#include "common/store/canonical.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
 #include "validate/record_pass.hpp"

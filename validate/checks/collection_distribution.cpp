@@ -10,8 +10,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "common/atomic_file.hpp"
-#include "common/canonical.hpp"
+#include "common/base/atomic_file.hpp"
+#include "common/store/canonical.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
 #include "validate/expected_index.hpp"

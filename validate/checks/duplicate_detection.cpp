@@ -13,8 +13,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "common/canonical.hpp"
-#include "common/embedding_compare.hpp"
+#include "common/store/canonical.hpp"
+#include "common/store/embedding_compare.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
 #include "validate/checks/near_duplicates.hpp"

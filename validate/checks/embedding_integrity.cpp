@@ -1,14 +1,14 @@
 // 2. Embedding integrity: every record's vector has the right dimension (the contract's, else the
 // expected collection's), only finite values, and equals the expected vector under the rule of the
-// collection's distance space (common/embedding_compare.hpp): bit for bit for l2 and ip; for cosine
-// within 4 * FLT_EPSILON * |a|_2 per component, because Chroma stores cosine vectors normalised and
-// returns v/|v| * |v| in float32 (a few roundings of values at most |a|_2). A target collection
-// whose distance space differs from the planned one fails too: every distance changes with it.
-// Memory: worst-case figures and samples only.
+// collection's distance space (common/store/embedding_compare.hpp): bit for bit for l2 and ip; for
+// cosine within 4 * FLT_EPSILON * |a|_2 per component, because Chroma stores cosine vectors
+// normalised and returns v/|v| * |v| in float32 (a few roundings of values at most |a|_2). A target
+// collection whose distance space differs from the planned one fails too: every distance changes
+// with it. Memory: worst-case figures and samples only.
 #include <algorithm>
 #include <cmath>
 
-#include "common/embedding_compare.hpp"
+#include "common/store/embedding_compare.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
 #include "validate/record_pass.hpp"

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/record.hpp"
+#include "common/base/error.hpp"
+#include "common/store/record.hpp"
 
 namespace cm::validate {
 

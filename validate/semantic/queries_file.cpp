@@ -4,7 +4,7 @@
 #include <limits>
 #include <set>
 
-#include "common/atomic_file.hpp"
+#include "common/base/atomic_file.hpp"
 
 namespace cm::validate {
 namespace {

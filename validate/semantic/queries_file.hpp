@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
+#include "common/base/error.hpp"
 
 namespace cm::validate {
 

@@ -27,9 +27,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/canonical.hpp"
-#include "common/distance.hpp"
-#include "common/snapshot_store.hpp"
+#include "common/snapshot/snapshot_store.hpp"
+#include "common/store/canonical.hpp"
+#include "common/store/distance.hpp"
 #include "validate/check.hpp"
 
 namespace cm::validate {
@@ -83,7 +83,8 @@ Status stream_target_content(ValidationContext& ctx, const std::string& target,
                              SnapshotStore* backup, const ReferenceSet::Visitor& visit);
 bool merged_by_run(ValidationContext& ctx, const std::string& target);
 
-// The reference loaded for exact search: prepared rows (common/distance.hpp), their ids, and an id
+// The reference loaded for exact search: prepared rows (common/store/distance.hpp), their ids, and
+// an id
 // -> row index for judging answers.
 struct ReferenceMatrix {
   DistanceSpace space = DistanceSpace::kL2;

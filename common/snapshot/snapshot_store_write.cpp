@@ -1,0 +1,177 @@
+// SnapshotStore: record writes (upsert, delete_records) and sealing (flush). Opening and
+// collection management: snapshot_store.cpp; reads: snapshot_store_read.cpp.
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/base/atomic_file.hpp"
+#include "common/snapshot/snapshot_layout.hpp"
+#include "common/snapshot/snapshot_seal.hpp"
+#include "common/snapshot/snapshot_store.hpp"
+#include "common/snapshot/snapshot_store_internal.hpp"
+
+namespace cm {
+namespace fs = std::filesystem;
+
+namespace {
+
+Status validate_batch(std::span<const Record> records) {
+  constexpr std::size_t kMaxField = std::numeric_limits<std::uint32_t>::max();
+  if (records.size() > SnapshotStore::kMaxBatchSize) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "batch of " + std::to_string(records.size()) + " records exceeds " +
+                          std::to_string(SnapshotStore::kMaxBatchSize));
+  }
+  const std::size_t dim = records.front().embedding.size();
+  for (const auto& r : records) {
+    auto bad = [&](const std::string& why) {
+      return make_error(ErrorCode::kInvalidArgument, "record \"" + r.id + "\": " + why);
+    };
+    if (r.id.empty()) return make_error(ErrorCode::kInvalidArgument, "record with an empty id");
+    if (r.embedding.empty()) return bad("has no embedding");
+    if (r.embedding.size() != dim) {
+      return bad("dimension " + std::to_string(r.embedding.size()) + " differs from " +
+                 std::to_string(dim) + " in the same batch");
+    }
+    if (r.id.size() > kMaxField || (r.document && r.document->size() > kMaxField) ||
+        dim > kMaxField / sizeof(float)) {
+      return bad("a field exceeds 4 GiB");
+    }
+    if (auto why = metadata_not_representable_reason(r.metadata)) return bad(*why);
+  }
+  return ok_status();
+}
+
+// Chroma keeps one record when a batch repeats an id; the last copy is the natural choice. Returns
+// the records to write, copying only when there is a repeat.
+std::vector<Record> without_repeats(std::span<const Record> records) {
+  std::unordered_map<std::string_view, std::size_t> last;
+  last.reserve(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) last[records[i].id] = i;
+  if (last.size() == records.size()) return {};
+  std::vector<Record> out;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (last[records[i].id] == i) out.push_back(records[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status SnapshotStore::upsert(const CollectionInfo& collection, std::span<const Record> records) {
+  CM_RETURN_IF_ERROR(check_writable());
+  if (records.empty()) return ok_status();
+  CM_RETURN_IF_ERROR(validate_batch(records));
+  const int dim = static_cast<int>(records.front().embedding.size());
+  std::shared_lock ops(ops_mu_);
+  std::uint64_t write_seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    CM_ASSIGN_OR_RETURN(CollectionState * state, state_locked(collection.name));
+    if (state->info.dimension && *state->info.dimension != dim) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "dimension " + std::to_string(dim) + " differs from collection \"" +
+                            collection.name + "\"'s " + std::to_string(*state->info.dimension));
+    }
+    CM_RETURN_IF_ERROR(unseal_locked());
+    if (!state->info.dimension) {
+      CollectionInfo updated = state->info;
+      updated.dimension = dim;
+      CM_RETURN_IF_ERROR(write_file_atomic(snapshot::collection_json_path(dir_, collection.name),
+                                           json_text(collection_info_to_json(updated))));
+      state->info = std::move(updated);
+    }
+    write_seq = ++state->max_write_seq;
+    invalidate_locked(*state);
+  }
+  const std::vector<Record> deduped = without_repeats(records);
+  const std::span<const Record> to_write = deduped.empty() ? records : std::span(deduped);
+  const fs::path path =
+      snapshot::collection_dir(dir_, collection.name) / snapshot::part_file_name(records);
+  auto written = write_file_atomic(path, encode_part(to_write, write_seq));
+  std::lock_guard lock(mu_);
+  // Readers may have cached an index built while the part was being written.
+  if (auto state = state_locked(collection.name)) invalidate_locked(**state);
+  return written;
+}
+
+Status SnapshotStore::delete_records(const CollectionInfo& collection,
+                                     std::span<const std::string> ids) {
+  CM_RETURN_IF_ERROR(check_writable());
+  if (ids.empty()) return ok_status();
+  std::unique_lock ops(ops_mu_);  // no upsert writes a part while we rewrite them
+  {
+    std::lock_guard lock(mu_);
+    CM_RETURN_IF_ERROR(state_locked(collection.name));
+  }
+  const fs::path folder = snapshot::collection_dir(dir_, collection.name);
+  const std::unordered_set<std::string_view> doomed(ids.begin(), ids.end());
+  CM_ASSIGN_OR_RETURN(auto files, snapshot::list_part_files(folder));
+  std::vector<std::pair<std::string, std::optional<std::string>>> rewrites;  // nullopt = remove
+  for (const auto& file : files) {
+    CM_ASSIGN_OR_RETURN(auto bytes, read_file(folder / file));
+    CM_ASSIGN_OR_RETURN(auto part_ids, decode_part_ids(bytes));
+    if (std::none_of(part_ids.begin(), part_ids.end(),
+                     [&](const std::string& id) { return doomed.contains(id); })) {
+      continue;
+    }
+    auto part = decode_part(bytes);
+    if (!part)
+      return std::unexpected(std::move(part).error().with_context((folder / file).string()));
+    std::erase_if(part->records, [&](const Record& r) { return doomed.contains(r.id); });
+    rewrites.emplace_back(file,
+                          part->records.empty()
+                              ? std::nullopt
+                              : std::optional(encode_part(part->records, part->header.write_seq)));
+  }
+  if (rewrites.empty()) return ok_status();  // nothing to delete: stay sealed
+  {
+    std::lock_guard lock(mu_);
+    CM_RETURN_IF_ERROR(unseal_locked());
+  }
+  Status status = ok_status();
+  for (const auto& [file, bytes] : rewrites) {
+    status = bytes ? write_file_atomic(folder / file, *bytes)
+                   : snapshot::remove_file_durably(folder / file);
+    if (!status) break;
+  }
+  std::lock_guard lock(mu_);
+  if (auto state = state_locked(collection.name)) invalidate_locked(**state);
+  return status;
+}
+
+Status SnapshotStore::flush() {
+  if (mode_ == Mode::kRead) return ok_status();
+  std::unique_lock ops(ops_mu_);
+  Manifest manifest;
+  {
+    std::lock_guard lock(mu_);
+    if (manifest_ && manifest_->description == description_) return ok_status();
+    manifest.description = description_;
+    for (const auto& [name, state] : collections_) {
+      ManifestCollection entry;
+      entry.info = state->info;
+      manifest.collections.push_back(std::move(entry));
+    }
+  }
+  // Exclusive ops lock: no other call touches the files while they are rewritten and hashed.
+  for (auto& entry : manifest.collections) {
+    auto sealed = snapshot::seal_collection(dir_, entry.info);
+    if (!sealed) {
+      return std::unexpected(
+          std::move(sealed).error().with_context("sealing collection " + entry.info.name));
+    }
+    entry = std::move(*sealed);
+  }
+  manifest.created_at = iso8601_utc_now();
+  CM_RETURN_IF_ERROR(
+      write_file_atomic(snapshot::manifest_path(dir_), json_text(manifest_to_json(manifest))));
+  std::lock_guard lock(mu_);
+  for (auto& [name, state] : collections_) invalidate_locked(*state);
+  manifest_ = std::move(manifest);
+  return ok_status();
+}
+
+}  // namespace cm
