@@ -4,113 +4,69 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
+#include <algorithm>
 
 #include "common/chroma/chroma_http_store.hpp"
 #include "common/store/fault_injection.hpp"
 #include "tests/support/fake_http_server.hpp"
+#include "tests/support/memory_store.hpp"
 
 namespace cm {
 namespace {
 
-// A store whose upserts answer from a script; counts what reached it.
-class ScriptedStore final : public VectorStore {
- public:
-  std::deque<Status> upsert_script;
-  int upserts = 0, writes = 0;
+using testing::MemoryStore;
 
-  std::string describe() const override { return "scripted"; }
-  Result<StoreLimits> limits() override { return StoreLimits{}; }
-  Result<std::vector<CollectionInfo>> list_collections() override {
-    return std::vector<CollectionInfo>{};
+// A memory store with one collection (dimension 2, two records); call counts start after the seed.
+struct Fixture {
+  std::unique_ptr<MemoryStore> inner = std::make_unique<MemoryStore>();
+  MemoryStore* raw = inner.get();
+  CollectionInfo c;
+  std::vector<Record> batch{{"a", {1.0f, 2.0f}, std::nullopt, {}}, {"b", {3.0f, 4.0f}, "d", {}}};
+  Fixture() {
+    c = *inner->create_collection(CollectionSpec{"coll", {}, {}, {}});
+    std::vector<Record> seed{{"x", {0.0f, 0.0f}, std::nullopt, {}},
+                             {"y", {1.0f, 1.0f}, std::nullopt, {}}};
+    EXPECT_TRUE(inner->upsert(c, seed));
+    raw->reset_calls();
   }
-  Result<std::optional<CollectionInfo>> find_collection(const std::string&) override {
-    return std::nullopt;
-  }
-  Result<CollectionInfo> create_collection(const CollectionSpec& s) override {
-    ++writes;
-    CollectionInfo info;
-    info.name = s.name;
-    return info;
-  }
-  Status delete_collection(const std::string&) override { return ++writes, ok_status(); }
-  Status update_collection_metadata(const CollectionInfo&, const Metadata&) override {
-    return ++writes, ok_status();
-  }
-  Status rename_collection(const CollectionInfo&, const std::string&) override {
-    return ++writes, ok_status();
-  }
-  Result<std::uint64_t> count(const CollectionInfo&) override { return 0; }
-  Result<std::vector<std::string>> list_ids(const CollectionInfo&, std::uint64_t,
-                                            std::uint32_t) override {
-    return std::vector<std::string>{};
-  }
-  Result<std::vector<Record>> get_records(const CollectionInfo&,
-                                          std::span<const std::string>) override {
-    return std::vector<Record>{};
-  }
-  Status upsert(const CollectionInfo&, std::span<const Record> records) override {
-    last_upsert.assign(records.begin(), records.end());
-    ++upserts;
-    ++writes;
-    if (upsert_script.empty()) return ok_status();
-    auto next = upsert_script.front();
-    upsert_script.pop_front();
-    return next;
-  }
-  Status delete_records(const CollectionInfo&, std::span<const std::string>) override {
-    return ++writes, ok_status();
-  }
-  Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo&,
-                                                   std::span<const std::vector<float>> embeddings,
-                                                   std::size_t) override {
-    ++queries;
-    return std::vector<std::vector<QueryHit>>(embeddings.size(), {QueryHit{"nearest", 0.5f}});
-  }
-  int queries = 0;
-  std::vector<Record> last_upsert;
 };
-
-const CollectionInfo kNone;
 
 RetryPolicy fast_policy(int attempts) {
   return {attempts, std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
 }
 
 TEST(RetryingStoreTest, RetriesTransientFailuresUntilSuccess) {
-  auto inner = std::make_unique<ScriptedStore>();
-  auto* raw = inner.get();
-  raw->upsert_script = {make_error(ErrorCode::kTransient, "503"),
-                        make_error(ErrorCode::kTransient, "reset"), ok_status()};
+  Fixture f;
+  f.raw->fail("upsert", {ErrorCode::kTransient, "503"}, 1);
+  f.raw->fail("upsert", {ErrorCode::kTransient, "reset"}, 2);
   auto counters = std::make_shared<StoreCounters>();
-  RetryingStore store(std::move(inner), fast_policy(5), counters);
-  EXPECT_TRUE(store.upsert(kNone, {}));
-  EXPECT_EQ(raw->upserts, 3);
+  RetryingStore store(std::move(f.inner), fast_policy(5), counters);
+  EXPECT_TRUE(store.upsert(f.c, f.batch));
+  EXPECT_EQ(f.raw->calls("upsert"), 3u);
   EXPECT_EQ(counters->retries, 2u);
+  EXPECT_EQ(f.raw->records_of("coll").size(), 4u);  // the third attempt landed
 }
 
 TEST(RetryingStoreTest, DoesNotRetryRejections) {
-  auto inner = std::make_unique<ScriptedStore>();
-  auto* raw = inner.get();
-  raw->upsert_script = {make_error(ErrorCode::kRejected, "400 dimension mismatch", 400)};
-  RetryingStore store(std::move(inner), fast_policy(5), nullptr);
-  auto status = store.upsert(kNone, {});
+  Fixture f;
+  f.raw->fail("upsert", {ErrorCode::kRejected, "400 dimension mismatch", 400}, 1);
+  RetryingStore store(std::move(f.inner), fast_policy(5), nullptr);
+  auto status = store.upsert(f.c, f.batch);
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code, ErrorCode::kRejected);
-  EXPECT_EQ(raw->upserts, 1);
+  EXPECT_EQ(f.raw->calls("upsert"), 1u);
 }
 
 TEST(RetryingStoreTest, GivesUpAfterMaxAttemptsAndSaysSo) {
-  auto inner = std::make_unique<ScriptedStore>();
-  auto* raw = inner.get();
-  for (int i = 0; i < 10; ++i)
-    raw->upsert_script.push_back(make_error(ErrorCode::kTransient, "timeout"));
-  RetryingStore store(std::move(inner), fast_policy(3), nullptr);
-  auto status = store.upsert(kNone, {});
+  Fixture f;
+  f.raw->fail("upsert", {ErrorCode::kTransient, "timeout"}, 1, 10);
+  RetryingStore store(std::move(f.inner), fast_policy(3), nullptr);
+  auto status = store.upsert(f.c, f.batch);
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code, ErrorCode::kTransient);
   EXPECT_NE(status.error().message.find("gave up after 3 attempts"), std::string::npos);
-  EXPECT_EQ(raw->upserts, 3);
+  EXPECT_EQ(f.raw->calls("upsert"), 3u);
+  EXPECT_EQ(f.raw->records_of("coll").size(), 2u);
 }
 
 TEST(RetryingStoreTest, ClassifiesRealHttpAnswersFromAFakeServer) {
@@ -140,22 +96,26 @@ TEST(RetryingStoreTest, ClassifiesRealHttpAnswersFromAFakeServer) {
 }
 
 TEST(ReadOnlyStoreTest, RefusesEveryWriteBeforeItReachesTheStore) {
-  auto inner = std::make_unique<ScriptedStore>();
-  auto* raw = inner.get();
-  ReadOnlyStore store(std::move(inner));
+  Fixture f;
+  ReadOnlyStore store(std::move(f.inner));
   EXPECT_EQ(store.create_collection(CollectionSpec{"abc", {}, {}, {}}).error().code,
             ErrorCode::kInternal);
-  EXPECT_FALSE(store.delete_collection("abc"));
-  EXPECT_FALSE(store.upsert(kNone, {}));
-  EXPECT_FALSE(store.delete_records(kNone, {}));
-  EXPECT_FALSE(store.rename_collection(kNone, "other"));
-  EXPECT_FALSE(store.update_collection_metadata(kNone, {}));
-  EXPECT_EQ(raw->writes, 0);
-  EXPECT_TRUE(store.count(kNone));  // reads pass through
+  EXPECT_FALSE(store.delete_collection("coll"));
+  EXPECT_FALSE(store.upsert(f.c, f.batch));
+  std::vector<std::string> ids{"x"};
+  EXPECT_FALSE(store.delete_records(f.c, ids));
+  EXPECT_FALSE(store.rename_collection(f.c, "other"));
+  EXPECT_FALSE(store.update_collection_metadata(f.c, {}));
+  EXPECT_EQ(f.raw->writes(), 0u);
+  auto count = store.count(f.c);  // reads pass through
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 2u);
   std::vector<std::vector<float>> q{{1.0f, 2.0f}};
-  auto hits = store.query(kNone, q, 3);  // a query is a read
+  auto hits = store.query(f.c, q, 3);  // a query is a read
   ASSERT_TRUE(hits);
-  EXPECT_EQ(raw->queries, 1);
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].front().id, "y");
+  EXPECT_EQ(f.raw->calls("query"), 1u);
 }
 
 TEST(RetryingStoreTest, RetriesAQueryAndParsesTheServersAnswer) {
@@ -202,51 +162,56 @@ TEST(FaultInjectionTest, ParsesRulesAndRejectsMalformedOnes) {
 }
 
 TEST(FaultInjectionTest, InjectedFaultsNeverReachTheStore) {
-  auto inner = std::make_unique<ScriptedStore>();
-  auto* raw = inner.get();
-  FaultInjectingStore store(std::move(inner), *parse_fault_spec("target.upsert=transient@2-3"));
-  EXPECT_TRUE(store.upsert(kNone, {}));
-  EXPECT_EQ(store.upsert(kNone, {}).error().code, ErrorCode::kTransient);
-  EXPECT_EQ(store.upsert(kNone, {}).error().code, ErrorCode::kTransient);
-  EXPECT_TRUE(store.upsert(kNone, {}));
-  EXPECT_EQ(raw->upserts, 2);
+  Fixture f;
+  FaultInjectingStore store(std::move(f.inner), *parse_fault_spec("target.upsert=transient@2-3"));
+  EXPECT_TRUE(store.upsert(f.c, f.batch));
+  EXPECT_EQ(store.upsert(f.c, f.batch).error().code, ErrorCode::kTransient);
+  EXPECT_EQ(store.upsert(f.c, f.batch).error().code, ErrorCode::kTransient);
+  EXPECT_TRUE(store.upsert(f.c, f.batch));
+  EXPECT_EQ(f.raw->calls("upsert"), 2u);
 }
 
 TEST(FaultInjectionTest, InjectsFaultsIntoQueries) {
-  auto inner = std::make_unique<ScriptedStore>();
-  auto* raw = inner.get();
-  FaultInjectingStore store(std::move(inner), *parse_fault_spec("target.query=reject@1"));
-  std::vector<std::vector<float>> q{{1.0f}};
-  EXPECT_EQ(store.query(kNone, q, 1).error().code, ErrorCode::kRejected);
-  EXPECT_TRUE(store.query(kNone, q, 1));
-  EXPECT_EQ(raw->queries, 1);
+  Fixture f;
+  FaultInjectingStore store(std::move(f.inner), *parse_fault_spec("target.query=reject@1"));
+  std::vector<std::vector<float>> q{{1.0f, 0.0f}};
+  EXPECT_EQ(store.query(f.c, q, 1).error().code, ErrorCode::kRejected);
+  EXPECT_TRUE(store.query(f.c, q, 1));
+  EXPECT_EQ(f.raw->calls("query"), 1u);
 }
 
 TEST(FaultInjectionTest, CorruptSendsOneShiftedValueAndReportsSuccess) {
-  auto inner = std::make_unique<ScriptedStore>();
-  auto* raw = inner.get();
-  FaultInjectingStore store(std::move(inner), *parse_fault_spec("target.upsert=corrupt@2"));
-  std::vector<Record> batch{{"a", {1.0f, 2.0f}, std::nullopt, {}}, {"b", {3.0f}, "d", {}}};
-  ASSERT_TRUE(store.upsert(kNone, batch));
-  EXPECT_EQ(raw->last_upsert, batch);  // call 1 untouched
-  ASSERT_TRUE(store.upsert(kNone, batch));
-  ASSERT_EQ(raw->last_upsert.size(), 2u);
-  EXPECT_FLOAT_EQ(raw->last_upsert[0].embedding[0], 1.01f);
-  EXPECT_EQ(raw->last_upsert[0].embedding[1], 2.0f);
-  EXPECT_EQ(raw->last_upsert[1], batch[1]);
+  Fixture f;
+  FaultInjectingStore store(std::move(f.inner), *parse_fault_spec("target.upsert=corrupt@2"));
+  const auto& batch = f.batch;
+  auto stored = [&] {
+    std::vector<std::string> ids{"a", "b"};
+    auto got = f.raw->get_records(f.c, ids);
+    EXPECT_TRUE(got);
+    std::sort(got->begin(), got->end(), [](auto& x, auto& y) { return x.id < y.id; });
+    return *got;
+  };
+  ASSERT_TRUE(store.upsert(f.c, batch));
+  EXPECT_EQ(stored(), batch);  // call 1 untouched
+  ASSERT_TRUE(store.upsert(f.c, batch));
+  auto after = stored();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_FLOAT_EQ(after[0].embedding[0], 1.01f);
+  EXPECT_EQ(after[0].embedding[1], 2.0f);
+  EXPECT_EQ(after[1], batch[1]);
   EXPECT_EQ(batch[0].embedding[0], 1.0f);  // the caller's records are not modified
 }
 
 TEST(FaultInjectionTest, InjectsFaultsIntoCollectionOperations) {
-  auto inner = std::make_unique<ScriptedStore>();
-  auto* raw = inner.get();
+  Fixture f;
   FaultInjectingStore store(
-      std::move(inner),
+      std::move(f.inner),
       *parse_fault_spec("target.rename_collection=reject@1;target.delete_collection=transient@1"));
-  EXPECT_EQ(store.rename_collection(kNone, "x").error().code, ErrorCode::kRejected);
-  EXPECT_EQ(store.delete_collection("x").error().code, ErrorCode::kTransient);
-  EXPECT_TRUE(store.rename_collection(kNone, "x"));
-  EXPECT_EQ(raw->writes, 1);
+  EXPECT_EQ(store.rename_collection(f.c, "renamed").error().code, ErrorCode::kRejected);
+  EXPECT_EQ(store.delete_collection("coll").error().code, ErrorCode::kTransient);
+  EXPECT_TRUE(store.rename_collection(f.c, "renamed"));
+  EXPECT_EQ(f.raw->writes(), 1u);
+  EXPECT_EQ(f.raw->records_of("renamed").size(), 2u);
 }
 
 }  // namespace
