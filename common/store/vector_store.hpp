@@ -2,7 +2,8 @@
 // directory, and later a persist directory read offline. Cross-cutting behaviour (retry, logging,
 // dry-run, fault injection) is layered on with decorators (common/store/store_decorators.hpp),
 // composed in one place (common/run/store_factory.hpp).
-// tests/integration/store_conformance_test.cpp holds the contract every implementation passes.
+// tests/support/store_conformance.hpp holds the contract every implementation passes (run without a
+// server for the snapshot and memory stores, against a real Chroma for the HTTP store).
 //
 // Thread safety: every method may be called concurrently from several threads.
 #pragma once
