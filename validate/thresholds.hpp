@@ -34,6 +34,12 @@ struct Thresholds {
   // failure level it fails and rollback is triggered with "Search Results Diverged".
   double semantic_divergence_warning_pct = 5.0;
   double semantic_divergence_fail_pct = 20.0;
+  // Check 4: a shortfall whose missed neighbours are all in the target with their expected vectors
+  // is the approximate (HNSW) index's, not divergence. It only warns when a collection's mean
+  // recall@k (target vs exact) falls below this floor: a default-configured HNSW stays well above
+  // it even on hard data, so a mean below one half signals a badly configured index (tiny
+  // ef_search or max_neighbors), not a migration fault.
+  double ann_recall_warning_floor = 0.5;
   // Duplicate detection: two distinct records whose vectors have at least this cosine similarity
   // are near-duplicates.
   double near_duplicate_similarity = 0.999;

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <new>
 
 namespace cm {
@@ -277,9 +278,17 @@ Result<std::vector<std::vector<QueryHit>>> parse_query_answer(std::string_view b
           for (auto element : values) {
             std::string_view token = od::value(std::move(element)).raw_json_token();
             float f = 0;
-            if (parse_float_token(token, &f) != FloatToken::kOk) {
-              return protocol("query answer has a distance that is not a float32: " +
-                              std::string(token.substr(0, 40)));
+            switch (parse_float_token(token, &f)) {
+              case FloatToken::kOk:
+                break;
+              case FloatToken::kNull:
+                // A non-finite distance (e.g. an `ip` dot product that overflowed float32): JSON
+                // cannot carry it, so the server sends null. Its sign is lost: NaN.
+                f = std::numeric_limits<float>::quiet_NaN();
+                break;
+              default:
+                return protocol("query answer has a distance that is not a float32: " +
+                                std::string(token.substr(0, 40)));
             }
             out.push_back(f);
           }

@@ -42,6 +42,8 @@ Result<std::vector<Record>> parse_get_records(std::string_view body);
 Result<std::vector<std::string>> parse_get_ids(std::string_view body);
 // A query answer with distances: {"ids":[[...],...],"distances":[[...],...]} holding exactly
 // `queries` lists, each list's ids and distances of equal length (other fields are ignored).
+// A null distance (a non-finite one the server cannot write as JSON, e.g. an overflowed `ip`
+// dot product) is read as NaN.
 Result<std::vector<std::vector<QueryHit>>> parse_query_answer(std::string_view body,
                                                               std::size_t queries);
 

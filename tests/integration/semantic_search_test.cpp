@@ -2,7 +2,13 @@
 // validate_test.cpp covers (clean run PASSED, a cosine collection recreated as l2 FAILED, a merged
 // collection): the queries file's findings, the server-to-server comparison (--source), search
 // results that diverge although every record is present, and ids rewritten by the mapping.
+// SemanticSearchEdges: null (non-finite) distances from an `ip` collection with huge components,
+// and an approximate (badly configured) HNSW index that must not read as divergence, while
+// records really missing or changed still do.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -168,6 +174,193 @@ TEST_F(SemanticSearchIntegration, RewrittenIdsAreAWarningNotAGuess) {
   EXPECT_EQ(t["status"], "WARNING");
   EXPECT_NE(t["findings"].dump().find("ids rewritten: equivalence not computed"), std::string::npos)
       << t.dump(2);
+}
+
+// Collections built by hand (no corpus), identity migrations (no mapping).
+class SemanticSearchEdges : public MigrateIntegration {
+ protected:
+  // `n` records of dimension `dim`: normalised gaussian vectors times `scale` (high entropy: no
+  // cluster structure for an index to exploit).
+  static std::vector<Record> random_records(const std::string& prefix, std::size_t n,
+                                            std::size_t dim, float scale, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<Record> out;
+    for (std::size_t i = 0; i < n; ++i) {
+      Record r;
+      char id[32];
+      std::snprintf(id, sizeof id, "%s-%05zu", prefix.c_str(), i);
+      r.id = id;
+      double norm = 0;
+      for (std::size_t d = 0; d < dim; ++d) {
+        r.embedding.push_back(normal(rng));
+        norm += double{r.embedding.back()} * r.embedding.back();
+      }
+      for (auto& x : r.embedding) x = static_cast<float>(x / std::sqrt(norm)) * scale;
+      r.document = "doc " + r.id;
+      r.metadata = {{"n", static_cast<std::int64_t>(i)}};
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  void create(const std::string& uri, const std::string& name, const HnswConfig& hnsw,
+              const std::vector<Record>& records) {
+    auto store = open(uri);
+    CollectionSpec spec;
+    spec.name = name;
+    spec.hnsw = hnsw;
+    auto info = store->create_collection(spec);
+    ASSERT_TRUE(info) << info.error().message;
+    for (std::size_t start = 0; start < records.size(); start += 500) {
+      const auto batch = std::span(records).subspan(start, std::min<std::size_t>(500, records.size() - start));
+      ASSERT_TRUE(store->upsert(*info, batch));
+    }
+  }
+
+  json validate(const std::vector<std::string>& extra, int* exit_code) {
+    std::vector<std::string> args{"--work-dir", work_dir().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto process = run_process(CHROMA_VALIDATE_BIN, args);
+    *exit_code = process.exit_code;
+    output_ = process.output;
+    auto text = read_file(work_dir() / "validation_report.json");
+    if (!text) return json();
+    report_ = json::parse(*text);
+    for (const auto& t : report_["tests"]) {
+      if (t["name"] == "semantic_search_equivalence") return t;
+    }
+    return json();
+  }
+
+  // A collection whose HNSW graph is deliberately poor (max_neighbors 2, ef 4): exact search
+  // over the snapshot finds neighbours this index does not return.
+  void migrate_poor_index() {
+    HnswConfig poor;
+    poor.space = "l2";
+    poor.max_neighbors = 2;
+    poor.ef_construction = 4;
+    poor.ef_search = 4;
+    records_ = random_records("p", 3000, 96, 1.0f, 11);
+    create(source_uri(), "poor_index", poor, records_);
+    auto run = migrate({"--batch-size", "500"});
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+  }
+
+  json report_;
+  std::string output_;
+  std::vector<Record> records_;
+};
+
+// Bug A: the server answers an overflowed ip dot product with a null distance. That collection
+// cannot be ranked; it must be named, not roll back a perfect migration, and the normal
+// collection next to it is still judged.
+TEST_F(SemanticSearchEdges, NullDistancesOfHugeIpVectorsAreNotAFailure) {
+  HnswConfig ip;
+  ip.space = "ip";
+  create(source_uri(), "huge_ip", ip, random_records("h", 60, 16, 3e28f * 4.0f, 5));
+  HnswConfig l2;
+  create(source_uri(), "normal_l2", l2, random_records("n", 60, 16, 1.0f, 6));
+  // The premise: the server really answers null distances here (parsed as NaN).
+  {
+    auto store = open(source_uri());
+    auto info = store->find_collection("huge_ip");
+    ASSERT_TRUE(info && *info);
+    auto records = store->get_records(**info, std::vector<std::string>{"h-00000"});
+    ASSERT_TRUE(records && records->size() == 1u);
+    auto hits = store->query(**info, std::vector<std::vector<float>>{(*records)[0].embedding}, 5);
+    ASSERT_TRUE(hits) << hits.error().message;
+    ASSERT_FALSE((*hits)[0].empty());
+    EXPECT_TRUE(std::isnan((*hits)[0][0].distance)) << (*hits)[0][0].distance;
+  }
+  auto run = migrate({"--batch-size", "50"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  int exit_code = 0;
+  auto t = validate({"--sample", "20", "--source", source_uri()}, &exit_code);
+  ASSERT_TRUE(t.is_object()) << output_;
+  EXPECT_NE(report_["overall_status"], "FAILED") << report_.dump(2);
+  EXPECT_EQ(report_["rollback_triggered"], false) << report_.dump(2);
+  EXPECT_NE(exit_code, 2);
+  EXPECT_EQ(t["status"], "WARNING") << t.dump(2);
+  const std::string findings = t["findings"].dump();
+  EXPECT_NE(findings.find("huge_ip: not judged"), std::string::npos) << findings;
+  EXPECT_NE(findings.find("non-finite"), std::string::npos) << findings;
+  const auto& f = t["figures"];
+  ASSERT_EQ(f["collections_not_judged"].size(), 1u) << f.dump(2);
+  EXPECT_EQ(f["collections_not_judged"][0]["collection"], "huge_ip");
+  EXPECT_GT(f["collections"]["huge_ip"]["non_finite"]["queries_excluded"].get<int>(), 0);
+  EXPECT_GT(f["collections"]["huge_ip"]["non_finite"]["target_distances"].get<int>(), 0);
+  // The normal collection is judged as usual.
+  EXPECT_EQ(f["collections"]["normal_l2"]["judged"], true);
+  EXPECT_GT(f["collections"]["normal_l2"]["queries"].get<int>(), 0);
+  EXPECT_EQ(f["collections"]["normal_l2"]["mean_recall"], 1.0);
+  EXPECT_EQ(f["semantic_divergence_percentage"], 0.0);
+}
+
+// Bug B: an approximate index is not divergence. Every record lands exactly; the target's (and
+// the source's) HNSW misses true neighbours on many queries.
+TEST_F(SemanticSearchEdges, ApproximateIndexOfAnExactMigrationIsNotDivergence) {
+  migrate_poor_index();
+  int exit_code = 0;
+  auto t = validate({"--sample", "40", "--source", source_uri()}, &exit_code);
+  ASSERT_TRUE(t.is_object()) << output_;
+  const auto& f = t["figures"];
+  // The premise: by raw recall this would be a divergence above semantic_divergence_fail_pct.
+  const double queries = f["queries"].get<double>();
+  ASSERT_GT(queries, 0);
+  EXPECT_GT(f["queries_below_threshold"].get<double>() / queries, 0.2) << f.dump(2);
+  // Attributed: every missed neighbour is in the target with its vector.
+  EXPECT_EQ(f["queries_diverged"], 0) << f.dump(2);
+  EXPECT_EQ(f["semantic_divergence_percentage"], 0.0);
+  EXPECT_GT(f["attribution"]["missed_intact_in_target"].get<int>(), 0);
+  EXPECT_EQ(f["attribution"]["missed_missing_from_target"], 0);
+  EXPECT_EQ(f["attribution"]["missed_changed_in_target"], 0);
+  EXPECT_EQ(f["attribution"]["shortfall_divergence"], 0);
+  EXPECT_TRUE(f["index_recall"]["target"]["mean"].is_number());
+  EXPECT_TRUE(f["index_recall"]["live_source"]["mean"].is_number()) << f.dump(2);
+  EXPECT_NE(t["status"], "FAILED") << t.dump(2);
+  EXPECT_EQ(report_["rollback_triggered"], false) << report_.dump(2);
+  EXPECT_NE(report_["overall_status"], "FAILED");
+  EXPECT_NE(exit_code, 2);
+}
+
+// The opposite direction with the same poor index: records really missing or changed in the
+// target still fail the check, and the divergence is attributed to them.
+TEST_F(SemanticSearchEdges, MissingAndChangedRecordsStillDivergeUnderAnApproximateIndex) {
+  migrate_poor_index();
+  auto store = open(target_uri());
+  auto info = store->find_collection("poor_index");
+  ASSERT_TRUE(info && *info);
+  // A third of the records deleted, another third given other vectors.
+  std::vector<std::string> deleted;
+  std::vector<Record> changed;
+  const auto fresh = random_records("p", records_.size(), 96, 1.0f, 99);
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    if (i % 3 == 0) deleted.push_back(records_[i].id);
+    if (i % 3 == 1) {
+      changed.push_back(records_[i]);
+      changed.back().embedding = fresh[i].embedding;
+    }
+  }
+  ASSERT_TRUE(store->delete_records(**info, deleted));
+  for (std::size_t start = 0; start < changed.size(); start += 500) {
+    ASSERT_TRUE(store->upsert(
+        **info, std::span(changed).subspan(start, std::min<std::size_t>(500, changed.size() - start))));
+  }
+  int exit_code = 0;
+  auto t = validate({"--sample", "40"}, &exit_code);
+  ASSERT_TRUE(t.is_object()) << output_;
+  EXPECT_EQ(exit_code, 2);
+  EXPECT_EQ(t["status"], "FAILED") << t.dump(2);
+  EXPECT_EQ(t["rollback_reason"], "Search Results Diverged");
+  const auto& f = t["figures"];
+  EXPECT_GT(f["semantic_divergence_percentage"].get<double>(), 20.0) << f.dump(2);
+  EXPECT_GT(f["attribution"]["missed_missing_from_target"].get<int>(), 0) << f.dump(2);
+  EXPECT_GT(f["attribution"]["missed_changed_in_target"].get<int>(), 0) << f.dump(2);
+  EXPECT_GT(f["attribution"]["shortfall_divergence"].get<int>(), 0);
+  const auto& reasons = report_["rollback_reasons"];
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "Search Results Diverged"), reasons.end());
+  EXPECT_NE(t["findings"].dump().find("because of missing or changed records"), std::string::npos);
 }
 
 }  // namespace

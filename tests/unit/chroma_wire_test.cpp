@@ -292,5 +292,17 @@ TEST(ChromaWireTest, QueryBodyAndAnswer) {
   }
 }
 
+// An `ip` dot product that overflows float32 (components ~3e28) is non-finite; the server sends
+// it as null. That is an answer (a NaN distance), not a protocol error.
+TEST(ChromaWireTest, QueryAnswerNullDistanceIsNaN) {
+  auto hits = parse_query_answer(R"({"ids":[["a","b","c"]],"distances":[[null,0.5,null]]})", 1);
+  ASSERT_TRUE(hits) << hits.error().message;
+  ASSERT_EQ((*hits)[0].size(), 3u);
+  EXPECT_EQ((*hits)[0][0].id, "a");
+  EXPECT_TRUE(std::isnan((*hits)[0][0].distance));
+  EXPECT_EQ((*hits)[0][1].distance, 0.5f);
+  EXPECT_TRUE(std::isnan((*hits)[0][2].distance));
+}
+
 }  // namespace
 }  // namespace cm

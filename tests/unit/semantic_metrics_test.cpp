@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -123,6 +124,149 @@ TEST(SemanticMetricsTest, ExactTopKMatchesBruteForceInEverySpace) {
     }
     EXPECT_FALSE(m.distance(q, 0, "unknown"));
   }
+}
+
+// --- Non-finite distances (ip with components ~3e28: the dot product overflows float32) ---
+
+TEST(SemanticMetricsTest, NonFiniteDistancesRankAfterEveryFiniteOne) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(distance_before(0.5f, nan));
+  EXPECT_TRUE(distance_before(1e30f, -inf));  // -inf carries no order either
+  EXPECT_FALSE(distance_before(nan, 0.5f));
+  EXPECT_FALSE(distance_before(nan, inf));
+  EXPECT_FALSE(distance_before(inf, nan));
+  // A server's null distances (NaN) go last, ties by id; each id once at its best distance.
+  const std::vector<std::vector<QueryHit>> lists{{{"z", nan}, {"b", 0.7f}, {"y", nan}},
+                                                 {{"a", 0.2f}, {"x", -inf}, {"b", nan}}};
+  const auto merged = merge_answers(lists, 10);
+  ASSERT_EQ(merged.size(), 5u);
+  EXPECT_EQ(ids_of(merged), (std::vector<std::string>{"a", "b", "x", "y", "z"}));
+  EXPECT_EQ(merged[1].distance, 0.7f);
+  // A non-finite exact distance is never a tie (-inf <= kth would otherwise count).
+  const std::vector<QueryHit> exact{{"a", 0.1f}, {"b", 0.2f}};
+  EXPECT_DOUBLE_EQ(
+      *recall_with_ties(exact, std::vector<JudgedHit>{{"a", 0.1f}, {"h", -inf}}, 1e-3), 0.5);
+  EXPECT_DOUBLE_EQ(
+      *recall_with_ties(exact, std::vector<JudgedHit>{{"a", 0.1f}, {"h", nan}}, 1e-3), 0.5);
+}
+
+TEST(SemanticMetricsTest, ExactTopKLeavesOverflowingIpDistancesOutAndCountsThem) {
+  // Rows 0..2 huge (3e28 per component: every dot product with a huge query overflows), rows 3..5
+  // small. A huge query overflows against the huge rows only.
+  ReferenceMatrix m;
+  m.space = DistanceSpace::kIp;
+  m.rows.resize(6, 4);
+  for (Eigen::Index r = 0; r < 6; ++r) {
+    for (Eigen::Index c = 0; c < 4; ++c)
+      m.rows(r, c) = r < 3 ? (c % 2 ? -3e28f : 3e28f) * float(r + 1) : 0.1f * float(r + c);
+    m.ids.push_back("r" + std::to_string(r));
+    m.row_of.emplace(id_hash(m.ids.back()), static_cast<std::uint32_t>(r));
+  }
+  RowMatrix q(2, 4);
+  q.row(0) = m.rows.row(0);                     // huge
+  q.row(1) << 1e-30f, 1e-30f, 1e-30f, 1e-30f;  // tiny: every distance finite
+  std::vector<std::size_t> non_finite;
+  const std::vector<std::size_t> ks{5, 5};
+  auto got = m.top_k(q, ks, SIZE_MAX, &non_finite);
+  EXPECT_EQ(non_finite, (std::vector<std::size_t>{3, 0}));
+  ASSERT_EQ(got[0].size(), 3u);  // only the three finite ones
+  for (const auto& h : got[0]) {
+    EXPECT_TRUE(std::isfinite(h.distance)) << h.id;
+    EXPECT_GE(h.id, "r3");
+  }
+  EXPECT_EQ(got[1].size(), 5u);
+  // A query whose distances to every row overflow has nothing to find.
+  ReferenceMatrix huge = m;
+  huge.rows.conservativeResize(3, 4);
+  huge.ids.resize(3);
+  const RowMatrix huge_query = q.topRows(1);
+  const std::vector<std::size_t> k5{5};
+  auto none = huge.top_k(huge_query, k5, SIZE_MAX, &non_finite);
+  EXPECT_TRUE(none[0].empty());
+  EXPECT_EQ(non_finite[0], 3u);
+  EXPECT_FALSE(recall_with_ties(none[0], std::vector<JudgedHit>{{"r0", std::nullopt}}, 1e-3));
+}
+
+// --- Attribution: the index's approximation vs divergence ---
+
+TEST(SemanticMetricsTest, ShortfallOfIntactNeighboursIsApproximation) {
+  const std::vector<QueryHit> exact{{"a", 0.1f}, {"b", 0.2f}, {"c", 0.3f}, {"d", 0.4f}};
+  // HNSW returned a, b and two farther records at the distances their vectors give.
+  const std::vector<JudgedHit> answer{
+      {"a", 0.1f, 0.1f}, {"b", 0.2f, 0.2f}, {"e", 0.6f, 0.6000004f}, {"f", 0.7f, 0.7f}};
+  std::vector<std::string> asked;
+  auto a = attribute_shortfall(exact, answer, 1e-3, [&](const std::string& id) {
+    asked.push_back(id);
+    return NeighbourState::kIntact;
+  });
+  EXPECT_EQ(asked, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(a.truth, 4u);
+  EXPECT_EQ(a.shortfall, 2u);
+  EXPECT_EQ(a.missed, 2u);
+  EXPECT_EQ(a.missed_intact, 2u);
+  EXPECT_EQ(a.answers_changed, 0u);
+  EXPECT_EQ(a.divergent, 0u);
+  EXPECT_EQ(a.approximate, 2u);
+  EXPECT_DOUBLE_EQ(*a.recall_without_approximation, 1.0);
+  // Raw recall is 0.5: below 0.9, yet no record is wrong.
+  EXPECT_DOUBLE_EQ(*recall_with_ties(exact, answer, 1e-3), 0.5);
+}
+
+TEST(SemanticMetricsTest, MissingOrChangedNeighboursAreDivergence) {
+  const std::vector<QueryHit> exact{{"a", 0.1f}, {"b", 0.2f}, {"c", 0.3f}, {"d", 0.4f}};
+  const std::vector<JudgedHit> answer{
+      {"a", 0.1f, 0.1f}, {"b", 0.2f, 0.2f}, {"e", 0.6f, 0.6f}, {"f", 0.7f, 0.7f}};
+  auto a = attribute_shortfall(exact, answer, 1e-3, [](const std::string& id) {
+    return id == "c" ? NeighbourState::kMissing : NeighbourState::kChanged;
+  });
+  EXPECT_EQ(a.missed_missing, 1u);
+  EXPECT_EQ(a.missed_changed, 1u);
+  EXPECT_EQ(a.divergent, 2u);
+  EXPECT_EQ(a.approximate, 0u);
+  EXPECT_DOUBLE_EQ(*a.recall_without_approximation, 0.5);
+  // One of each.
+  auto mixed = attribute_shortfall(exact, answer, 1e-3, [](const std::string& id) {
+    return id == "c" ? NeighbourState::kIntact : NeighbourState::kMissing;
+  });
+  EXPECT_EQ(mixed.divergent, 1u);
+  EXPECT_EQ(mixed.approximate, 1u);
+  EXPECT_DOUBLE_EQ(*mixed.recall_without_approximation, 0.75);
+}
+
+TEST(SemanticMetricsTest, AnswerAtADistanceItsExpectedVectorDoesNotGiveIsDivergence) {
+  const std::vector<QueryHit> exact{{"a", 0.1f}, {"b", 0.2f}, {"c", 0.3f}};
+  // y is reported at 0.05 but its expected vector is at 0.9: the target holds another vector;
+  // u is unknown to the reference. Each displaced an (intact) true neighbour.
+  const std::vector<JudgedHit> answer{{"y", 0.9f, 0.05f}, {"a", 0.1f, 0.1f}, {"u", std::nullopt, 0.2f}};
+  auto a = attribute_shortfall(exact, answer, 1e-3,
+                               [](const std::string&) { return NeighbourState::kIntact; });
+  EXPECT_EQ(a.shortfall, 2u);
+  EXPECT_EQ(a.missed_intact, 2u);
+  EXPECT_EQ(a.answers_changed, 2u);
+  EXPECT_EQ(a.divergent, 2u);
+  EXPECT_NEAR(*a.recall_without_approximation, 1.0 / 3, 1e-12);
+  // Divergence never exceeds the shortfall: a changed record inside the exact top-k is a hit.
+  const std::vector<JudgedHit> full{{"a", 0.1f, 0.1f}, {"b", 0.2f, 0.2f}, {"c", 0.3f, 0.3f}};
+  bool asked = false;
+  auto none = attribute_shortfall(exact, full, 1e-3, [&](const std::string&) {
+    asked = true;
+    return NeighbourState::kMissing;
+  });
+  EXPECT_FALSE(asked);
+  EXPECT_EQ(none.divergent, 0u);
+  EXPECT_DOUBLE_EQ(*none.recall_without_approximation, 1.0);
+}
+
+TEST(SemanticMetricsTest, ReportedDistancesAgreeWithinTheTieToleranceAndNonFiniteWithNonFinite) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(reported_distance_agrees(0.5f, 0.5005f, 1e-3));
+  EXPECT_FALSE(reported_distance_agrees(0.5f, 0.502f, 1e-3));
+  EXPECT_TRUE(reported_distance_agrees(1000.0f, 1000.5f, 1e-3));  // scaled by |expected|
+  EXPECT_TRUE(reported_distance_agrees(nan, -inf, 1e-3));  // a null for an overflowed product
+  EXPECT_FALSE(reported_distance_agrees(nan, 0.5f, 1e-3));
+  EXPECT_FALSE(reported_distance_agrees(0.5f, std::nullopt, 1e-3));
 }
 
 TEST(SemanticMetricsTest, SamplePositionsAreDistinctSortedAndReproducible) {

@@ -24,7 +24,8 @@ TEST(ValidateThresholdsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(t.semantic_divergence_fail_pct, 20.0);
   EXPECT_EQ(t.near_duplicate_similarity, 0.999);
   auto j = thresholds_to_json(t);
-  EXPECT_EQ(j.size(), 8u);
+  EXPECT_EQ(t.ann_recall_warning_floor, 0.5);
+  EXPECT_EQ(j.size(), 9u);
   auto round_trip = parse_thresholds(j, "x");
   ASSERT_TRUE(round_trip);
   EXPECT_EQ(thresholds_to_json(*round_trip), j);

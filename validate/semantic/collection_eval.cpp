@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -47,6 +50,11 @@ Result<std::vector<std::vector<QueryHit>>> answers(VectorStore& store,
                          " rejected the queries: " + got.error().message);
       continue;
     }
+    if (!got && got.error().code == ErrorCode::kProtocol) {
+      // The answer could not be read (not the store's data): the caller stops judging this
+      // collection, not the whole test.
+      return std::unexpected(std::move(got).error().with_context(who + " collection " + c.name));
+    }
     if (!got)
       return std::unexpected(
           std::move(got).error().with_context("querying " + who + " collection " + c.name));
@@ -65,8 +73,67 @@ Result<std::vector<std::vector<QueryHit>>> answers(VectorStore& store,
 std::vector<JudgedHit> judge(const ReferenceMatrix& m, const RowMatrix& queries, std::size_t q,
                              std::span<const QueryHit> answer) {
   std::vector<JudgedHit> out;
-  for (const auto& h : answer) out.push_back(JudgedHit{h.id, m.distance(queries, q, h.id)});
+  for (const auto& h : answer)
+    out.push_back(JudgedHit{h.id, m.distance(queries, q, h.id), h.distance});
   return out;
+}
+
+// Looked-up neighbours are fetched by explicit ids in batches of this size (Chroma Cloud caps a
+// get at 300 records).
+constexpr std::size_t kLookupBatch = 250;
+
+// Whether `actual` (as the target holds it) is the reference's vector `expected` (a prepared row)
+// under the embedding rule of the space: l2 and ip bit for bit; cosine compared normalised, each
+// component within 16 * FLT_EPSILON (the round trip v/|v|*|v| and our normalisation are a few
+// float32 roundings of unit-scale values).
+bool same_vector(DistanceSpace space, std::span<const float> expected, std::vector<float> actual) {
+  if (actual.size() != expected.size()) return false;
+  if (space != DistanceSpace::kCosine) {
+    return std::memcmp(actual.data(), expected.data(), actual.size() * sizeof(float)) == 0;
+  }
+  prepare_vector(space, actual);
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    if (!(std::abs(actual[i] - expected[i]) <= 16 * std::numeric_limits<float>::epsilon()))
+      return false;
+  }
+  return true;
+}
+
+// What the target holds for each id (the routed collections, by explicit ids, batched): intact
+// when some routed collection holds it with the reference's vector, changed when it holds it
+// with another, missing when none holds it.
+Result<std::map<std::string, NeighbourState>> look_up_neighbours(
+    VectorStore& target, std::span<const CollectionInfo> collections, const ReferenceMatrix& m,
+    const std::set<std::string>& ids) {
+  std::map<std::string, NeighbourState> state;
+  for (const auto& id : ids) state.emplace(id, NeighbourState::kMissing);
+  const std::vector<std::string> all(ids.begin(), ids.end());
+  for (const auto& c : collections) {
+    for (std::size_t start = 0; start < all.size(); start += kLookupBatch) {
+      const auto batch = std::span(all).subspan(start, std::min(kLookupBatch, all.size() - start));
+      auto got = target.get_records(c, batch);
+      if (!got)
+        return std::unexpected(std::move(got).error().with_context(
+            "fetching missed neighbours from target collection " + c.name));
+      for (auto& r : *got) {
+        auto it = state.find(r.id);
+        auto row = m.row_of.find(id_hash(r.id));
+        if (it == state.end() || row == m.row_of.end() || it->second == NeighbourState::kIntact)
+          continue;
+        const auto expected = m.rows.row(row->second);
+        it->second = same_vector(m.space, std::span(expected.data(), expected.size()),
+                                 std::move(r.embedding))
+                         ? NeighbourState::kIntact
+                         : NeighbourState::kChanged;
+      }
+    }
+  }
+  return state;
+}
+
+std::size_t non_finite_in(std::span<const QueryHit> hits) {
+  return static_cast<std::size_t>(std::count_if(
+      hits.begin(), hits.end(), [](const QueryHit& h) { return !std::isfinite(h.distance); }));
 }
 
 }  // namespace
@@ -175,14 +242,30 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
   if (queries.empty() || !dim) return eval;
 
   start = Clock::now();
-  CM_ASSIGN_OR_RETURN(auto target_answers,
-                      answers(ctx.target, target_collections, queries, "target", eval.findings));
+  auto target_result = answers(ctx.target, target_collections, queries, "target", eval.findings);
+  if (!target_result && target_result.error().code == ErrorCode::kProtocol) {
+    eval.not_judged = "the target's answers to its queries could not be read (" +
+                      target_result.error().message + ")";
+    return eval;
+  }
+  if (!target_result) return std::unexpected(std::move(target_result).error());
+  auto target_answers = std::move(*target_result);
   std::optional<std::vector<std::vector<QueryHit>>> live_answers;
   if (ctx.live_source) {
     CM_ASSIGN_OR_RETURN(auto live, ctx.live_source->find_collection(source.name));
     if (live) {
-      CM_ASSIGN_OR_RETURN(live_answers, answers(*ctx.live_source, std::span(&*live, 1), queries,
-                                                "live source", eval.findings));
+      auto got = answers(*ctx.live_source, std::span(&*live, 1), queries, "live source",
+                         eval.findings);
+      if (!got && got.error().code == ErrorCode::kProtocol) {
+        eval.findings.push_back(source.name +
+                                ": the live source's answers could not be read; the "
+                                "server-to-server comparison is skipped (" +
+                                got.error().message + ")");
+      } else if (!got) {
+        return std::unexpected(std::move(got).error());
+      } else {
+        live_answers = std::move(*got);
+      }
     } else {
       eval.findings.push_back(source.name +
                               ": not found on the live source server; the "
@@ -204,36 +287,71 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
   const double tolerance = ctx.thresholds.distance_tie_tolerance;
   {
     CM_ASSIGN_OR_RETURN(auto matrix, ReferenceMatrix::load(set, *space, *dim));
-    exact = matrix.top_k(prepared, ks);
+    std::vector<std::size_t> non_finite;
+    exact = matrix.top_k(prepared, ks, SIZE_MAX, &non_finite);
     // The old server only knows the source collection: judge it against the source's own records.
     std::vector<std::vector<QueryHit>> exact_source;
     if (live_answers) exact_source = matrix.top_k(prepared, ks, eval.reference.landed);
+    std::vector<std::vector<JudgedHit>> judged(queries.size());
+    std::set<std::string> to_look_up;  // exact neighbours some answer missed
     for (std::size_t q = 0; q < queries.size(); ++q) {
       QueryOutcome o;
       o.name = queries[q].name;
       o.sampled = queries[q].sampled;
       o.k = queries[q].k;
       const auto& got = target_answers[q];
-      o.recall = recall_with_ties(exact[q], judge(matrix, prepared, q, got), tolerance);
+      o.exact_non_finite = non_finite[q];
+      o.target_non_finite = non_finite_in(got);
+      o.excluded_non_finite = exact[q].empty() && o.exact_non_finite > 0;
+      judged[q] = judge(matrix, prepared, q, got);
+      o.recall = recall_with_ties(exact[q], judged[q], tolerance);
       o.jaccard = jaccard(ids_of(exact[q]), ids_of(got));
       o.rbo = rank_biased_overlap(ids_of(exact[q]), ids_of(got));
+      if (o.recall && *o.recall < 1.0) {
+        for (auto& id : missed_neighbours(exact[q], judged[q])) to_look_up.insert(std::move(id));
+      }
       if (live_answers) {
         const auto& live = (*live_answers)[q];
-        // The live answer as a reference: its records at our distances, ascending.
+        // The live answer as a reference: its records at our (finite) distances, ascending.
         std::vector<QueryHit> reference;
         for (const auto& h : judge(matrix, prepared, q, live)) {
-          if (h.exact_distance) reference.push_back(QueryHit{h.id, *h.exact_distance});
+          if (h.exact_distance && std::isfinite(*h.exact_distance))
+            reference.push_back(QueryHit{h.id, *h.exact_distance});
         }
-        std::stable_sort(
-            reference.begin(), reference.end(),
-            [](const QueryHit& a, const QueryHit& b) { return a.distance < b.distance; });
-        o.live_recall = recall_with_ties(reference, judge(matrix, prepared, q, got), tolerance);
+        std::stable_sort(reference.begin(), reference.end(),
+                         [](const QueryHit& a, const QueryHit& b) {
+                           return distance_before(a.distance, b.distance);
+                         });
+        o.live_recall = recall_with_ties(reference, judged[q], tolerance);
         o.live_exact_recall =
             recall_with_ties(exact_source[q], judge(matrix, prepared, q, live), tolerance);
       }
       eval.outcomes.push_back(std::move(o));
     }
+    // Attribution: every missed neighbour looked up once in the target, by explicit ids.
+    std::map<std::string, NeighbourState> states;
+    if (!to_look_up.empty()) {
+      CM_ASSIGN_OR_RETURN(states,
+                          look_up_neighbours(ctx.target, target_collections, matrix, to_look_up));
+      eval.neighbours_looked_up = to_look_up.size();
+    }
+    const auto state_of = [&](const std::string& id) {
+      auto it = states.find(id);
+      return it == states.end() ? NeighbourState::kMissing : it->second;
+    };
+    for (std::size_t q = 0; q < queries.size(); ++q) {
+      eval.outcomes[q].attribution = attribute_shortfall(exact[q], judged[q], tolerance, state_of);
+    }
   }  // the matrix is freed here
+  const auto excluded = static_cast<std::size_t>(std::count_if(
+      eval.outcomes.begin(), eval.outcomes.end(),
+      [](const QueryOutcome& o) { return o.excluded_non_finite; }));
+  if (!eval.outcomes.empty() && excluded == eval.outcomes.size()) {
+    eval.not_judged = "every query's distances to its records are non-finite (" +
+                      std::string(distance_space_name(*space)) +
+                      " arithmetic overflows float32 on these vectors; the server answers null "
+                      "distances): there is no finite ranking to compare";
+  }
   eval.seconds_exact = since(start);
   for (const auto& target : request.targets) {
     CM_ASSIGN_OR_RETURN(auto held, ctx.expected.find_collection(target));

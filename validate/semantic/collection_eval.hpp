@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "validate/check.hpp"
+#include "validate/semantic/metrics.hpp"
 #include "validate/semantic/queries_file.hpp"
 #include "validate/semantic/reference_set.hpp"
 
@@ -35,6 +36,16 @@ struct QueryOutcome {
   // can see; records the mapping skipped that it returns count as misses).
   std::optional<double> live_recall;
   std::optional<double> live_exact_recall;
+  // Non-finite distances (metrics.hpp): reference rows at a non-finite distance from the query
+  // (left out of the exact top-k), and target hits the server reported without a finite
+  // distance (null). A query whose exact top-k holds no finite distance at all has nothing to
+  // find: excluded_non_finite, and recall stays nullopt.
+  std::size_t exact_non_finite = 0, target_non_finite = 0;
+  bool excluded_non_finite = false;
+  // Why the target's recall falls short: the index's approximation (the missed neighbours are in
+  // the target with their expected vectors) or divergence (missing or changed records). Only
+  // divergence counts for the verdict (attribution.recall_without_approximation).
+  Attribution attribution;
 };
 
 struct CollectionEvaluation {
@@ -46,6 +57,11 @@ struct CollectionEvaluation {
   ReferenceCounts reference;
   std::vector<QueryOutcome> outcomes;
   std::vector<std::string> findings;  // problems, each naming the collection
+  // Set when the check could not judge this collection at all (every query's distances were
+  // non-finite, or the target's answers could not be read): why. The other collections are
+  // judged as usual.
+  std::optional<std::string> not_judged;
+  std::size_t neighbours_looked_up = 0;  // missed neighbours fetched from the target by id
   std::size_t unresolved = 0;         // file queries that could not be run
   double seconds_reading = 0, seconds_target = 0, seconds_exact = 0;
 

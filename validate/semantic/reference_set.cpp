@@ -1,5 +1,7 @@
 #include "validate/semantic/reference_set.hpp"
 
+#include <cmath>
+
 namespace cm::validate {
 namespace {
 
@@ -173,18 +175,25 @@ Result<ReferenceMatrix> ReferenceMatrix::load(const ReferenceSet& set, DistanceS
 
 std::vector<std::vector<QueryHit>> ReferenceMatrix::top_k(const RowMatrix& queries,
                                                           std::span<const std::size_t> ks,
-                                                          std::size_t row_limit) const {
+                                                          std::size_t row_limit,
+                                                          std::vector<std::size_t>* non_finite)
+    const {
   // Blocks of rows keep the distance matrix small (block x queries floats) whatever the size.
   constexpr Eigen::Index kBlock = 4096;
   const Eigen::Index end = static_cast<Eigen::Index>(std::min<std::size_t>(row_limit, ids.size()));
   std::vector<TopK<std::uint32_t>> tops;
   for (const std::size_t k : ks) tops.emplace_back(k);
+  if (non_finite) non_finite->assign(ks.size(), 0);
   for (Eigen::Index start = 0; start < end; start += kBlock) {
     const Eigen::Index n = std::min(kBlock, end - start);
     const Eigen::MatrixXf d = distance_block(space, rows.middleRows(start, n), queries);
     for (std::size_t q = 0; q < tops.size(); ++q) {
       const auto column = d.col(static_cast<Eigen::Index>(q));
       for (Eigen::Index r = 0; r < n; ++r) {
+        if (!std::isfinite(column(r))) {
+          if (non_finite) ++(*non_finite)[q];
+          continue;
+        }
         if (tops[q].would_accept(column(r)))
           tops[q].offer(column(r), static_cast<std::uint32_t>(start + r));
       }

@@ -97,10 +97,14 @@ struct ReferenceMatrix {
                                       std::size_t dim);
   // Exact top-k of each prepared query (rows of `queries`), ascending, ties by row order;
   // ks[q] results for query q. Only the first `row_limit` rows take part (the source's own
-  // records: ReferenceSet::stream yields them first).
+  // records: ReferenceSet::stream yields them first). Rows at a non-finite distance (an `ip` dot
+  // product that overflows float32) rank after every finite one and carry no order, so they are
+  // left out: a list is shorter than k when fewer rows are at a finite distance. `non_finite`,
+  // when given, receives per query how many rows were left out that way.
   std::vector<std::vector<QueryHit>> top_k(const RowMatrix& queries,
                                            std::span<const std::size_t> ks,
-                                           std::size_t row_limit = SIZE_MAX) const;
+                                           std::size_t row_limit = SIZE_MAX,
+                                           std::vector<std::size_t>* non_finite = nullptr) const;
   // The distance of a prepared query to the record `id`; nullopt when the set lacks the id.
   std::optional<float> distance(const RowMatrix& queries, std::size_t q,
                                 const std::string& id) const;
