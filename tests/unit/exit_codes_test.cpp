@@ -61,7 +61,7 @@ std::string outcome_name(std::string variable) {
 std::map<int, std::string> script_codes() {
   const std::string s = read_source("scripts/cutover.sh");
   std::map<int, std::string> out;
-  static const std::regex line(R"((^|\n)readonly EXIT_([A-Z_]+)=(\d+)[ \t]*(\n|$))");
+  static const std::regex line(R"((^|\n)readonly EXIT_([A-Z_]+)=(\d+)[ \t]*(?=\n|$))");
   for (std::sregex_iterator it(s.begin(), s.end(), line), end; it != end; ++it) {
     EXPECT_FALSE(out.contains(std::stoi((*it)[3]))) << "code defined twice: " << (*it)[3];
     out[std::stoi((*it)[3])] = outcome_name((*it)[2]);
