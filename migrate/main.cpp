@@ -226,4 +226,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return cm::run_cli("chroma-migrate", run, argc, argv); }
+int main(int argc, char** argv) {
+  return cm::run_cli("chroma-migrate", run, argc, argv);
+}

@@ -78,4 +78,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return cm::run_cli("chroma-rollback", run, argc, argv); }
+int main(int argc, char** argv) {
+  return cm::run_cli("chroma-rollback", run, argc, argv);
+}

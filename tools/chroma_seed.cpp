@@ -99,4 +99,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return cm::run_cli("chroma-seed", run, argc, argv); }
+int main(int argc, char** argv) {
+  return cm::run_cli("chroma-seed", run, argc, argv);
+}

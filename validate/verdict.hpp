@@ -20,7 +20,6 @@
 
 namespace cm::validate {
 
-
 struct Verdict {
   CheckStatus overall = CheckStatus::kPassed;  // never kError: folded into kFailed
   std::vector<std::string> rollback_reasons;

@@ -37,13 +37,13 @@ inline constexpr int kValidateExitCouldNotRun = 3;  // bad input or unreachable;
 // scripts/cutover.sh (docs/exit-codes.md, "scripts/cutover.sh"); the script defines the same
 // numbers as EXIT_<NAME> variables and writes the outcome's name to <work dir>/cutover_status.json.
 // It never passes a step's exit code through: that code is in the status file and the last lines.
-inline constexpr int kCutoverExitLive = 0;             // cut over, or in place and PASSED
-inline constexpr int kCutoverExitHeldForReview = 1;    // WARNING: nothing swapped
-inline constexpr int kCutoverExitRolledBack = 2;       // FAILED, rolled back and verified
-inline constexpr int kCutoverExitRollbackFailed = 3;   // the rollback itself failed: a human
-inline constexpr int kCutoverExitStepFailed = 12;      // a step failed; nothing rolled back
-inline constexpr int kCutoverExitUsage = 64;           // the script's own flags are wrong
-inline constexpr int kCutoverExitInterrupted = 130;    // a step was interrupted; nothing rolled back
+inline constexpr int kCutoverExitLive = 0;            // cut over, or in place and PASSED
+inline constexpr int kCutoverExitHeldForReview = 1;   // WARNING: nothing swapped
+inline constexpr int kCutoverExitRolledBack = 2;      // FAILED, rolled back and verified
+inline constexpr int kCutoverExitRollbackFailed = 3;  // the rollback itself failed: a human
+inline constexpr int kCutoverExitStepFailed = 12;     // a step failed; nothing rolled back
+inline constexpr int kCutoverExitUsage = 64;          // the script's own flags are wrong
+inline constexpr int kCutoverExitInterrupted = 130;   // a step was interrupted; nothing rolled back
 
 // The status file scripts/cutover.sh writes (atomically) into the work dir for every outcome.
 inline constexpr const char* kCutoverStatusFile = "cutover_status.json";

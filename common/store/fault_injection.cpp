@@ -60,7 +60,8 @@ Result<std::vector<FaultRule>> parse_fault_spec(const std::string& spec) {
     }
     auto dash = calls.find('-');
     if (dash == std::string::npos) {
-      if (!parse_u64(calls, &rule.first)) return bad_spec(text, "call number must be >= 1");
+      if (!parse_u64(calls, &rule.first))
+        return bad_spec(text, "call number must be a whole number from 1 to 18446744073709551615");
       rule.last = rule.first;
     } else {
       if (!parse_u64(calls.substr(0, dash), &rule.first)) return bad_spec(text, "bad range start");

@@ -70,14 +70,13 @@ std::map<int, std::string> script_codes() {
 }
 
 const std::map<int, std::string>& script_side() {
-  static const std::map<int, std::string> codes = {
-      {kCutoverExitLive, "live"},
-      {kCutoverExitHeldForReview, "held-for-review"},
-      {kCutoverExitRolledBack, "rolled-back"},
-      {kCutoverExitRollbackFailed, "rollback-failed"},
-      {kCutoverExitStepFailed, "step-failed"},
-      {kCutoverExitUsage, "usage"},
-      {kCutoverExitInterrupted, "interrupted"}};
+  static const std::map<int, std::string> codes = {{kCutoverExitLive, "live"},
+                                                   {kCutoverExitHeldForReview, "held-for-review"},
+                                                   {kCutoverExitRolledBack, "rolled-back"},
+                                                   {kCutoverExitRollbackFailed, "rollback-failed"},
+                                                   {kCutoverExitStepFailed, "step-failed"},
+                                                   {kCutoverExitUsage, "usage"},
+                                                   {kCutoverExitInterrupted, "interrupted"}};
   return codes;
 }
 
@@ -219,10 +218,10 @@ done
 rc_var=STUB_${step}_RC
 exit ${!rc_var:-0}
 )";
-    for (const auto& [binary, step] : std::map<std::string, std::string>{
-             {"chroma-migrate", "MIGRATE"},
-             {"chroma-validate", "VALIDATE"},
-             {"chroma-rollback", "ROLLBACK"}}) {
+    for (const auto& [binary, step] :
+         std::map<std::string, std::string>{{"chroma-migrate", "MIGRATE"},
+                                            {"chroma-validate", "VALIDATE"},
+                                            {"chroma-rollback", "ROLLBACK"}}) {
       const auto path = root_ / "bin" / binary;
       std::ofstream(path) << "#!/usr/bin/env bash\nSTEP=" << step << stub;
       std::filesystem::permissions(path, std::filesystem::perms::owner_all);
@@ -235,9 +234,12 @@ exit ${!rc_var:-0}
   testing::ProcessResult flow(std::map<std::string, std::string> env,
                               std::vector<std::string> extra = {}) {
     std::vector<std::string> args{std::string(CM_SOURCE_DIR) + "/scripts/cutover.sh",
-                                  "--source",   "http://source:1",
-                                  "--target",   "http://target:1",
-                                  "--work-dir", work().string()};
+                                  "--source",
+                                  "http://source:1",
+                                  "--target",
+                                  "http://target:1",
+                                  "--work-dir",
+                                  work().string()};
     args.insert(args.end(), extra.begin(), extra.end());
     env["CHROMA_BIN_DIR"] = (root_ / "bin").string();
     return testing::run_process("/bin/bash", args, env);
@@ -251,8 +253,8 @@ exit ${!rc_var:-0}
   }
 
   // Runs the flow and checks the exit code and every field of the status file.
-  void expect(std::map<std::string, std::string> env, std::vector<std::string> extra,
-              int exit_code, const std::string& step, int step_exit_code) {
+  void expect(std::map<std::string, std::string> env, std::vector<std::string> extra, int exit_code,
+              const std::string& step, int step_exit_code) {
     std::filesystem::remove_all(work());
     auto run = flow(env, extra);
     ASSERT_EQ(run.exit_code, exit_code) << run.output;
@@ -266,8 +268,7 @@ exit ${!rc_var:-0}
     EXPECT_TRUE(s["message"].is_string()) << s.dump();
     // Written atomically: no temp file left beside it.
     for (const auto& entry : std::filesystem::directory_iterator(work())) {
-      EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos)
-          << entry.path();
+      EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
     }
     EXPECT_NE(run.output.find("step " + step + " exited " + std::to_string(step_exit_code)),
               std::string::npos)
@@ -310,9 +311,9 @@ TEST_F(CutoverScriptMapping, TheVerdictsAndTheRollbackKeepTheirCodes) {
 }
 
 TEST_F(CutoverScriptMapping, ItsOwnUsageErrorsHaveTheirOwnCode) {
-  auto run = testing::run_process(
-      "/bin/bash", {std::string(CM_SOURCE_DIR) + "/scripts/cutover.sh", "--bogus"},
-      {{"CHROMA_BIN_DIR", (root_ / "bin").string()}});
+  auto run = testing::run_process("/bin/bash",
+                                  {std::string(CM_SOURCE_DIR) + "/scripts/cutover.sh", "--bogus"},
+                                  {{"CHROMA_BIN_DIR", (root_ / "bin").string()}});
   EXPECT_EQ(run.exit_code, kCutoverExitUsage) << run.output;
   EXPECT_NE(run.output.find("unknown argument '--bogus'"), std::string::npos) << run.output;
   // Missing --work-dir: nothing to write the status into, and nothing is created.
