@@ -31,7 +31,7 @@
 # Every outcome is also written atomically (temp file, then mv) to DIR/cutover_status.json:
 #   {"outcome": "step-failed", "exit_code": 12, "step": "migrate", "step_exit_code": 2,
 #    "work_dir": "DIR", "message": "...", "finished_at": "..."}
-# outcome is the name of the exit code in the table below; step is the last step that ran
+# outcome is the name of the exit code (docs/exit-codes.md); step is the last step that ran
 # (migrate | validate | cutover | rollback; null for a usage error) and step_exit_code its own
 # exit code (docs/exit-codes.md, that tool's table). For a usage error the file is written only
 # when DIR already exists.
