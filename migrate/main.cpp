@@ -1,7 +1,5 @@
 // chroma-migrate: the command-line edge. Flags -> MigrateOptions -> run_migration(); errors become
 // exit codes here and only here (common/cli/exit_codes.hpp, docs/exit-codes.md).
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include <spdlog/fmt/ranges.h>
@@ -10,11 +8,13 @@
 
 #include "common/base/cancellation.hpp"
 #include "common/base/logging.hpp"
-#include "common/cli/exit_codes.hpp"
+#include "common/cli/cli_edge.hpp"
 #include "migrate/cutover.hpp"
 #include "migrate/migration.hpp"
 
 namespace {
+
+using cm::fail;
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -27,13 +27,6 @@ std::vector<std::string> split_list(const std::string& text) {
     start = comma + 1;
   }
   return out;
-}
-
-int fail(const cm::Error& error) {
-  spdlog::error("{}", error.message);
-  const int code = cm::exit_code_for(error);
-  spdlog::error("exit {} ({})", code, cm::error_code_name(error.code));
-  return code;
 }
 
 int report_cutover(const cm::Result<cm::migrate::CutoverSummary>& result,
@@ -147,12 +140,10 @@ int run(int argc, char** argv) {
   }
 
   cm::init_console_logging("chroma-migrate");
-  if (const char* env = std::getenv("MIGRATION_TARGET"); env && o.target_env.empty())
-    o.target_env = env;
-  if (const char* confirm = std::getenv("MIGRATION_CONFIRM")) o.confirmation = confirm;
-  if (targets_file.empty()) {
-    if (const char* env = std::getenv("MIGRATION_TARGETS_FILE")) targets_file = env;
-  }
+  const cm::CliEnvironment env = cm::cli_environment();
+  if (o.target_env.empty()) o.target_env = env.target_env;
+  o.confirmation = env.confirmation;
+  if (targets_file.empty()) targets_file = env.targets_file;
   if (cutover || finalize) {
     if (!source.empty()) {
       return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
@@ -166,8 +157,8 @@ int run(int argc, char** argv) {
     c.accept_warning = accept_warning;
     c.retry.max_attempts = max_attempts;
     c.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
-    if (const char* token = std::getenv("CHROMA_TOKEN"); token && *token) c.token = token;
-    if (const char* faults = std::getenv("CHROMA_MIGRATE_FAULTS")) c.fault_spec = faults;
+    c.token = env.token;
+    c.fault_spec = env.fault_spec;
     c.target_env = o.target_env;
     c.confirmation = o.confirmation;
     c.targets_file = targets_file;
@@ -195,8 +186,8 @@ int run(int argc, char** argv) {
   o.collections = split_list(collections);
   o.retry.max_attempts = max_attempts;
   o.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
-  if (const char* token = std::getenv("CHROMA_TOKEN"); token && *token) o.token = token;
-  if (const char* faults = std::getenv("CHROMA_MIGRATE_FAULTS")) o.fault_spec = faults;
+  o.token = env.token;
+  o.fault_spec = env.fault_spec;
   o.mapping_file = mapping;
   o.contract_file = contract;
   o.targets_file = targets_file;
@@ -236,10 +227,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "chroma-migrate: internal error: %s\n", e.what());
-    return cm::kExitInternal;
-  }
+  return cm::run_cli("chroma-migrate", run, argc, argv);
 }

@@ -1,7 +1,5 @@
 // chroma-rollback: the command-line edge. Flags -> RollbackOptions -> run_rollback(); errors and
 // outcomes become exit codes here and only here (common/cli/exit_codes.hpp, docs/exit-codes.md).
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -9,17 +7,12 @@
 
 #include "common/base/cancellation.hpp"
 #include "common/base/logging.hpp"
-#include "common/cli/exit_codes.hpp"
+#include "common/cli/cli_edge.hpp"
 #include "rollback/rollback.hpp"
 
 namespace {
 
-int fail(const cm::Error& error) {
-  spdlog::error("{}", error.message);
-  const int code = cm::exit_code_for(error);
-  spdlog::error("exit {} ({})", code, cm::error_code_name(error.code));
-  return code;
-}
+using cm::fail;
 
 int run(int argc, char** argv) {
   CLI::App app{
@@ -64,9 +57,10 @@ int run(int argc, char** argv) {
   }
   o.work_dir = work_dir;
   o.report = report;
-  if (const char* token = std::getenv("CHROMA_TOKEN"); token && *token) o.token = token;
-  if (const char* confirm = std::getenv("MIGRATION_CONFIRM")) o.confirmation = confirm;
-  if (const char* faults = std::getenv("CHROMA_MIGRATE_FAULTS")) o.fault_spec = faults;
+  const cm::CliEnvironment env = cm::cli_environment();
+  o.token = env.token;
+  o.confirmation = env.confirmation;
+  o.fault_spec = env.fault_spec;
 
   cm::install_stop_signal_handlers();
   auto outcome = cm::rollback::run_rollback(o);
@@ -85,10 +79,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "chroma-rollback: internal error: %s\n", e.what());
-    return cm::kExitInternal;
-  }
+  return cm::run_cli("chroma-rollback", run, argc, argv);
 }

@@ -14,63 +14,181 @@
 #      FAILED: chroma-rollback puts the target back and verifies it.
 #   Finally it prints where every report is.
 #
-# Exit status (automation keys on it):
-#   0  live on the new data (cut over, or in place and PASSED)
-#   1  WARNING: held for review, nothing swapped
-#   2  FAILED and rolled back: the target is as before the run (verified)
-#   3  the rollback itself failed: the target needs a human (see rollback_report.md)
-#   other: chroma-migrate's or chroma-validate's own exit code (docs/exit-codes.md); nothing was
-#   rolled back, the run can be resumed or rolled back by hand.
+# Exit status (automation keys on it; docs/exit-codes.md, "scripts/cutover.sh"). The script's own
+# codes only: a step's exit code is never passed through (chroma-migrate's 2 or 3 would read as
+# "rolled back" or "rollback failed"); it is printed and written to the status file instead.
+#   0    live on the new data (cut over, or in place and PASSED)
+#   1    WARNING: held for review, nothing swapped
+#   2    FAILED and rolled back: the target is as before the run (verified); also a migrate failure
+#        after writing (6, 7, 10) that was rolled back
+#   3    the rollback itself failed (or was interrupted): the target needs a human
+#        (see rollback_report.md)
+#   12   a step (migrate, validate or cutover) failed; nothing was rolled back, the run can be
+#        resumed (run this again) or rolled back by hand
+#   64   this script's own usage is wrong (unknown argument, a required one missing); nothing ran
+#   130  a step was interrupted (SIGINT/SIGTERM); nothing was rolled back, run this again to resume
+#
+# Every outcome is also written atomically (temp file, then mv) to DIR/cutover_status.json:
+#   {"outcome": "step-failed", "exit_code": 12, "step": "migrate", "step_exit_code": 2,
+#    "work_dir": "DIR", "message": "...", "finished_at": "..."}
+# outcome is the name of the exit code (docs/exit-codes.md); step is the last step that ran
+# (migrate | validate | cutover | rollback; null for a usage error) and step_exit_code its own
+# exit code (docs/exit-codes.md, that tool's table). For a usage error the file is written only
+# when DIR already exists.
 #
 # --inject-fault SPEC sets CHROMA_MIGRATE_FAULTS for the chroma-migrate step only (demo and tests:
 # e.g. target.upsert=corrupt@3 silently corrupts one vector on the wire).
 set -uo pipefail
+
+# The exit codes, one per line as `readonly EXIT_<NAME>=<code>`: common/cli/exit_codes.hpp
+# (kCutoverExit*) and docs/exit-codes.md say the same, tests/unit/exit_codes_test.cpp checks it.
+# Every exit below goes through finish() with one of them.
+readonly EXIT_LIVE=0
+readonly EXIT_HELD_FOR_REVIEW=1
+readonly EXIT_ROLLED_BACK=2
+readonly EXIT_ROLLBACK_FAILED=3
+readonly EXIT_STEP_FAILED=12
+readonly EXIT_USAGE=64
+readonly EXIT_INTERRUPTED=130
+readonly STATUS_FILE=cutover_status.json
+
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${CHROMA_BIN_DIR:-$root/build/bin}"
 
 source_uri="" target_uri="" work="" staged=0 accept_warning=0 fault=""
+step=""  # the step running or last run: migrate | validate | cutover | rollback
 extra=()
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --source) source_uri="$2"; shift 2 ;;
-    --target) target_uri="$2"; shift 2 ;;
-    --work-dir) work="$2"; shift 2 ;;
-    --staged) staged=1; shift ;;
-    --accept-warning) accept_warning=1; shift ;;
-    --inject-fault) fault="$2"; shift 2 ;;
-    --) shift; extra=("$@"); break ;;
-    *) echo "cutover.sh: unknown argument '$1' (see the header of $0)" >&2; exit 64 ;;
-  esac
-done
-if [[ -z "$source_uri" || -z "$target_uri" || -z "$work" ]]; then
-  echo "cutover.sh: --source, --target and --work-dir are required" >&2
-  exit 64
-fi
-unset CHROMA_MIGRATE_FAULTS  # faults reach the migrate step only, through --inject-fault
 
 say() { printf '\ncutover.sh: %s\n' "$*"; }
+
+json_str() {  # $1 as a JSON string literal
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  s=$(LC_ALL=C; printf '%s' "$s" | tr -d '\000-\037')
+  printf '"%s"' "$s"
+}
+json_or_null() { if [[ -n "$1" ]]; then "${@:2}" "$1"; else printf 'null'; fi; }
+json_int() { printf '%d' "$1"; }
+
+# Writes DIR/cutover_status.json atomically: a temp file beside it, flushed, then renamed over it.
+write_status() {  # args: exit code, outcome, step or "", step's exit code or "", message
+  local dir=$work
+  [[ -n "$dir" ]] || return 0
+  if [[ ! -d "$dir" ]]; then
+    [[ $1 -eq $EXIT_USAGE ]] && return 0  # a usage error does not create the work dir
+    mkdir -p -- "$dir" || { echo "cutover.sh: cannot create $dir for $STATUS_FILE" >&2; return 0; }
+  fi
+  local tmp="$dir/.$STATUS_FILE.tmp.$$"
+  if {
+    printf '{\n'
+    printf '  "outcome": %s,\n' "$(json_str "$2")"
+    printf '  "exit_code": %d,\n' "$1"
+    printf '  "step": %s,\n' "$(json_or_null "$3" json_str)"
+    printf '  "step_exit_code": %s,\n' "$(json_or_null "$4" json_int)"
+    printf '  "work_dir": %s,\n' "$(json_str "$dir")"
+    printf '  "message": %s,\n' "$(json_str "$5")"
+    printf '  "finished_at": %s\n' "$(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
+    printf '}\n'
+  } >"$tmp"; then
+    sync -- "$tmp" 2>/dev/null
+    mv -f -- "$tmp" "$dir/$STATUS_FILE" && return 0
+  fi
+  rm -f -- "$tmp"
+  echo "cutover.sh: could not write $dir/$STATUS_FILE" >&2
+}
+
+# The only way out: prints the outcome, records it in the status file, exits with the script's code.
+finish() {  # args: exit code, outcome, step or "", step's exit code or "", message
+  trap - INT TERM
+  if [[ $1 -eq $EXIT_USAGE ]]; then
+    echo "cutover.sh: $5 (see the header of $0)" >&2
+  else
+    say "$5"
+  fi
+  write_status "$@"
+  if [[ $1 -ne $EXIT_USAGE ]]; then
+    say "exit $1 ($2)${3:+; step $3 exited $4}; status in $work/$STATUS_FILE"
+  fi
+  exit "$1"
+}
+
+usage() { finish "$EXIT_USAGE" usage "" "" "$1"; }
+
 reports() {
   say "reports of run in $work:"
   for f in run.json migration_summary.json validation_report.md validation_report.json \
-           rollback_report.md rollback_report.json audit.jsonl; do
-    [[ -e "$work/$f" ]] && printf '  %-24s %s\n' "$f" "$work/$f"
+           rollback_report.md rollback_report.json audit.jsonl "$STATUS_FILE"; do
+    [[ -e "$work/$f" || "$f" == "$STATUS_FILE" ]] && printf '  %-24s %s\n' "$f" "$work/$f"
   done
   [[ -d "$work/logs" ]] && printf '  %-24s %s\n' "logs/" "$work/logs"
   return 0
 }
-rollback() {  # args: extra chroma-rollback flags
+# SIGINT/SIGTERM while a step runs: the step stops at a safe point (its own exit 130 or the signal);
+# an interrupted rollback leaves the target half restored, which needs a human like a failed one.
+interrupted() {
+  local rc=$?
+  [[ $rc -eq 0 ]] && rc=$EXIT_INTERRUPTED
+  reports
+  if [[ "$step" == rollback ]]; then
+    finish "$EXIT_ROLLBACK_FAILED" rollback-failed rollback "$rc" \
+      "ROLLBACK INTERRUPTED: the target is partly restored and needs a human; chroma-rollback --work-dir $work continues it (see $work/rollback.json)"
+  fi
+  finish "$EXIT_INTERRUPTED" interrupted "$step" "$rc" \
+    "interrupted during step ${step:-(none)}; nothing was rolled back. Run the same command again to resume"
+}
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --source|--target|--work-dir|--inject-fault)
+      [[ $# -ge 2 ]] || usage "$1 needs a value"
+      case "$1" in
+        --source) source_uri="$2" ;;
+        --target) target_uri="$2" ;;
+        --work-dir) work="$2" ;;
+        --inject-fault) fault="$2" ;;
+      esac
+      shift 2 ;;
+    --staged) staged=1; shift ;;
+    --accept-warning) accept_warning=1; shift ;;
+    --) shift; extra=("$@"); break ;;
+    *) usage "unknown argument '$1'" ;;
+  esac
+done
+if [[ -z "$source_uri" || -z "$target_uri" || -z "$work" ]]; then
+  usage "--source, --target and --work-dir are required"
+fi
+unset CHROMA_MIGRATE_FAULTS  # faults reach the migrate step only, through --inject-fault
+trap interrupted INT TERM
+
+rollback() {  # args: why (for the status file), extra chroma-rollback flags
+  local why=$1
+  shift
+  step=rollback
   say "rolling back: chroma-rollback --work-dir $work $*"
   "$bin/chroma-rollback" --work-dir "$work" --target "$target_uri" "$@"
   local rc=$?
   reports
   if [[ $rc -eq 0 ]]; then
-    say "ROLLED BACK: the target is as it was before the run (verified); see $work/rollback_report.md"
-    exit 2
+    finish "$EXIT_ROLLED_BACK" rolled-back rollback 0 \
+      "ROLLED BACK ($why): the target is as it was before the run (verified); see $work/rollback_report.md"
   fi
-  say "ROLLBACK FAILED (exit $rc): the target needs a human; see $work/rollback_report.md"
-  exit 3
+  finish "$EXIT_ROLLBACK_FAILED" rollback-failed rollback "$rc" \
+    "ROLLBACK FAILED (chroma-rollback exited $rc; $why): the target needs a human; see $work/rollback_report.md"
+}
+step_failed() {  # args: step, its exit code, what to do
+  reports
+  if [[ $2 -eq $EXIT_INTERRUPTED ]]; then
+    finish "$EXIT_INTERRUPTED" interrupted "$1" "$2" \
+      "step $1 was interrupted (exit $2); nothing was rolled back. Run the same command again to resume"
+  fi
+  finish "$EXIT_STEP_FAILED" step-failed "$1" "$2" "$3"
 }
 
+step=migrate
 migrate=("$bin/chroma-migrate" --source "$source_uri" --target "$target_uri" --work-dir "$work")
 [[ $staged -eq 1 ]] && migrate+=(--stage)
 [[ -f "$work/checkpoint.json" ]] && migrate+=(--resume)
@@ -84,13 +202,14 @@ fi
 rc=$?
 if [[ $rc -ne 0 ]]; then
   if [[ ($rc -eq 6 || $rc -eq 7 || $rc -eq 10) && -e "$work/audit.jsonl" ]]; then
-    rollback --force --reason "chroma-migrate exited $rc after writing to the target"
+    rollback "chroma-migrate exited $rc after writing to the target" \
+      --force --reason "chroma-migrate exited $rc after writing to the target"
   fi
-  reports
-  say "chroma-migrate exited $rc; nothing was rolled back. Resume with the same command, or roll back with: $bin/chroma-rollback --work-dir $work --force --reason '...'"
-  exit $rc
+  step_failed migrate "$rc" \
+    "step migrate failed: chroma-migrate exited $rc (docs/exit-codes.md); nothing was rolled back. Resume with the same command, or roll back with: $bin/chroma-rollback --work-dir $work --force --reason '...'"
 fi
 
+step=validate
 say "step 2/3: chroma-validate --work-dir $work"
 "$bin/chroma-validate" --work-dir "$work" --target "$target_uri"
 verdict=$?
@@ -99,32 +218,32 @@ case $verdict in
   1)
     if [[ $accept_warning -eq 0 ]]; then
       reports
-      say "validation WARNING: held for review, nothing swapped. Read $work/validation_report.md, then re-run with --accept-warning or roll back"
-      exit 1
+      finish "$EXIT_HELD_FOR_REVIEW" held-for-review validate "$verdict" \
+        "validation WARNING: held for review, nothing swapped. Read $work/validation_report.md, then re-run with --accept-warning or roll back"
     fi
     say "validation WARNING accepted (--accept-warning)" ;;
-  2) say "validation FAILED"; rollback ;;
+  2) say "validation FAILED"; rollback "validation FAILED" ;;
   *)
-    reports
-    say "chroma-validate could not run (exit $verdict); nothing was swapped or rolled back"
-    exit $verdict ;;
+    step_failed validate "$verdict" \
+      "step validate failed: chroma-validate could not run (exit $verdict); nothing was swapped or rolled back. Fix what it names, then run the same command again" ;;
 esac
 
 if [[ $staged -eq 1 ]]; then
+  step=cutover
   say "step 3/3: chroma-migrate --cutover --work-dir $work"
   cutover=("$bin/chroma-migrate" --cutover --work-dir "$work" --target "$target_uri")
   [[ $accept_warning -eq 1 ]] && cutover+=(--accept-warning)
   "${cutover[@]}"
   rc=$?
   if [[ $rc -ne 0 ]]; then
-    reports
-    say "the cutover failed (exit $rc); re-run the same command to complete it, or chroma-rollback --work-dir $work --force --reason '...' to undo it"
-    exit $rc
+    step_failed cutover "$rc" \
+      "step cutover failed: chroma-migrate --cutover exited $rc; re-run the same command to complete it, or chroma-rollback --work-dir $work --force --reason '...' to undo it"
   fi
   reports
-  say "CUT OVER: the live names serve the migrated data; drop the retained old collections later with: $bin/chroma-migrate --finalize --work-dir $work"
-else
-  reports
-  say "DONE: migrated in place and validated PASSED"
+  finish "$EXIT_LIVE" live cutover 0 \
+    "CUT OVER: the live names serve the migrated data; drop the retained old collections later with: $bin/chroma-migrate --finalize --work-dir $work"
 fi
-exit 0
+reports
+validated=PASSED
+[[ $verdict -eq 1 ]] && validated="WARNING (accepted)"
+finish "$EXIT_LIVE" live validate "$verdict" "DONE: migrated in place and validated $validated"

@@ -10,7 +10,7 @@
 
 #include "common/base/logging.hpp"
 #include "common/base/progress.hpp"
-#include "common/cli/exit_codes.hpp"
+#include "common/cli/cli_edge.hpp"
 #include "common/run/store_factory.hpp"
 #include "tools/corpus.hpp"
 
@@ -49,9 +49,7 @@ cm::Status seed_collection(cm::VectorStore& store, const cm::corpus::CorpusOptio
   return store.flush();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{
       "chroma-seed: create the demo corpus (4 collections, cosine/l2/ip, mixed metadata) in a "
       "store"};
@@ -73,25 +71,23 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers, "requests in flight")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? cm::kExitOk : cm::kExitUsage;
+  }
   cm::init_console_logging("chroma-seed");
 
   auto uri = cm::parse_store_uri(target);
-  if (!uri) {
-    spdlog::error("{}", uri.error().message);
-    return cm::kExitUsage;
-  }
+  if (!uri) return cm::fail({cm::ErrorCode::kInvalidArgument, uri.error().message});
   auto store = cm::open_store(*uri, cm::StoreRole::kTarget, cm::StoreOpenOptions{});
-  if (!store) {
-    spdlog::error("{}", store.error().message);
-    return cm::exit_code_for(store.error());
-  }
+  if (!store) return cm::fail(store.error());
   auto start = std::chrono::steady_clock::now();
   auto specs = cm::corpus::collection_specs(o);
   for (std::size_t c = 0; c < specs.size(); ++c) {
     if (auto s = seed_collection(**store, o, c, specs[c], batch, workers); !s) {
-      spdlog::error("seeding {}: {}", specs[c].name, s.error().message);
-      return cm::exit_code_for(s.error());
+      return cm::fail(std::move(s).error().with_context("seeding " + specs[c].name));
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -99,4 +95,10 @@ int main(int argc, char** argv) {
                o.total_records, specs.size(), o.dimension, secs,
                static_cast<double>(o.total_records) / secs);
   return cm::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cm::run_cli("chroma-seed", run, argc, argv);
 }

@@ -3,14 +3,13 @@
 // 0 PASSED, 1 WARNING, 2 FAILED (the report is written for all three), 3 could not run.
 #include <malloc.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "common/base/logging.hpp"
+#include "common/cli/cli_edge.hpp"
 #include "validate/validator.hpp"
 #include "validate/verdict.hpp"
 
@@ -51,22 +50,22 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? 0 : cm::validate::kValidateExitCouldNotRun;
+    return code == 0 ? 0 : cm::kValidateExitCouldNotRun;
   }
   cm::init_console_logging("chroma-validate");
   r.work_dir = work_dir;
   r.report_path = report;
   r.thresholds_file = thresholds;
   r.options.queries_file = queries;
-  if (const char* token = std::getenv("CHROMA_TOKEN"); token && *token) r.token = token;
-  if (const char* faults = std::getenv("CHROMA_MIGRATE_FAULTS")) r.fault_spec = faults;
+  const cm::CliEnvironment env = cm::cli_environment();
+  r.token = env.token;
+  r.fault_spec = env.fault_spec;
 
   auto outcome = cm::validate::run_validation(r);
   if (!outcome) {
     spdlog::error("validation could not run: {}", outcome.error().message);
-    spdlog::error("exit {} (could not run; no report written)",
-                  cm::validate::kValidateExitCouldNotRun);
-    return cm::validate::kValidateExitCouldNotRun;
+    spdlog::error("exit {} (could not run; no report written)", cm::kValidateExitCouldNotRun);
+    return cm::kValidateExitCouldNotRun;
   }
   std::cout << outcome->summary << std::flush;
   return cm::validate::exit_code_for_status(outcome->overall);
@@ -80,10 +79,6 @@ int main(int argc, char** argv) {
   // 20,000 x 384). One arena keeps the peak to what is live; the helper threads mostly wait on
   // HTTP, so the lock is not contended.
   mallopt(M_ARENA_MAX, 1);
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "chroma-validate: internal error: %s\n", e.what());
-    return cm::validate::kValidateExitCouldNotRun;
-  }
+  // A verdict, not an error: an escaped exception means it could not run (3), not internal (70).
+  return cm::run_cli("chroma-validate", run, argc, argv, cm::kValidateExitCouldNotRun);
 }

@@ -14,16 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "common/cli/exit_codes.hpp"  // kValidateExit*: the verdicts as exit codes
 #include "validate/check.hpp"
 #include "validate/thresholds.hpp"
 
 namespace cm::validate {
-
-// chroma-validate's exit codes (docs/exit-codes.md, second table).
-inline constexpr int kValidateExitPassed = 0;
-inline constexpr int kValidateExitWarning = 1;
-inline constexpr int kValidateExitFailed = 2;
-inline constexpr int kValidateExitCouldNotRun = 3;
 
 struct Verdict {
   CheckStatus overall = CheckStatus::kPassed;  // never kError: folded into kFailed
@@ -42,6 +37,7 @@ std::string rollback_reason_for(const std::string& check_name, const std::string
 // Also fills the rollback_reason of every FAILED/ERROR result that has none.
 Verdict compute_verdict(std::vector<CheckResult>& results, const Thresholds& thresholds);
 
+// kValidateExitPassed / Warning / Failed (common/cli/exit_codes.hpp); ERROR counts as FAILED.
 int exit_code_for_status(CheckStatus overall);
 
 }  // namespace cm::validate

@@ -1,5 +1,6 @@
 #include "common/store/fault_injection.hpp"
 
+#include <charconv>
 #include <csignal>
 #include <cstdint>
 
@@ -14,10 +15,15 @@ std::unexpected<Error> bad_spec(const std::string& rule, const std::string& why)
                         " (form: role.operation=crash@N | transient@A-B | reject@N | corrupt@N)");
 }
 
+// Digits only, no sign or blanks, 1..UINT64_MAX; a number too large is a bad spec (a usage error),
+// not an exception.
 bool parse_u64(const std::string& s, std::uint64_t* out) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  *out = std::stoull(s);
-  return *out > 0;
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size()) return false;
+  *out = value;
+  return value > 0;
 }
 
 }  // namespace
@@ -54,7 +60,8 @@ Result<std::vector<FaultRule>> parse_fault_spec(const std::string& spec) {
     }
     auto dash = calls.find('-');
     if (dash == std::string::npos) {
-      if (!parse_u64(calls, &rule.first)) return bad_spec(text, "call number must be >= 1");
+      if (!parse_u64(calls, &rule.first))
+        return bad_spec(text, "call number must be a whole number from 1 to 18446744073709551615");
       rule.last = rule.first;
     } else {
       if (!parse_u64(calls.substr(0, dash), &rule.first)) return bad_spec(text, "bad range start");

@@ -115,5 +115,17 @@ TEST_F(MigrateIntegration, BadInputIsRefusedWithItsFixAndNothingWritten) {
   }
 }
 
+// A fault spec whose call number does not fit 64 bits is a bad spec (2), not an internal error
+// (70).
+TEST_F(MigrateIntegration, AnOutOfRangeFaultSpecIsAUsageError) {
+  seed(source_uri(), small_corpus());
+  auto run =
+      migrate({}, {{"CHROMA_MIGRATE_FAULTS", "target.upsert=crash@99999999999999999999999"}});
+  EXPECT_EQ(run.exit_code, kExitUsage) << run.output;
+  EXPECT_TRUE(contains(run.output, "CHROMA_MIGRATE_FAULTS rule")) << run.output;
+  EXPECT_FALSE(contains(run.output, "internal error")) << run.output;
+  EXPECT_TRUE(state_of(target_uri()).empty());
+}
+
 }  // namespace
 }  // namespace cm::testing

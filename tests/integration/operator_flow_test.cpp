@@ -1,11 +1,16 @@
 // scripts/cutover.sh, the unattended operator flow, against real servers: a clean staged run cuts
 // over (exit 0); a run with a silent corruption injected on the wire validates FAILED and is rolled
-// back automatically (exit 2) to exactly the pre-run target, staged or in place.
+// back automatically (exit 2) to exactly the pre-run target, staged or in place; a step that fails
+// for another reason (a migrate usage error, a validate that cannot run) exits 12, never with the
+// step's own 2 or 3, names the step in cutover_status.json and rolls nothing back.
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
 #include "common/base/atomic_file.hpp"
+#include "common/cli/exit_codes.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {
@@ -50,6 +55,8 @@ TEST_F(OperatorFlow, ACleanStagedRunValidatesAndCutsOver) {
   auto run = flow({"--staged", "--", "--if-exists", "replace", "--batch-size", "50"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("CUT OVER"), std::string::npos) << run.output;
+  EXPECT_EQ(report(kCutoverStatusFile)["outcome"], "live");
+  EXPECT_EQ(report(kCutoverStatusFile)["step"], "cutover");
   EXPECT_NE(run.output.find("validation_report.md"), std::string::npos) << run.output;
   EXPECT_EQ(report("validation_report.json")["overall_status"], "PASSED");
   // The live names serve the source's data; the old collections are retained beside them.
@@ -69,6 +76,8 @@ TEST_F(OperatorFlow, ASilentCorruptionInPlaceIsCaughtAndRolledBackAutomatically)
                    "--batch-size", "50"});
   ASSERT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("ROLLED BACK"), std::string::npos) << run.output;
+  EXPECT_EQ(report(kCutoverStatusFile)["outcome"], "rolled-back");
+  EXPECT_EQ(report(kCutoverStatusFile)["step"], "rollback");
   auto validation = report("validation_report.json");
   EXPECT_EQ(validation["overall_status"], "FAILED");
   EXPECT_TRUE(validation["rollback_triggered"].get<bool>());
@@ -85,6 +94,55 @@ TEST_F(OperatorFlow, ASilentCorruptionInAStagedRunNeverReachesTheLiveNames) {
                    "replace", "--batch-size", "50"});
   ASSERT_EQ(run.exit_code, 2) << run.output;
   EXPECT_EQ(run.output.find("CUT OVER"), std::string::npos) << run.output;
+  EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "");
+}
+
+// chroma-migrate's usage error is 2, which the script must not pass through: 2 means "FAILED and
+// rolled back" to automation. It is the step-failed code, the status file names the step and its
+// code, nothing was rolled back, and the same command with the flag fixed goes on from there.
+TEST_F(OperatorFlow, AMigrateUsageErrorIsAFailedStepNotARollback) {
+  seed_old_target();
+  const auto before = state_of(target_uri());
+  auto run = flow({"--", "--if-exists", "replace", "--batch-size", "not-a-number"});
+  ASSERT_EQ(run.exit_code, kCutoverExitStepFailed) << run.output;
+  EXPECT_NE(run.output.find("step migrate exited 2"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("ROLLED BACK"), std::string::npos) << run.output;
+  auto status = report(kCutoverStatusFile);
+  ASSERT_TRUE(status.is_object()) << run.output;
+  EXPECT_EQ(status["outcome"], "step-failed");
+  EXPECT_EQ(status["exit_code"], kCutoverExitStepFailed);
+  EXPECT_EQ(status["step"], "migrate");
+  EXPECT_EQ(status["step_exit_code"], kExitUsage);
+  EXPECT_EQ(status["work_dir"], work_dir().string());
+  // Nothing rolled back, nothing written.
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "rollback_report.json"));
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "rollback.json"));
+  EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "");
+
+  auto again = flow({"--", "--if-exists", "replace", "--batch-size", "50"});
+  ASSERT_EQ(again.exit_code, kCutoverExitLive) << again.output;
+  status = report(kCutoverStatusFile);
+  EXPECT_EQ(status["outcome"], "live");
+  EXPECT_EQ(status["step"], "validate");
+  EXPECT_EQ(status["step_exit_code"], kValidateExitPassed);
+}
+
+// chroma-validate's "could not run" is 3, which would read as "the rollback itself failed": a dry
+// run leaves no finished run to validate, so the validate step cannot run.
+TEST_F(OperatorFlow, AValidateThatCannotRunIsAFailedStepNotAFailedRollback) {
+  seed_old_target();
+  const auto before = state_of(target_uri());
+  auto run = flow({"--", "--if-exists", "replace", "--dry-run"});
+  ASSERT_EQ(run.exit_code, kCutoverExitStepFailed) << run.output;
+  EXPECT_NE(run.output.find("step validate exited 3"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("ROLLBACK FAILED"), std::string::npos) << run.output;
+  auto status = report(kCutoverStatusFile);
+  ASSERT_TRUE(status.is_object()) << run.output;
+  EXPECT_EQ(status["outcome"], "step-failed");
+  EXPECT_EQ(status["exit_code"], kCutoverExitStepFailed);
+  EXPECT_EQ(status["step"], "validate");
+  EXPECT_EQ(status["step_exit_code"], kValidateExitCouldNotRun);
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "rollback_report.json"));
   EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "");
 }
 

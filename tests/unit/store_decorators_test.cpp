@@ -161,6 +161,24 @@ TEST(FaultInjectionTest, ParsesRulesAndRejectsMalformedOnes) {
   }
 }
 
+// A number beyond 2^64-1 is a malformed spec (exit 2, usage), not an escaped std::out_of_range
+// (exit 70, internal).
+TEST(FaultInjectionTest, AnOutOfRangeCallNumberIsAMalformedSpecNotAnException) {
+  for (const char* bad :
+       {"target.upsert=crash@99999999999999999999999", "target.upsert=crash@18446744073709551616",
+        "target.upsert=transient@99999999999999999999999-",
+        "target.upsert=transient@1-99999999999999999999999"}) {
+    Result<std::vector<FaultRule>> r = std::vector<FaultRule>{};
+    EXPECT_NO_THROW(r = parse_fault_spec(bad)) << bad;
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.error().message.find("CHROMA_MIGRATE_FAULTS"), std::string::npos);
+  }
+  auto max = parse_fault_spec("target.upsert=crash@18446744073709551615");
+  ASSERT_TRUE(max) << max.error().message;
+  EXPECT_EQ((*max)[0].first, UINT64_MAX);
+}
+
 TEST(FaultInjectionTest, InjectedFaultsNeverReachTheStore) {
   Fixture f;
   FaultInjectingStore store(std::move(f.inner), *parse_fault_spec("target.upsert=transient@2-3"));
