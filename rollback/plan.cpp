@@ -25,7 +25,7 @@ std::string ledger_key_of(const CollectionInfo& info) {
 
 class Planner {
  public:
-  Planner(VectorStore& target, const RunManifest& m, const Manifest* backup)
+  Planner(VectorStore& target, const RunManifest& m, const SnapshotManifest* backup)
       : target_(target), m_(m), backup_(backup) {}
 
   Result<Journal> run() {
@@ -249,7 +249,7 @@ class Planner {
 
   VectorStore& target_;
   const RunManifest& m_;
-  const Manifest* backup_;
+  const SnapshotManifest* backup_;
   Journal j_;
   std::set<std::string> paths_;
   std::set<std::string> a_entries_;
@@ -257,7 +257,7 @@ class Planner {
 
 }  // namespace
 
-Result<Journal> plan_rollback(VectorStore& target, const RunManifest& m, const Manifest* backup) {
+Result<Journal> plan_rollback(VectorStore& target, const RunManifest& m, const SnapshotManifest* backup) {
   return Planner(target, m, backup).run();
 }
 

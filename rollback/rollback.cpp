@@ -153,7 +153,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
     CM_RETURN_IF_ERROR(verify("nothing was deleted or renamed"));
   }
   const auto backup_manifest = backup ? backup->manifest() : std::nullopt;
-  const Manifest* bm = backup_manifest ? &*backup_manifest : nullptr;
+  const SnapshotManifest* bm = backup_manifest ? &*backup_manifest : nullptr;
 
   if (!journal) {
     CM_ASSIGN_OR_RETURN(Journal plan, plan_rollback(*target, m, bm));
