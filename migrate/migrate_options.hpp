@@ -27,7 +27,7 @@ struct MigrateOptions {
   bool verbose = false;
   bool quiet = false;
 
-  // Transform and contract (contracts/README.md, contracts/CONTRACTS.md).
+  // Transform and contract (contracts/README.md).
   std::filesystem::path mapping_file;   // empty: identity (each collection to one of the same name)
   std::filesystem::path contract_file;  // empty: no contract checks
   bool allow_contract_drift = false;    // proceed despite findings; logged and recorded
