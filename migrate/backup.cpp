@@ -29,7 +29,7 @@ Status run_backup(PhaseContext& ctx) {
     if (e.action == "replaced" || e.action == "merged") names.push_back(e.name);
   }
   if (names.empty()) return ok_status();
-  const auto dir = ctx.work.snapshot(kBackupSnapshot);
+  const auto dir = ctx.work.snapshot(WorkDir::kBackupSnapshot);
   CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(dir, SnapshotStore::Mode::kWrite));
   backup->set_description("backup of " + ctx.target.describe() + " before run " + manifest.run_id);
   nlohmann::json counts = nlohmann::json::object();
@@ -54,7 +54,7 @@ Status run_backup(PhaseContext& ctx) {
   spdlog::info("backup verified: {} ({} collection(s), {} records checked)", dir.string(),
                report.collections_checked, report.records_checked);
   return ctx.manifest.update([&](RunManifest& m) {
-    m.backup = {{"path", std::string("snapshots/") + kBackupSnapshot},
+    m.backup = {{"path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot)},
                 {"collections", counts},
                 {"verified_at", now_iso8601()}};
   });

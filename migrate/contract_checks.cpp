@@ -55,7 +55,7 @@ Status for_each_target_record(VectorStore& store, const CollectionInfo& info, F&
 Status run_preflight(PhaseContext& ctx) {
   if (!ctx.contract) return ok_status();
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
+  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.resolve(manifest.import_snapshot),
                                                          SnapshotStore::Mode::kRead));
   contracts::ContractChecker checker(*ctx.contract);
   for (const auto& entry : manifest.target_collections) {

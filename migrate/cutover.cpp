@@ -101,8 +101,9 @@ Result<std::string> check_report(const CutoverOptions& o, const WorkDir& work, c
   if (status == "PASSED" || (status == "WARNING" && o.accept_warning)) return status;
   if (status == "WARNING") {
     return make_error(ErrorCode::kRefused,
-                      "the validation verdict is WARNING: review " + path.parent_path().string() +
-                          "/validation_report.md, then --cutover --accept-warning to swap anyway");
+                      "the validation verdict is WARNING: review " +
+                          std::filesystem::path(path).replace_extension(".md").string() +
+                          ", then --cutover --accept-warning to swap anyway");
   }
   return make_error(ErrorCode::kRefused,
                     "the validation verdict is " + status + " (" +
@@ -164,7 +165,7 @@ Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
   }
   if (m.cutover.state.empty()) {
     const auto report_path =
-        o.report.empty() ? run.work.root() / "validation_report.json" : o.report;
+        o.report.empty() ? run.work.validation_report() : o.report;
     CM_ASSIGN_OR_RETURN(std::string status, check_report(o, run.work, m, report_path));
     CM_ASSIGN_OR_RETURN(CutoverRecord plan, plan_swap(*run.target, m));
     plan.state = "swapping";
@@ -240,7 +241,7 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
                             "dropped (they are the only copy of the pre-run data)");
     }
     CM_ASSIGN_OR_RETURN(auto backup,
-                        SnapshotStore::open(run.work.root() / m.backup.value("path", ""),
+                        SnapshotStore::open(run.work.resolve(m.backup.value("path", "")),
                                             SnapshotStore::Mode::kRead));
     CM_ASSIGN_OR_RETURN(auto report, backup->verify());
     if (!report.ok()) {

@@ -108,7 +108,7 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
 // For a merge, the target ends with the union of what was there and what the run brings.
 Result<std::uint64_t> merged_count(PhaseContext& ctx, SnapshotStore& snapshot,
                                    const std::string& name) {
-  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(ctx.work.snapshot(kBackupSnapshot),
+  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(ctx.work.snapshot(WorkDir::kBackupSnapshot),
                                                        SnapshotStore::Mode::kRead));
   std::unordered_set<IdHash, IdHashHasher> ids;
   for (SnapshotStore* store : {backup.get(), &snapshot}) {
@@ -209,7 +209,7 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
 Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
   CM_RETURN_IF_ERROR(run_backup(ctx));
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
+  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.resolve(manifest.import_snapshot),
                                                          SnapshotStore::Mode::kRead));
   // Cheap insurance: the snapshot is re-read from disk before anything is sent.
   CM_ASSIGN_OR_RETURN(auto report, snapshot->verify());

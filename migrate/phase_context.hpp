@@ -40,8 +40,7 @@ inline constexpr const char* kStageExport = "export";
 inline constexpr const char* kStageImport = "import";
 inline constexpr const char* kStageTransform = "transform";
 inline constexpr const char* kStageBackup = "backup";
-inline constexpr const char* kTransformedSnapshot = "transformed";
-inline constexpr const char* kBackupSnapshot = "backup";
+// Snapshot names (source, transformed, backup) are WorkDir's.
 
 Status run_export_phase(PhaseContext& ctx);
 Status run_transform_phase(PhaseContext& ctx);

@@ -53,7 +53,7 @@ std::string render_markdown(const nlohmann::json& plan) {
 
 Status write_plan(PhaseContext& ctx, double export_seconds) {
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
+  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.resolve(manifest.import_snapshot),
                                                          SnapshotStore::Mode::kRead));
   const auto state = ctx.checkpoint.snapshot();
   std::uint64_t exported = 0, total = 0;
@@ -109,15 +109,15 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
                                         ? "contract " + ctx.contract->version + " holds"
                                         : "contract drift allowed, see run.json")
                                  : std::string("no contract given")}};
-  CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.root() / "plan.json", plan.dump(2) + "\n"));
-  CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.root() / "plan.md", render_markdown(plan)));
+  CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.plan_json(), plan.dump(2) + "\n"));
+  CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.plan_md(), render_markdown(plan)));
   for (const auto& t : targets) {
     spdlog::info("plan: {} {} ({} records){}", t["action"].get<std::string>(),
                  t["name"].get<std::string>(), t["records"].get<std::uint64_t>(),
                  t["exists_now"].get<bool>() ? ", exists now" : "");
   }
   spdlog::info("dry run: nothing was written to the target; plan in {} and plan.md",
-               (ctx.work.root() / "plan.json").string());
+               (ctx.work.plan_json()).string());
   return ok_status();
 }
 

@@ -75,7 +75,7 @@ Status write_report(PhaseContext& ctx, const std::map<std::string, std::uint64_t
   for (const auto& [name, p] : state.stages[kStageTransform]) sources[name] = p.details;
   nlohmann::json report = {
       {"run_id", ctx.manifest.get().run_id}, {"sources", sources}, {"targets", landed}};
-  return write_file_atomic(ctx.work.root() / "transform_report.json", report.dump(2) + "\n");
+  return write_file_atomic(ctx.work.transform_report(), report.dump(2) + "\n");
 }
 
 }  // namespace
@@ -84,7 +84,7 @@ Status mapped_transform(PhaseContext& ctx) {
   CM_ASSIGN_OR_RETURN(
       auto exported,
       SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead));
-  CM_ASSIGN_OR_RETURN(auto transformed, SnapshotStore::open(ctx.work.snapshot(kTransformedSnapshot),
+  CM_ASSIGN_OR_RETURN(auto transformed, SnapshotStore::open(ctx.work.snapshot(WorkDir::kTransformedSnapshot),
                                                             SnapshotStore::Mode::kWrite));
   const auto manifest = ctx.manifest.get();
   transformed->set_description("run " + manifest.run_id + ": " + ctx.mapping->origin +
@@ -184,7 +184,7 @@ Status mapped_transform(PhaseContext& ctx) {
   }
   CM_RETURN_IF_ERROR(write_report(ctx, landed));
   CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
-    m.import_snapshot = std::string("snapshots/") + kTransformedSnapshot;
+    m.import_snapshot = WorkDir::snapshot_relative(WorkDir::kTransformedSnapshot);
     for (auto& entry : m.target_collections) {
       entry.expected_records = landed[entry.name];
       entry.source_collections.assign(fed_by[entry.name].begin(), fed_by[entry.name].end());

@@ -25,7 +25,7 @@ Status identity_transform(PhaseContext& ctx) {
     CM_ASSIGN_OR_RETURN(counts[name], snapshot->count(*info));
   }
   CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
-    m.import_snapshot = std::string("snapshots/") + WorkDir::kSourceSnapshot;
+    m.import_snapshot = WorkDir::snapshot_relative(WorkDir::kSourceSnapshot);
     for (auto& entry : m.target_collections) {
       entry.source_collections = {entry.name};
       entry.expected_records = counts[entry.name];

@@ -10,7 +10,7 @@ namespace cm::migrate {
 
 Status run_verify_phase(PhaseContext& ctx) {
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
+  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.resolve(manifest.import_snapshot),
                                                          SnapshotStore::Mode::kRead));
   std::string problems;
   for (const auto& entry : manifest.target_collections) {

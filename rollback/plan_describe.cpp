@@ -1,6 +1,7 @@
 // describe_plan(): the plan as --dry-run prints it. Reads only (find_collection, count).
 #include <fmt/format.h>
 
+#include "common/run/work_dir.hpp"
 #include "rollback/plan.hpp"
 
 namespace cm::rollback {
@@ -49,8 +50,8 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target, const S
     }
   }
   if (!j.archive.empty()) {
-    out += fmt::format("{}. archive into snapshots/archive (sealed and verified), then drop:\n",
-                       step++);
+    out += fmt::format("{}. archive into {} (sealed and verified), then drop:\n", step++,
+                       WorkDir::snapshot_relative(WorkDir::kArchiveSnapshot));
     for (const auto& a : j.archive) {
       CM_ASSIGN_OR_RETURN(std::string now, records_now(target, a));
       out += fmt::format("   - archive and drop '{}' (collection {}, {}){}\n", a.name,

@@ -107,7 +107,7 @@ nlohmann::json build_report(const Journal& j, const Verification& v, const RunMa
       {"backup_verify_seconds", verify_seconds},
       {"downtime", down},
       {"archive",
-       {{"path", j.archive.empty() ? "" : std::string("snapshots/") + WorkDir::kArchiveSnapshot},
+       {{"path", j.archive.empty() ? "" : WorkDir::snapshot_relative(WorkDir::kArchiveSnapshot)},
         {"verified_at", j.archive_verified_at},
         {"collections", archived},
         {"records", archived_records}}},
@@ -226,7 +226,7 @@ std::string console_summary(const nlohmann::json& r, const WorkDir& work) {
   out +=
       fmt::format("  archived:           {} collection(s), {} records -> {}\n",
                   r["archive"]["collections"].size(), r["archive"]["records"].get<std::uint64_t>(),
-                  (work.root() / "snapshots" / WorkDir::kArchiveSnapshot).string());
+                  work.snapshot(WorkDir::kArchiveSnapshot).string());
   out += fmt::format("  restored:           {} records from the backup ({:.0f} records/s)\n",
                      r["restored_records"].get<std::uint64_t>(),
                      r["restore_records_per_second"].get<double>());

@@ -35,7 +35,7 @@ Result<std::unique_ptr<SnapshotStore>> open_backup(const WorkDir& work, const Ru
                           " replaced or merged existing collections, but run.json records no "
                           "verified backup to restore them from; nothing was deleted or renamed");
   }
-  const auto dir = work.root() / rel;
+  const auto dir = work.resolve(rel);
   auto backup = SnapshotStore::open(dir, SnapshotStore::Mode::kRead);
   if (!backup) {
     return make_error(ErrorCode::kCorruption, "the backup " + dir.string() + " cannot be opened (" +

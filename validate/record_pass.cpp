@@ -147,9 +147,9 @@ class Pass {
     std::unordered_set<IdHash, IdHashHasher> out;
     if (cut.entry->action != "merged") return out;
     if (!backup_) {
-      const std::string rel = ctx_.manifest.backup.value("path", std::string("snapshots/backup"));
+      const std::string rel = ctx_.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
       CM_ASSIGN_OR_RETURN(backup_,
-                          SnapshotStore::open(ctx_.work.root() / rel, SnapshotStore::Mode::kRead));
+                          SnapshotStore::open(ctx_.work.resolve(rel), SnapshotStore::Mode::kRead));
     }
     CM_ASSIGN_OR_RETURN(auto info, backup_->find_collection(cut.name()));
     if (!info) return out;

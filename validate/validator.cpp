@@ -104,7 +104,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
     spdlog::warn("the migration is not complete (phase {}): validating what is there", phase);
   }
 
-  CM_ASSIGN_OR_RETURN(auto expected, SnapshotStore::open(work.root() / in.manifest.import_snapshot,
+  CM_ASSIGN_OR_RETURN(auto expected, SnapshotStore::open(work.resolve(in.manifest.import_snapshot),
                                                          SnapshotStore::Mode::kRead));
   std::unique_ptr<SnapshotStore> export_store;
   const auto export_dir = work.snapshot(WorkDir::kSourceSnapshot);
@@ -205,7 +205,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   out.report = report_to_json(header, verdict, results);
   out.overall = verdict.overall;
   out.json_path =
-      request.report_path.empty() ? work.root() / "validation_report.json" : request.report_path;
+      request.report_path.empty() ? work.validation_report() : request.report_path;
   out.markdown_path = markdown_path_for(out.json_path);
   if (out.json_path.has_parent_path())
     CM_RETURN_IF_ERROR(ensure_directory(out.json_path.parent_path()));

@@ -33,8 +33,8 @@ bool merged_by_run(ValidationContext& ctx, const std::string& target) {
 }
 
 Result<std::unique_ptr<SnapshotStore>> open_backup(const ValidationContext& ctx) {
-  const std::string rel = ctx.manifest.backup.value("path", std::string("snapshots/backup"));
-  auto backup = SnapshotStore::open(ctx.work.root() / rel, SnapshotStore::Mode::kRead);
+  const std::string rel = ctx.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
+  auto backup = SnapshotStore::open(ctx.work.resolve(rel), SnapshotStore::Mode::kRead);
   if (!backup) {
     return std::unexpected(std::move(backup).error().with_context(
         "reading the records merged target collections held before the run"));
