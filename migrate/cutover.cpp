@@ -164,8 +164,7 @@ Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
     return summary;
   }
   if (m.cutover.state.empty()) {
-    const auto report_path =
-        o.report.empty() ? run.work.validation_report() : o.report;
+    const auto report_path = o.report.empty() ? run.work.validation_report() : o.report;
     CM_ASSIGN_OR_RETURN(std::string status, check_report(o, run.work, m, report_path));
     CM_ASSIGN_OR_RETURN(CutoverRecord plan, plan_swap(*run.target, m));
     plan.state = "swapping";

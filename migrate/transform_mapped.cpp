@@ -84,8 +84,9 @@ Status mapped_transform(PhaseContext& ctx) {
   CM_ASSIGN_OR_RETURN(
       auto exported,
       SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead));
-  CM_ASSIGN_OR_RETURN(auto transformed, SnapshotStore::open(ctx.work.snapshot(WorkDir::kTransformedSnapshot),
-                                                            SnapshotStore::Mode::kWrite));
+  CM_ASSIGN_OR_RETURN(auto transformed,
+                      SnapshotStore::open(ctx.work.snapshot(WorkDir::kTransformedSnapshot),
+                                          SnapshotStore::Mode::kWrite));
   const auto manifest = ctx.manifest.get();
   transformed->set_description("run " + manifest.run_id + ": " + ctx.mapping->origin +
                                " applied to " + manifest.source);

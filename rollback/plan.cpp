@@ -257,7 +257,8 @@ class Planner {
 
 }  // namespace
 
-Result<Journal> plan_rollback(VectorStore& target, const RunManifest& m, const SnapshotManifest* backup) {
+Result<Journal> plan_rollback(VectorStore& target, const RunManifest& m,
+                              const SnapshotManifest* backup) {
   return Planner(target, m, backup).run();
 }
 

@@ -26,7 +26,8 @@ Result<std::string> records_now(VectorStore& target, const ArchiveItem& item) {
 
 }  // namespace
 
-Result<std::string> describe_plan(const Journal& j, VectorStore& target, const SnapshotManifest* backup) {
+Result<std::string> describe_plan(const Journal& j, VectorStore& target,
+                                  const SnapshotManifest* backup) {
   std::string out;
   std::string paths;
   for (const auto& p : j.paths) paths += (paths.empty() ? "" : ", ") + p;

@@ -147,7 +147,8 @@ class Pass {
     std::unordered_set<IdHash, IdHashHasher> out;
     if (cut.entry->action != "merged") return out;
     if (!backup_) {
-      const std::string rel = ctx_.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
+      const std::string rel =
+          ctx_.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
       CM_ASSIGN_OR_RETURN(backup_,
                           SnapshotStore::open(ctx_.work.resolve(rel), SnapshotStore::Mode::kRead));
     }

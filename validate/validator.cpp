@@ -204,8 +204,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   ValidationOutcome out;
   out.report = report_to_json(header, verdict, results);
   out.overall = verdict.overall;
-  out.json_path =
-      request.report_path.empty() ? work.validation_report() : request.report_path;
+  out.json_path = request.report_path.empty() ? work.validation_report() : request.report_path;
   out.markdown_path = markdown_path_for(out.json_path);
   if (out.json_path.has_parent_path())
     CM_RETURN_IF_ERROR(ensure_directory(out.json_path.parent_path()));

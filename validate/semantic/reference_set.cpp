@@ -33,7 +33,8 @@ bool merged_by_run(ValidationContext& ctx, const std::string& target) {
 }
 
 Result<std::unique_ptr<SnapshotStore>> open_backup(const ValidationContext& ctx) {
-  const std::string rel = ctx.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
+  const std::string rel =
+      ctx.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
   auto backup = SnapshotStore::open(ctx.work.resolve(rel), SnapshotStore::Mode::kRead);
   if (!backup) {
     return std::unexpected(std::move(backup).error().with_context(
