@@ -106,9 +106,8 @@ int run(int argc, char** argv) {
   std::string mapping, contract, targets_file;
   app.add_option("--mapping", mapping,
                  "JSON mapping: routing, field rules, target settings (contracts/README.md)");
-  app.add_option(
-      "--contract", contract,
-      "JSON contract checked before any write and after import (contracts/README.md)");
+  app.add_option("--contract", contract,
+                 "JSON contract checked before any write and after import (contracts/README.md)");
   app.add_flag("--allow-contract-drift", o.allow_contract_drift,
                "proceed despite contract findings (logged and recorded)");
   app.add_option("--target-env", o.target_env,
