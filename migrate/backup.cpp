@@ -11,7 +11,7 @@
 namespace cm::migrate {
 namespace {
 
-Result<std::uint64_t> backup_collection(PhaseContext& ctx, SnapshotStore& backup,
+Result<std::uint64_t> backup_collection(PhaseContext& ctx, WorkSnapshot& backup,
                                         const CollectionInfo& live) {
   return copy_collection_to_snapshot(
       ctx.target, live, backup,
@@ -30,8 +30,9 @@ Status run_backup(PhaseContext& ctx) {
   }
   if (names.empty()) return ok_status();
   const auto dir = ctx.work.snapshot(WorkDir::kBackupSnapshot);
-  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(dir, SnapshotStore::Mode::kWrite));
-  backup->set_description("backup of " + ctx.target.describe() + " before run " + manifest.run_id);
+  CM_ASSIGN_OR_RETURN(auto backup, open_work_snapshot(ctx, dir, SnapshotStore::Mode::kWrite));
+  backup.snapshot->set_description("backup of " + ctx.target.describe() + " before run " +
+                                   manifest.run_id);
   nlohmann::json counts = nlohmann::json::object();
   for (const auto& name : names) {
     CM_ASSIGN_OR_RETURN(auto live, ctx.target.find_collection(name));
@@ -41,11 +42,11 @@ Status run_backup(PhaseContext& ctx) {
                             "' was to be backed up but no longer exists; start a new run");
     }
     spdlog::info("backing up existing target collection {}", name);
-    CM_ASSIGN_OR_RETURN(std::uint64_t n, backup_collection(ctx, *backup, *live));
+    CM_ASSIGN_OR_RETURN(std::uint64_t n, backup_collection(ctx, backup, *live));
     counts[name] = n;
   }
-  CM_RETURN_IF_ERROR(backup->flush());
-  CM_ASSIGN_OR_RETURN(auto report, backup->verify());
+  CM_RETURN_IF_ERROR(backup.store->flush());
+  CM_ASSIGN_OR_RETURN(auto report, backup.snapshot->verify());
   if (!report.ok()) {
     return make_error(ErrorCode::kCorruption,
                       "the backup of the target failed verification; nothing was written:" +

@@ -239,10 +239,8 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
                             " has no verified backup of the retained collections; nothing was "
                             "dropped (they are the only copy of the pre-run data)");
     }
-    CM_ASSIGN_OR_RETURN(auto backup,
-                        SnapshotStore::open(run.work.resolve(m.backup.value("path", "")),
-                                            SnapshotStore::Mode::kRead));
-    CM_ASSIGN_OR_RETURN(auto report, backup->verify());
+    // Only the files are checked (no store is needed for that).
+    CM_ASSIGN_OR_RETURN(auto report, verify_snapshot(run.work.resolve(m.backup.value("path", ""))));
     if (!report.ok()) {
       return make_error(ErrorCode::kCorruption,
                         "the backup failed verification, so the retained collections stay (they "

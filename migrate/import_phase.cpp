@@ -106,12 +106,13 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
 }
 
 // For a merge, the target ends with the union of what was there and what the run brings.
-Result<std::uint64_t> merged_count(PhaseContext& ctx, SnapshotStore& snapshot,
+Result<std::uint64_t> merged_count(PhaseContext& ctx, VectorStore& snapshot,
                                    const std::string& name) {
-  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(ctx.work.snapshot(WorkDir::kBackupSnapshot),
-                                                       SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto backup,
+                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kBackupSnapshot),
+                                         SnapshotStore::Mode::kRead));
   std::unordered_set<IdHash, IdHashHasher> ids;
-  for (SnapshotStore* store : {backup.get(), &snapshot}) {
+  for (VectorStore* store : {backup.store.get(), &snapshot}) {
     CM_ASSIGN_OR_RETURN(auto info, store->find_collection(name));
     if (!info) continue;
     for (std::uint64_t offset = 0;; offset += 10000) {
@@ -132,19 +133,19 @@ struct ImportItem {
 };
 
 // Creates or adopts the target collection and plans its batches; nullopt when already imported.
-Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, SnapshotStore& snapshot,
+Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, WorkSnapshot& snapshot,
                                                   const TargetCollectionEntry& entry) {
-  CM_ASSIGN_OR_RETURN(auto planned, snapshot.find_collection(entry.name));
+  CM_ASSIGN_OR_RETURN(auto planned, snapshot.store->find_collection(entry.name));
   if (!planned) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
   CollectionInfo where = *planned;
   where.name = physical(entry).name;
   CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, physical(entry), where));
   if (entry.action == "merged") {
-    CM_ASSIGN_OR_RETURN(std::uint64_t expected, merged_count(ctx, snapshot, entry.name));
+    CM_ASSIGN_OR_RETURN(std::uint64_t expected, merged_count(ctx, *snapshot.store, entry.name));
     CM_RETURN_IF_ERROR(ctx.manifest.update(
         [&](RunManifest& m) { m.find_target(entry.name)->expected_records = expected; }));
   }
-  CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.part_count(entry.name));
+  CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.snapshot->part_count(entry.name));
   CM_RETURN_IF_ERROR(ctx.checkpoint.update(
       [&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).total_batches = parts; }));
   const auto progress = *ctx.checkpoint.snapshot().find(kStageImport, entry.name);
@@ -209,23 +210,23 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
 Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
   CM_RETURN_IF_ERROR(run_backup(ctx));
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.resolve(manifest.import_snapshot),
-                                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto work, open_work_snapshot(ctx, ctx.work.resolve(manifest.import_snapshot),
+                                                    SnapshotStore::Mode::kRead));
   // Cheap insurance: the snapshot is re-read from disk before anything is sent.
-  CM_ASSIGN_OR_RETURN(auto report, snapshot->verify());
+  CM_ASSIGN_OR_RETURN(auto report, work.snapshot->verify());
   if (!report.ok()) {
     return make_error(ErrorCode::kCorruption,
                       "import snapshot failed verification:" + report.problem_lines());
   }
   std::vector<ImportItem> items;
   for (const auto& entry : manifest.target_collections) {
-    auto item = plan_collection(ctx, *snapshot, entry);
+    auto item = plan_collection(ctx, work, entry);
     if (!item)
       return std::unexpected(
           std::move(item).error().with_context("importing '" + entry.name + "'"));
     if (*item) items.push_back(std::move(**item));
   }
-  CM_ASSIGN_OR_RETURN(std::uint64_t sent, import_batches(ctx, *snapshot, items));
+  CM_ASSIGN_OR_RETURN(std::uint64_t sent, import_batches(ctx, *work.snapshot, items));
   CM_RETURN_IF_ERROR(ctx.target.flush());
   CM_RETURN_IF_ERROR(
       ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kVerify; }));

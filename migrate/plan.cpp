@@ -53,8 +53,9 @@ std::string render_markdown(const nlohmann::json& plan) {
 
 Status write_plan(PhaseContext& ctx, double export_seconds) {
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.resolve(manifest.import_snapshot),
-                                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto work, open_work_snapshot(ctx, ctx.work.resolve(manifest.import_snapshot),
+                                                    SnapshotStore::Mode::kRead));
+  SnapshotStore* snapshot = work.snapshot;  // part reads
   const auto state = ctx.checkpoint.snapshot();
   std::uint64_t exported = 0, total = 0;
   if (auto it = state.stages.find(kStageScan); it != state.stages.end()) {

@@ -13,9 +13,10 @@ namespace cm::migrate {
 namespace {
 
 Status identity_transform(PhaseContext& ctx) {
-  CM_ASSIGN_OR_RETURN(
-      auto snapshot,
-      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto exported,
+                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kSourceSnapshot),
+                                         SnapshotStore::Mode::kRead));
+  VectorStore* snapshot = exported.store.get();
   const auto manifest = ctx.manifest.get();
   std::map<std::string, std::uint64_t> counts;
   for (const auto& name : manifest.source_collections) {
@@ -36,6 +37,14 @@ Status identity_transform(PhaseContext& ctx) {
 }
 
 }  // namespace
+
+Result<WorkSnapshot> open_work_snapshot(const PhaseContext& ctx, const std::filesystem::path& dir,
+                                        SnapshotStore::Mode mode) {
+  StoreOpenOptions options;
+  options.retry = ctx.options.retry;
+  options.fault_spec = ctx.options.fault_spec;
+  return cm::open_work_snapshot(dir, mode, options);
+}
 
 Metadata with_ledger_keys(Metadata metadata, const RunManifest& manifest) {
   metadata[kLedgerRunId] = manifest.run_id;

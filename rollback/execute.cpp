@@ -8,6 +8,7 @@
 #include "common/base/progress.hpp"
 #include "common/run/collection_copy.hpp"
 #include "common/run/collection_rename.hpp"
+#include "common/run/store_factory.hpp"
 #include "rollback/plan.hpp"
 
 namespace cm::rollback {
@@ -30,11 +31,14 @@ void mark_live_restored(Journal& j, const std::string& live, const std::string& 
 
 Status archive_pending(ExecContext& ctx) {
   const auto dir = ctx.work.snapshot(WorkDir::kArchiveSnapshot);
-  CM_ASSIGN_OR_RETURN(auto archive, SnapshotStore::open(dir, SnapshotStore::Mode::kWrite));
+  StoreOpenOptions options;
+  options.retry = ctx.options.retry;
+  options.fault_spec = ctx.options.fault_spec;
+  CM_ASSIGN_OR_RETURN(auto archive, open_work_snapshot(dir, SnapshotStore::Mode::kWrite, options));
   const Journal j = ctx.journal.get();
-  archive->set_description("chroma-rollback archive of run " + j.run_id + " on " +
-                           ctx.target.describe() +
-                           ": the run's collections as they were when rollback dropped them");
+  archive.snapshot->set_description(
+      "chroma-rollback archive of run " + j.run_id + " on " + ctx.target.describe() +
+      ": the run's collections as they were when rollback dropped them");
   for (std::size_t i = 0; i < j.archive.size(); ++i) {
     const ArchiveItem item = j.archive[i];
     if (item.state != "pending") continue;
@@ -50,7 +54,7 @@ Status archive_pending(ExecContext& ctx) {
     spdlog::info("archiving {} into {}", item.name, dir.string());
     CM_ASSIGN_OR_RETURN(std::uint64_t records,
                         copy_collection_to_snapshot(
-                            ctx.target, *found, *archive,
+                            ctx.target, *found, archive,
                             {ctx.max_batch, ctx.options.workers,
                              ctx.work.archive_scan_file(item.name), "archive " + item.name}));
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
@@ -62,8 +66,8 @@ Status archive_pending(ExecContext& ctx) {
     }));
   }
   const auto start = Clock::now();
-  CM_RETURN_IF_ERROR(archive->flush());
-  CM_ASSIGN_OR_RETURN(auto report, archive->verify());
+  CM_RETURN_IF_ERROR(archive.store->flush());
+  CM_ASSIGN_OR_RETURN(auto report, archive.snapshot->verify());
   if (!report.ok()) {
     return make_error(ErrorCode::kCorruption,
                       "the archive " + dir.string() +

@@ -36,6 +36,8 @@ Result<std::unique_ptr<SnapshotStore>> open_backup(const WorkDir& work, const Ru
                           "verified backup to restore them from; nothing was deleted or renamed");
   }
   const auto dir = work.resolve(rel);
+  // Direct open, not open_work_snapshot(): the backup is used only through what a snapshot has
+  // and the decorators do not wrap: its manifest (the plan), verify() and part reads (restore).
   auto backup = SnapshotStore::open(dir, SnapshotStore::Mode::kRead);
   if (!backup) {
     return make_error(ErrorCode::kCorruption, "the backup " + dir.string() + " cannot be opened (" +

@@ -175,6 +175,7 @@ Result<Verification> verify_rollback(const Journal& j, VectorStore& target, Snap
 
 SourceCheck check_source(const RollbackOptions& o, const RunManifest& m, const WorkDir& work) {
   SourceCheck s;
+  // Direct open: a read-only comparison through the snapshot's manifest and part reads.
   auto export_snapshot =
       SnapshotStore::open(work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead);
   if (!export_snapshot) {

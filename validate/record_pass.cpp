@@ -150,6 +150,8 @@ class Pass {
       const std::string rel =
           ctx_.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
       CM_ASSIGN_OR_RETURN(backup_,
+                          // Direct open: see run_validation (validator.cpp) on why validation reads
+                          // snapshots unwrapped.
                           SnapshotStore::open(ctx_.work.resolve(rel), SnapshotStore::Mode::kRead));
     }
     CM_ASSIGN_OR_RETURN(auto info, backup_->find_collection(cut.name()));

@@ -104,6 +104,9 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
     spdlog::warn("the migration is not complete (phase {}): validating what is there", phase);
   }
 
+  // Opened directly, not through open_work_snapshot(): validation reads sealed snapshots only
+  // through SnapshotStore's own part reads (read_part/read_part_vectors, manifest), which the
+  // store decorators do not wrap.
   CM_ASSIGN_OR_RETURN(auto expected, SnapshotStore::open(work.resolve(in.manifest.import_snapshot),
                                                          SnapshotStore::Mode::kRead));
   std::unique_ptr<SnapshotStore> export_store;

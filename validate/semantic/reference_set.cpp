@@ -35,6 +35,7 @@ bool merged_by_run(ValidationContext& ctx, const std::string& target) {
 Result<std::unique_ptr<SnapshotStore>> open_backup(const ValidationContext& ctx) {
   const std::string rel =
       ctx.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
+  // Direct open: see run_validation (validator.cpp) on why validation reads snapshots unwrapped.
   auto backup = SnapshotStore::open(ctx.work.resolve(rel), SnapshotStore::Mode::kRead);
   if (!backup) {
     return std::unexpected(std::move(backup).error().with_context(
