@@ -66,13 +66,17 @@ Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
       "chroma-migrate", {run.work.log_file("chroma-migrate", m.run_id), o.verbose, o.quiet}));
   CM_ASSIGN_OR_RETURN(auto uri, recorded_store_uri(o.target_uri, m.target, "--target"));
   const std::string env = o.target_env.empty() ? m.target_kind : o.target_env;
-  CM_RETURN_IF_ERROR(check_interlocks({env, o.confirmation, o.targets_file, uri, false}));
-  StoreOpenOptions store_options{o.token,
-                                 o.retry,
-                                 std::make_shared<StoreCounters>(),
-                                 o.fault_spec,
-                                 AuditLog::open(run.work.audit_log(), m.run_id),
-                                 false};
+  CM_RETURN_IF_ERROR(check_interlocks({.target_env = env,
+                                       .confirmation = o.confirmation,
+                                       .targets_file = o.targets_file,
+                                       .target = uri,
+                                       .dry_run = false}));
+  StoreOpenOptions store_options{.token = o.token,
+                                 .retry = o.retry,
+                                 .counters = std::make_shared<StoreCounters>(),
+                                 .fault_spec = o.fault_spec,
+                                 .audit = AuditLog::open(run.work.audit_log(), m.run_id),
+                                 .dry_run = false};
   CM_ASSIGN_OR_RETURN(run.target, open_store(uri, StoreRole::kTarget, store_options));
   return run;
 }

@@ -75,7 +75,13 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
       if (o.if_exists == "fail") taken += (taken.empty() ? "" : ", ") + name;
       action = o.if_exists == "replace" ? "replaced" : "merged";
     }
-    TargetCollectionEntry entry{name, action, "planned", {}, 0, {}, {}};
+    TargetCollectionEntry entry{.name = name,
+                                .action = action,
+                                .state = "planned",
+                                .source_collections = {},
+                                .expected_records = 0,
+                                .staging_name = {},
+                                .disrupted_at = {}};
     if (o.stage) {
       entry.staging_name = staging_name_for(name, run_id);
       for (const auto& derived : {entry.staging_name, retained_name_for(name, run_id)}) {

@@ -78,7 +78,14 @@ class Planner {
     return ok_status();
   }
   void archive(const CollectionInfo& c, const std::string& live, bool restores_live) {
-    j_.archive.push_back({c.name, c.id, live, restores_live, "pending", 0, "", ""});
+    j_.archive.push_back({.name = c.name,
+                          .collection_id = c.id,
+                          .live_name = live,
+                          .restores_live = restores_live,
+                          .state = "pending",
+                          .records = 0,
+                          .archived_at = "",
+                          .dropped_at = ""});
   }
   void gone(const std::string& name) {
     if (std::find(j_.must_be_gone.begin(), j_.must_be_gone.end(), name) == j_.must_be_gone.end())

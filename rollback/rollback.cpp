@@ -119,18 +119,23 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   }
   CM_ASSIGN_OR_RETURN(auto uri, recorded_store_uri(o.target_uri, m.target, "--target"));
   if (!o.dry_run) {
-    CM_RETURN_IF_ERROR(check_interlocks({m.target_kind, o.confirmation, {}, uri, false}));
+    CM_RETURN_IF_ERROR(check_interlocks({.target_env = m.target_kind,
+                                         .confirmation = o.confirmation,
+                                         .targets_file = {},
+                                         .target = uri,
+                                         .dry_run = false}));
   }
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-rollback",
       {o.dry_run ? std::filesystem::path() : work.log_file("chroma-rollback", m.run_id), o.verbose,
        o.quiet}));
-  StoreOpenOptions store_options{o.token,
-                                 o.retry,
-                                 std::make_shared<StoreCounters>(),
-                                 o.fault_spec,
-                                 o.dry_run ? nullptr : AuditLog::open(work.audit_log(), m.run_id),
-                                 o.dry_run};
+  StoreOpenOptions store_options{
+      .token = o.token,
+      .retry = o.retry,
+      .counters = std::make_shared<StoreCounters>(),
+      .fault_spec = o.fault_spec,
+      .audit = o.dry_run ? nullptr : AuditLog::open(work.audit_log(), m.run_id),
+      .dry_run = o.dry_run};
   CM_ASSIGN_OR_RETURN(auto target, open_store(uri, StoreRole::kTarget, store_options));
   CM_ASSIGN_OR_RETURN(auto limits, target->limits());
   const std::size_t max_batch = std::clamp<std::size_t>(limits.max_batch_size, 1, 1000);
