@@ -26,7 +26,8 @@ Status run_backup(PhaseContext& ctx) {
   if (manifest.backup.contains("verified_at")) return ok_status();
   std::vector<std::string> names;
   for (const auto& e : manifest.target_collections) {
-    if (e.action == "replaced" || e.action == "merged") names.push_back(e.name);
+    if (e.action == LedgerAction::kReplaced || e.action == LedgerAction::kMerged)
+      names.push_back(e.name);
   }
   if (names.empty()) return ok_status();
   const auto dir = ctx.work.snapshot(WorkDir::kBackupSnapshot);

@@ -68,7 +68,8 @@ Status run_preflight(PhaseContext& ctx) {
       CM_ASSIGN_OR_RETURN(auto records, snapshot->read_part(entry.name, i));
       for (const auto& r : records) checker.check_record(entry.name, r);
     }
-    if (entry.action == "merged") {  // records already there stay: references may point at them
+    if (entry.action ==
+        LedgerAction::kMerged) {  // records already there stay: references may point at them
       CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
       for (std::uint64_t offset = 0; existing; offset += 10000) {
         CM_ASSIGN_OR_RETURN(auto ids, ctx.target.list_ids(*existing, offset, 10000));

@@ -65,7 +65,7 @@ Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {run.work.log_file("chroma-migrate", m.run_id), o.verbose, o.quiet}));
   CM_ASSIGN_OR_RETURN(auto uri, recorded_store_uri(o.target_uri, m.target, "--target"));
-  const std::string env = o.target_env.empty() ? m.target_kind : o.target_env;
+  const TargetKind env = o.target_env.value_or(m.target_kind);
   CM_RETURN_IF_ERROR(check_interlocks({.target_env = env,
                                        .confirmation = o.confirmation,
                                        .targets_file = o.targets_file,
@@ -83,8 +83,8 @@ Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
 
 // The verdict gate: only this run's PASSED report (or WARNING with --accept-warning) lets a
 // cutover start. Returns the report's status.
-Result<std::string> check_report(const CutoverOptions& o, const WorkDir& work, const RunManifest& m,
-                                 const std::filesystem::path& path) {
+Result<ReportStatus> check_report(const CutoverOptions& o, const WorkDir& work,
+                                  const RunManifest& m, const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text) {
     return make_error(ErrorCode::kConfigMismatch,
@@ -101,16 +101,18 @@ Result<std::string> check_report(const CutoverOptions& o, const WorkDir& work, c
                                                       report.value("run_id", "?") +
                                                       ", not this work dir's run " + m.run_id);
   }
-  const std::string status = report.value("overall_status", "");
-  if (status == "PASSED" || (status == "WARNING" && o.accept_warning)) return status;
-  if (status == "WARNING") {
+  const std::string overall = report.value("overall_status", "");
+  const auto status = enum_from_name<ReportStatus>(overall).value_or(ReportStatus::kNone);
+  if (status == ReportStatus::kPassed || (status == ReportStatus::kWarning && o.accept_warning))
+    return status;
+  if (status == ReportStatus::kWarning) {
     return make_error(ErrorCode::kRefused,
                       "the validation verdict is WARNING: review " +
                           std::filesystem::path(path).replace_extension(".md").string() +
                           ", then --cutover --accept-warning to swap anyway");
   }
   return make_error(ErrorCode::kRefused,
-                    "the validation verdict is " + status + " (" +
+                    "the validation verdict is " + overall + " (" +
                         report.value("rollback_reason", "") +
                         "): the staged collections are not swapped in. chroma-rollback "
                         "--work-dir " +
@@ -138,17 +140,25 @@ Result<CutoverRecord> plan_swap(VectorStore& target, const RunManifest& m) {
     }
     CM_ASSIGN_OR_RETURN(auto live, target.find_collection(entry.name));
     if (live) {
-      if (entry.action == "created") {
+      if (entry.action == LedgerAction::kCreated) {
         return make_error(ErrorCode::kAlreadyExists,
                           "live collection '" + entry.name +
                               "' appeared after the run planned to create it and has no backup; "
                               "rename or remove it, then --cutover again. Nothing was renamed");
       }
       const std::string retained = retained_name_for(entry.name, m.run_id);
-      plan.steps.push_back({live->id, entry.name, retained, "planned", ""});
+      plan.steps.push_back({.collection_id = live->id,
+                            .from = entry.name,
+                            .to = retained,
+                            .state = RenameState::kPlanned,
+                            .done_at = ""});
       plan.retained.push_back(retained);
     }
-    plan.steps.push_back({staged->id, entry.staging_name, entry.name, "planned", ""});
+    plan.steps.push_back({.collection_id = staged->id,
+                          .from = entry.staging_name,
+                          .to = entry.name,
+                          .state = RenameState::kPlanned,
+                          .done_at = ""});
   }
   return plan;
 }
@@ -161,23 +171,23 @@ Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
   auto m = run.manifest->get();
   CutoverSummary summary;
   summary.run_id = m.run_id;
-  if (m.cutover.state == "done" || m.cutover.state == "finalized") {
+  if (m.cutover.state == CutoverState::kDone || m.cutover.state == CutoverState::kFinalized) {
     summary.already_done = true;
     for (const auto& e : m.target_collections) summary.live.push_back(e.name);
     summary.retained = m.cutover.retained;
     return summary;
   }
-  if (m.cutover.state.empty()) {
+  if (m.cutover.state == CutoverState::kNotStarted) {
     const auto report_path = o.report.empty() ? run.work.validation_report() : o.report;
-    CM_ASSIGN_OR_RETURN(std::string status, check_report(o, run.work, m, report_path));
+    CM_ASSIGN_OR_RETURN(ReportStatus status, check_report(o, run.work, m, report_path));
     CM_ASSIGN_OR_RETURN(CutoverRecord plan, plan_swap(*run.target, m));
-    plan.state = "swapping";
+    plan.state = CutoverState::kSwapping;
     plan.report = report_path.string();
     plan.report_status = status;
     plan.started_at = now_iso8601();
     CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) { next.cutover = plan; }));
     spdlog::info("cutover of run {} ({} verdict): {} rename(s) journalled in run.json", m.run_id,
-                 status, plan.steps.size());
+                 enum_name(status), plan.steps.size());
   } else {
     spdlog::info("completing the interrupted cutover of run {}", m.run_id);
   }
@@ -185,7 +195,7 @@ Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
   std::map<std::string, Clock::time_point> gap_opened;  // live name -> when it went missing
   for (std::size_t i = 0; i < m.cutover.steps.size(); ++i) {
     const RenameStep step = m.cutover.steps[i];
-    if (step.state == "done") continue;
+    if (step.state == RenameState::kDone) continue;
     CM_ASSIGN_OR_RETURN(auto outcome, rename_collection_idempotent(*run.target, step.collection_id,
                                                                    step.from, step.to));
     if (outcome == RenameOutcome::kRenamed) ++summary.renames;
@@ -202,14 +212,14 @@ Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
     spdlog::info("renamed {} -> {}{}", step.from, step.to,
                  outcome == RenameOutcome::kAlreadyDone ? " (had landed before a crash)" : "");
     CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
-      next.cutover.steps[i].state = "done";
+      next.cutover.steps[i].state = RenameState::kDone;
       next.cutover.steps[i].done_at = now_iso8601();
       auto* entry = next.find_target(live);
       if (entry && entry->disrupted_at.empty()) entry->disrupted_at = now_iso8601();
     }));
   }
   CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
-    next.cutover.state = "done";
+    next.cutover.state = CutoverState::kDone;
     next.cutover.finished_at = now_iso8601();
   }));
   for (const auto& e : m.target_collections) summary.live.push_back(e.name);
@@ -224,15 +234,16 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
   const auto m = run.manifest->get();
   CutoverSummary summary;
   summary.run_id = m.run_id;
-  if (m.cutover.state == "finalized") {
+  if (m.cutover.state == CutoverState::kFinalized) {
     summary.already_done = true;
     summary.retained = m.cutover.retained;
     return summary;
   }
-  if (m.cutover.state != "done") {
+  if (m.cutover.state != CutoverState::kDone) {
     return make_error(ErrorCode::kConfigMismatch, "--finalize refused for run " + m.run_id +
                                                       ": the cutover is not done (state '" +
-                                                      m.cutover.state + "'); run --cutover first");
+                                                      enum_name(m.cutover.state) +
+                                                      "'); run --cutover first");
   }
   // Once the retained collections are dropped, the backup is the only copy of the pre-run data:
   // it must verify before anything is dropped.
@@ -270,7 +281,7 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
     ++summary.renames;
   }
   CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
-    next.cutover.state = "finalized";
+    next.cutover.state = CutoverState::kFinalized;
     next.cutover.finalized_at = now_iso8601();
   }));
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -87,7 +87,7 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
   CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
   spdlog::info("{} target ({}{}): {}  <-  source {}",
-               decision.target_kind == "working" ? "WORKING" : "TEST",
+               decision.target_kind == TargetKind::kWorking ? "WORKING" : "TEST",
                o.dry_run ? "dry run, no writes" : "writes allowed",
                decision.listed_as_working ? ", listed as working" : "", target->describe(),
                source->describe());

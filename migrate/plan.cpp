@@ -76,7 +76,7 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
       from[entry.name] = entry.expected_records;
     }
     targets.push_back({{"name", entry.name},
-                       {"action", entry.action},
+                       {"action", enum_name(entry.action)},
                        {"exists_now", live.has_value()},
                        {"records", entry.expected_records},
                        {"from", from}});
@@ -93,7 +93,7 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
       {"run_id", manifest.run_id},
       {"source", manifest.source},
       {"target", manifest.target},
-      {"target_kind", manifest.target_kind},
+      {"target_kind", enum_name(manifest.target_kind)},
       {"batch_size", ctx.batch_size},
       {"target_max_batch", ctx.target_max_batch},
       {"workers", ctx.options.workers},

@@ -41,7 +41,7 @@ Status run_verify_phase(PhaseContext& ctx) {
   }
   CM_RETURN_IF_ERROR(run_postflight(ctx));
   CM_RETURN_IF_ERROR(ctx.manifest.update([](RunManifest& m) {
-    for (auto& entry : m.target_collections) entry.state = "verified";
+    for (auto& entry : m.target_collections) entry.state = LedgerState::kVerified;
   }));
   return ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kComplete; });
 }

@@ -21,7 +21,7 @@ Result<std::string> records_now(VectorStore& target, const ArchiveItem& item) {
       return fmt::format("{} records now{}", n, *name == item.name ? "" : " (under " + *name + ")");
     }
   }
-  return std::string(item.state == "dropped" ? "dropped" : "not found");
+  return std::string(item.state == ArchiveState::kDropped ? "dropped" : "not found");
 }
 
 }  // namespace
@@ -30,7 +30,7 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target,
                                   const SnapshotManifest* backup) {
   std::string out;
   std::string paths;
-  for (const auto& p : j.paths) paths += (paths.empty() ? "" : ", ") + p;
+  for (const auto& p : j.paths) paths += (paths.empty() ? "" : ", ") + std::string(enum_name(p));
   out += fmt::format("rollback plan for run {}: path(s) {}\n", j.run_id,
                      paths.empty() ? "none (nothing of the run is on the target)" : paths);
   int step = 1;
@@ -45,9 +45,10 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target,
     out += fmt::format("{}. undo the cutover, in reverse order (renames only, no data copied):\n",
                        step++);
     for (const auto& r : j.renames) {
-      out += fmt::format("   - rename '{}' -> '{}' (collection {}){}{}{}\n", r.from, r.to,
-                         r.collection_id, r.restores_live ? "; gives back live name " : "",
-                         r.restores_live ? r.live_name : "", done_mark(r.state == "done"));
+      out +=
+          fmt::format("   - rename '{}' -> '{}' (collection {}){}{}{}\n", r.from, r.to,
+                      r.collection_id, r.restores_live ? "; gives back live name " : "",
+                      r.restores_live ? r.live_name : "", done_mark(r.state == RenameState::kDone));
     }
   }
   if (!j.archive.empty()) {
@@ -56,7 +57,7 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target,
     for (const auto& a : j.archive) {
       CM_ASSIGN_OR_RETURN(std::string now, records_now(target, a));
       out += fmt::format("   - archive and drop '{}' (collection {}, {}){}\n", a.name,
-                         a.collection_id, now, done_mark(a.state == "dropped"));
+                         a.collection_id, now, done_mark(a.state == ArchiveState::kDropped));
     }
   }
   if (!j.restores.empty()) {
@@ -66,7 +67,7 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target,
       const auto* bc = backup ? backup->find(r.name) : nullptr;
       out += fmt::format("   - recreate '{}' and upsert {} records from {} part(s){}{}\n", r.name,
                          r.records, r.parts, bc ? " (space " + bc->info.hnsw.space + ")" : "",
-                         done_mark(r.state == "restored"));
+                         done_mark(r.state == RestoreState::kRestored));
     }
   }
   out += fmt::format("{}. verify:\n", step++);
@@ -79,7 +80,8 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target,
   out += fmt::format("{}. mark run.json rolled_back_at; write rollback_report.json/.md\n", step++);
   out += "live names:\n";
   for (const auto& l : j.live) {
-    out += fmt::format("   - {} ({}): {} - {}\n", l.name, l.action, l.path, l.note);
+    out += fmt::format("   - {} ({}): {} - {}\n", l.name, enum_name(l.action), enum_name(l.path),
+                       l.note);
   }
   return out;
 }

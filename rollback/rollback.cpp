@@ -63,7 +63,7 @@ Status verify_backup(SnapshotStore& backup, const std::string& done) {
 
 bool renames_pending(const Journal& j) {
   for (const auto& r : j.renames) {
-    if (r.state != "done") return true;
+    if (r.state != RenameState::kDone) return true;
   }
   return false;
 }
@@ -100,7 +100,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
                                                         ", not to this work dir's run " + m.run_id);
     }
   }
-  if (!m.rolled_back_at.empty() || (journal && journal->get().state == "complete")) {
+  if (!m.rolled_back_at.empty() || (journal && journal->get().state == JournalState::kComplete)) {
     return message(Kind::kAlreadyRolledBack, m,
                    "run " + m.run_id + " was already rolled back" +
                        (m.rolled_back_at.empty() ? "" : " at " + m.rolled_back_at) +
@@ -155,7 +155,8 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   // the live names back at once (the backup is only needed before the first drop). Without
   // renames to undo, the backup verifies before anything is written, rollback.json included.
   const bool may_swap_first = journal ? renames_pending(journal->get())
-                                      : m.cutover.state == "swapping" || m.cutover.state == "done";
+                                      : m.cutover.state == CutoverState::kSwapping ||
+                                            m.cutover.state == CutoverState::kDone;
   if (backup && (!may_swap_first || o.dry_run)) {
     CM_RETURN_IF_ERROR(verify("nothing was deleted or renamed"));
   }
@@ -195,8 +196,8 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   }
   if (backup) {
     CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
-      j.actions.push_back(
-          {"verify_backup", j.backup_path, "before the first drop", verified_at, verify_seconds});
+      j.actions.push_back({ActionKind::kVerifyBackup, j.backup_path, "before the first drop",
+                           verified_at, verify_seconds});
     }));
   }
   CM_RETURN_IF_ERROR(archive_and_drop(ctx));
@@ -208,7 +209,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   v.source = check_source(o, m, work);
   CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
     j.finished_at = now_iso8601();
-    j.actions.push_back({"verify", "",
+    j.actions.push_back({ActionKind::kVerify, "",
                          std::to_string(v.records_compared()) + " records compared, " +
                              std::to_string(v.mismatches()) + " mismatches",
                          j.finished_at, v.seconds});
@@ -218,7 +219,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   if (v.ok()) {
     CM_RETURN_IF_ERROR(
         manifest->update([](RunManifest& next) { next.rolled_back_at = now_iso8601(); }));
-    CM_RETURN_IF_ERROR(journal->update([](Journal& j) { j.state = "complete"; }));
+    CM_RETURN_IF_ERROR(journal->update([](Journal& j) { j.state = JournalState::kComplete; }));
   }
   return message(v.ok() ? Kind::kRolledBack : Kind::kVerifyFailed, m,
                  console_summary(report, work));

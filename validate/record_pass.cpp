@@ -145,7 +145,7 @@ class Pass {
   // A merged collection's records from before the run (snapshots/backup), as id hashes.
   Result<std::unordered_set<IdHash, IdHashHasher>> backup_ids(const CollectionUnderTest& cut) {
     std::unordered_set<IdHash, IdHashHasher> out;
-    if (cut.entry->action != "merged") return out;
+    if (cut.entry->action != LedgerAction::kMerged) return out;
     if (!backup_) {
       const std::string rel =
           ctx_.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));

@@ -66,6 +66,8 @@ Result<Inputs> read_inputs(const ValidateRequest& request, const WorkDir& work) 
 }
 
 // "complete" when the migration finished; validating an unfinished one is allowed but noted.
+// checkpoint.json's phase as text, only to warn and show it: validate/ may not use checkpoints/
+// (ARCHITECTURE.md), whose ckpt::Phase is the enum.
 std::string migration_phase(const WorkDir& work) {
   auto text = read_file(work.checkpoint());
   if (!text) return "unknown";

@@ -29,7 +29,7 @@ Status for_each_part(SnapshotStore& store, const std::string& collection,
 
 bool merged_by_run(ValidationContext& ctx, const std::string& target) {
   const auto* entry = ctx.manifest.find_target(target);
-  return entry && entry->action == "merged";
+  return entry && entry->action == LedgerAction::kMerged;
 }
 
 Result<std::unique_ptr<SnapshotStore>> open_backup(const ValidationContext& ctx) {
