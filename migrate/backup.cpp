@@ -13,10 +13,11 @@ namespace {
 
 Result<std::uint64_t> backup_collection(PhaseContext& ctx, WorkSnapshot& backup,
                                         const CollectionInfo& live) {
-  return copy_collection_to_snapshot(
-      ctx.target, live, backup,
-      {ctx.batch_size, ctx.options.workers, ctx.work.scan_dir() / ("backup-" + live.name + ".ids"),
-       "backup " + live.name});
+  return copy_collection_to_snapshot(ctx.target, live, backup,
+                                     {.batch_size = ctx.batch_size,
+                                      .workers = ctx.options.workers,
+                                      .scan_file = ctx.work.backup_scan_file(live.name),
+                                      .progress_label = "backup " + live.name});
 }
 
 }  // namespace

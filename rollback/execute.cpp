@@ -56,11 +56,13 @@ Status archive_pending(ExecContext& ctx) {
     }
     const auto start = Clock::now();
     spdlog::info("archiving {} into {}", item.name, dir.string());
-    CM_ASSIGN_OR_RETURN(std::uint64_t records,
-                        copy_collection_to_snapshot(
-                            ctx.target, *found, archive,
-                            {ctx.max_batch, ctx.options.workers,
-                             ctx.work.archive_scan_file(item.name), "archive " + item.name}));
+    CM_ASSIGN_OR_RETURN(
+        std::uint64_t records,
+        copy_collection_to_snapshot(ctx.target, *found, archive,
+                                    {.batch_size = ctx.max_batch,
+                                     .workers = ctx.options.workers,
+                                     .scan_file = ctx.work.archive_scan_file(item.name),
+                                     .progress_label = "archive " + item.name}));
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
       next.archive[i].state = ArchiveState::kArchived;
       next.archive[i].records = records;

@@ -7,6 +7,7 @@
 //   checkpoint.json                 migrate progress (checkpoints/)
 //   scan/<collection>.ids           id scan of a source collection: one JSON array of ids per line,
 //                                   line i = batch i
+//   scan/backup-<collection>.ids    id scan of an existing target collection being backed up
 //   scan/archive-<collection>.ids   id scan of a collection chroma-rollback archives
 //   snapshots/source/               the export (docs/snapshot-format.md); validation reference
 //   snapshots/transformed/          with --mapping: exactly what the import sends
@@ -75,6 +76,10 @@ class WorkDir {
   std::filesystem::path rollback_journal() const { return root_ / "rollback.json"; }
   std::filesystem::path rollback_report() const { return root_ / "rollback_report.json"; }
   std::filesystem::path rollback_report_md() const { return root_ / "rollback_report.md"; }
+  // chroma-migrate's backup of an existing target collection.
+  std::filesystem::path backup_scan_file(const std::string& collection) const {
+    return scan_dir() / ("backup-" + collection + ".ids");
+  }
   std::filesystem::path archive_scan_file(const std::string& collection) const {
     return scan_dir() / ("archive-" + collection + ".ids");
   }
