@@ -33,7 +33,8 @@ struct StagedRun {
 // Everything --cutover and --finalize check before they connect: a complete, staged, not rolled
 // back run; then the interlocks, then the target store (audited like the migration's).
 Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
-  StagedRun run{WorkDir(o.work_dir), nullptr, nullptr, nullptr};
+  StagedRun run{
+      .work = WorkDir(o.work_dir), .lock = nullptr, .manifest = nullptr, .target = nullptr};
   if (!std::filesystem::exists(run.work.run_manifest())) {
     return make_error(
         ErrorCode::kInvalidArgument,

@@ -79,10 +79,12 @@ Result<CollectionInfo> create_or_adopt(ExecContext& ctx, std::size_t i,
   CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
     next.restores[i].state = RestoreState::kCreated;
     next.restores[i].collection_id = info->id;
-    next.actions.push_back({ActionKind::kCreate, r.name,
-                            "from the backup (space " + bc.info.hnsw.space + ", " +
-                                std::to_string(bc.info.metadata.size()) + " metadata keys)",
-                            now_iso8601(), since(start)});
+    next.actions.push_back({.action = ActionKind::kCreate,
+                            .collection = r.name,
+                            .detail = "from the backup (space " + bc.info.hnsw.space + ", " +
+                                      std::to_string(bc.info.metadata.size()) + " metadata keys)",
+                            .at = now_iso8601(),
+                            .seconds = since(start)});
   }));
   spdlog::info("recreated {} from the backup (space {})", r.name, bc.info.hnsw.space);
   return *info;
@@ -177,10 +179,13 @@ Status restore_from_backup(ExecContext& ctx) {
       r.timed_records += sent[c];
       if (auto* l = next.find_live(item.name); l && l->restored_at.empty())
         l->restored_at = r.finished_at;
-      next.actions.push_back({ActionKind::kRestore, item.name,
-                              std::to_string(sent[c]) + " records upserted this invocation, " +
-                                  std::to_string(count) + " in the collection",
-                              r.finished_at, seconds});
+      next.actions.push_back({.action = ActionKind::kRestore,
+                              .collection = item.name,
+                              .detail = std::to_string(sent[c]) +
+                                        " records upserted this invocation, " +
+                                        std::to_string(count) + " in the collection",
+                              .at = r.finished_at,
+                              .seconds = seconds});
     }));
     spdlog::info("restored {}: {} records from the backup", item.name, count);
   }

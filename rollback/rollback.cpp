@@ -196,8 +196,11 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   }
   if (backup) {
     CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
-      j.actions.push_back({ActionKind::kVerifyBackup, j.backup_path, "before the first drop",
-                           verified_at, verify_seconds});
+      j.actions.push_back({.action = ActionKind::kVerifyBackup,
+                           .collection = j.backup_path,
+                           .detail = "before the first drop",
+                           .at = verified_at,
+                           .seconds = verify_seconds});
     }));
   }
   CM_RETURN_IF_ERROR(archive_and_drop(ctx));
@@ -209,10 +212,12 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   v.source = check_source(o, m, work);
   CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
     j.finished_at = now_iso8601();
-    j.actions.push_back({ActionKind::kVerify, "",
-                         std::to_string(v.records_compared()) + " records compared, " +
-                             std::to_string(v.mismatches()) + " mismatches",
-                         j.finished_at, v.seconds});
+    j.actions.push_back({.action = ActionKind::kVerify,
+                         .collection = "",
+                         .detail = std::to_string(v.records_compared()) + " records compared, " +
+                                   std::to_string(v.mismatches()) + " mismatches",
+                         .at = j.finished_at,
+                         .seconds = v.seconds});
   }));
   const auto report = build_report(journal->get(), v, m, work);
   CM_RETURN_IF_ERROR(write_report(work, report));

@@ -139,7 +139,8 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
       auto set, ReferenceSet::plan(ctx, source, request.targets, [&](const Record& r) -> Status {
         if (!dim) dim = r.embedding.size();
         if (next_sample < positions.size() && positions[next_sample] == position) {
-          sampled.push_back(PendingQuery{r.id, true, ctx.options.top_k, r.embedding});
+          sampled.push_back(PendingQuery{
+              .name = r.id, .sampled = true, .k = ctx.options.top_k, .embedding = r.embedding});
           ++next_sample;
         }
         if (auto it = wanted.find(r.id); it != wanted.end()) it->second = r.embedding;
@@ -151,7 +152,10 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
 
   std::vector<PendingQuery> queries;
   for (const auto& q : request.file_queries) {
-    PendingQuery p{q.name, false, q.k.value_or(ctx.options.top_k), q.embedding};
+    PendingQuery p{.name = q.name,
+                   .sampled = false,
+                   .k = q.k.value_or(ctx.options.top_k),
+                   .embedding = q.embedding};
     if (q.record_id) {
       const auto& e = wanted.at(*q.record_id);
       if (e.empty()) {
