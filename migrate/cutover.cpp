@@ -255,8 +255,13 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
                             " has no verified backup of the retained collections; nothing was "
                             "dropped (they are the only copy of the pre-run data)");
     }
-    // Only the files are checked (no store is needed for that).
-    CM_ASSIGN_OR_RETURN(auto report, verify_snapshot(run.work.resolve(m.backup.value("path", ""))));
+    StoreOpenOptions backup_options;
+    backup_options.retry = o.retry;
+    backup_options.fault_spec = o.fault_spec;
+    CM_ASSIGN_OR_RETURN(auto backup,
+                        open_work_snapshot(run.work.resolve(m.backup.value("path", "")),
+                                           SnapshotStore::Mode::kRead, backup_options));
+    CM_ASSIGN_OR_RETURN(auto report, backup.snapshot->verify());
     if (!report.ok()) {
       return make_error(ErrorCode::kCorruption,
                         "the backup failed verification, so the retained collections stay (they "
