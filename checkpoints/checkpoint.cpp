@@ -128,37 +128,29 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::create(const std::file
     return make_error(ErrorCode::kAlreadyExists, "a checkpoint already exists at " + path.string());
   }
   initial.config_hash = hash_config(initial.config);
-  std::unique_ptr<CheckpointStore> store(new CheckpointStore(path, std::move(initial)));
-  std::lock_guard lock(store->mutex_);
-  CM_RETURN_IF_ERROR(store->persist_locked());
-  return store;
+  initial.updated_at = now_iso8601();
+  CM_ASSIGN_OR_RETURN(auto document, Document::create(path, std::move(initial)));
+  return std::unique_ptr<CheckpointStore>(new CheckpointStore(std::move(document)));
 }
 
 Result<std::unique_ptr<CheckpointStore>> CheckpointStore::load(const std::filesystem::path& path) {
-  CM_ASSIGN_OR_RETURN(std::string text, read_file(path));
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return corrupt("not valid JSON: " + path.string());
-  CM_ASSIGN_OR_RETURN(Checkpoint state, checkpoint_from_json(json));
-  return std::unique_ptr<CheckpointStore>(new CheckpointStore(path, std::move(state)));
-}
-
-Checkpoint CheckpointStore::snapshot() const {
-  std::lock_guard lock(mutex_);
-  return state_;
+  auto document = Document::load(path);
+  if (!document) {
+    // Not valid JSON: say it the way checkpoint_from_json's errors do.
+    if (document.error().code == ErrorCode::kCorruption &&
+        !document.error().message.starts_with("checkpoint is unreadable")) {
+      return corrupt(document.error().message);
+    }
+    return std::unexpected(document.error());
+  }
+  return std::unique_ptr<CheckpointStore>(new CheckpointStore(std::move(*document)));
 }
 
 Status CheckpointStore::update(const std::function<void(Checkpoint&)>& change) {
-  std::lock_guard lock(mutex_);
-  Checkpoint before = state_;
-  change(state_);
-  auto status = persist_locked();
-  if (!status) state_ = std::move(before);  // memory never runs ahead of the file
-  return status;
-}
-
-Status CheckpointStore::persist_locked() {
-  state_.updated_at = now_iso8601();
-  return write_file_atomic(path_, checkpoint_to_json(state_).dump(1) + "\n");
+  return document_->update([&](Checkpoint& c) {
+    change(c);
+    c.updated_at = now_iso8601();
+  });
 }
 
 }  // namespace cm::ckpt

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,6 +19,7 @@
 
 #include "checkpoints/batch_set.hpp"
 #include "common/base/error.hpp"
+#include "common/base/json_document_store.hpp"
 
 namespace cm::ckpt {
 
@@ -58,26 +59,27 @@ std::string describe_config_difference(const nlohmann::json& before, const nlohm
 nlohmann::json checkpoint_to_json(const Checkpoint& checkpoint);
 Result<Checkpoint> checkpoint_from_json(const nlohmann::json& json);
 
-// Owns the checkpoint file. update() is thread-safe: it applies the change and persists it under
-// one lock, so the file always reflects a prefix of the acknowledged work.
+// Owns the checkpoint file: a JsonDocumentStore (common/base/json_document_store.hpp) that also
+// stamps updated_at on every write. update() is thread-safe: it applies the change and persists it
+// under one lock, so the file always reflects a prefix of the acknowledged work; a failed write
+// leaves both the file and the value as they were.
 class CheckpointStore {
  public:
+  // kAlreadyExists when a checkpoint is already at `path`.
   static Result<std::unique_ptr<CheckpointStore>> create(const std::filesystem::path& path,
                                                          Checkpoint initial);
+  // kCorruption ("checkpoint is unreadable ...") when the file is not a valid checkpoint.
   static Result<std::unique_ptr<CheckpointStore>> load(const std::filesystem::path& path);
   static bool exists(const std::filesystem::path& path);
 
-  Checkpoint snapshot() const;
+  Checkpoint snapshot() const { return document_->get(); }
   Status update(const std::function<void(Checkpoint&)>& change);
 
  private:
-  CheckpointStore(std::filesystem::path path, Checkpoint state)
-      : path_(std::move(path)), state_(std::move(state)) {}
-  Status persist_locked();
+  using Document = JsonDocumentStore<Checkpoint, checkpoint_to_json, checkpoint_from_json, 1>;
+  explicit CheckpointStore(std::unique_ptr<Document> document) : document_(std::move(document)) {}
 
-  std::filesystem::path path_;
-  mutable std::mutex mutex_;
-  Checkpoint state_;
+  std::unique_ptr<Document> document_;
 };
 
 }  // namespace cm::ckpt

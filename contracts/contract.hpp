@@ -2,7 +2,7 @@
 // space, embedding dimension and model, typed metadata fields, citation references). chroma-migrate
 // checks a contract before any write (on the transformed records and existing target collections)
 // and after the import (on what landed); chroma-validate reuses the same checker. The file format
-// is documented in contracts/CONTRACTS.md.
+// is documented in contracts/README.md.
 #pragma once
 
 #include <cstdint>
@@ -150,7 +150,7 @@ class ContractChecker {
 //   kb_en: key "chunk_no": wrong type, expected int, found string in 1,204 records (e.g. a = "3")
 //   support_v2: space is l2, contract says cosine: recreate the collection with space cosine or
 //     fix the contract
-// (the second is one line). contracts/CONTRACTS.md shows every kind.
+// (the second is one line). contracts/README.md shows every kind.
 std::string render_findings(const std::vector<Finding>& findings);
 nlohmann::json findings_to_json(const std::vector<Finding>& findings);
 

@@ -11,12 +11,13 @@
 namespace cm::migrate {
 namespace {
 
-Result<std::uint64_t> backup_collection(PhaseContext& ctx, SnapshotStore& backup,
+Result<std::uint64_t> backup_collection(PhaseContext& ctx, WorkSnapshot& backup,
                                         const CollectionInfo& live) {
-  return copy_collection_to_snapshot(
-      ctx.target, live, backup,
-      {ctx.batch_size, ctx.options.workers, ctx.work.scan_dir() / ("backup-" + live.name + ".ids"),
-       "backup " + live.name});
+  return copy_collection_to_snapshot(ctx.target, live, backup,
+                                     {.batch_size = ctx.batch_size,
+                                      .workers = ctx.options.workers,
+                                      .scan_file = ctx.work.backup_scan_file(live.name),
+                                      .progress_label = "backup " + live.name});
 }
 
 }  // namespace
@@ -26,12 +27,14 @@ Status run_backup(PhaseContext& ctx) {
   if (manifest.backup.contains("verified_at")) return ok_status();
   std::vector<std::string> names;
   for (const auto& e : manifest.target_collections) {
-    if (e.action == "replaced" || e.action == "merged") names.push_back(e.name);
+    if (e.action == LedgerAction::kReplaced || e.action == LedgerAction::kMerged)
+      names.push_back(e.name);
   }
   if (names.empty()) return ok_status();
-  const auto dir = ctx.work.snapshot(kBackupSnapshot);
-  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(dir, SnapshotStore::Mode::kWrite));
-  backup->set_description("backup of " + ctx.target.describe() + " before run " + manifest.run_id);
+  const auto dir = ctx.work.snapshot(WorkDir::kBackupSnapshot);
+  CM_ASSIGN_OR_RETURN(auto backup, open_work_snapshot(ctx, dir, SnapshotStore::Mode::kWrite));
+  backup.snapshot->set_description("backup of " + ctx.target.describe() + " before run " +
+                                   manifest.run_id);
   nlohmann::json counts = nlohmann::json::object();
   for (const auto& name : names) {
     CM_ASSIGN_OR_RETURN(auto live, ctx.target.find_collection(name));
@@ -41,11 +44,11 @@ Status run_backup(PhaseContext& ctx) {
                             "' was to be backed up but no longer exists; start a new run");
     }
     spdlog::info("backing up existing target collection {}", name);
-    CM_ASSIGN_OR_RETURN(std::uint64_t n, backup_collection(ctx, *backup, *live));
+    CM_ASSIGN_OR_RETURN(std::uint64_t n, backup_collection(ctx, backup, *live));
     counts[name] = n;
   }
-  CM_RETURN_IF_ERROR(backup->flush());
-  CM_ASSIGN_OR_RETURN(auto report, backup->verify());
+  CM_RETURN_IF_ERROR(backup.store->flush());
+  CM_ASSIGN_OR_RETURN(auto report, backup.snapshot->verify());
   if (!report.ok()) {
     return make_error(ErrorCode::kCorruption,
                       "the backup of the target failed verification; nothing was written:" +
@@ -54,7 +57,7 @@ Status run_backup(PhaseContext& ctx) {
   spdlog::info("backup verified: {} ({} collection(s), {} records checked)", dir.string(),
                report.collections_checked, report.records_checked);
   return ctx.manifest.update([&](RunManifest& m) {
-    m.backup = {{"path", std::string("snapshots/") + kBackupSnapshot},
+    m.backup = {{"path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot)},
                 {"collections", counts},
                 {"verified_at", now_iso8601()}};
   });

@@ -55,11 +55,12 @@ Status for_each_target_record(VectorStore& store, const CollectionInfo& info, F&
 Status run_preflight(PhaseContext& ctx) {
   if (!ctx.contract) return ok_status();
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
-                                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto work, open_work_snapshot(ctx, ctx.work.resolve(manifest.import_snapshot),
+                                                    SnapshotStore::Mode::kRead));
+  SnapshotStore* snapshot = work.snapshot;  // part reads
   contracts::ContractChecker checker(*ctx.contract);
   for (const auto& entry : manifest.target_collections) {
-    CM_ASSIGN_OR_RETURN(auto info, snapshot->find_collection(entry.name));
+    CM_ASSIGN_OR_RETURN(auto info, work.store->find_collection(entry.name));
     if (!info) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
     checker.check_collection(entry.name, info->hnsw.space, info->dimension, info->metadata);
     CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot->part_count(entry.name));
@@ -67,7 +68,8 @@ Status run_preflight(PhaseContext& ctx) {
       CM_ASSIGN_OR_RETURN(auto records, snapshot->read_part(entry.name, i));
       for (const auto& r : records) checker.check_record(entry.name, r);
     }
-    if (entry.action == "merged") {  // records already there stay: references may point at them
+    if (entry.action ==
+        LedgerAction::kMerged) {  // records already there stay: references may point at them
       CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
       for (std::uint64_t offset = 0; existing; offset += 10000) {
         CM_ASSIGN_OR_RETURN(auto ids, ctx.target.list_ids(*existing, offset, 10000));

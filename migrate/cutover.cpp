@@ -33,7 +33,8 @@ struct StagedRun {
 // Everything --cutover and --finalize check before they connect: a complete, staged, not rolled
 // back run; then the interlocks, then the target store (audited like the migration's).
 Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
-  StagedRun run{WorkDir(o.work_dir), nullptr, nullptr, nullptr};
+  StagedRun run{
+      .work = WorkDir(o.work_dir), .lock = nullptr, .manifest = nullptr, .target = nullptr};
   if (!std::filesystem::exists(run.work.run_manifest())) {
     return make_error(
         ErrorCode::kInvalidArgument,
@@ -65,22 +66,26 @@ Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {run.work.log_file("chroma-migrate", m.run_id), o.verbose, o.quiet}));
   CM_ASSIGN_OR_RETURN(auto uri, recorded_store_uri(o.target_uri, m.target, "--target"));
-  const std::string env = o.target_env.empty() ? m.target_kind : o.target_env;
-  CM_RETURN_IF_ERROR(check_interlocks({env, o.confirmation, o.targets_file, uri, false}));
-  StoreOpenOptions store_options{o.token,
-                                 o.retry,
-                                 std::make_shared<StoreCounters>(),
-                                 o.fault_spec,
-                                 AuditLog::open(run.work.audit_log(), m.run_id),
-                                 false};
+  const TargetKind env = o.target_env.value_or(m.target_kind);
+  CM_RETURN_IF_ERROR(check_interlocks({.target_env = env,
+                                       .confirmation = o.confirmation,
+                                       .targets_file = o.targets_file,
+                                       .target = uri,
+                                       .dry_run = false}));
+  StoreOpenOptions store_options{.token = o.token,
+                                 .retry = o.retry,
+                                 .counters = std::make_shared<StoreCounters>(),
+                                 .fault_spec = o.fault_spec,
+                                 .audit = AuditLog::open(run.work.audit_log(), m.run_id),
+                                 .dry_run = false};
   CM_ASSIGN_OR_RETURN(run.target, open_store(uri, StoreRole::kTarget, store_options));
   return run;
 }
 
 // The verdict gate: only this run's PASSED report (or WARNING with --accept-warning) lets a
 // cutover start. Returns the report's status.
-Result<std::string> check_report(const CutoverOptions& o, const WorkDir& work, const RunManifest& m,
-                                 const std::filesystem::path& path) {
+Result<ReportStatus> check_report(const CutoverOptions& o, const WorkDir& work,
+                                  const RunManifest& m, const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text) {
     return make_error(ErrorCode::kConfigMismatch,
@@ -97,15 +102,18 @@ Result<std::string> check_report(const CutoverOptions& o, const WorkDir& work, c
                                                       report.value("run_id", "?") +
                                                       ", not this work dir's run " + m.run_id);
   }
-  const std::string status = report.value("overall_status", "");
-  if (status == "PASSED" || (status == "WARNING" && o.accept_warning)) return status;
-  if (status == "WARNING") {
+  const std::string overall = report.value("overall_status", "");
+  const auto status = enum_from_name<ReportStatus>(overall).value_or(ReportStatus::kNone);
+  if (status == ReportStatus::kPassed || (status == ReportStatus::kWarning && o.accept_warning))
+    return status;
+  if (status == ReportStatus::kWarning) {
     return make_error(ErrorCode::kRefused,
-                      "the validation verdict is WARNING: review " + path.parent_path().string() +
-                          "/validation_report.md, then --cutover --accept-warning to swap anyway");
+                      "the validation verdict is WARNING: review " +
+                          std::filesystem::path(path).replace_extension(".md").string() +
+                          ", then --cutover --accept-warning to swap anyway");
   }
   return make_error(ErrorCode::kRefused,
-                    "the validation verdict is " + status + " (" +
+                    "the validation verdict is " + overall + " (" +
                         report.value("rollback_reason", "") +
                         "): the staged collections are not swapped in. chroma-rollback "
                         "--work-dir " +
@@ -133,17 +141,25 @@ Result<CutoverRecord> plan_swap(VectorStore& target, const RunManifest& m) {
     }
     CM_ASSIGN_OR_RETURN(auto live, target.find_collection(entry.name));
     if (live) {
-      if (entry.action == "created") {
+      if (entry.action == LedgerAction::kCreated) {
         return make_error(ErrorCode::kAlreadyExists,
                           "live collection '" + entry.name +
                               "' appeared after the run planned to create it and has no backup; "
                               "rename or remove it, then --cutover again. Nothing was renamed");
       }
       const std::string retained = retained_name_for(entry.name, m.run_id);
-      plan.steps.push_back({live->id, entry.name, retained, "planned", ""});
+      plan.steps.push_back({.collection_id = live->id,
+                            .from = entry.name,
+                            .to = retained,
+                            .state = RenameState::kPlanned,
+                            .done_at = ""});
       plan.retained.push_back(retained);
     }
-    plan.steps.push_back({staged->id, entry.staging_name, entry.name, "planned", ""});
+    plan.steps.push_back({.collection_id = staged->id,
+                          .from = entry.staging_name,
+                          .to = entry.name,
+                          .state = RenameState::kPlanned,
+                          .done_at = ""});
   }
   return plan;
 }
@@ -156,24 +172,23 @@ Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
   auto m = run.manifest->get();
   CutoverSummary summary;
   summary.run_id = m.run_id;
-  if (m.cutover.state == "done" || m.cutover.state == "finalized") {
+  if (m.cutover.state == CutoverState::kDone || m.cutover.state == CutoverState::kFinalized) {
     summary.already_done = true;
     for (const auto& e : m.target_collections) summary.live.push_back(e.name);
     summary.retained = m.cutover.retained;
     return summary;
   }
-  if (m.cutover.state.empty()) {
-    const auto report_path =
-        o.report.empty() ? run.work.root() / "validation_report.json" : o.report;
-    CM_ASSIGN_OR_RETURN(std::string status, check_report(o, run.work, m, report_path));
+  if (m.cutover.state == CutoverState::kNotStarted) {
+    const auto report_path = o.report.empty() ? run.work.validation_report() : o.report;
+    CM_ASSIGN_OR_RETURN(ReportStatus status, check_report(o, run.work, m, report_path));
     CM_ASSIGN_OR_RETURN(CutoverRecord plan, plan_swap(*run.target, m));
-    plan.state = "swapping";
+    plan.state = CutoverState::kSwapping;
     plan.report = report_path.string();
     plan.report_status = status;
     plan.started_at = now_iso8601();
     CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) { next.cutover = plan; }));
     spdlog::info("cutover of run {} ({} verdict): {} rename(s) journalled in run.json", m.run_id,
-                 status, plan.steps.size());
+                 enum_name(status), plan.steps.size());
   } else {
     spdlog::info("completing the interrupted cutover of run {}", m.run_id);
   }
@@ -181,7 +196,7 @@ Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
   std::map<std::string, Clock::time_point> gap_opened;  // live name -> when it went missing
   for (std::size_t i = 0; i < m.cutover.steps.size(); ++i) {
     const RenameStep step = m.cutover.steps[i];
-    if (step.state == "done") continue;
+    if (step.state == RenameState::kDone) continue;
     CM_ASSIGN_OR_RETURN(auto outcome, rename_collection_idempotent(*run.target, step.collection_id,
                                                                    step.from, step.to));
     if (outcome == RenameOutcome::kRenamed) ++summary.renames;
@@ -198,14 +213,14 @@ Result<CutoverSummary> run_cutover(const CutoverOptions& o) {
     spdlog::info("renamed {} -> {}{}", step.from, step.to,
                  outcome == RenameOutcome::kAlreadyDone ? " (had landed before a crash)" : "");
     CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
-      next.cutover.steps[i].state = "done";
+      next.cutover.steps[i].state = RenameState::kDone;
       next.cutover.steps[i].done_at = now_iso8601();
       auto* entry = next.find_target(live);
       if (entry && entry->disrupted_at.empty()) entry->disrupted_at = now_iso8601();
     }));
   }
   CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
-    next.cutover.state = "done";
+    next.cutover.state = CutoverState::kDone;
     next.cutover.finished_at = now_iso8601();
   }));
   for (const auto& e : m.target_collections) summary.live.push_back(e.name);
@@ -220,15 +235,16 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
   const auto m = run.manifest->get();
   CutoverSummary summary;
   summary.run_id = m.run_id;
-  if (m.cutover.state == "finalized") {
+  if (m.cutover.state == CutoverState::kFinalized) {
     summary.already_done = true;
     summary.retained = m.cutover.retained;
     return summary;
   }
-  if (m.cutover.state != "done") {
+  if (m.cutover.state != CutoverState::kDone) {
     return make_error(ErrorCode::kConfigMismatch, "--finalize refused for run " + m.run_id +
                                                       ": the cutover is not done (state '" +
-                                                      m.cutover.state + "'); run --cutover first");
+                                                      enum_name(m.cutover.state) +
+                                                      "'); run --cutover first");
   }
   // Once the retained collections are dropped, the backup is the only copy of the pre-run data:
   // it must verify before anything is dropped.
@@ -239,10 +255,13 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
                             " has no verified backup of the retained collections; nothing was "
                             "dropped (they are the only copy of the pre-run data)");
     }
+    StoreOpenOptions backup_options;
+    backup_options.retry = o.retry;
+    backup_options.fault_spec = o.fault_spec;
     CM_ASSIGN_OR_RETURN(auto backup,
-                        SnapshotStore::open(run.work.root() / m.backup.value("path", ""),
-                                            SnapshotStore::Mode::kRead));
-    CM_ASSIGN_OR_RETURN(auto report, backup->verify());
+                        open_work_snapshot(run.work.resolve(m.backup.value("path", "")),
+                                           SnapshotStore::Mode::kRead, backup_options));
+    CM_ASSIGN_OR_RETURN(auto report, backup.snapshot->verify());
     if (!report.ok()) {
       return make_error(ErrorCode::kCorruption,
                         "the backup failed verification, so the retained collections stay (they "
@@ -268,7 +287,7 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
     ++summary.renames;
   }
   CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& next) {
-    next.cutover.state = "finalized";
+    next.cutover.state = CutoverState::kFinalized;
     next.cutover.finalized_at = now_iso8601();
   }));
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();

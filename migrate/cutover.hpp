@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/base/error.hpp"
+#include "common/run/interlocks.hpp"
 #include "common/store/store_decorators.hpp"
 
 namespace cm::migrate {
@@ -29,7 +30,7 @@ struct CutoverOptions {
   RetryPolicy retry;
   std::string fault_spec;
   // Interlocks, as for the migration itself.
-  std::string target_env;
+  std::optional<TargetKind> target_env;  // nullopt: run.json's target_kind
   std::optional<std::string> confirmation;
   std::filesystem::path targets_file;
   bool verbose = false, quiet = false;

@@ -29,11 +29,12 @@ std::string missing_ids(const std::vector<std::string>& asked, const std::vector
   return out;
 }
 
-Result<CollectionInfo> ensure_snapshot_collection(SnapshotStore& snapshot,
+Result<CollectionInfo> ensure_snapshot_collection(WorkSnapshot& snapshot,
                                                   const CollectionInfo& src) {
-  CM_ASSIGN_OR_RETURN(auto existing, snapshot.find_collection(src.name));
+  CM_ASSIGN_OR_RETURN(auto existing, snapshot.store->find_collection(src.name));
   if (existing) return *existing;
-  return snapshot.create_collection_from(src);  // keeps the source's id and configuration verbatim
+  return snapshot.snapshot->create_collection_from(
+      src);  // keeps the source's id and configuration verbatim
 }
 
 Status scan_if_needed(PhaseContext& ctx, const CollectionInfo& src) {
@@ -61,7 +62,7 @@ struct ExportItem {
 };
 
 // Scans (if not yet done) and plans one collection; nullopt when its export already finished.
-Result<std::optional<ExportItem>> plan_collection(PhaseContext& ctx, SnapshotStore& snapshot,
+Result<std::optional<ExportItem>> plan_collection(PhaseContext& ctx, WorkSnapshot& snapshot,
                                                   const std::string& name) {
   CM_ASSIGN_OR_RETURN(auto found, ctx.source.find_collection(name));
   if (!found) {
@@ -85,7 +86,7 @@ Result<std::optional<ExportItem>> plan_collection(PhaseContext& ctx, SnapshotSto
 }
 
 // Fetches every planned batch by explicit ids into the snapshot, all collections behind one queue.
-Status export_batches(PhaseContext& ctx, SnapshotStore& snapshot, std::vector<ExportItem>& items) {
+Status export_batches(PhaseContext& ctx, VectorStore& snapshot, std::vector<ExportItem>& items) {
   BatchPlan plan;
   std::uint64_t total = 0, already = 0;
   for (const auto& item : items) {
@@ -132,15 +133,16 @@ Status export_batches(PhaseContext& ctx, SnapshotStore& snapshot, std::vector<Ex
 }  // namespace
 
 Status run_export_phase(PhaseContext& ctx) {
-  CM_ASSIGN_OR_RETURN(auto snapshot,
-                      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot),
-                                          SnapshotStore::Mode::kWrite));
-  snapshot->set_description("export of " + ctx.source.describe() + " by run " +
-                            ctx.manifest.get().run_id);
+  CM_ASSIGN_OR_RETURN(auto work,
+                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kSourceSnapshot),
+                                         SnapshotStore::Mode::kWrite));
+  VectorStore* snapshot = work.store.get();
+  work.snapshot->set_description("export of " + ctx.source.describe() + " by run " +
+                                 ctx.manifest.get().run_id);
   const auto manifest = ctx.manifest.get();
   std::vector<ExportItem> items;
   for (const auto& name : manifest.source_collections) {
-    auto item = plan_collection(ctx, *snapshot, name);
+    auto item = plan_collection(ctx, work, name);
     if (!item)
       return std::unexpected(std::move(item).error().with_context("exporting '" + name + "'"));
     if (*item) items.push_back(std::move(**item));

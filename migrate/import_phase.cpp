@@ -15,7 +15,7 @@
 namespace cm::migrate {
 namespace {
 
-Status set_state(PhaseContext& ctx, const std::string& name, const std::string& state) {
+Status set_state(PhaseContext& ctx, const std::string& name, LedgerState state) {
   return ctx.manifest.update([&](RunManifest& m) { m.find_target(name)->state = state; });
 }
 
@@ -35,13 +35,13 @@ TargetCollectionEntry physical(const TargetCollectionEntry& entry) {
   if (entry.staging_name.empty()) return entry;
   TargetCollectionEntry staged = entry;
   staged.name = entry.staging_name;
-  staged.action = "created";
+  staged.action = LedgerAction::kCreated;
   return staged;
 }
 
 Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
                                      const CollectionInfo& planned, const RunManifest& manifest) {
-  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));
+  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, LedgerState::kCreating));
   CollectionSpec spec{planned.name, with_ledger_keys(planned.metadata, manifest), planned.hnsw,
                       planned.configuration};
   auto created = ctx.target.create_collection(spec);
@@ -51,7 +51,7 @@ Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEn
     if (existing && owned_by_run(*existing, manifest.run_id)) created = *existing;
   }
   if (!created) return std::unexpected(std::move(created).error());
-  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "created"));
+  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, LedgerState::kCreated));
   spdlog::info("created target collection {} (space {})", entry.name, planned.hnsw.space);
   return *created;
 }
@@ -65,12 +65,12 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
   CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
   const bool ours = existing && owned_by_run(*existing, manifest.run_id);
   if (existing && existing->hnsw.space != planned.hnsw.space &&
-      (ours || entry.action == "merged")) {
+      (ours || entry.action == LedgerAction::kMerged)) {
     return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name +
                                                     "' has space " + existing->hnsw.space +
                                                     ", the run needs " + planned.hnsw.space);
   }
-  if (entry.action == "merged") {
+  if (entry.action == LedgerAction::kMerged) {
     if (!existing)
       return make_error(ErrorCode::kVerifyFailed,
                         "target collection '" + entry.name + "' to merge into no longer exists");
@@ -84,20 +84,20 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
   }
   if (ours) return *existing;
   if (existing) {
-    if (entry.action != "replaced") {
+    if (entry.action != LedgerAction::kReplaced) {
       return make_error(ErrorCode::kAlreadyExists,
                         "target collection '" + entry.name +
                             "' exists but was not created by this run; refusing to write into it "
                             "(see --if-exists)");
     }
-    CM_RETURN_IF_ERROR(set_state(ctx, entry.name, "creating"));
+    CM_RETURN_IF_ERROR(set_state(ctx, entry.name, LedgerState::kCreating));
     CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
     spdlog::info("replacing target collection {} (backed up in snapshots/backup)", entry.name);
     CM_RETURN_IF_ERROR(ctx.target.delete_collection(entry.name));
-  } else if (entry.state != "planned" && entry.state != "creating") {
+  } else if (entry.state != LedgerState::kPlanned && entry.state != LedgerState::kCreating) {
     return make_error(ErrorCode::kVerifyFailed,
                       "target collection '" + entry.name + "' that this run created (state " +
-                          entry.state +
+                          enum_name(entry.state) +
                           ") no longer exists; it was deleted by someone else. Start a new run "
                           "with a fresh --work-dir");
   }
@@ -106,12 +106,13 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
 }
 
 // For a merge, the target ends with the union of what was there and what the run brings.
-Result<std::uint64_t> merged_count(PhaseContext& ctx, SnapshotStore& snapshot,
+Result<std::uint64_t> merged_count(PhaseContext& ctx, VectorStore& snapshot,
                                    const std::string& name) {
-  CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(ctx.work.snapshot(kBackupSnapshot),
-                                                       SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto backup,
+                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kBackupSnapshot),
+                                         SnapshotStore::Mode::kRead));
   std::unordered_set<IdHash, IdHashHasher> ids;
-  for (SnapshotStore* store : {backup.get(), &snapshot}) {
+  for (VectorStore* store : {backup.store.get(), &snapshot}) {
     CM_ASSIGN_OR_RETURN(auto info, store->find_collection(name));
     if (!info) continue;
     for (std::uint64_t offset = 0;; offset += 10000) {
@@ -132,19 +133,19 @@ struct ImportItem {
 };
 
 // Creates or adopts the target collection and plans its batches; nullopt when already imported.
-Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, SnapshotStore& snapshot,
+Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, WorkSnapshot& snapshot,
                                                   const TargetCollectionEntry& entry) {
-  CM_ASSIGN_OR_RETURN(auto planned, snapshot.find_collection(entry.name));
+  CM_ASSIGN_OR_RETURN(auto planned, snapshot.store->find_collection(entry.name));
   if (!planned) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
   CollectionInfo where = *planned;
   where.name = physical(entry).name;
   CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, physical(entry), where));
-  if (entry.action == "merged") {
-    CM_ASSIGN_OR_RETURN(std::uint64_t expected, merged_count(ctx, snapshot, entry.name));
+  if (entry.action == LedgerAction::kMerged) {
+    CM_ASSIGN_OR_RETURN(std::uint64_t expected, merged_count(ctx, *snapshot.store, entry.name));
     CM_RETURN_IF_ERROR(ctx.manifest.update(
         [&](RunManifest& m) { m.find_target(entry.name)->expected_records = expected; }));
   }
-  CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.part_count(entry.name));
+  CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.snapshot->part_count(entry.name));
   CM_RETURN_IF_ERROR(ctx.checkpoint.update(
       [&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).total_batches = parts; }));
   const auto progress = *ctx.checkpoint.snapshot().find(kStageImport, entry.name);
@@ -172,7 +173,7 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
     std::span<const Record> all(records);
     for (std::size_t at = 0; at < all.size(); at += ctx.target_max_batch) {
       auto chunk = all.subspan(at, std::min(ctx.target_max_batch, all.size() - at));
-      if (items[c].entry.action == "merged") {
+      if (items[c].entry.action == LedgerAction::kMerged) {
         // Chroma's upsert merges metadata keys: delete first so each record ends exactly as
         // transformed.
         std::vector<std::string> ids;
@@ -200,7 +201,8 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
   CM_RETURN_IF_ERROR(ctx.checkpoint.update([&](ckpt::Checkpoint& cp) {
     for (const auto& item : items) cp.progress(kStageImport, item.entry.name).finished = true;
   }));
-  for (const auto& item : items) CM_RETURN_IF_ERROR(set_state(ctx, item.entry.name, "imported"));
+  for (const auto& item : items)
+    CM_RETURN_IF_ERROR(set_state(ctx, item.entry.name, LedgerState::kImported));
   return sent.load();
 }
 
@@ -209,23 +211,23 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
 Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
   CM_RETURN_IF_ERROR(run_backup(ctx));
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
-                                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto work, open_work_snapshot(ctx, ctx.work.resolve(manifest.import_snapshot),
+                                                    SnapshotStore::Mode::kRead));
   // Cheap insurance: the snapshot is re-read from disk before anything is sent.
-  CM_ASSIGN_OR_RETURN(auto report, snapshot->verify());
+  CM_ASSIGN_OR_RETURN(auto report, work.snapshot->verify());
   if (!report.ok()) {
     return make_error(ErrorCode::kCorruption,
                       "import snapshot failed verification:" + report.problem_lines());
   }
   std::vector<ImportItem> items;
   for (const auto& entry : manifest.target_collections) {
-    auto item = plan_collection(ctx, *snapshot, entry);
+    auto item = plan_collection(ctx, work, entry);
     if (!item)
       return std::unexpected(
           std::move(item).error().with_context("importing '" + entry.name + "'"));
     if (*item) items.push_back(std::move(**item));
   }
-  CM_ASSIGN_OR_RETURN(std::uint64_t sent, import_batches(ctx, *snapshot, items));
+  CM_ASSIGN_OR_RETURN(std::uint64_t sent, import_batches(ctx, *work.snapshot, items));
   CM_RETURN_IF_ERROR(ctx.target.flush());
   CM_RETURN_IF_ERROR(
       ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kVerify; }));

@@ -96,22 +96,21 @@ int run(int argc, char** argv) {
                  "first backoff delay; doubles per attempt, with jitter")
       ->capture_default_str()
       ->check(CLI::Range(1L, 60000L));
-  std::string mapping, contract, targets_file;
+  std::string mapping, contract, targets_file, target_env, if_exists = "fail";
   app.add_option("--mapping", mapping,
                  "JSON mapping: routing, field rules, target settings (contracts/README.md)");
-  app.add_option(
-      "--contract", contract,
-      "JSON contract checked before any write and after import (contracts/CONTRACTS.md)");
+  app.add_option("--contract", contract,
+                 "JSON contract checked before any write and after import (contracts/README.md)");
   app.add_flag("--allow-contract-drift", o.allow_contract_drift,
                "proceed despite contract findings (logged and recorded)");
-  app.add_option("--target-env", o.target_env,
+  app.add_option("--target-env", target_env,
                  "test | working (or MIGRATION_TARGET); working needs MIGRATION_CONFIRM")
       ->check(CLI::IsMember({"test", "working"}));
   app.add_option("--targets-file", targets_file,
                  "JSON {\"working\": [URI, ...]} (or MIGRATION_TARGETS_FILE)");
   app.add_flag("--dry-run", o.dry_run,
                "export, transform and preflight, write plan.json/plan.md; never write the target");
-  app.add_option("--if-exists", o.if_exists,
+  app.add_option("--if-exists", if_exists,
                  "for target collections that exist: fail | replace | merge (both back up first)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fail", "replace", "merge"}));
@@ -141,7 +140,12 @@ int run(int argc, char** argv) {
 
   cm::init_console_logging("chroma-migrate");
   const cm::CliEnvironment env = cm::cli_environment();
-  if (o.target_env.empty()) o.target_env = env.target_env;
+  if (target_env.empty()) target_env = env.target_env;
+  // The flags' values were checked by CLI11 (IsMember); MIGRATION_TARGET is checked here.
+  auto target_kind = cm::parse_target_env(target_env);
+  if (!target_kind) return fail(target_kind.error());
+  o.target_env = *target_kind;
+  o.if_exists = cm::enum_from_name<cm::migrate::IfExists>(if_exists).value();
   o.confirmation = env.confirmation;
   if (targets_file.empty()) targets_file = env.targets_file;
   if (cutover || finalize) {

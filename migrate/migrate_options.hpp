@@ -7,8 +7,27 @@
 #include <string>
 #include <vector>
 
+#include "common/base/enum_names.hpp"
+#include "common/run/interlocks.hpp"
 #include "common/store/store_decorators.hpp"
 #include "common/store/uri.hpp"
+
+namespace cm::migrate {
+
+// --if-exists: what to do with a target collection that exists already.
+enum class IfExists { kFail, kReplace, kMerge };
+
+}  // namespace cm::migrate
+
+namespace cm {
+template <>
+struct EnumNames<migrate::IfExists> {
+  static constexpr std::pair<migrate::IfExists, const char*> kNames[] = {
+      {migrate::IfExists::kFail, "fail"},
+      {migrate::IfExists::kReplace, "replace"},
+      {migrate::IfExists::kMerge, "merge"}};
+};
+}  // namespace cm
 
 namespace cm::migrate {
 
@@ -27,18 +46,18 @@ struct MigrateOptions {
   bool verbose = false;
   bool quiet = false;
 
-  // Transform and contract (contracts/README.md, contracts/CONTRACTS.md).
+  // Transform and contract (contracts/README.md).
   std::filesystem::path mapping_file;   // empty: identity (each collection to one of the same name)
   std::filesystem::path contract_file;  // empty: no contract checks
   bool allow_contract_drift = false;    // proceed despite findings; logged and recorded
 
   // Safety interlocks (common/run/interlocks.hpp).
-  std::string target_env;                   // --target-env or MIGRATION_TARGET
+  std::optional<TargetKind> target_env;     // --target-env or MIGRATION_TARGET
   std::optional<std::string> confirmation;  // MIGRATION_CONFIRM
   std::filesystem::path targets_file;       // --targets-file or MIGRATION_TARGETS_FILE
 
-  bool dry_run = false;            // export, transform, preflight, write the plan; no target writes
-  std::string if_exists = "fail";  // fail | replace | merge, for target collections that exist
+  bool dry_run = false;  // export, transform, preflight, write the plan; no target writes
+  IfExists if_exists = IfExists::kFail;  // for target collections that exist
   // Import into staging collections (staging_name_for) and leave the live names serving until
   // `--cutover` swaps them in (migrate/cutover.hpp).
   bool stage = false;

@@ -43,8 +43,11 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   WorkDir work(o.work_dir);
   CM_ASSIGN_OR_RETURN(const Inputs in, load_inputs(o));
   // Interlocks before anything connects for writing.
-  CM_ASSIGN_OR_RETURN(auto decision, check_interlocks({o.target_env, o.confirmation, o.targets_file,
-                                                       o.target, o.dry_run}));
+  CM_ASSIGN_OR_RETURN(auto decision, check_interlocks({.target_env = o.target_env,
+                                                       .confirmation = o.confirmation,
+                                                       .targets_file = o.targets_file,
+                                                       .target = o.target,
+                                                       .dry_run = o.dry_run}));
 
   // One invocation per run at a time; a new run's directory is locked as soon as it exists.
   std::unique_ptr<WorkDirLock> lock;
@@ -75,11 +78,16 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   }
   auto counters = std::make_shared<StoreCounters>();
   auto audit = AuditLog::open(work.audit_log(), run_id);
-  StoreOpenOptions store_options{o.token, o.retry, counters, o.fault_spec, audit, o.dry_run};
+  StoreOpenOptions store_options{.token = o.token,
+                                 .retry = o.retry,
+                                 .counters = counters,
+                                 .fault_spec = o.fault_spec,
+                                 .audit = audit,
+                                 .dry_run = o.dry_run};
   CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
   CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
   spdlog::info("{} target ({}{}): {}  <-  source {}",
-               decision.target_kind == "working" ? "WORKING" : "TEST",
+               decision.target_kind == TargetKind::kWorking ? "WORKING" : "TEST",
                o.dry_run ? "dry run, no writes" : "writes allowed",
                decision.listed_as_working ? ", listed as working" : "", target->describe(),
                source->describe());

@@ -6,6 +6,7 @@
 
 #include "checkpoints/checkpoint.hpp"
 #include "common/run/run_manifest.hpp"
+#include "common/run/store_factory.hpp"
 #include "common/run/work_dir.hpp"
 #include "common/store/audit_log.hpp"
 #include "common/store/store_decorators.hpp"
@@ -34,14 +35,18 @@ struct PhaseContext {
 // The run ledger keys (kLedgerRunId, ...) are in common/run/run_manifest.hpp.
 Metadata with_ledger_keys(Metadata metadata, const RunManifest& manifest);
 
+// A snapshot of the work directory (WorkDir::snapshot) through the store factory (role "work":
+// fault injection, retry, logging), with the run's retry policy and CHROMA_MIGRATE_FAULTS.
+Result<WorkSnapshot> open_work_snapshot(const PhaseContext& ctx, const std::filesystem::path& dir,
+                                        SnapshotStore::Mode mode);
+
 // Stage names used in the checkpoint.
 inline constexpr const char* kStageScan = "scan";
 inline constexpr const char* kStageExport = "export";
 inline constexpr const char* kStageImport = "import";
 inline constexpr const char* kStageTransform = "transform";
 inline constexpr const char* kStageBackup = "backup";
-inline constexpr const char* kTransformedSnapshot = "transformed";
-inline constexpr const char* kBackupSnapshot = "backup";
+// Snapshot names (source, transformed, backup) are WorkDir's.
 
 Status run_export_phase(PhaseContext& ctx);
 Status run_transform_phase(PhaseContext& ctx);

@@ -53,8 +53,9 @@ std::string render_markdown(const nlohmann::json& plan) {
 
 Status write_plan(PhaseContext& ctx, double export_seconds) {
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
-                                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto work, open_work_snapshot(ctx, ctx.work.resolve(manifest.import_snapshot),
+                                                    SnapshotStore::Mode::kRead));
+  SnapshotStore* snapshot = work.snapshot;  // part reads
   const auto state = ctx.checkpoint.snapshot();
   std::uint64_t exported = 0, total = 0;
   if (auto it = state.stages.find(kStageScan); it != state.stages.end()) {
@@ -75,7 +76,7 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
       from[entry.name] = entry.expected_records;
     }
     targets.push_back({{"name", entry.name},
-                       {"action", entry.action},
+                       {"action", enum_name(entry.action)},
                        {"exists_now", live.has_value()},
                        {"records", entry.expected_records},
                        {"from", from}});
@@ -92,7 +93,7 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
       {"run_id", manifest.run_id},
       {"source", manifest.source},
       {"target", manifest.target},
-      {"target_kind", manifest.target_kind},
+      {"target_kind", enum_name(manifest.target_kind)},
       {"batch_size", ctx.batch_size},
       {"target_max_batch", ctx.target_max_batch},
       {"workers", ctx.options.workers},
@@ -109,15 +110,15 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
                                         ? "contract " + ctx.contract->version + " holds"
                                         : "contract drift allowed, see run.json")
                                  : std::string("no contract given")}};
-  CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.root() / "plan.json", plan.dump(2) + "\n"));
-  CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.root() / "plan.md", render_markdown(plan)));
+  CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.plan_json(), plan.dump(2) + "\n"));
+  CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.plan_md(), render_markdown(plan)));
   for (const auto& t : targets) {
     spdlog::info("plan: {} {} ({} records){}", t["action"].get<std::string>(),
                  t["name"].get<std::string>(), t["records"].get<std::uint64_t>(),
                  t["exists_now"].get<bool>() ? ", exists now" : "");
   }
   spdlog::info("dry run: nothing was written to the target; plan in {} and plan.md",
-               (ctx.work.root() / "plan.json").string());
+               (ctx.work.plan_json()).string());
   return ok_status();
 }
 

@@ -23,7 +23,7 @@ nlohmann::json bound_config(const MigrateOptions& o, const Inputs& in) {
           {"batch_size", o.batch_size},
           {"mapping_hash", in.mapping_hash},
           {"contract", in.contract ? ckpt::hash_config(in.contract->source) : ""},
-          {"if_exists", o.if_exists},
+          {"if_exists", enum_name(o.if_exists)},
           {"stage", o.stage}};
 }
 
@@ -70,12 +70,18 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
   std::string taken;
   for (const auto& name : names) {
     CM_ASSIGN_OR_RETURN(auto existing, target.find_collection(name));
-    std::string action = "created";
+    LedgerAction action = LedgerAction::kCreated;
     if (existing) {
-      if (o.if_exists == "fail") taken += (taken.empty() ? "" : ", ") + name;
-      action = o.if_exists == "replace" ? "replaced" : "merged";
+      if (o.if_exists == IfExists::kFail) taken += (taken.empty() ? "" : ", ") + name;
+      action = o.if_exists == IfExists::kReplace ? LedgerAction::kReplaced : LedgerAction::kMerged;
     }
-    TargetCollectionEntry entry{name, action, "planned", {}, 0, {}, {}};
+    TargetCollectionEntry entry{.name = name,
+                                .action = action,
+                                .state = LedgerState::kPlanned,
+                                .source_collections = {},
+                                .expected_records = 0,
+                                .staging_name = {},
+                                .disrupted_at = {}};
     if (o.stage) {
       entry.staging_name = staging_name_for(name, run_id);
       for (const auto& derived : {entry.staging_name, retained_name_for(name, run_id)}) {
@@ -129,7 +135,7 @@ Status validate_options(const MigrateOptions& o) {
   if (o.source.redacted() == o.target.redacted() && o.source.base_url == o.target.base_url) {
     return bad("--source and --target are the same store; a migration needs two different ones");
   }
-  if (o.stage && o.if_exists == "merge") {
+  if (o.stage && o.if_exists == IfExists::kMerge) {
     return bad(
         "--stage cannot be combined with --if-exists merge: a staged run builds new collections "
         "and swaps them in whole; use --if-exists replace (the old collection is kept until "
@@ -183,7 +189,7 @@ Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const I
 }
 
 Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
-                          const std::string& target_kind, const WorkDir& work, VectorStore& source,
+                          TargetKind target_kind, const WorkDir& work, VectorStore& source,
                           VectorStore& target, std::unique_ptr<WorkDirLock> lock) {
   // Init phase: every check happens before anything is written, locally or remotely.
   CM_ASSIGN_OR_RETURN(auto source_limits, source.limits());

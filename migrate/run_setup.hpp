@@ -44,7 +44,7 @@ Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const I
 // (locked at once, unless `lock` already holds it), run.json, input copies and the first
 // checkpoint.
 Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
-                          const std::string& target_kind, const WorkDir& work, VectorStore& source,
+                          TargetKind target_kind, const WorkDir& work, VectorStore& source,
                           VectorStore& target, std::unique_ptr<WorkDirLock> lock);
 
 }  // namespace cm::migrate

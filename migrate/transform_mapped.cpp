@@ -47,8 +47,8 @@ void merge_counts(nlohmann::json& details, const PartCounts& counts) {
 }
 
 Result<std::map<std::string, CollectionInfo>> create_targets(PhaseContext& ctx,
-                                                             SnapshotStore& exported,
-                                                             SnapshotStore& transformed) {
+                                                             VectorStore& exported,
+                                                             VectorStore& transformed) {
   std::vector<CollectionInfo> sources;
   for (const auto& name : ctx.manifest.get().source_collections) {
     CM_ASSIGN_OR_RETURN(auto info, exported.find_collection(name));
@@ -75,20 +75,23 @@ Status write_report(PhaseContext& ctx, const std::map<std::string, std::uint64_t
   for (const auto& [name, p] : state.stages[kStageTransform]) sources[name] = p.details;
   nlohmann::json report = {
       {"run_id", ctx.manifest.get().run_id}, {"sources", sources}, {"targets", landed}};
-  return write_file_atomic(ctx.work.root() / "transform_report.json", report.dump(2) + "\n");
+  return write_file_atomic(ctx.work.transform_report(), report.dump(2) + "\n");
 }
 
 }  // namespace
 
 Status mapped_transform(PhaseContext& ctx) {
-  CM_ASSIGN_OR_RETURN(
-      auto exported,
-      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead));
-  CM_ASSIGN_OR_RETURN(auto transformed, SnapshotStore::open(ctx.work.snapshot(kTransformedSnapshot),
-                                                            SnapshotStore::Mode::kWrite));
+  CM_ASSIGN_OR_RETURN(auto exported_work,
+                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kSourceSnapshot),
+                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto transformed_work,
+                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kTransformedSnapshot),
+                                         SnapshotStore::Mode::kWrite));
+  VectorStore* exported = exported_work.store.get();
+  VectorStore* transformed = transformed_work.store.get();
   const auto manifest = ctx.manifest.get();
-  transformed->set_description("run " + manifest.run_id + ": " + ctx.mapping->origin +
-                               " applied to " + manifest.source);
+  transformed_work.snapshot->set_description("run " + manifest.run_id + ": " + ctx.mapping->origin +
+                                             " applied to " + manifest.source);
   CM_ASSIGN_OR_RETURN(auto targets, create_targets(ctx, *exported, *transformed));
 
   BatchPlan plan;
@@ -96,7 +99,7 @@ Status mapped_transform(PhaseContext& ctx) {
   std::vector<ckpt::BatchSet> done;
   std::uint64_t total = 0;
   for (const auto& name : names) {
-    CM_ASSIGN_OR_RETURN(std::size_t parts, exported->part_count(name));
+    CM_ASSIGN_OR_RETURN(std::size_t parts, exported_work.snapshot->part_count(name));
     plan.add(parts);
     const auto state = ctx.checkpoint.snapshot();
     const auto* p = state.find(kStageTransform, name);
@@ -112,7 +115,7 @@ Status mapped_transform(PhaseContext& ctx) {
   BatchWork work;
   work.run = [&](std::size_t g) -> Result<std::size_t> {
     auto [c, i] = plan.locate(g);
-    CM_ASSIGN_OR_RETURN(auto records, exported->read_part(names[c], i));
+    CM_ASSIGN_OR_RETURN(auto records, exported_work.snapshot->read_part(names[c], i));
     PartCounts counts;
     std::map<std::string, std::vector<Record>> by_target;
     for (const auto& r : records) {
@@ -184,7 +187,7 @@ Status mapped_transform(PhaseContext& ctx) {
   }
   CM_RETURN_IF_ERROR(write_report(ctx, landed));
   CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
-    m.import_snapshot = std::string("snapshots/") + kTransformedSnapshot;
+    m.import_snapshot = WorkDir::snapshot_relative(WorkDir::kTransformedSnapshot);
     for (auto& entry : m.target_collections) {
       entry.expected_records = landed[entry.name];
       entry.source_collections.assign(fed_by[entry.name].begin(), fed_by[entry.name].end());

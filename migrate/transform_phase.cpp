@@ -13,9 +13,10 @@ namespace cm::migrate {
 namespace {
 
 Status identity_transform(PhaseContext& ctx) {
-  CM_ASSIGN_OR_RETURN(
-      auto snapshot,
-      SnapshotStore::open(ctx.work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto exported,
+                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kSourceSnapshot),
+                                         SnapshotStore::Mode::kRead));
+  VectorStore* snapshot = exported.store.get();
   const auto manifest = ctx.manifest.get();
   std::map<std::string, std::uint64_t> counts;
   for (const auto& name : manifest.source_collections) {
@@ -25,7 +26,7 @@ Status identity_transform(PhaseContext& ctx) {
     CM_ASSIGN_OR_RETURN(counts[name], snapshot->count(*info));
   }
   CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
-    m.import_snapshot = std::string("snapshots/") + WorkDir::kSourceSnapshot;
+    m.import_snapshot = WorkDir::snapshot_relative(WorkDir::kSourceSnapshot);
     for (auto& entry : m.target_collections) {
       entry.source_collections = {entry.name};
       entry.expected_records = counts[entry.name];
@@ -36,6 +37,14 @@ Status identity_transform(PhaseContext& ctx) {
 }
 
 }  // namespace
+
+Result<WorkSnapshot> open_work_snapshot(const PhaseContext& ctx, const std::filesystem::path& dir,
+                                        SnapshotStore::Mode mode) {
+  StoreOpenOptions options;
+  options.retry = ctx.options.retry;
+  options.fault_spec = ctx.options.fault_spec;
+  return cm::open_work_snapshot(dir, mode, options);
+}
 
 Metadata with_ledger_keys(Metadata metadata, const RunManifest& manifest) {
   metadata[kLedgerRunId] = manifest.run_id;

@@ -10,8 +10,9 @@ namespace cm::migrate {
 
 Status run_verify_phase(PhaseContext& ctx) {
   const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto snapshot, SnapshotStore::open(ctx.work.root() / manifest.import_snapshot,
-                                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto work, open_work_snapshot(ctx, ctx.work.resolve(manifest.import_snapshot),
+                                                    SnapshotStore::Mode::kRead));
+  VectorStore* snapshot = work.store.get();
   std::string problems;
   for (const auto& entry : manifest.target_collections) {
     const std::string where = manifest.data_location(entry);
@@ -40,7 +41,7 @@ Status run_verify_phase(PhaseContext& ctx) {
   }
   CM_RETURN_IF_ERROR(run_postflight(ctx));
   CM_RETURN_IF_ERROR(ctx.manifest.update([](RunManifest& m) {
-    for (auto& entry : m.target_collections) entry.state = "verified";
+    for (auto& entry : m.target_collections) entry.state = LedgerState::kVerified;
   }));
   return ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kComplete; });
 }

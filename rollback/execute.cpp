@@ -8,6 +8,7 @@
 #include "common/base/progress.hpp"
 #include "common/run/collection_copy.hpp"
 #include "common/run/collection_rename.hpp"
+#include "common/run/store_factory.hpp"
 #include "rollback/plan.hpp"
 
 namespace cm::rollback {
@@ -19,9 +20,13 @@ double since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-Action action(std::string what, std::string collection, std::string detail, std::string at,
+Action action(ActionKind what, std::string collection, std::string detail, std::string at,
               Clock::time_point start) {
-  return {std::move(what), std::move(collection), std::move(detail), std::move(at), since(start)};
+  return {.action = what,
+          .collection = std::move(collection),
+          .detail = std::move(detail),
+          .at = std::move(at),
+          .seconds = since(start)};
 }
 
 void mark_live_restored(Journal& j, const std::string& live, const std::string& at) {
@@ -30,14 +35,17 @@ void mark_live_restored(Journal& j, const std::string& live, const std::string& 
 
 Status archive_pending(ExecContext& ctx) {
   const auto dir = ctx.work.snapshot(WorkDir::kArchiveSnapshot);
-  CM_ASSIGN_OR_RETURN(auto archive, SnapshotStore::open(dir, SnapshotStore::Mode::kWrite));
+  StoreOpenOptions options;
+  options.retry = ctx.options.retry;
+  options.fault_spec = ctx.options.fault_spec;
+  CM_ASSIGN_OR_RETURN(auto archive, open_work_snapshot(dir, SnapshotStore::Mode::kWrite, options));
   const Journal j = ctx.journal.get();
-  archive->set_description("chroma-rollback archive of run " + j.run_id + " on " +
-                           ctx.target.describe() +
-                           ": the run's collections as they were when rollback dropped them");
+  archive.snapshot->set_description(
+      "chroma-rollback archive of run " + j.run_id + " on " + ctx.target.describe() +
+      ": the run's collections as they were when rollback dropped them");
   for (std::size_t i = 0; i < j.archive.size(); ++i) {
     const ArchiveItem item = j.archive[i];
-    if (item.state != "pending") continue;
+    if (item.state != ArchiveState::kPending) continue;
     CM_ASSIGN_OR_RETURN(auto found, ctx.target.find_collection(item.name));
     if (!found || (!item.collection_id.empty() && found->id != item.collection_id)) {
       return make_error(ErrorCode::kVerifyFailed,
@@ -48,22 +56,25 @@ Status archive_pending(ExecContext& ctx) {
     }
     const auto start = Clock::now();
     spdlog::info("archiving {} into {}", item.name, dir.string());
-    CM_ASSIGN_OR_RETURN(std::uint64_t records,
-                        copy_collection_to_snapshot(
-                            ctx.target, *found, *archive,
-                            {ctx.max_batch, ctx.options.workers,
-                             ctx.work.archive_scan_file(item.name), "archive " + item.name}));
+    CM_ASSIGN_OR_RETURN(
+        std::uint64_t records,
+        copy_collection_to_snapshot(ctx.target, *found, archive,
+                                    {.batch_size = ctx.max_batch,
+                                     .workers = ctx.options.workers,
+                                     .scan_file = ctx.work.archive_scan_file(item.name),
+                                     .progress_label = "archive " + item.name}));
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
-      next.archive[i].state = "archived";
+      next.archive[i].state = ArchiveState::kArchived;
       next.archive[i].records = records;
       next.archive[i].archived_at = now_iso8601();
-      next.actions.push_back(action("archive", item.name, std::to_string(records) + " records",
+      next.actions.push_back(action(ActionKind::kArchive, item.name,
+                                    std::to_string(records) + " records",
                                     next.archive[i].archived_at, start));
     }));
   }
   const auto start = Clock::now();
-  CM_RETURN_IF_ERROR(archive->flush());
-  CM_ASSIGN_OR_RETURN(auto report, archive->verify());
+  CM_RETURN_IF_ERROR(archive.store->flush());
+  CM_ASSIGN_OR_RETURN(auto report, archive.snapshot->verify());
   if (!report.ok()) {
     return make_error(ErrorCode::kCorruption,
                       "the archive " + dir.string() +
@@ -72,9 +83,9 @@ Status archive_pending(ExecContext& ctx) {
   spdlog::info("archive sealed and verified: {} ({} collection(s), {} records)", dir.string(),
                report.collections_checked, report.records_checked);
   return ctx.journal.update([&](Journal& next) {
-    next.archive_state = "sealed";
+    next.archive_state = ArchiveSealState::kSealed;
     next.archive_verified_at = now_iso8601();
-    next.actions.push_back(action("seal_archive", "",
+    next.actions.push_back(action(ActionKind::kSealArchive, "",
                                   std::to_string(report.collections_checked) + " collection(s), " +
                                       std::to_string(report.records_checked) + " records verified",
                                   next.archive_verified_at, start));
@@ -87,7 +98,7 @@ Status undo_renames(ExecContext& ctx) {
   const Journal j = ctx.journal.get();
   for (std::size_t i = 0; i < j.renames.size(); ++i) {
     const UndoRename r = j.renames[i];
-    if (r.state == "done") continue;
+    if (r.state == RenameState::kDone) continue;
     const auto start = Clock::now();
     CM_ASSIGN_OR_RETURN(auto outcome,
                         rename_collection_idempotent(ctx.target, r.collection_id, r.from, r.to));
@@ -95,10 +106,10 @@ Status undo_renames(ExecContext& ctx) {
     spdlog::info("renamed {} -> {}{}", r.from, r.to,
                  landed_before ? " (had landed before a crash)" : "");
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
-      next.renames[i].state = "done";
+      next.renames[i].state = RenameState::kDone;
       next.renames[i].done_at = now_iso8601();
       if (r.restores_live) mark_live_restored(next, r.live_name, next.renames[i].done_at);
-      next.actions.push_back(action("rename", r.from,
+      next.actions.push_back(action(ActionKind::kRename, r.from,
                                     "-> " + r.to + (landed_before ? " (had landed before)" : ""),
                                     next.renames[i].done_at, start));
     }));
@@ -108,11 +119,12 @@ Status undo_renames(ExecContext& ctx) {
 
 Status archive_and_drop(ExecContext& ctx) {
   if (ctx.journal.get().archive.empty()) return ok_status();
-  if (ctx.journal.get().archive_state != "sealed") CM_RETURN_IF_ERROR(archive_pending(ctx));
+  if (ctx.journal.get().archive_state != ArchiveSealState::kSealed)
+    CM_RETURN_IF_ERROR(archive_pending(ctx));
   const Journal j = ctx.journal.get();
   for (std::size_t i = 0; i < j.archive.size(); ++i) {
     const ArchiveItem item = j.archive[i];
-    if (item.state == "dropped") continue;
+    if (item.state == ArchiveState::kDropped) continue;
     const auto start = Clock::now();
     CM_ASSIGN_OR_RETURN(auto found, ctx.target.find_collection(item.name));
     std::string detail = "archived first (" + std::to_string(item.records) + " records)";
@@ -128,10 +140,11 @@ Status archive_and_drop(ExecContext& ctx) {
       spdlog::info("dropped {} (archived first)", item.name);
     }
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
-      next.archive[i].state = "dropped";
+      next.archive[i].state = ArchiveState::kDropped;
       next.archive[i].dropped_at = now_iso8601();
       if (item.restores_live) mark_live_restored(next, item.live_name, next.archive[i].dropped_at);
-      next.actions.push_back(action("drop", item.name, detail, next.archive[i].dropped_at, start));
+      next.actions.push_back(
+          action(ActionKind::kDrop, item.name, detail, next.archive[i].dropped_at, start));
     }));
   }
   return ok_status();

@@ -32,7 +32,7 @@ nlohmann::json restore_to_json(const RestoreItem& r) {
 RestoreItem restore_from_json(const nlohmann::json& j) {
   RestoreItem r;
   r.name = j.at("name").get<std::string>();
-  r.state = j.at("state").get<std::string>();
+  r.state = j.at("state").get<RestoreState>();
   r.collection_id = j.value("collection_id", "");
   r.parts = j.value("parts", std::size_t{0});
   std::string why;
@@ -90,14 +90,14 @@ Result<Journal> journal_from_json(const nlohmann::json& json) {
     }
     Journal j;
     j.run_id = json.at("run_id").get<std::string>();
-    j.state = json.at("state").get<std::string>();
+    j.state = json.at("state").get<JournalState>();
     j.started_at = json.value("started_at", "");
     j.finished_at = json.value("finished_at", "");
     j.trigger = json.value("trigger", nlohmann::json::object());
-    j.paths = json.value("paths", std::vector<std::string>{});
+    j.paths = json.value("paths", std::vector<RollbackPath>{});
     j.backup_path = json.value("backup_path", "");
     j.renames = json.at("renames").get<std::vector<UndoRename>>();
-    j.archive_state = json.value("archive_state", "");
+    j.archive_state = json.value("archive_state", ArchiveSealState::kNone);
     j.archive_verified_at = json.value("archive_verified_at", "");
     j.archive = json.at("archive").get<std::vector<ArchiveItem>>();
     for (const auto& r : json.at("restores")) j.restores.push_back(restore_from_json(r));

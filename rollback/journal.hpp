@@ -4,13 +4,13 @@
 // they are sent. A re-run after a crash (kill -9 included) loads the file and continues with the
 // first step that is not done; it never re-plans, so it cannot change its mind half-way.
 //
-// Step states:
-//   renames   planned -> done              (undo of a cutover rename: the collection is found by
-//   id) archive   pending -> archived -> dropped  (nothing is dropped before the archive is sealed
-//   and
-//                                              verified: archive_state "sealed")
-//   restores  pending -> creating -> created -> restored  ("creating" is written before the create
-//                                              so a crash in between is recognised on re-run)
+// Step states (enums below, their strings in the file):
+//   renames   planned -> done                (undo of a cutover rename: the collection is found
+//                                            by id)
+//   archive   pending -> archived -> dropped (nothing is dropped before the archive is sealed and
+//                                            verified: archive_state "sealed")
+//   restores  pending -> creating -> created -> restored  ("creating" is written before the
+//                                            create so a crash in between is recognised on re-run)
 #pragma once
 
 #include <cstdint>
@@ -24,10 +24,94 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/batch_set.hpp"
+#include "common/base/enum_names.hpp"
 #include "common/base/error.hpp"
 #include "common/base/json_document_store.hpp"
+#include "common/run/run_manifest.hpp"
 
 namespace cm::rollback {
+
+enum class JournalState { kInProgress, kComplete };
+enum class ArchiveState { kPending, kArchived, kDropped };
+enum class ArchiveSealState { kNone, kPending, kSealed };  // "" nothing to archive
+enum class RestoreState { kPending, kCreating, kCreated, kRestored };
+// How a live name is rolled back: A swap back | B staged, never cut over | C in place |
+// untouched | skipped.
+enum class RollbackPath { kA, kB, kC, kUntouched, kSkipped };
+// What a journalled action did (the report's "actions").
+enum class ActionKind {
+  kVerifyBackup,
+  kRename,
+  kArchive,
+  kSealArchive,
+  kDrop,
+  kCreate,
+  kRestore,
+  kVerify
+};
+
+}  // namespace cm::rollback
+
+namespace cm {
+template <>
+struct EnumNames<rollback::JournalState> {
+  static constexpr std::pair<rollback::JournalState, const char*> kNames[] = {
+      {rollback::JournalState::kInProgress, "in_progress"},
+      {rollback::JournalState::kComplete, "complete"}};
+};
+template <>
+struct EnumNames<rollback::ArchiveState> {
+  static constexpr std::pair<rollback::ArchiveState, const char*> kNames[] = {
+      {rollback::ArchiveState::kPending, "pending"},
+      {rollback::ArchiveState::kArchived, "archived"},
+      {rollback::ArchiveState::kDropped, "dropped"}};
+};
+template <>
+struct EnumNames<rollback::ArchiveSealState> {
+  static constexpr std::pair<rollback::ArchiveSealState, const char*> kNames[] = {
+      {rollback::ArchiveSealState::kNone, ""},
+      {rollback::ArchiveSealState::kPending, "pending"},
+      {rollback::ArchiveSealState::kSealed, "sealed"}};
+};
+template <>
+struct EnumNames<rollback::RestoreState> {
+  static constexpr std::pair<rollback::RestoreState, const char*> kNames[] = {
+      {rollback::RestoreState::kPending, "pending"},
+      {rollback::RestoreState::kCreating, "creating"},
+      {rollback::RestoreState::kCreated, "created"},
+      {rollback::RestoreState::kRestored, "restored"}};
+};
+template <>
+struct EnumNames<rollback::RollbackPath> {
+  static constexpr std::pair<rollback::RollbackPath, const char*> kNames[] = {
+      {rollback::RollbackPath::kA, "A"},
+      {rollback::RollbackPath::kB, "B"},
+      {rollback::RollbackPath::kC, "C"},
+      {rollback::RollbackPath::kUntouched, "untouched"},
+      {rollback::RollbackPath::kSkipped, "skipped"}};
+};
+template <>
+struct EnumNames<rollback::ActionKind> {
+  static constexpr std::pair<rollback::ActionKind, const char*> kNames[] = {
+      {rollback::ActionKind::kVerifyBackup, "verify_backup"},
+      {rollback::ActionKind::kRename, "rename"},
+      {rollback::ActionKind::kArchive, "archive"},
+      {rollback::ActionKind::kSealArchive, "seal_archive"},
+      {rollback::ActionKind::kDrop, "drop"},
+      {rollback::ActionKind::kCreate, "create"},
+      {rollback::ActionKind::kRestore, "restore"},
+      {rollback::ActionKind::kVerify, "verify"}};
+};
+}  // namespace cm
+
+namespace cm::rollback {
+
+CM_JSON_ENUM(JournalState)
+CM_JSON_ENUM(ArchiveState)
+CM_JSON_ENUM(ArchiveSealState)
+CM_JSON_ENUM(RestoreState)
+CM_JSON_ENUM(RollbackPath)
+CM_JSON_ENUM(ActionKind)
 
 // One rename of the cutover, undone: `from` is where the cutover put the collection, `to` where it
 // was before.
@@ -36,7 +120,7 @@ struct UndoRename {
   std::string live_name;         // the live name this rename gives back (or frees), for downtime
   bool restores_live = false;    // once done, the live name serves its pre-run state again
   bool journalled_done = false;  // the cutover had recorded it done (else found landed by id)
-  std::string state = "planned";
+  RenameState state = RenameState::kPlanned;
   std::string done_at;
 };
 
@@ -44,7 +128,7 @@ struct UndoRename {
 struct ArchiveItem {
   std::string name, collection_id, live_name;
   bool restores_live = false;  // a created collection: dropping it gives the live name back
-  std::string state = "pending";
+  ArchiveState state = ArchiveState::kPending;
   std::uint64_t records = 0;
   std::string archived_at, dropped_at;
 };
@@ -52,7 +136,7 @@ struct ArchiveItem {
 // A live collection recreated from the backup snapshot.
 struct RestoreItem {
   std::string name;
-  std::string state = "pending";
+  RestoreState state = RestoreState::kPending;
   std::string collection_id;  // once created
   std::size_t parts = 0;
   ckpt::BatchSet parts_done;
@@ -66,29 +150,30 @@ struct RestoreItem {
 // One live name the run affected, and its downtime as far as rollback can tell.
 struct LiveName {
   std::string name;
-  std::string action;  // the ledger's: created | replaced | merged
-  std::string path;    // A swap back | B staged, never cut over | C in place | untouched | skipped
-  std::string note;    // why (e.g. "never created", "pre-run collection, never written")
+  LedgerAction action = LedgerAction::kCreated;  // the ledger's
+  RollbackPath path = RollbackPath::kSkipped;
+  std::string note;          // why (e.g. "never created", "pre-run collection, never written")
   std::string disrupted_at;  // when the run changed what it serves ("" never)
   std::string restored_at;   // when it served its pre-run state again
 };
 
 // One action sent or checked, with its timing, for the report.
 struct Action {
-  std::string action, collection, detail, at;
+  ActionKind action = ActionKind::kVerify;
+  std::string collection, detail, at;
   double seconds = 0;
 };
 
 struct Journal {
   static constexpr int kFormatVersion = 1;
   std::string run_id;
-  std::string state = "in_progress";  // in_progress | complete
+  JournalState state = JournalState::kInProgress;
   std::string started_at, finished_at;
   nlohmann::json trigger = nlohmann::json::object();
-  std::vector<std::string> paths;  // A, B, C (in the order they apply)
-  std::string backup_path;         // relative to the work dir; "" when no backup is used
+  std::vector<RollbackPath> paths;  // A, B, C (in the order they apply)
+  std::string backup_path;          // relative to the work dir; "" when no backup is used
   std::vector<UndoRename> renames;
-  std::string archive_state;  // "" nothing to archive | pending | sealed
+  ArchiveSealState archive_state = ArchiveSealState::kNone;
   std::string archive_verified_at;
   std::vector<ArchiveItem> archive;
   std::vector<RestoreItem> restores;

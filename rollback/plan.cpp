@@ -10,8 +10,8 @@ namespace cm::rollback {
 bool backup_required(const RunManifest& m) {
   if (!m.cutover.retained.empty()) return true;
   return std::any_of(m.target_collections.begin(), m.target_collections.end(), [](const auto& e) {
-    return (e.action == "replaced" || e.action == "merged") &&
-           (e.state != "planned" || !e.disrupted_at.empty());
+    return (e.action == LedgerAction::kReplaced || e.action == LedgerAction::kMerged) &&
+           (e.state != LedgerState::kPlanned || !e.disrupted_at.empty());
   });
 }
 
@@ -25,25 +25,26 @@ std::string ledger_key_of(const CollectionInfo& info) {
 
 class Planner {
  public:
-  Planner(VectorStore& target, const RunManifest& m, const Manifest* backup)
+  Planner(VectorStore& target, const RunManifest& m, const SnapshotManifest* backup)
       : target_(target), m_(m), backup_(backup) {}
 
   Result<Journal> run() {
     j_.run_id = m_.run_id;
     for (const auto& e : m_.target_collections) {
-      Status planned = !e.staging_name.empty() && !m_.cutover.state.empty() ? plan_cut_over(e)
-                       : !e.staging_name.empty()                            ? plan_never_cut(e)
-                                                                            : plan_in_place(e);
+      Status planned = !e.staging_name.empty() && m_.cutover.state != CutoverState::kNotStarted
+                           ? plan_cut_over(e)
+                       : !e.staging_name.empty() ? plan_never_cut(e)
+                                                 : plan_in_place(e);
       if (!planned) {
         return std::unexpected(
             std::move(planned).error().with_context("planning the rollback of '" + e.name + "'"));
       }
     }
     CM_RETURN_IF_ERROR(plan_undo_renames());
-    for (const char* p : {"A", "B", "C"}) {
+    for (RollbackPath p : {RollbackPath::kA, RollbackPath::kB, RollbackPath::kC}) {
       if (paths_.contains(p)) j_.paths.push_back(p);
     }
-    if (!j_.archive.empty()) j_.archive_state = "pending";
+    if (!j_.archive.empty()) j_.archive_state = ArchiveSealState::kPending;
     return j_;
   }
 
@@ -78,37 +79,50 @@ class Planner {
     return ok_status();
   }
   void archive(const CollectionInfo& c, const std::string& live, bool restores_live) {
-    j_.archive.push_back({c.name, c.id, live, restores_live, "pending", 0, "", ""});
+    j_.archive.push_back({.name = c.name,
+                          .collection_id = c.id,
+                          .live_name = live,
+                          .restores_live = restores_live,
+                          .state = ArchiveState::kPending,
+                          .records = 0,
+                          .archived_at = "",
+                          .dropped_at = ""});
   }
   void gone(const std::string& name) {
     if (std::find(j_.must_be_gone.begin(), j_.must_be_gone.end(), name) == j_.must_be_gone.end())
       j_.must_be_gone.push_back(name);
   }
-  void live(const TargetCollectionEntry& e, std::string path, std::string note,
+  void live(const TargetCollectionEntry& e, RollbackPath path, std::string note,
             std::string disrupted_at) {
-    if (path == "A" || path == "B" || path == "C") paths_.insert(path);
-    j_.live.push_back(
-        {e.name, e.action, std::move(path), std::move(note), std::move(disrupted_at), ""});
+    if (path == RollbackPath::kA || path == RollbackPath::kB || path == RollbackPath::kC)
+      paths_.insert(path);
+    j_.live.push_back({.name = e.name,
+                       .action = e.action,
+                       .path = path,
+                       .note = std::move(note),
+                       .disrupted_at = std::move(disrupted_at),
+                       .restored_at = ""});
   }
 
   // Path C: the run wrote `e.name` in place.
   Status plan_in_place(const TargetCollectionEntry& e) {
     CM_ASSIGN_OR_RETURN(auto found, find(e.name));
-    const bool never_created = e.state == "planned" && e.disrupted_at.empty();
-    if (e.action == "created") {
+    const bool never_created = e.state == LedgerState::kPlanned && e.disrupted_at.empty();
+    if (e.action == LedgerAction::kCreated) {
       if (found && owned_by_run(*found, m_.run_id)) {
         archive(*found, e.name, true);
         gone(e.name);
-        live(e, "C", "created by the run: archived and dropped", e.disrupted_at);
-      } else if (found && e.state == "planned") {
-        live(e, "skipped", "never created; the name belongs to someone else (left alone)", "");
+        live(e, RollbackPath::kC, "created by the run: archived and dropped", e.disrupted_at);
+      } else if (found && e.state == LedgerState::kPlanned) {
+        live(e, RollbackPath::kSkipped,
+             "never created; the name belongs to someone else (left alone)", "");
       } else if (found) {
         return not_ours(e.name, *found);
-      } else if (e.state == "planned") {
-        live(e, "skipped", "never created", "");
+      } else if (e.state == LedgerState::kPlanned) {
+        live(e, RollbackPath::kSkipped, "never created", "");
       } else {
         gone(e.name);
-        live(e, "C", "created by the run, already gone", e.disrupted_at);
+        live(e, RollbackPath::kC, "created by the run, already gone", e.disrupted_at);
         j_.live.back().restored_at = now_iso8601();
       }
       return ok_status();
@@ -116,22 +130,24 @@ class Planner {
     const auto* bc = backup_of(e.name);
     if (found && owned_by_run(*found, m_.run_id)) {
       archive(*found, e.name, false);
-      live(e, "C", e.action + " by the run: archived, dropped, restored from the backup",
+      live(e, RollbackPath::kC,
+           std::string(enum_name(e.action)) +
+               " by the run: archived, dropped, restored from the backup",
            e.disrupted_at);
       return restore(e.name);
     }
     if (found) {
       const bool pre_run = (bc && !found->id.empty() && found->id == bc->info.id) || never_created;
       if (!pre_run) return not_ours(e.name, *found);
-      live(e, "untouched", "the pre-run collection, never written by the run", "");
+      live(e, RollbackPath::kUntouched, "the pre-run collection, never written by the run", "");
       if (bc) j_.untouched.push_back(e.name);
       return ok_status();
     }
     if (!bc && never_created) {
-      live(e, "skipped", "never touched", "");
+      live(e, RollbackPath::kSkipped, "never touched", "");
       return ok_status();
     }
-    live(e, "C", "dropped by the run: restored from the backup", e.disrupted_at);
+    live(e, RollbackPath::kC, "dropped by the run: restored from the backup", e.disrupted_at);
     return restore(e.name);
   }
 
@@ -139,15 +155,15 @@ class Planner {
   Status plan_never_cut(const TargetCollectionEntry& e) {
     CM_ASSIGN_OR_RETURN(auto staged, find(e.staging_name));
     if (staged && !owned_by_run(*staged, m_.run_id)) {
-      if (e.state != "planned") return not_ours(e.staging_name, *staged);
-      live(e, "skipped", "never created; the staging name belongs to someone else (left alone)",
-           "");
+      if (e.state != LedgerState::kPlanned) return not_ours(e.staging_name, *staged);
+      live(e, RollbackPath::kSkipped,
+           "never created; the staging name belongs to someone else (left alone)", "");
       return ok_status();
     }
     if (staged) archive(*staged, e.name, false);
-    if (staged || e.state != "planned") gone(e.staging_name);
-    live(e, "B", "staged, never cut over: the live name was never touched", "");
-    if (e.action == "replaced" && backup_of(e.name)) j_.untouched.push_back(e.name);
+    if (staged || e.state != LedgerState::kPlanned) gone(e.staging_name);
+    live(e, RollbackPath::kB, "staged, never cut over: the live name was never touched", "");
+    if (e.action == LedgerAction::kReplaced && backup_of(e.name)) j_.untouched.push_back(e.name);
     return ok_status();
   }
 
@@ -181,18 +197,20 @@ class Planner {
       CM_ASSIGN_OR_RETURN(retained, locate(retain->collection_id, retain->to, e.name));
     }
     std::string disrupted = e.disrupted_at;
-    const bool finalized = m_.cutover.state == "finalized";
+    const bool finalized = m_.cutover.state == CutoverState::kFinalized;
     gone(e.staging_name);
     if (retain) gone(retain->to);
-    if (e.action == "created") gone(e.name);
+    if (e.action == LedgerAction::kCreated) gone(e.name);
     if (finalized || (retain && !retained)) {
       if (disrupted.empty()) disrupted = m_.cutover.started_at;
-      if (staged) archive(*staged, e.name, e.action == "created");
-      if (e.action == "created") {
-        live(e, "C", "created by the run and cut over: archived and dropped", disrupted);
+      if (staged) archive(*staged, e.name, e.action == LedgerAction::kCreated);
+      if (e.action == LedgerAction::kCreated) {
+        live(e, RollbackPath::kC, "created by the run and cut over: archived and dropped",
+             disrupted);
         return ok_status();
       }
-      live(e, "C", "cut over, retained copy gone (finalized): restored from the backup", disrupted);
+      live(e, RollbackPath::kC,
+           "cut over, retained copy gone (finalized): restored from the backup", disrupted);
       return restore(e.name);
     }
     a_entries_.insert(e.name);
@@ -201,11 +219,13 @@ class Planner {
       at_staging.name = e.staging_name;  // where it will be after the renames are undone
       archive(at_staging, e.name, false);
     }
-    live(e, "A",
-         e.action == "created" ? "cut over: renamed back to its staging name, archived, dropped"
-                               : "cut over: the retained pre-run collection renamed back",
+    live(e, RollbackPath::kA,
+         e.action == LedgerAction::kCreated
+             ? "cut over: renamed back to its staging name, archived, dropped"
+             : "cut over: the retained pre-run collection renamed back",
          disrupted);
-    if (e.action != "created" && backup_of(e.name)) j_.equal_to_backup.push_back(e.name);
+    if (e.action != LedgerAction::kCreated && backup_of(e.name))
+      j_.equal_to_backup.push_back(e.name);
     return ok_status();
   }
 
@@ -229,9 +249,14 @@ class Planner {
       }
       if (!landed) continue;
       const bool retain_step = it->from == e->name;
-      UndoRename u{
-          it->collection_id,   it->to,    it->from, e->name, retain_step || e->action == "created",
-          it->state == "done", "planned", ""};
+      UndoRename u{.collection_id = it->collection_id,
+                   .from = it->to,
+                   .to = it->from,
+                   .live_name = e->name,
+                   .restores_live = retain_step || e->action == LedgerAction::kCreated,
+                   .journalled_done = it->state == RenameState::kDone,
+                   .state = RenameState::kPlanned,
+                   .done_at = ""};
       j_.renames.push_back(std::move(u));
       if (auto* l = j_.find_live(e->name); l && l->disrupted_at.empty()) {
         l->disrupted_at = it->done_at.empty() ? m_.cutover.started_at : it->done_at;
@@ -239,7 +264,7 @@ class Planner {
     }
     // A live name whose renames never landed was never disrupted.
     for (auto& l : j_.live) {
-      if (l.path != "A") continue;
+      if (l.path != RollbackPath::kA) continue;
       bool any = std::any_of(j_.renames.begin(), j_.renames.end(),
                              [&](const UndoRename& u) { return u.live_name == l.name; });
       if (!any) l.disrupted_at.clear();
@@ -249,15 +274,16 @@ class Planner {
 
   VectorStore& target_;
   const RunManifest& m_;
-  const Manifest* backup_;
+  const SnapshotManifest* backup_;
   Journal j_;
-  std::set<std::string> paths_;
+  std::set<RollbackPath> paths_;
   std::set<std::string> a_entries_;
 };
 
 }  // namespace
 
-Result<Journal> plan_rollback(VectorStore& target, const RunManifest& m, const Manifest* backup) {
+Result<Journal> plan_rollback(VectorStore& target, const RunManifest& m,
+                              const SnapshotManifest* backup) {
   return Planner(target, m, backup).run();
 }
 

@@ -38,11 +38,11 @@ bool backup_required(const RunManifest& manifest);
 // Reads the target (find_collection only) and returns the journal to execute; trigger and times
 // are left for the caller. `backup` is the verified backup's manifest, nullptr when there is none.
 Result<Journal> plan_rollback(VectorStore& target, const RunManifest& manifest,
-                              const Manifest* backup);
+                              const SnapshotManifest* backup);
 
 // The plan (or what remains of it) as console text, with record counts read from the target
 // (count only) and the backup: what --dry-run prints.
 Result<std::string> describe_plan(const Journal& journal, VectorStore& target,
-                                  const Manifest* backup);
+                                  const SnapshotManifest* backup);
 
 }  // namespace cm::rollback

@@ -1,6 +1,7 @@
 // describe_plan(): the plan as --dry-run prints it. Reads only (find_collection, count).
 #include <fmt/format.h>
 
+#include "common/run/work_dir.hpp"
 #include "rollback/plan.hpp"
 
 namespace cm::rollback {
@@ -20,15 +21,16 @@ Result<std::string> records_now(VectorStore& target, const ArchiveItem& item) {
       return fmt::format("{} records now{}", n, *name == item.name ? "" : " (under " + *name + ")");
     }
   }
-  return std::string(item.state == "dropped" ? "dropped" : "not found");
+  return std::string(item.state == ArchiveState::kDropped ? "dropped" : "not found");
 }
 
 }  // namespace
 
-Result<std::string> describe_plan(const Journal& j, VectorStore& target, const Manifest* backup) {
+Result<std::string> describe_plan(const Journal& j, VectorStore& target,
+                                  const SnapshotManifest* backup) {
   std::string out;
   std::string paths;
-  for (const auto& p : j.paths) paths += (paths.empty() ? "" : ", ") + p;
+  for (const auto& p : j.paths) paths += (paths.empty() ? "" : ", ") + std::string(enum_name(p));
   out += fmt::format("rollback plan for run {}: path(s) {}\n", j.run_id,
                      paths.empty() ? "none (nothing of the run is on the target)" : paths);
   int step = 1;
@@ -43,18 +45,19 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target, const M
     out += fmt::format("{}. undo the cutover, in reverse order (renames only, no data copied):\n",
                        step++);
     for (const auto& r : j.renames) {
-      out += fmt::format("   - rename '{}' -> '{}' (collection {}){}{}{}\n", r.from, r.to,
-                         r.collection_id, r.restores_live ? "; gives back live name " : "",
-                         r.restores_live ? r.live_name : "", done_mark(r.state == "done"));
+      out +=
+          fmt::format("   - rename '{}' -> '{}' (collection {}){}{}{}\n", r.from, r.to,
+                      r.collection_id, r.restores_live ? "; gives back live name " : "",
+                      r.restores_live ? r.live_name : "", done_mark(r.state == RenameState::kDone));
     }
   }
   if (!j.archive.empty()) {
-    out += fmt::format("{}. archive into snapshots/archive (sealed and verified), then drop:\n",
-                       step++);
+    out += fmt::format("{}. archive into {} (sealed and verified), then drop:\n", step++,
+                       WorkDir::snapshot_relative(WorkDir::kArchiveSnapshot));
     for (const auto& a : j.archive) {
       CM_ASSIGN_OR_RETURN(std::string now, records_now(target, a));
       out += fmt::format("   - archive and drop '{}' (collection {}, {}){}\n", a.name,
-                         a.collection_id, now, done_mark(a.state == "dropped"));
+                         a.collection_id, now, done_mark(a.state == ArchiveState::kDropped));
     }
   }
   if (!j.restores.empty()) {
@@ -64,7 +67,7 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target, const M
       const auto* bc = backup ? backup->find(r.name) : nullptr;
       out += fmt::format("   - recreate '{}' and upsert {} records from {} part(s){}{}\n", r.name,
                          r.records, r.parts, bc ? " (space " + bc->info.hnsw.space + ")" : "",
-                         done_mark(r.state == "restored"));
+                         done_mark(r.state == RestoreState::kRestored));
     }
   }
   out += fmt::format("{}. verify:\n", step++);
@@ -77,7 +80,8 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target, const M
   out += fmt::format("{}. mark run.json rolled_back_at; write rollback_report.json/.md\n", step++);
   out += "live names:\n";
   for (const auto& l : j.live) {
-    out += fmt::format("   - {} ({}): {} - {}\n", l.name, l.action, l.path, l.note);
+    out += fmt::format("   - {} ({}): {} - {}\n", l.name, enum_name(l.action), enum_name(l.path),
+                       l.note);
   }
   return out;
 }

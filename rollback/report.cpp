@@ -30,8 +30,8 @@ nlohmann::json downtime(const Journal& j, double* last_restored) {
       *last_restored = std::max(*last_restored, *r);
     }
     out.push_back({{"live_name", l.name},
-                   {"action", l.action},
-                   {"path", l.path},
+                   {"action", enum_name(l.action)},
+                   {"path", enum_name(l.path)},
                    {"note", l.note},
                    {"disrupted_at", l.disrupted_at},
                    {"restored_at", l.restored_at},
@@ -47,8 +47,10 @@ std::pair<double, double> phase_figures(const Journal& j) {
   std::optional<double> first_change, last_restored;
   double verify = 0;
   for (const auto& a : j.actions) {
-    if (a.action == "verify_backup" && verify == 0) verify = a.seconds;
-    if (a.action != "rename" && a.action != "drop" && a.action != "create") continue;
+    if (a.action == ActionKind::kVerifyBackup && verify == 0) verify = a.seconds;
+    if (a.action != ActionKind::kRename && a.action != ActionKind::kDrop &&
+        a.action != ActionKind::kCreate)
+      continue;
     if (auto at = parse_iso8601(a.at)) {
       first_change = std::min(first_change.value_or(*at), *at - a.seconds);
     }
@@ -107,7 +109,7 @@ nlohmann::json build_report(const Journal& j, const Verification& v, const RunMa
       {"backup_verify_seconds", verify_seconds},
       {"downtime", down},
       {"archive",
-       {{"path", j.archive.empty() ? "" : std::string("snapshots/") + WorkDir::kArchiveSnapshot},
+       {{"path", j.archive.empty() ? "" : WorkDir::snapshot_relative(WorkDir::kArchiveSnapshot)},
         {"verified_at", j.archive_verified_at},
         {"collections", archived},
         {"records", archived_records}}},
@@ -226,7 +228,7 @@ std::string console_summary(const nlohmann::json& r, const WorkDir& work) {
   out +=
       fmt::format("  archived:           {} collection(s), {} records -> {}\n",
                   r["archive"]["collections"].size(), r["archive"]["records"].get<std::uint64_t>(),
-                  (work.root() / "snapshots" / WorkDir::kArchiveSnapshot).string());
+                  work.snapshot(WorkDir::kArchiveSnapshot).string());
   out += fmt::format("  restored:           {} records from the backup ({:.0f} records/s)\n",
                      r["restored_records"].get<std::uint64_t>(),
                      r["restore_records_per_second"].get<double>());

@@ -43,7 +43,7 @@ Result<CollectionInfo> create_or_adopt(ExecContext& ctx, std::size_t i,
                                        const ManifestCollection& bc) {
   const Journal j = ctx.journal.get();
   const RestoreItem r = j.restores[i];
-  if (r.state == "created") {
+  if (r.state == RestoreState::kCreated) {
     CM_ASSIGN_OR_RETURN(auto found, ctx.target.find_collection(r.name));
     if (!found || found->id != r.collection_id) {
       return make_error(ErrorCode::kVerifyFailed,
@@ -56,7 +56,7 @@ Result<CollectionInfo> create_or_adopt(ExecContext& ctx, std::size_t i,
   }
   const auto start = Clock::now();
   std::optional<CollectionInfo> info;
-  if (r.state == "creating") {
+  if (r.state == RestoreState::kCreating) {
     CM_ASSIGN_OR_RETURN(auto found, ctx.target.find_collection(r.name));
     if (found) {
       CM_ASSIGN_OR_RETURN(info, adopt(found, bc, j.run_id));
@@ -64,7 +64,7 @@ Result<CollectionInfo> create_or_adopt(ExecContext& ctx, std::size_t i,
   }
   if (!info) {
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
-      next.restores[i].state = "creating";
+      next.restores[i].state = RestoreState::kCreating;
       if (next.restores[i].started_at.empty()) next.restores[i].started_at = now_iso8601();
     }));
     CollectionSpec spec{bc.info.name, bc.info.metadata, bc.info.hnsw, bc.info.configuration};
@@ -77,12 +77,14 @@ Result<CollectionInfo> create_or_adopt(ExecContext& ctx, std::size_t i,
     info = *created;
   }
   CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
-    next.restores[i].state = "created";
+    next.restores[i].state = RestoreState::kCreated;
     next.restores[i].collection_id = info->id;
-    next.actions.push_back({"create", r.name,
-                            "from the backup (space " + bc.info.hnsw.space + ", " +
-                                std::to_string(bc.info.metadata.size()) + " metadata keys)",
-                            now_iso8601(), since(start)});
+    next.actions.push_back({.action = ActionKind::kCreate,
+                            .collection = r.name,
+                            .detail = "from the backup (space " + bc.info.hnsw.space + ", " +
+                                      std::to_string(bc.info.metadata.size()) + " metadata keys)",
+                            .at = now_iso8601(),
+                            .seconds = since(start)});
   }));
   spdlog::info("recreated {} from the backup (space {})", r.name, bc.info.hnsw.space);
   return *info;
@@ -105,7 +107,7 @@ Status restore_from_backup(ExecContext& ctx) {
   std::uint64_t total = 0, already = 0;
   for (std::size_t i = 0; i < ctx.journal.get().restores.size(); ++i) {
     const RestoreItem r = ctx.journal.get().restores[i];
-    if (r.state == "restored") continue;
+    if (r.state == RestoreState::kRestored) continue;
     const auto* bc = manifest ? manifest->find(r.name) : nullptr;
     if (!bc) {
       return make_error(ErrorCode::kCorruption,
@@ -167,7 +169,7 @@ Status restore_from_backup(ExecContext& ctx) {
     }
     CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
       auto& r = next.restores[item.index];
-      r.state = "restored";
+      r.state = RestoreState::kRestored;
       r.finished_at = now_iso8601();
       // The collections shared one queue: each is charged the queue's time in proportion to its
       // records, so the summed rate is the queue's rate.
@@ -177,10 +179,13 @@ Status restore_from_backup(ExecContext& ctx) {
       r.timed_records += sent[c];
       if (auto* l = next.find_live(item.name); l && l->restored_at.empty())
         l->restored_at = r.finished_at;
-      next.actions.push_back({"restore", item.name,
-                              std::to_string(sent[c]) + " records upserted this invocation, " +
-                                  std::to_string(count) + " in the collection",
-                              r.finished_at, seconds});
+      next.actions.push_back({.action = ActionKind::kRestore,
+                              .collection = item.name,
+                              .detail = std::to_string(sent[c]) +
+                                        " records upserted this invocation, " +
+                                        std::to_string(count) + " in the collection",
+                              .at = r.finished_at,
+                              .seconds = seconds});
     }));
     spdlog::info("restored {}: {} records from the backup", item.name, count);
   }

@@ -35,7 +35,9 @@ Result<std::unique_ptr<SnapshotStore>> open_backup(const WorkDir& work, const Ru
                           " replaced or merged existing collections, but run.json records no "
                           "verified backup to restore them from; nothing was deleted or renamed");
   }
-  const auto dir = work.root() / rel;
+  const auto dir = work.resolve(rel);
+  // Direct open, not open_work_snapshot(): the backup is used only through what a snapshot has
+  // and the decorators do not wrap: its manifest (the plan), verify() and part reads (restore).
   auto backup = SnapshotStore::open(dir, SnapshotStore::Mode::kRead);
   if (!backup) {
     return make_error(ErrorCode::kCorruption, "the backup " + dir.string() + " cannot be opened (" +
@@ -61,7 +63,7 @@ Status verify_backup(SnapshotStore& backup, const std::string& done) {
 
 bool renames_pending(const Journal& j) {
   for (const auto& r : j.renames) {
-    if (r.state != "done") return true;
+    if (r.state != RenameState::kDone) return true;
   }
   return false;
 }
@@ -98,7 +100,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
                                                         ", not to this work dir's run " + m.run_id);
     }
   }
-  if (!m.rolled_back_at.empty() || (journal && journal->get().state == "complete")) {
+  if (!m.rolled_back_at.empty() || (journal && journal->get().state == JournalState::kComplete)) {
     return message(Kind::kAlreadyRolledBack, m,
                    "run " + m.run_id + " was already rolled back" +
                        (m.rolled_back_at.empty() ? "" : " at " + m.rolled_back_at) +
@@ -117,18 +119,23 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   }
   CM_ASSIGN_OR_RETURN(auto uri, recorded_store_uri(o.target_uri, m.target, "--target"));
   if (!o.dry_run) {
-    CM_RETURN_IF_ERROR(check_interlocks({m.target_kind, o.confirmation, {}, uri, false}));
+    CM_RETURN_IF_ERROR(check_interlocks({.target_env = m.target_kind,
+                                         .confirmation = o.confirmation,
+                                         .targets_file = {},
+                                         .target = uri,
+                                         .dry_run = false}));
   }
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-rollback",
       {o.dry_run ? std::filesystem::path() : work.log_file("chroma-rollback", m.run_id), o.verbose,
        o.quiet}));
-  StoreOpenOptions store_options{o.token,
-                                 o.retry,
-                                 std::make_shared<StoreCounters>(),
-                                 o.fault_spec,
-                                 o.dry_run ? nullptr : AuditLog::open(work.audit_log(), m.run_id),
-                                 o.dry_run};
+  StoreOpenOptions store_options{
+      .token = o.token,
+      .retry = o.retry,
+      .counters = std::make_shared<StoreCounters>(),
+      .fault_spec = o.fault_spec,
+      .audit = o.dry_run ? nullptr : AuditLog::open(work.audit_log(), m.run_id),
+      .dry_run = o.dry_run};
   CM_ASSIGN_OR_RETURN(auto target, open_store(uri, StoreRole::kTarget, store_options));
   CM_ASSIGN_OR_RETURN(auto limits, target->limits());
   const std::size_t max_batch = std::clamp<std::size_t>(limits.max_batch_size, 1, 1000);
@@ -148,12 +155,13 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   // the live names back at once (the backup is only needed before the first drop). Without
   // renames to undo, the backup verifies before anything is written, rollback.json included.
   const bool may_swap_first = journal ? renames_pending(journal->get())
-                                      : m.cutover.state == "swapping" || m.cutover.state == "done";
+                                      : m.cutover.state == CutoverState::kSwapping ||
+                                            m.cutover.state == CutoverState::kDone;
   if (backup && (!may_swap_first || o.dry_run)) {
     CM_RETURN_IF_ERROR(verify("nothing was deleted or renamed"));
   }
   const auto backup_manifest = backup ? backup->manifest() : std::nullopt;
-  const Manifest* bm = backup_manifest ? &*backup_manifest : nullptr;
+  const SnapshotManifest* bm = backup_manifest ? &*backup_manifest : nullptr;
 
   if (!journal) {
     CM_ASSIGN_OR_RETURN(Journal plan, plan_rollback(*target, m, bm));
@@ -188,8 +196,11 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   }
   if (backup) {
     CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
-      j.actions.push_back(
-          {"verify_backup", j.backup_path, "before the first drop", verified_at, verify_seconds});
+      j.actions.push_back({.action = ActionKind::kVerifyBackup,
+                           .collection = j.backup_path,
+                           .detail = "before the first drop",
+                           .at = verified_at,
+                           .seconds = verify_seconds});
     }));
   }
   CM_RETURN_IF_ERROR(archive_and_drop(ctx));
@@ -201,17 +212,19 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   v.source = check_source(o, m, work);
   CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
     j.finished_at = now_iso8601();
-    j.actions.push_back({"verify", "",
-                         std::to_string(v.records_compared()) + " records compared, " +
-                             std::to_string(v.mismatches()) + " mismatches",
-                         j.finished_at, v.seconds});
+    j.actions.push_back({.action = ActionKind::kVerify,
+                         .collection = "",
+                         .detail = std::to_string(v.records_compared()) + " records compared, " +
+                                   std::to_string(v.mismatches()) + " mismatches",
+                         .at = j.finished_at,
+                         .seconds = v.seconds});
   }));
   const auto report = build_report(journal->get(), v, m, work);
   CM_RETURN_IF_ERROR(write_report(work, report));
   if (v.ok()) {
     CM_RETURN_IF_ERROR(
         manifest->update([](RunManifest& next) { next.rolled_back_at = now_iso8601(); }));
-    CM_RETURN_IF_ERROR(journal->update([](Journal& j) { j.state = "complete"; }));
+    CM_RETURN_IF_ERROR(journal->update([](Journal& j) { j.state = JournalState::kComplete; }));
   }
   return message(v.ok() ? Kind::kRolledBack : Kind::kVerifyFailed, m,
                  console_summary(report, work));

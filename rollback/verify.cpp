@@ -142,7 +142,7 @@ bool Verification::ok() const {
   for (const auto& c : collections) {
     if (!c.ok) return false;
   }
-  return source.status != "mismatch";
+  return source.status != SourceStatus::kMismatch;
 }
 
 Result<Verification> verify_rollback(const Journal& j, VectorStore& target, SnapshotStore* backup,
@@ -175,6 +175,7 @@ Result<Verification> verify_rollback(const Journal& j, VectorStore& target, Snap
 
 SourceCheck check_source(const RollbackOptions& o, const RunManifest& m, const WorkDir& work) {
   SourceCheck s;
+  // Direct open: a read-only comparison through the snapshot's manifest and part reads.
   auto export_snapshot =
       SnapshotStore::open(work.snapshot(WorkDir::kSourceSnapshot), SnapshotStore::Mode::kRead);
   if (!export_snapshot) {
@@ -221,7 +222,7 @@ SourceCheck check_source(const RollbackOptions& o, const RunManifest& m, const W
           fmt::format("'{}' holds {} records, the export {}", c.info.name, *n, c.record_count));
     }
   }
-  s.status = s.problems.empty() ? "ok" : "mismatch";
+  s.status = s.problems.empty() ? SourceStatus::kOk : SourceStatus::kMismatch;
   s.detail = fmt::format("{} exported collection(s) of {} compared by count",
                          manifest->collections.size(), uri->redacted());
   return s;
@@ -239,14 +240,15 @@ nlohmann::json verification_to_json(const Verification& v) {
                            {"mismatches", c.mismatches},
                            {"problems", c.problems}});
   }
-  return {
-      {"ok", v.ok()},
-      {"records_compared", v.records_compared()},
-      {"record_mismatches", v.mismatches()},
-      {"collections", collections},
-      {"source",
-       {{"status", v.source.status}, {"detail", v.source.detail}, {"problems", v.source.problems}}},
-      {"seconds", v.seconds}};
+  return {{"ok", v.ok()},
+          {"records_compared", v.records_compared()},
+          {"record_mismatches", v.mismatches()},
+          {"collections", collections},
+          {"source",
+           {{"status", enum_name(v.source.status)},
+            {"detail", v.source.detail},
+            {"problems", v.source.problems}}},
+          {"seconds", v.seconds}};
 }
 
 }  // namespace cm::rollback

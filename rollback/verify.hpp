@@ -34,8 +34,23 @@ struct CollectionCheck {
   std::vector<std::string> problems;  // the first few
 };
 
+// The source compared with the export snapshot: "ok" | "mismatch" | "not checked" in the report.
+enum class SourceStatus { kNotChecked, kOk, kMismatch };
+
+}  // namespace cm::rollback
+
+template <>
+struct cm::EnumNames<cm::rollback::SourceStatus> {
+  static constexpr std::pair<cm::rollback::SourceStatus, const char*> kNames[] = {
+      {cm::rollback::SourceStatus::kNotChecked, "not checked"},
+      {cm::rollback::SourceStatus::kOk, "ok"},
+      {cm::rollback::SourceStatus::kMismatch, "mismatch"}};
+};
+
+namespace cm::rollback {
+
 struct SourceCheck {
-  std::string status = "not checked";  // ok | mismatch | not checked
+  SourceStatus status = SourceStatus::kNotChecked;
   std::string detail;
   std::vector<std::string> problems;
 };

@@ -145,11 +145,14 @@ class Pass {
   // A merged collection's records from before the run (snapshots/backup), as id hashes.
   Result<std::unordered_set<IdHash, IdHashHasher>> backup_ids(const CollectionUnderTest& cut) {
     std::unordered_set<IdHash, IdHashHasher> out;
-    if (cut.entry->action != "merged") return out;
+    if (cut.entry->action != LedgerAction::kMerged) return out;
     if (!backup_) {
-      const std::string rel = ctx_.manifest.backup.value("path", std::string("snapshots/backup"));
+      const std::string rel =
+          ctx_.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
       CM_ASSIGN_OR_RETURN(backup_,
-                          SnapshotStore::open(ctx_.work.root() / rel, SnapshotStore::Mode::kRead));
+                          // Direct open: see run_validation (validator.cpp) on why validation reads
+                          // snapshots unwrapped.
+                          SnapshotStore::open(ctx_.work.resolve(rel), SnapshotStore::Mode::kRead));
     }
     CM_ASSIGN_OR_RETURN(auto info, backup_->find_collection(cut.name()));
     if (!info) return out;

@@ -66,6 +66,8 @@ Result<Inputs> read_inputs(const ValidateRequest& request, const WorkDir& work) 
 }
 
 // "complete" when the migration finished; validating an unfinished one is allowed but noted.
+// checkpoint.json's phase as text, only to warn and show it: validate/ may not use checkpoints/
+// (ARCHITECTURE.md), whose ckpt::Phase is the enum.
 std::string migration_phase(const WorkDir& work) {
   auto text = read_file(work.checkpoint());
   if (!text) return "unknown";
@@ -104,7 +106,10 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
     spdlog::warn("the migration is not complete (phase {}): validating what is there", phase);
   }
 
-  CM_ASSIGN_OR_RETURN(auto expected, SnapshotStore::open(work.root() / in.manifest.import_snapshot,
+  // Opened directly, not through open_work_snapshot(): validation reads sealed snapshots only
+  // through SnapshotStore's own part reads (read_part/read_part_vectors, manifest), which the
+  // store decorators do not wrap.
+  CM_ASSIGN_OR_RETURN(auto expected, SnapshotStore::open(work.resolve(in.manifest.import_snapshot),
                                                          SnapshotStore::Mode::kRead));
   std::unique_ptr<SnapshotStore> export_store;
   const auto export_dir = work.snapshot(WorkDir::kSourceSnapshot);
@@ -204,8 +209,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   ValidationOutcome out;
   out.report = report_to_json(header, verdict, results);
   out.overall = verdict.overall;
-  out.json_path =
-      request.report_path.empty() ? work.root() / "validation_report.json" : request.report_path;
+  out.json_path = request.report_path.empty() ? work.validation_report() : request.report_path;
   out.markdown_path = markdown_path_for(out.json_path);
   if (out.json_path.has_parent_path())
     CM_RETURN_IF_ERROR(ensure_directory(out.json_path.parent_path()));

@@ -1,7 +1,8 @@
 // A value kept in one JSON file that is rewritten atomically (temp, fsync, rename) on every change,
 // so a crash leaves either the old or the new document, never a torn one. run.json and
 // rollback.json are such documents. Thread-safe: update() serialises changes, get() returns a
-// copy (never keep references into it across an update).
+// copy (never keep references into it across an update). `Indent` is the JSON indentation
+// (checkpoint.json, rewritten after every batch, uses 1).
 #pragma once
 
 #include <filesystem>
@@ -18,13 +19,13 @@
 namespace cm {
 
 template <typename T, nlohmann::json (*ToJson)(const T&),
-          Result<T> (*FromJson)(const nlohmann::json&)>
+          Result<T> (*FromJson)(const nlohmann::json&), int Indent = 2>
 class JsonDocumentStore {
  public:
   // Writes `value` as the file's first version.
   static Result<std::unique_ptr<JsonDocumentStore>> create(const std::filesystem::path& path,
                                                            T value) {
-    CM_RETURN_IF_ERROR(write_file_atomic(path, ToJson(value).dump(2) + "\n"));
+    CM_RETURN_IF_ERROR(write_file_atomic(path, ToJson(value).dump(Indent) + "\n"));
     return std::unique_ptr<JsonDocumentStore>(new JsonDocumentStore(path, std::move(value)));
   }
   // kCorruption when the file is not valid JSON or FromJson rejects it.
@@ -47,7 +48,7 @@ class JsonDocumentStore {
     std::lock_guard lock(mutex_);
     T next = value_;
     change(next);
-    CM_RETURN_IF_ERROR(write_file_atomic(path_, ToJson(next).dump(2) + "\n"));
+    CM_RETURN_IF_ERROR(write_file_atomic(path_, ToJson(next).dump(Indent) + "\n"));
     value_ = std::move(next);
     return ok_status();
   }

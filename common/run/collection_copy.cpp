@@ -11,11 +11,11 @@
 namespace cm {
 
 Result<std::uint64_t> copy_collection_to_snapshot(VectorStore& from, const CollectionInfo& live,
-                                                  SnapshotStore& to,
+                                                  WorkSnapshot& to,
                                                   const CopyToSnapshotOptions& options) {
-  CM_ASSIGN_OR_RETURN(auto partial, to.find_collection(live.name));
-  if (partial) CM_RETURN_IF_ERROR(to.delete_collection(live.name));
-  CM_ASSIGN_OR_RETURN(CollectionInfo copy, to.create_collection_from(live));
+  CM_ASSIGN_OR_RETURN(auto partial, to.store->find_collection(live.name));
+  if (partial) CM_RETURN_IF_ERROR(to.store->delete_collection(live.name));
+  CM_ASSIGN_OR_RETURN(CollectionInfo copy, to.snapshot->create_collection_from(live));
   CM_ASSIGN_OR_RETURN(auto scan, scan_ids(from, live, options.batch_size, options.scan_file));
   CM_ASSIGN_OR_RETURN(auto batches, IdBatchFile::open(options.scan_file));
   std::optional<Progress> bar;
@@ -30,7 +30,7 @@ Result<std::uint64_t> copy_collection_to_snapshot(VectorStore& from, const Colle
                             std::to_string(ids.size() - records.size()) +
                             " record(s) vanished); copy it again when it is quiet");
     }
-    CM_RETURN_IF_ERROR(to.upsert(copy, records));
+    CM_RETURN_IF_ERROR(to.store->upsert(copy, records));
     return records.size();
   };
   work.completed = [&](std::size_t, std::size_t records) {

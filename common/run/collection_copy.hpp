@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "common/run/store_factory.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/vector_store.hpp"
 
@@ -27,7 +28,7 @@ struct CopyToSnapshotOptions {
 // with kVerifyFailed when `live` changes during the copy (records vanish or the count moves).
 // Returns the records copied. The caller flushes (seals) and verifies `to`.
 Result<std::uint64_t> copy_collection_to_snapshot(VectorStore& from, const CollectionInfo& live,
-                                                  SnapshotStore& to,
+                                                  WorkSnapshot& to,
                                                   const CopyToSnapshotOptions& options);
 
 struct UpsertFromSnapshotOptions {

@@ -56,19 +56,22 @@ Result<bool> listed_as_working(const std::filesystem::path& file, const StoreUri
 
 }  // namespace
 
+Result<std::optional<TargetKind>> parse_target_env(const std::string& text) {
+  if (text.empty()) return std::optional<TargetKind>{};
+  if (auto kind = enum_from_name<TargetKind>(text)) return kind;
+  return make_error(
+      ErrorCode::kInvalidArgument,
+      "--target-env (or MIGRATION_TARGET) must be 'test' or 'working', not '" + text + "'");
+}
+
 Result<InterlockDecision> check_interlocks(const InterlockInput& in) {
   InterlockDecision decision;
-  decision.target_kind = in.target_env.empty() ? "test" : in.target_env;
-  if (decision.target_kind != "test" && decision.target_kind != "working") {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "--target-env (or MIGRATION_TARGET) must be 'test' or 'working', not '" +
-                          in.target_env + "'");
-  }
+  decision.target_kind = in.target_env.value_or(TargetKind::kTest);
   if (!in.targets_file.empty()) {
     CM_ASSIGN_OR_RETURN(decision.listed_as_working, listed_as_working(in.targets_file, in.target));
   }
   if (in.dry_run) return decision;  // nothing will be written
-  if (decision.target_kind == "test" && decision.listed_as_working) {
+  if (decision.target_kind == TargetKind::kTest && decision.listed_as_working) {
     return make_error(ErrorCode::kRefused, "the target " + in.target.redacted() +
                                                " is listed as working in " +
                                                in.targets_file.string() +
@@ -77,7 +80,8 @@ Result<InterlockDecision> check_interlocks(const InterlockInput& in) {
                                                "--target-env working with MIGRATION_CONFIRM=" +
                                                kWorkingConfirmation);
   }
-  if (decision.target_kind == "working" && in.confirmation != std::string(kWorkingConfirmation)) {
+  if (decision.target_kind == TargetKind::kWorking &&
+      in.confirmation != std::string(kWorkingConfirmation)) {
     return make_error(ErrorCode::kRefused,
                       "the target is a working (production) store and MIGRATION_CONFIRM is " +
                           std::string(in.confirmation ? "not the expected value" : "not set") +

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "common/base/enum_names.hpp"
 #include "common/base/error.hpp"
 #include "common/store/uri.hpp"
 
@@ -20,8 +21,20 @@ namespace cm {
 
 inline constexpr const char* kWorkingConfirmation = "I_ACKNOWLEDGE_WORKING_MUTATION";
 
+// What the operator says the target is (--target-env, run.json's target_kind).
+enum class TargetKind { kTest, kWorking };
+template <>
+struct EnumNames<TargetKind> {
+  static constexpr std::pair<TargetKind, const char*> kNames[] = {
+      {TargetKind::kTest, "test"}, {TargetKind::kWorking, "working"}};
+};
+
+// --target-env / MIGRATION_TARGET as given ("" = not given: nullopt); kInvalidArgument for
+// anything but test or working.
+Result<std::optional<TargetKind>> parse_target_env(const std::string& text);
+
 struct InterlockInput {
-  std::string target_env;                   // "" = not given: treated as test
+  std::optional<TargetKind> target_env;     // nullopt = not given: treated as test
   std::optional<std::string> confirmation;  // MIGRATION_CONFIRM
   std::filesystem::path targets_file;       // "" = none
   StoreUri target;
@@ -29,7 +42,7 @@ struct InterlockInput {
 };
 
 struct InterlockDecision {
-  std::string target_kind;  // "test" | "working"
+  TargetKind target_kind = TargetKind::kTest;
   bool listed_as_working = false;
 };
 

@@ -32,7 +32,8 @@ const TargetCollectionEntry* RunManifest::find_target(const std::string& name) c
 std::string RunManifest::data_location(const TargetCollectionEntry& entry) const {
   if (entry.staging_name.empty()) return entry.name;
   for (const auto& step : cutover.steps) {
-    if (step.from == entry.staging_name && step.to == entry.name && step.state == "done")
+    if (step.from == entry.staging_name && step.to == entry.name &&
+        step.state == RenameState::kDone)
       return entry.name;
   }
   return entry.staging_name;
@@ -46,12 +47,12 @@ nlohmann::json cutover_to_json(const CutoverRecord& c) {
     steps.push_back({{"collection_id", s.collection_id},
                      {"from", s.from},
                      {"to", s.to},
-                     {"state", s.state},
+                     {"state", enum_name(s.state)},
                      {"done_at", s.done_at}});
   }
-  return {{"state", c.state},
+  return {{"state", enum_name(c.state)},
           {"report", c.report},
-          {"report_status", c.report_status},
+          {"report_status", enum_name(c.report_status)},
           {"started_at", c.started_at},
           {"finished_at", c.finished_at},
           {"finalized_at", c.finalized_at},
@@ -59,19 +60,29 @@ nlohmann::json cutover_to_json(const CutoverRecord& c) {
           {"retained", c.retained}};
 }
 
-CutoverRecord cutover_from_json(const nlohmann::json& j) {
+Result<CutoverRecord> cutover_from_json(const nlohmann::json& j) {
   CutoverRecord c;
   if (!j.is_object()) return c;
-  c.state = j.value("state", "");
+  CM_ASSIGN_OR_RETURN(c.state,
+                      parse_enum<CutoverState>(j.value("state", ""), "run.json", "cutover.state"));
   c.report = j.value("report", "");
-  c.report_status = j.value("report_status", "");
+  CM_ASSIGN_OR_RETURN(
+      c.report_status,
+      parse_enum<ReportStatus>(j.value("report_status", ""), "run.json", "cutover.report_status"));
   c.started_at = j.value("started_at", "");
   c.finished_at = j.value("finished_at", "");
   c.finalized_at = j.value("finalized_at", "");
-  for (const auto& s : j.value("steps", nlohmann::json::array())) {
-    c.steps.push_back({s.at("collection_id").get<std::string>(), s.at("from").get<std::string>(),
-                       s.at("to").get<std::string>(), s.at("state").get<std::string>(),
-                       s.value("done_at", "")});
+  const auto steps = j.value("steps", nlohmann::json::array());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& s = steps[i];
+    CM_ASSIGN_OR_RETURN(auto state,
+                        parse_enum<RenameState>(s.at("state").get<std::string>(), "run.json",
+                                                "cutover.steps[" + std::to_string(i) + "].state"));
+    c.steps.push_back({.collection_id = s.at("collection_id").get<std::string>(),
+                       .from = s.at("from").get<std::string>(),
+                       .to = s.at("to").get<std::string>(),
+                       .state = state,
+                       .done_at = s.value("done_at", "")});
   }
   c.retained = j.value("retained", std::vector<std::string>{});
   return c;
@@ -83,8 +94,8 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
   auto targets = nlohmann::json::array();
   for (const auto& t : m.target_collections) {
     targets.push_back({{"name", t.name},
-                       {"action", t.action},
-                       {"state", t.state},
+                       {"action", enum_name(t.action)},
+                       {"state", enum_name(t.state)},
                        {"source_collections", t.source_collections},
                        {"expected_records", t.expected_records},
                        {"staging_name", t.staging_name},
@@ -100,7 +111,7 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
           {"source_collections", m.source_collections},
           {"import_snapshot", m.import_snapshot},
           {"target_collections", targets},
-          {"target_kind", m.target_kind},
+          {"target_kind", enum_name(m.target_kind)},
           {"mapping_hash", m.mapping_hash},
           {"contract_version", m.contract_version},
           {"dry_run", m.dry_run},
@@ -127,22 +138,32 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
     m.config = j.at("config");
     m.source_collections = j.at("source_collections").get<std::vector<std::string>>();
     m.import_snapshot = j.value("import_snapshot", "");
-    m.target_kind = j.value("target_kind", "test");
+    CM_ASSIGN_OR_RETURN(m.target_kind, parse_enum<TargetKind>(j.value("target_kind", "test"),
+                                                              "run.json", "target_kind"));
     m.mapping_hash = j.value("mapping_hash", "");
     m.contract_version = j.value("contract_version", "");
     m.dry_run = j.value("dry_run", false);
     m.backup = j.value("backup", nlohmann::json::object());
     m.contract_overrides = j.value("contract_overrides", nlohmann::json::array());
     m.staged = j.value("staged", false);
-    m.cutover = cutover_from_json(j.value("cutover", nlohmann::json::object()));
+    CM_ASSIGN_OR_RETURN(m.cutover, cutover_from_json(j.value("cutover", nlohmann::json::object())));
     m.rolled_back_at = j.value("rolled_back_at", "");
-    for (const auto& t : j.at("target_collections")) {
-      m.target_collections.push_back({t.at("name").get<std::string>(),
-                                      t.at("action").get<std::string>(),
-                                      t.at("state").get<std::string>(),
-                                      t.at("source_collections").get<std::vector<std::string>>(),
-                                      t.value("expected_records", std::uint64_t{0}),
-                                      t.value("staging_name", ""), t.value("disrupted_at", "")});
+    const auto& targets = j.at("target_collections");
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      const auto& t = targets[i];
+      const std::string field = "target_collections[" + std::to_string(i) + "]";
+      CM_ASSIGN_OR_RETURN(auto action, parse_enum<LedgerAction>(t.at("action").get<std::string>(),
+                                                                "run.json", field + ".action"));
+      CM_ASSIGN_OR_RETURN(auto state, parse_enum<LedgerState>(t.at("state").get<std::string>(),
+                                                              "run.json", field + ".state"));
+      m.target_collections.push_back(
+          {.name = t.at("name").get<std::string>(),
+           .action = action,
+           .state = state,
+           .source_collections = t.at("source_collections").get<std::vector<std::string>>(),
+           .expected_records = t.value("expected_records", std::uint64_t{0}),
+           .staging_name = t.value("staging_name", ""),
+           .disrupted_at = t.value("disrupted_at", "")});
     }
     return m;
   } catch (const nlohmann::json::exception& e) {

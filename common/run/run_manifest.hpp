@@ -13,17 +13,72 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base/enum_names.hpp"
 #include "common/base/error.hpp"
 #include "common/base/json_document_store.hpp"
+#include "common/run/interlocks.hpp"
 #include "common/store/record.hpp"
 
 namespace cm {
 
+// What the run does to a target collection: created (by this run) | replaced (existed; backed
+// up, dropped, recreated) | merged (existed; backed up, written into).
+enum class LedgerAction { kCreated, kReplaced, kMerged };
+// planned | creating (recorded before the create is sent) | created | imported | verified.
+enum class LedgerState { kPlanned, kCreating, kCreated, kImported, kVerified };
+// A cutover rename: planned | done.
+enum class RenameState { kPlanned, kDone };
+// "" never started | swapping | done | finalized.
+enum class CutoverState { kNotStarted, kSwapping, kDone, kFinalized };
+// A validation report's overall_status: PASSED | WARNING | FAILED ("" none).
+enum class ReportStatus { kNone, kPassed, kWarning, kFailed };
+
+template <>
+struct EnumNames<LedgerAction> {
+  static constexpr std::pair<LedgerAction, const char*> kNames[] = {
+      {LedgerAction::kCreated, "created"},
+      {LedgerAction::kReplaced, "replaced"},
+      {LedgerAction::kMerged, "merged"}};
+};
+template <>
+struct EnumNames<LedgerState> {
+  static constexpr std::pair<LedgerState, const char*> kNames[] = {
+      {LedgerState::kPlanned, "planned"},
+      {LedgerState::kCreating, "creating"},
+      {LedgerState::kCreated, "created"},
+      {LedgerState::kImported, "imported"},
+      {LedgerState::kVerified, "verified"}};
+};
+template <>
+struct EnumNames<RenameState> {
+  static constexpr std::pair<RenameState, const char*> kNames[] = {
+      {RenameState::kPlanned, "planned"}, {RenameState::kDone, "done"}};
+};
+template <>
+struct EnumNames<CutoverState> {
+  static constexpr std::pair<CutoverState, const char*> kNames[] = {
+      {CutoverState::kNotStarted, ""},
+      {CutoverState::kSwapping, "swapping"},
+      {CutoverState::kDone, "done"},
+      {CutoverState::kFinalized, "finalized"}};
+};
+template <>
+struct EnumNames<ReportStatus> {
+  static constexpr std::pair<ReportStatus, const char*> kNames[] = {
+      {ReportStatus::kNone, ""},
+      {ReportStatus::kPassed, "PASSED"},
+      {ReportStatus::kWarning, "WARNING"},
+      {ReportStatus::kFailed, "FAILED"}};
+};
+
+CM_JSON_ENUM(LedgerAction)
+CM_JSON_ENUM(LedgerState)
+CM_JSON_ENUM(RenameState)
+
 struct TargetCollectionEntry {
   std::string name;
-  std::string action;  // created (by this run) | replaced (existed; backed up, dropped, recreated)
-                       // | merged (existed; backed up, written into)
-  std::string state;   // planned | creating | created | imported | verified
+  LedgerAction action = LedgerAction::kCreated;
+  LedgerState state = LedgerState::kPlanned;
   std::vector<std::string> source_collections;
   std::uint64_t expected_records = 0;
   // --stage: the collection the import writes until the cutover renames it to `name`
@@ -43,16 +98,16 @@ struct TargetCollectionEntry {
 struct RenameStep {
   std::string collection_id;
   std::string from, to;
-  std::string state = "planned";  // planned | done
+  RenameState state = RenameState::kPlanned;
   std::string done_at;
 
   bool operator==(const RenameStep&) const = default;
 };
 
 struct CutoverRecord {
-  std::string state;          // "" never started | swapping | done | finalized
-  std::string report;         // the validation report it relied on (path)
-  std::string report_status;  // PASSED | WARNING
+  CutoverState state = CutoverState::kNotStarted;
+  std::string report;                                // the validation report it relied on (path)
+  ReportStatus report_status = ReportStatus::kNone;  // PASSED | WARNING
   std::string started_at, finished_at, finalized_at;
   std::vector<RenameStep> steps;      // in execution order
   std::vector<std::string> retained;  // old live collections kept under retained_name_for()
@@ -85,10 +140,10 @@ struct RunManifest {
   std::vector<std::string> source_collections;  // resolved selection, in processing order
   std::string import_snapshot;                  // relative to the work dir
   std::vector<TargetCollectionEntry> target_collections;
-  std::string target_kind = "test";  // test | working (interlocks)
-  std::string mapping_hash;          // "" without --mapping
-  std::string contract_version;      // "" without --contract
-  bool dry_run = false;              // the last invocation was a dry run
+  TargetKind target_kind = TargetKind::kTest;  // interlocks
+  std::string mapping_hash;                    // "" without --mapping
+  std::string contract_version;                // "" without --contract
+  bool dry_run = false;                        // the last invocation was a dry run
   // {"path": "snapshots/backup", "collections": {name: records}, "verified_at": ...} once taken.
   nlohmann::json backup = nlohmann::json::object();
   // Every --allow-contract-drift override: {"at", "stage": preflight|postflight, "findings":

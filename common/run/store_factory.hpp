@@ -1,4 +1,13 @@
-// The one place where stores are built and decorated. Composition, innermost first:
+// The one place where stores are built and decorated. Roles:
+//   source  a store the run reads (read-only)
+//   target  the store the run writes (audited when given an audit log)
+//   work    a snapshot in the run's work directory (snapshots/source, transformed, backup,
+//           archive: common/run/work_dir.hpp), opened with open_work_snapshot(); never audited
+//           (it is the run's own copy, not the target) and never read-only (its writer seals it)
+// The role is also the logging name and the fault-injection role (CHROMA_MIGRATE_FAULTS
+// "work.upsert=transient@1", see common/store/fault_injection.hpp).
+//
+// Composition, innermost first:
 //   base store (HTTP server or snapshot directory)
 //   -> FaultInjectingStore (tests only: CHROMA_MIGRATE_FAULTS; faults look like server faults)
 //   -> RetryingStore       (transient failures: backoff with jitter)
@@ -8,10 +17,12 @@
 //   -> ReadOnlyStore       (sources, and targets of a dry run: any write is refused in-process)
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "common/snapshot/snapshot_store.hpp"
 #include "common/store/audit_log.hpp"
 #include "common/store/store_decorators.hpp"
 #include "common/store/uri.hpp"
@@ -19,7 +30,7 @@
 
 namespace cm {
 
-enum class StoreRole { kSource, kTarget };
+enum class StoreRole { kSource, kTarget, kWork };
 
 struct StoreOpenOptions {
   std::optional<std::string> token;  // sent to HTTP stores
@@ -30,7 +41,24 @@ struct StoreOpenOptions {
   bool dry_run = false;             // targets: refuse every write (the plan must not write)
 };
 
+// kWork: the URI must name a snapshot directory; it is opened for writing (use
+// open_work_snapshot() to read a sealed one or to reach the snapshot's own methods).
 Result<std::unique_ptr<VectorStore>> open_store(const StoreUri& uri, StoreRole role,
                                                 const StoreOpenOptions& options);
+
+// A work-directory snapshot opened through the factory. Every VectorStore call goes through
+// `store` (fault injection under role "work", retry, logging); `snapshot` is the same snapshot
+// undecorated, owned by `store`, for what only a snapshot has: set_description,
+// create_collection_from, sealed/manifest, part_count/read_part and verify. Those are local file
+// operations the decorators have nothing to add to.
+struct WorkSnapshot {
+  std::unique_ptr<VectorStore> store;
+  SnapshotStore* snapshot = nullptr;
+};
+
+// options.audit and options.dry_run are ignored (a work snapshot is neither audited nor
+// read-only; kRead opens a sealed snapshot that refuses writes itself).
+Result<WorkSnapshot> open_work_snapshot(const std::filesystem::path& dir, SnapshotStore::Mode mode,
+                                        const StoreOpenOptions& options);
 
 }  // namespace cm

@@ -1,18 +1,27 @@
 // The layout of a run's work directory, the contract through which chroma-migrate,
-// chroma-validate and chroma-rollback cooperate (docs/work-dir.md):
+// chroma-validate and chroma-rollback cooperate (docs/work-dir.md). Every name in it is spelled
+// here and nowhere else:
 //
-//   run.json                run manifest: run id, configuration, stores, target-collection ledger
-//   checkpoint.json         migrate progress (checkpoints/)
-//   scan/<collection>.ids   id scan of a source collection: one JSON array of ids per batch, per
-//   line snapshots/source/       the export (docs/snapshot-format.md); validation reference
-//   logs/<program>-<run id>.log
-//   migration_summary.json  the final figures of the last migrate invocation
+//   .lock                           the work-dir lock (common/run/work_dir_lock.hpp)
+//   run.json                        run manifest: run id, configuration, stores, ledger, cutover
+//   checkpoint.json                 migrate progress (checkpoints/)
+//   scan/<collection>.ids           id scan of a source collection: one JSON array of ids per line,
+//                                   line i = batch i
+//   scan/backup-<collection>.ids    id scan of an existing target collection being backed up
+//   scan/archive-<collection>.ids   id scan of a collection chroma-rollback archives
+//   snapshots/source/               the export (docs/snapshot-format.md); validation reference
+//   snapshots/transformed/          with --mapping: exactly what the import sends
+//   snapshots/backup/               existing target collections before a replace or merge
+//   snapshots/archive/              the run's collections as they were when rollback dropped them
+//   logs/<program>-<run id>.log     each program's log
+//   migration_summary.json          the final figures of the last migrate invocation
 //   inputs/mapping.json, inputs/contract.json   copies of the files the run was started with
-//   audit.jsonl             every mutating call on the target
-//   plan.json, plan.md      the dry-run plan; transform_report.json   routing and skip counts
-//   rollback.json           chroma-rollback's plan and journal (every step's state)
+//   audit.jsonl                     every mutating call on the target
+//   plan.json, plan.md              the dry-run plan
+//   transform_report.json           routing and skip counts of the transform
+//   validation_report.json, validation_report.md   chroma-validate's verdict
+//   rollback.json                   chroma-rollback's plan and journal (every step's state)
 //   rollback_report.json, rollback_report.md   what chroma-rollback did, timings, verification
-//   snapshots/archive/      the run's collections as they were when rollback dropped them
 #pragma once
 
 #include <filesystem>
@@ -22,18 +31,31 @@ namespace cm {
 
 class WorkDir {
  public:
+  // Snapshot names: folders under snapshots/.
+  static constexpr const char* kSourceSnapshot = "source";            // the export
+  static constexpr const char* kTransformedSnapshot = "transformed";  // with --mapping
+  static constexpr const char* kBackupSnapshot = "backup";            // replaced/merged targets
+  static constexpr const char* kArchiveSnapshot = "archive";          // written by chroma-rollback
+
   explicit WorkDir(std::filesystem::path root) : root_(std::move(root)) {}
 
   const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path lock_file() const { return root_ / ".lock"; }
   std::filesystem::path run_manifest() const { return root_ / "run.json"; }
   std::filesystem::path checkpoint() const { return root_ / "checkpoint.json"; }
   std::filesystem::path scan_dir() const { return root_ / "scan"; }
   std::filesystem::path scan_file(const std::string& collection) const {
     return scan_dir() / (collection + ".ids");
   }
-  std::filesystem::path snapshot(const std::string& name) const {
-    return root_ / "snapshots" / name;
+  std::filesystem::path snapshots_dir() const { return root_ / kSnapshotsDir; }
+  std::filesystem::path snapshot(const std::string& name) const { return snapshots_dir() / name; }
+  // A snapshot's path relative to the root, as run.json records it (import_snapshot, backup
+  // "path"): "snapshots/<name>". Kept in that form so older run.json files still load.
+  static std::string snapshot_relative(const std::string& name) {
+    return std::string(kSnapshotsDir) + "/" + name;
   }
+  // A path recorded relative to the root (snapshot_relative) as an absolute one.
+  std::filesystem::path resolve(const std::string& relative) const { return root_ / relative; }
   std::filesystem::path logs_dir() const { return root_ / "logs"; }
   std::filesystem::path log_file(const std::string& program, const std::string& run_id) const {
     return logs_dir() / (program + "-" + run_id + ".log");
@@ -43,19 +65,27 @@ class WorkDir {
   std::filesystem::path mapping_copy() const { return root_ / "inputs" / "mapping.json"; }
   std::filesystem::path contract_copy() const { return root_ / "inputs" / "contract.json"; }
   std::filesystem::path audit_log() const { return root_ / "audit.jsonl"; }
+  // chroma-migrate --dry-run.
+  std::filesystem::path plan_json() const { return root_ / "plan.json"; }
+  std::filesystem::path plan_md() const { return root_ / "plan.md"; }
+  std::filesystem::path transform_report() const { return root_ / "transform_report.json"; }
+  // chroma-validate's default report (its .md is written beside it).
   std::filesystem::path validation_report() const { return root_ / "validation_report.json"; }
+  std::filesystem::path validation_report_md() const { return root_ / "validation_report.md"; }
   // chroma-rollback: its journal (resumable plan), its reports, and the id scans of the archive.
   std::filesystem::path rollback_journal() const { return root_ / "rollback.json"; }
   std::filesystem::path rollback_report() const { return root_ / "rollback_report.json"; }
   std::filesystem::path rollback_report_md() const { return root_ / "rollback_report.md"; }
+  // chroma-migrate's backup of an existing target collection.
+  std::filesystem::path backup_scan_file(const std::string& collection) const {
+    return scan_dir() / ("backup-" + collection + ".ids");
+  }
   std::filesystem::path archive_scan_file(const std::string& collection) const {
     return scan_dir() / ("archive-" + collection + ".ids");
   }
 
-  static constexpr const char* kSourceSnapshot = "source";
-  static constexpr const char* kArchiveSnapshot = "archive";  // written by chroma-rollback
-
  private:
+  static constexpr const char* kSnapshotsDir = "snapshots";
   std::filesystem::path root_;
 };
 

@@ -67,14 +67,14 @@ auto parse_guarded(std::string_view what, std::string_view text, Fn&& fn)
 
 }  // namespace
 
-const ManifestCollection* Manifest::find(std::string_view name) const {
+const ManifestCollection* SnapshotManifest::find(std::string_view name) const {
   for (const auto& c : collections) {
     if (c.info.name == name) return &c;
   }
   return nullptr;
 }
 
-json manifest_to_json(const Manifest& manifest) {
+json manifest_to_json(const SnapshotManifest& manifest) {
   json collections = json::array();
   for (const auto& c : manifest.collections) {
     json entry = json::object();
@@ -96,8 +96,8 @@ json manifest_to_json(const Manifest& manifest) {
           {"collections", std::move(collections)}};
 }
 
-Result<Manifest> parse_manifest(std::string_view text) {
-  return parse_guarded("manifest.json", text, [](const json& j) -> Result<Manifest> {
+Result<SnapshotManifest> parse_manifest(std::string_view text) {
+  return parse_guarded("manifest.json", text, [](const json& j) -> Result<SnapshotManifest> {
     if (j.at("format").get<std::string>() != kManifestFormat) {
       return make_error(ErrorCode::kCorruption,
                         "manifest.json: format is not \"" + std::string(kManifestFormat) + "\"");
@@ -106,7 +106,7 @@ Result<Manifest> parse_manifest(std::string_view text) {
       return make_error(ErrorCode::kCorruption, "manifest.json: unsupported format_version " +
                                                     j.at("format_version").dump());
     }
-    Manifest m;
+    SnapshotManifest m;
     m.created_at = j.at("created_at").get<std::string>();
     m.description = j.at("description").get<std::string>();
     for (const auto& entry : array_at(j, "collections")) {

@@ -35,7 +35,7 @@ struct ManifestCollection {
   std::vector<ManifestPart> parts;  // sorted by file name; the order list_ids/read_part use
 };
 
-struct Manifest {
+struct SnapshotManifest {
   std::string created_at;  // ISO-8601 UTC, e.g. 2024-05-01T12:00:00Z
   std::string description;
   std::vector<ManifestCollection> collections;  // sorted by name
@@ -44,9 +44,9 @@ struct Manifest {
   const ManifestCollection* find(std::string_view name) const;
 };
 
-nlohmann::json manifest_to_json(const Manifest& manifest);
+nlohmann::json manifest_to_json(const SnapshotManifest& manifest);
 // Checks format, format_version and every field's type.
-Result<Manifest> parse_manifest(std::string_view text);
+Result<SnapshotManifest> parse_manifest(std::string_view text);
 
 // collection.json: {name, id, metadata, hnsw, configuration, dimension (int or null)}.
 nlohmann::json collection_info_to_json(const CollectionInfo& info);

@@ -16,7 +16,7 @@ namespace {
 
 // A manifest names folders and files that reads open: refuse names that would leave the snapshot
 // directory. (verify_snapshot reports these instead of failing.)
-Status check_manifest_paths(const Manifest& manifest) {
+Status check_manifest_paths(const SnapshotManifest& manifest) {
   for (const auto& c : manifest.collections) {
     if (auto why = snapshot::unsafe_collection_name_reason(c.info.name)) {
       return make_error(ErrorCode::kCorruption, "manifest.json: " + *why);
@@ -285,7 +285,7 @@ bool SnapshotStore::sealed() const {
   return manifest_.has_value();
 }
 
-std::optional<Manifest> SnapshotStore::manifest() const {
+std::optional<SnapshotManifest> SnapshotStore::manifest() const {
   std::lock_guard lock(mu_);
   return manifest_;
 }

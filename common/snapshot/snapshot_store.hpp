@@ -118,7 +118,7 @@ class SnapshotStore final : public VectorStore {
   void set_description(std::string description);
   bool sealed() const;
   // The manifest as loaded or last written; nullopt when unsealed.
-  std::optional<Manifest> manifest() const;
+  std::optional<SnapshotManifest> manifest() const;
   const std::filesystem::path& dir() const { return dir_; }
 
   // Batch-aligned reads for the importer (sealed snapshots only, else kInvalidArgument): parts in
@@ -163,7 +163,7 @@ class SnapshotStore final : public VectorStore {
   std::shared_mutex ops_mu_;
   mutable std::mutex mu_;  // guards the members below; never held across encoding
   std::map<std::string, std::unique_ptr<CollectionState>> collections_;
-  std::optional<Manifest> manifest_;
+  std::optional<SnapshotManifest> manifest_;
   std::string description_;
   std::uint64_t next_generation_ = 1;
 };

@@ -61,7 +61,7 @@ Result<std::shared_ptr<const SnapshotStore::IdIndex>> SnapshotStore::index_for(
     if (!header) return std::unexpected(std::move(header).error().with_context(path.string()));
     auto ids = decode_part_ids(bytes);
     if (!ids) return std::unexpected(std::move(ids).error().with_context(path.string()));
-    index->parts.push_back(IdIndex::Part{files[i], 0});
+    index->parts.push_back(IdIndex::Part{.file = files[i], .records = 0});
     seqs.push_back(header->write_seq);
     for (const auto& id : *ids) {
       auto [it, inserted] = index->winner.emplace(id_hash(id), i);

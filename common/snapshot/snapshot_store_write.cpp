@@ -145,7 +145,7 @@ Status SnapshotStore::delete_records(const CollectionInfo& collection,
 Status SnapshotStore::flush() {
   if (mode_ == Mode::kRead) return ok_status();
   std::unique_lock ops(ops_mu_);
-  Manifest manifest;
+  SnapshotManifest manifest;
   {
     std::lock_guard lock(mu_);
     if (manifest_ && manifest_->description == description_) return ok_status();

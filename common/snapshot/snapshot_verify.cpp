@@ -28,7 +28,7 @@ class Verifier {
   }
 
   void collection(const ManifestCollection& mc);
-  void unlisted(const Manifest& manifest);
+  void unlisted(const SnapshotManifest& manifest);
   VerifyReport take() { return std::move(report_); }
 
  private:
@@ -157,7 +157,7 @@ void Verifier::collection(const ManifestCollection& mc) {
   }
 }
 
-void Verifier::unlisted(const Manifest& manifest) {
+void Verifier::unlisted(const SnapshotManifest& manifest) {
   auto names = snapshot::list_collection_dirs(dir_);
   if (!names) return add("", "collections", names.error().message);
   for (const auto& name : *names) {

@@ -89,10 +89,11 @@ TEST_F(StagedCutover, StagedImportLeavesLiveNamesServingAndCutoverSwapsByRenamin
   EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
   EXPECT_EQ(diff_text(before_, live(target_uri(), ".retained-r1")), "");
   m = manifest();
-  EXPECT_EQ(m.cutover.state, "done");
-  EXPECT_EQ(m.cutover.report_status, "PASSED");
+  EXPECT_EQ(enum_name(m.cutover.state), std::string("done"));
+  EXPECT_EQ(enum_name(m.cutover.report_status), std::string("PASSED"));
   ASSERT_EQ(m.cutover.steps.size(), 8u);
-  for (const auto& s : m.cutover.steps) EXPECT_EQ(s.state, "done") << s.from;
+  for (const auto& s : m.cutover.steps)
+    EXPECT_EQ(enum_name(s.state), std::string("done")) << s.from;
   for (const auto& e : m.target_collections) EXPECT_NE(e.disrupted_at, "") << e.name;
   // Each rename is in the audit log with the collection's id.
   auto audit = read_file(work_dir() / "audit.jsonl");
@@ -114,7 +115,7 @@ TEST_F(StagedCutover, StagedImportLeavesLiveNamesServingAndCutoverSwapsByRenamin
   ASSERT_EQ(f.exit_code, 0) << f.output;
   EXPECT_TRUE(live(target_uri(), ".retained-r1").empty());
   EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
-  EXPECT_EQ(manifest().cutover.state, "finalized");
+  EXPECT_EQ(enum_name(manifest().cutover.state), std::string("finalized"));
 }
 
 TEST_F(StagedCutover, CutoverIsRefusedWithoutAPassedReportAndRenamesNothing) {
@@ -137,7 +138,7 @@ TEST_F(StagedCutover, CutoverIsRefusedWithoutAPassedReportAndRenamesNothing) {
   EXPECT_EQ(refused.exit_code, 11) << refused.output;
   EXPECT_NE(refused.output.find("chroma-rollback"), std::string::npos) << refused.output;
   EXPECT_EQ(diff_text(damaged, state_of(target_uri())), "");
-  EXPECT_EQ(manifest().cutover.state, "");
+  EXPECT_EQ(enum_name(manifest().cutover.state), std::string(""));
   EXPECT_EQ(staged.size(), 8u);
   // --finalize before a cutover is refused too.
   EXPECT_EQ(tool(CHROMA_MIGRATE_BIN, {"--finalize"}).exit_code, 3);
@@ -166,7 +167,7 @@ TEST_F(StagedCutover, AWarningVerdictCutsOverOnlyWithAcceptWarning) {
   EXPECT_EQ(diff_text(staged, state_of(target_uri())), "");
   auto accepted = tool(CHROMA_MIGRATE_BIN, {"--cutover", "--accept-warning"});
   ASSERT_EQ(accepted.exit_code, 0) << accepted.output;
-  EXPECT_EQ(manifest().cutover.report_status, "WARNING");
+  EXPECT_EQ(enum_name(manifest().cutover.report_status), std::string("WARNING"));
   EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
 }
 
@@ -177,14 +178,15 @@ TEST_F(StagedCutover, ACrashMidSwapIsCompletedByRunningCutoverAgain) {
   auto crashed = cutover({{"CHROMA_MIGRATE_FAULTS", "target.rename_collection=crash@3"}});
   ASSERT_TRUE(crashed.signaled) << crashed.output;
   auto m = manifest();
-  EXPECT_EQ(m.cutover.state, "swapping");
-  EXPECT_EQ(m.cutover.steps[2].state, "planned");  // landed, but not recorded
+  EXPECT_EQ(enum_name(m.cutover.state), std::string("swapping"));
+  EXPECT_EQ(enum_name(m.cutover.steps[2].state),
+            std::string("planned"));  // landed, but not recorded
   auto resumed = cutover();
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("had landed before a crash"), std::string::npos) << resumed.output;
   EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
   EXPECT_EQ(diff_text(before_, live(target_uri(), ".retained-r1")), "");
-  EXPECT_EQ(manifest().cutover.state, "done");
+  EXPECT_EQ(enum_name(manifest().cutover.state), std::string("done"));
 }
 
 TEST_F(StagedCutover, NothingRunsOnAWorkDirAnotherInvocationHolds) {
@@ -199,7 +201,7 @@ TEST_F(StagedCutover, NothingRunsOnAWorkDirAnotherInvocationHolds) {
     EXPECT_NE(run.output.find("is in use by test (pid"), std::string::npos) << run.output;
   }
   EXPECT_EQ(diff_text(staged, state_of(target_uri())), "");
-  EXPECT_EQ(manifest().cutover.state, "");
+  EXPECT_EQ(enum_name(manifest().cutover.state), std::string(""));
   held->reset();  // released: the cutover goes ahead
   EXPECT_EQ(cutover().exit_code, 0);
 }

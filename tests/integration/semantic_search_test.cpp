@@ -213,7 +213,8 @@ class SemanticSearchEdges : public MigrateIntegration {
     auto info = store->create_collection(spec);
     ASSERT_TRUE(info) << info.error().message;
     for (std::size_t start = 0; start < records.size(); start += 500) {
-      const auto batch = std::span(records).subspan(start, std::min<std::size_t>(500, records.size() - start));
+      const auto batch =
+          std::span(records).subspan(start, std::min<std::size_t>(500, records.size() - start));
       ASSERT_TRUE(store->upsert(*info, batch));
     }
   }
@@ -345,7 +346,8 @@ TEST_F(SemanticSearchEdges, MissingAndChangedRecordsStillDivergeUnderAnApproxima
   ASSERT_TRUE(store->delete_records(**info, deleted));
   for (std::size_t start = 0; start < changed.size(); start += 500) {
     ASSERT_TRUE(store->upsert(
-        **info, std::span(changed).subspan(start, std::min<std::size_t>(500, changed.size() - start))));
+        **info,
+        std::span(changed).subspan(start, std::min<std::size_t>(500, changed.size() - start))));
   }
   int exit_code = 0;
   auto t = validate({"--sample", "40"}, &exit_code);

@@ -31,8 +31,9 @@ Result<StoreUri> database_uri(const std::string& unique) {
 }
 
 StoreFactory http_plain() {
-  return {"http", [](const std::string& unique, const std::filesystem::path&)
-                      -> Result<std::unique_ptr<VectorStore>> {
+  return {"http",
+          [](const std::string& unique,
+             const std::filesystem::path&) -> Result<std::unique_ptr<VectorStore>> {
             CM_ASSIGN_OR_RETURN(auto uri, database_uri(unique));
             // The factory creates the database; the store under test is the undecorated one.
             CM_ASSIGN_OR_RETURN(auto creator, open_store(uri, StoreRole::kTarget, {}));
@@ -42,8 +43,9 @@ StoreFactory http_plain() {
 }
 
 StoreFactory http_decorated() {
-  return {"http_decorated", [](const std::string& unique, const std::filesystem::path&)
-                                -> Result<std::unique_ptr<VectorStore>> {
+  return {"http_decorated",
+          [](const std::string& unique,
+             const std::filesystem::path&) -> Result<std::unique_ptr<VectorStore>> {
             CM_ASSIGN_OR_RETURN(auto uri, database_uri(unique));
             return open_store(uri, StoreRole::kTarget, {});
           }};

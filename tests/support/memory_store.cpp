@@ -160,8 +160,7 @@ Result<std::uint64_t> MemoryStore::count(const CollectionInfo& collection) {
 }
 
 Result<std::vector<std::string>> MemoryStore::list_ids(const CollectionInfo& collection,
-                                                       std::uint64_t offset,
-                                                       std::uint32_t limit) {
+                                                       std::uint64_t offset, std::uint32_t limit) {
   CM_RETURN_IF_ERROR(enter("list_ids"));
   std::lock_guard lock(mu_);
   CM_ASSIGN_OR_RETURN(Collection * c, lookup_locked(collection));
@@ -177,8 +176,8 @@ Result<std::vector<Record>> MemoryStore::get_records(const CollectionInfo& colle
   std::lock_guard lock(mu_);
   CM_ASSIGN_OR_RETURN(Collection * c, lookup_locked(collection));
   if (ids.size() > limits_.max_batch_size)
-    return make_error(ErrorCode::kRejected, "get of " + std::to_string(ids.size()) +
-                                                " ids exceeds the batch limit");
+    return make_error(ErrorCode::kRejected,
+                      "get of " + std::to_string(ids.size()) + " ids exceeds the batch limit");
   std::vector<Record> out;
   for (const auto& id : ids) {
     if (auto it = c->records.find(id); it != c->records.end()) out.push_back(it->second);
@@ -199,9 +198,9 @@ Status MemoryStore::upsert(const CollectionInfo& collection, std::span<const Rec
       return make_error(ErrorCode::kInvalidArgument, "record with an empty id or embedding");
     const int d = static_cast<int>(r.embedding.size());
     if (dim && *dim != d) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "record '" + r.id + "' has dimension " + std::to_string(d) +
-                            ", the collection " + std::to_string(*dim));
+      return make_error(ErrorCode::kInvalidArgument, "record '" + r.id + "' has dimension " +
+                                                         std::to_string(d) + ", the collection " +
+                                                         std::to_string(*dim));
     }
     dim = d;
   }
@@ -237,8 +236,7 @@ Result<std::vector<std::vector<QueryHit>>> MemoryStore::query(
     if (c->info.dimension && e.size() != static_cast<std::size_t>(*c->info.dimension)) {
       return make_error(ErrorCode::kInvalidArgument,
                         "query embedding of dimension " + std::to_string(e.size()) +
-                            " for a collection of dimension " +
-                            std::to_string(*c->info.dimension));
+                            " for a collection of dimension " + std::to_string(*c->info.dimension));
     }
   }
   if (k == 0) return out;

@@ -30,10 +30,19 @@ namespace cm::testing {
 class MemoryStore final : public VectorStore {
  public:
   // Operation names, as FaultInjectingStore spells them.
-  static constexpr std::string_view kOps[] = {
-      "list_collections", "find_collection", "create_collection", "delete_collection",
-      "update_collection_metadata", "rename_collection", "count", "list_ids", "get_records",
-      "upsert", "delete_records", "query", "flush"};
+  static constexpr std::string_view kOps[] = {"list_collections",
+                                              "find_collection",
+                                              "create_collection",
+                                              "delete_collection",
+                                              "update_collection_metadata",
+                                              "rename_collection",
+                                              "count",
+                                              "list_ids",
+                                              "get_records",
+                                              "upsert",
+                                              "delete_records",
+                                              "query",
+                                              "flush"};
 
   explicit MemoryStore(std::string name = "memory", StoreLimits limits = {});
 

@@ -62,7 +62,8 @@ TEST(BatchRunnerTest, SkipsBatchesAlreadyDone) {
     t.completed.insert(i);
     return ok_status();
   };
-  ASSERT_TRUE(run_batches(10, [](std::size_t i) { return i % 3 == 0; }, 2, work));
+  ASSERT_TRUE(run_batches(
+      10, [](std::size_t i) { return i % 3 == 0; }, 2, work));
   EXPECT_EQ(t.ran, (std::multiset<std::size_t>{1, 2, 4, 5, 7, 8}));
   EXPECT_EQ(t.completed, t.ran);
 }

@@ -4,6 +4,7 @@
 // is refused; a restore splits parts to the target's batch limit, skips parts already done,
 // reports each part only after the target took it, and stops at a failure.
 #include "common/run/collection_copy.hpp"
+#include "common/run/store_factory.hpp"
 
 #include <gtest/gtest.h>
 
@@ -47,12 +48,12 @@ class CollectionCopyTest : public ::testing::Test {
     ASSERT_TRUE(live_store_.upsert(live_, records_));
     live_ = **live_store_.find_collection("docs");  // with its dimension
     live_store_.reset_calls();
-    auto snap = SnapshotStore::open(dir_ / "backup", SnapshotStore::Mode::kWrite);
+    auto snap = open_work_snapshot(dir_ / "backup", SnapshotStore::Mode::kWrite, {});
     ASSERT_TRUE(snap) << snap.error().message;
     snap_ = std::move(*snap);
   }
   void TearDown() override {
-    snap_.reset();
+    snap_ = {};
     fs::remove_all(dir_);
   }
   CopyToSnapshotOptions options(std::size_t batch = 7, std::size_t workers = 3) {
@@ -67,11 +68,11 @@ class CollectionCopyTest : public ::testing::Test {
     return rs;
   }
   std::vector<Record> snapshot_records(const std::string& name) {
-    auto info = snap_->find_collection(name);
+    auto info = snap_.snapshot->find_collection(name);
     EXPECT_TRUE(info && *info);
     std::vector<std::string> ids;
     for (const auto& r : records_) ids.push_back(r.id);
-    auto got = snap_->get_records(**info, ids);
+    auto got = snap_.snapshot->get_records(**info, ids);
     EXPECT_TRUE(got) << got.error().message;
     return got ? sorted(*got) : std::vector<Record>{};
   }
@@ -80,21 +81,21 @@ class CollectionCopyTest : public ::testing::Test {
   MemoryStore live_store_{"live"};
   CollectionInfo live_;
   std::vector<Record> records_;
-  std::unique_ptr<SnapshotStore> snap_;
+  WorkSnapshot snap_;  // the copy target, opened through the factory as migrate does
 };
 
 TEST_F(CollectionCopyTest, CopiesEveryRecordAndTheCollectionsIdentityIntoASnapshot) {
-  auto copied = copy_collection_to_snapshot(live_store_, live_, *snap_, options());
+  auto copied = copy_collection_to_snapshot(live_store_, live_, snap_, options());
   ASSERT_TRUE(copied) << copied.error().message;
   EXPECT_EQ(*copied, 50u);
   EXPECT_EQ(live_store_.calls("get_records"), 8u);  // ceil(50 / 7) batches, each fetched once
-  EXPECT_EQ(live_store_.writes(), 0u);               // the live side is only read
-  ASSERT_TRUE(snap_->flush());
-  auto report = snap_->verify();
+  EXPECT_EQ(live_store_.writes(), 0u);              // the live side is only read
+  ASSERT_TRUE(snap_.snapshot->flush());
+  auto report = snap_.snapshot->verify();
   ASSERT_TRUE(report) << report.error().message;
   EXPECT_TRUE(report->ok()) << report->problem_lines();
   EXPECT_EQ(report->records_checked, 50u);
-  auto info = snap_->find_collection("docs");
+  auto info = snap_.snapshot->find_collection("docs");
   ASSERT_TRUE(info && *info);
   EXPECT_EQ((*info)->id, live_.id);
   EXPECT_EQ((*info)->metadata, live_.metadata);
@@ -105,18 +106,18 @@ TEST_F(CollectionCopyTest, CopiesEveryRecordAndTheCollectionsIdentityIntoASnapsh
 
 TEST_F(CollectionCopyTest, APartialEarlierCopyIsStartedOver) {
   // A crashed backup left a copy with a stale record and a record the live collection lacks.
-  auto partial = snap_->create_collection_from(live_);
+  auto partial = snap_.snapshot->create_collection_from(live_);
   ASSERT_TRUE(partial);
   auto stale = make_records(3);
   stale[0].document = "stale";
   stale.push_back({"not-in-live", {1.0f, 1.0f, 1.0f}, std::nullopt, {}});
-  ASSERT_TRUE(snap_->upsert(*partial, stale));
-  auto copied = copy_collection_to_snapshot(live_store_, live_, *snap_, options(10, 2));
+  ASSERT_TRUE(snap_.snapshot->upsert(*partial, stale));
+  auto copied = copy_collection_to_snapshot(live_store_, live_, snap_, options(10, 2));
   ASSERT_TRUE(copied) << copied.error().message;
-  ASSERT_TRUE(snap_->flush());
-  auto info = snap_->find_collection("docs");
+  ASSERT_TRUE(snap_.snapshot->flush());
+  auto info = snap_.snapshot->find_collection("docs");
   ASSERT_TRUE(info && *info);
-  EXPECT_EQ(*snap_->count(**info), 50u);
+  EXPECT_EQ(*snap_.snapshot->count(**info), 50u);
   EXPECT_EQ(snapshot_records("docs"), sorted(records_));
 }
 
@@ -127,7 +128,7 @@ TEST_F(CollectionCopyTest, ACollectionThatLosesRecordsDuringTheCopyIsRefused) {
       ASSERT_TRUE(live_store_.delete_records(live_, gone));
     }
   });
-  auto copied = copy_collection_to_snapshot(live_store_, live_, *snap_, options(7, 1));
+  auto copied = copy_collection_to_snapshot(live_store_, live_, snap_, options(7, 1));
   ASSERT_FALSE(copied);
   EXPECT_EQ(copied.error().code, ErrorCode::kVerifyFailed);
   EXPECT_NE(copied.error().message.find("1 record(s) vanished"), std::string::npos)
@@ -136,7 +137,7 @@ TEST_F(CollectionCopyTest, ACollectionThatLosesRecordsDuringTheCopyIsRefused) {
 
 TEST_F(CollectionCopyTest, AReadFailureStopsTheCopyWithTheStoresError) {
   live_store_.fail("get_records", {ErrorCode::kTransient, "timeout"}, 2);
-  auto copied = copy_collection_to_snapshot(live_store_, live_, *snap_, options(7, 1));
+  auto copied = copy_collection_to_snapshot(live_store_, live_, snap_, options(7, 1));
   ASSERT_FALSE(copied);
   EXPECT_EQ(copied.error().code, ErrorCode::kTransient);
   EXPECT_NE(copied.error().message.find("timeout"), std::string::npos);
@@ -146,8 +147,8 @@ class RestoreTest : public CollectionCopyTest {
  protected:
   void SetUp() override {
     CollectionCopyTest::SetUp();
-    ASSERT_TRUE(copy_collection_to_snapshot(live_store_, live_, *snap_, options(7, 2)));
-    ASSERT_TRUE(snap_->flush());
+    ASSERT_TRUE(copy_collection_to_snapshot(live_store_, live_, snap_, options(7, 2)));
+    ASSERT_TRUE(snap_.snapshot->flush());
     auto target = target_store_.create_collection({"docs", live_.metadata, live_.hnsw, {}});
     ASSERT_TRUE(target);
     target_ = *target;
@@ -158,7 +159,7 @@ class RestoreTest : public CollectionCopyTest {
 };
 
 TEST_F(RestoreTest, UpsertsEveryPartSplitToTheTargetsLimitAndReportsEachPart) {
-  auto parts = snap_->part_count("docs");
+  auto parts = snap_.snapshot->part_count("docs");
   ASSERT_TRUE(parts);
   ASSERT_EQ(*parts, 8u);
   std::mutex mu;
@@ -173,7 +174,7 @@ TEST_F(RestoreTest, UpsertsEveryPartSplitToTheTargetsLimitAndReportsEachPart) {
     reported_records += records;
     return ok_status();
   };
-  auto sent = upsert_from_snapshot(*snap_, "docs", target_store_, target_, o);
+  auto sent = upsert_from_snapshot(*snap_.snapshot, "docs", target_store_, target_, o);
   ASSERT_TRUE(sent) << sent.error().message;
   EXPECT_EQ(*sent, 50u);
   EXPECT_EQ(reported, (std::multiset<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7}));
@@ -183,7 +184,7 @@ TEST_F(RestoreTest, UpsertsEveryPartSplitToTheTargetsLimitAndReportsEachPart) {
 
 TEST_F(RestoreTest, SkipsPartsAlreadyDoneAndStopsAtAFailureWithoutReportingIt) {
   std::vector<std::size_t> sizes;
-  for (std::size_t i = 0; i < 8; ++i) sizes.push_back(snap_->read_part("docs", i)->size());
+  for (std::size_t i = 0; i < 8; ++i) sizes.push_back(snap_.snapshot->read_part("docs", i)->size());
   auto upserts_of = [&](std::size_t part) { return (sizes[part] + 3) / 4; };
   UpsertFromSnapshotOptions o;
   o.max_batch = 4;
@@ -198,16 +199,16 @@ TEST_F(RestoreTest, SkipsPartsAlreadyDoneAndStopsAtAFailureWithoutReportingIt) {
   // Parts 0 and 1 are skipped; the last upsert of part 3 fails.
   const auto failing = upserts_of(2) + upserts_of(3);
   target_store_.fail("upsert", {ErrorCode::kRejected, "quota exceeded", 400}, failing);
-  auto sent = upsert_from_snapshot(*snap_, "docs", target_store_, target_, o);
+  auto sent = upsert_from_snapshot(*snap_.snapshot, "docs", target_store_, target_, o);
   ASSERT_FALSE(sent);
   EXPECT_EQ(sent.error().code, ErrorCode::kRejected);
   EXPECT_EQ(reported, (std::vector<std::size_t>{2}));  // part 3 failed: not reported
-  EXPECT_EQ(target_store_.calls("upsert"), failing);  // nothing after the failure
+  EXPECT_EQ(target_store_.calls("upsert"), failing);   // nothing after the failure
   // A resume that skips 0-2 finishes the rest; parts 0 and 1 were never sent by this test.
   target_store_.clear_failures();
   reported.clear();
   o.already_done = [](std::size_t part) { return part < 3; };
-  sent = upsert_from_snapshot(*snap_, "docs", target_store_, target_, o);
+  sent = upsert_from_snapshot(*snap_.snapshot, "docs", target_store_, target_, o);
   ASSERT_TRUE(sent) << sent.error().message;
   EXPECT_EQ(*sent, 50u - sizes[0] - sizes[1] - sizes[2]);
   EXPECT_EQ(reported, (std::vector<std::size_t>{3, 4, 5, 6, 7}));

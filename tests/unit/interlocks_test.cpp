@@ -33,7 +33,9 @@ class InterlocksTest : public ::testing::Test {
   }
   static InterlockInput input(const std::string& target, const std::string& env = "") {
     InterlockInput in;
-    in.target_env = env;
+    auto kind = parse_target_env(env);
+    EXPECT_TRUE(kind) << kind.error().message;
+    if (kind) in.target_env = *kind;
     in.target = uri(target);
     return in;
   }
@@ -45,7 +47,7 @@ class InterlocksTest : public ::testing::Test {
 TEST_F(InterlocksTest, AnUnlabelledRunIsATestRunAndMayWrite) {
   auto d = check_interlocks(input("http://localhost:8000"));
   ASSERT_TRUE(d) << d.error().message;
-  EXPECT_EQ(d->target_kind, "test");
+  EXPECT_EQ(d->target_kind, TargetKind::kTest);
   EXPECT_FALSE(d->listed_as_working);
 }
 
@@ -57,8 +59,8 @@ TEST_F(InterlocksTest, AWorkingTargetNeedsTheExactConfirmation) {
   EXPECT_NE(missing.error().message.find("not set"), std::string::npos) << missing.error().message;
   EXPECT_NE(missing.error().message.find(kWorkingConfirmation), std::string::npos);
 
-  for (const char* wrong : {"", "yes", "i_acknowledge_working_mutation",
-                            "I_ACKNOWLEDGE_WORKING_MUTATION "}) {
+  for (const char* wrong :
+       {"", "yes", "i_acknowledge_working_mutation", "I_ACKNOWLEDGE_WORKING_MUTATION "}) {
     in.confirmation = wrong;
     auto refused = check_interlocks(in);
     ASSERT_FALSE(refused) << "'" << wrong << "'";
@@ -69,7 +71,7 @@ TEST_F(InterlocksTest, AWorkingTargetNeedsTheExactConfirmation) {
   in.confirmation = kWorkingConfirmation;
   auto allowed = check_interlocks(in);
   ASSERT_TRUE(allowed) << allowed.error().message;
-  EXPECT_EQ(allowed->target_kind, "working");
+  EXPECT_EQ(allowed->target_kind, TargetKind::kWorking);
 }
 
 TEST_F(InterlocksTest, ADryRunOfAWorkingTargetNeedsNoConfirmation) {
@@ -77,11 +79,11 @@ TEST_F(InterlocksTest, ADryRunOfAWorkingTargetNeedsNoConfirmation) {
   in.dry_run = true;
   auto d = check_interlocks(in);
   ASSERT_TRUE(d) << d.error().message;
-  EXPECT_EQ(d->target_kind, "working");
+  EXPECT_EQ(d->target_kind, TargetKind::kWorking);
 }
 
 TEST_F(InterlocksTest, AnUnknownTargetEnvIsAnInputError) {
-  auto d = check_interlocks(input("http://localhost:8000", "production"));
+  auto d = parse_target_env("production");
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(d.error().message.find("'production'"), std::string::npos);
@@ -145,13 +147,13 @@ TEST_F(InterlocksTest, AListedWorkingTargetWithConfirmationMayBeWritten) {
   auto d = check_interlocks(in);
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_TRUE(d->listed_as_working);
-  EXPECT_EQ(d->target_kind, "working");
+  EXPECT_EQ(d->target_kind, TargetKind::kWorking);
 }
 
 TEST_F(InterlocksTest, AMalformedTargetsFileIsAnInputErrorEvenForADryRun) {
-  for (const char* bad : {"not json at all", "[]", R"({"test": []})", R"({"working": "http://a:1"})",
-                          R"({"working": [42]})", R"({"working": ["ftp://nope"]})",
-                          R"({"working": [], "prod": []})"}) {
+  for (const char* bad : {"not json at all", "[]", R"({"test": []})",
+                          R"({"working": "http://a:1"})", R"({"working": [42]})",
+                          R"({"working": ["ftp://nope"]})", R"({"working": [], "prod": []})"}) {
     SCOPED_TRACE(bad);
     auto in = input("http://localhost:8000");
     in.targets_file = targets(bad);

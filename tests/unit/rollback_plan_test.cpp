@@ -28,9 +28,13 @@ constexpr const char* kRun = "run-1";
 
 json entry(const std::string& name, const std::string& action, const std::string& state,
            const std::string& staging = "", const std::string& disrupted = "") {
-  return {{"name", name},         {"action", action},           {"state", state},
-          {"source_collections", json::array({name})},          {"expected_records", 5},
-          {"staging_name", staging}, {"disrupted_at", disrupted}};
+  return {{"name", name},
+          {"action", action},
+          {"state", state},
+          {"source_collections", json::array({name})},
+          {"expected_records", 5},
+          {"staging_name", staging},
+          {"disrupted_at", disrupted}};
 }
 
 RunManifest manifest(json entries, json cutover = json::object()) {
@@ -50,7 +54,8 @@ RunManifest manifest(json entries, json cutover = json::object()) {
 
 json step(const std::string& id, const std::string& from, const std::string& to,
           const std::string& state, const std::string& done_at = "") {
-  return {{"collection_id", id}, {"from", from}, {"to", to}, {"state", state}, {"done_at", done_at}};
+  return {
+      {"collection_id", id}, {"from", from}, {"to", to}, {"state", state}, {"done_at", done_at}};
 }
 
 std::vector<std::string> names_of(const json& items) {
@@ -59,7 +64,9 @@ std::vector<std::string> names_of(const json& items) {
   return out;
 }
 
-std::vector<std::string> strings(const json& list) { return list.get<std::vector<std::string>>(); }
+std::vector<std::string> strings(const json& list) {
+  return list.get<std::vector<std::string>>();
+}
 
 class RollbackPlanTest : public ::testing::Test {
  protected:
@@ -75,7 +82,9 @@ class RollbackPlanTest : public ::testing::Test {
     std::vector<Record> rs;
     for (std::size_t i = 0; i < records; ++i)
       rs.push_back({name + "-" + std::to_string(i), {float(i), 1.0f}, std::nullopt, {}});
-    if (records > 0) EXPECT_TRUE(target_.upsert(*info, rs));
+    if (records > 0) {
+      EXPECT_TRUE(target_.upsert(*info, rs));
+    }
     return *info;
   }
   // A sealed backup snapshot holding `collections` (with their ids) and `records` records each.
@@ -185,8 +194,8 @@ TEST_F(RollbackPlanTest, APreRunCollectionTheRunNeverWroteIsLeftUntouched) {
 
 TEST_F(RollbackPlanTest, PlannedEntriesThatWereNeverCreatedAreSkipped) {
   add("docs", false);  // someone else's collection under the planned name
-  auto j = plan(manifest(json::array(
-      {entry("docs", "created", "planned"), entry("fresh", "created", "planned")})));
+  auto j = plan(manifest(
+      json::array({entry("docs", "created", "planned"), entry("fresh", "created", "planned")})));
   ASSERT_TRUE(j) << j.error().message;
   EXPECT_TRUE((*j)["paths"].empty());
   EXPECT_TRUE((*j)["archive"].empty());

@@ -21,10 +21,20 @@ RunManifest staged_manifest() {
   m.source = "http://old:8000";
   m.target = "http://new:8000";
   m.staged = true;
-  m.target_collections.push_back(
-      {"kb", "replaced", "verified", {"kb_old"}, 10, staging_name_for("kb", m.run_id), ""});
-  m.target_collections.push_back(
-      {"faq", "created", "verified", {"faq"}, 5, staging_name_for("faq", m.run_id), ""});
+  m.target_collections.push_back({"kb",
+                                  LedgerAction::kReplaced,
+                                  LedgerState::kVerified,
+                                  {"kb_old"},
+                                  10,
+                                  staging_name_for("kb", m.run_id),
+                                  ""});
+  m.target_collections.push_back({"faq",
+                                  LedgerAction::kCreated,
+                                  LedgerState::kVerified,
+                                  {"faq"},
+                                  5,
+                                  staging_name_for("faq", m.run_id),
+                                  ""});
   return m;
 }
 
@@ -45,15 +55,16 @@ TEST(RunLedgerTest, DataLocationFollowsTheCutoverJournal) {
   auto m = staged_manifest();
   const auto& kb = m.target_collections[0];
   EXPECT_EQ(m.data_location(kb), kb.staging_name);
-  m.cutover.state = "swapping";
-  m.cutover.steps = {{"id-live", "kb", retained_name_for("kb", m.run_id), "done", "t1"},
-                     {"id-staged", kb.staging_name, "kb", "planned", ""}};
+  m.cutover.state = CutoverState::kSwapping;
+  m.cutover.steps = {{"id-live", "kb", retained_name_for("kb", m.run_id), RenameState::kDone, "t1"},
+                     {"id-staged", kb.staging_name, "kb", RenameState::kPlanned, ""}};
   EXPECT_EQ(m.data_location(kb), kb.staging_name);  // the swap-in has not landed
-  m.cutover.steps[1].state = "done";
+  m.cutover.steps[1].state = RenameState::kDone;
   EXPECT_EQ(m.data_location(kb), "kb");
   EXPECT_EQ(m.data_location(m.target_collections[1]), m.target_collections[1].staging_name);
   RunManifest in_place;
-  in_place.target_collections.push_back({"x", "created", "imported", {}, 1, "", ""});
+  in_place.target_collections.push_back(
+      {"x", LedgerAction::kCreated, LedgerState::kImported, {}, 1, "", ""});
   EXPECT_EQ(in_place.data_location(in_place.target_collections[0]), "x");
   // find_target answers to both names of an entry.
   EXPECT_EQ(m.find_target(kb.staging_name), &m.target_collections[0]);
@@ -64,13 +75,13 @@ TEST(RunLedgerTest, DataLocationFollowsTheCutoverJournal) {
 TEST(RunLedgerTest, StagedFieldsSurviveTheJsonRoundTrip) {
   auto m = staged_manifest();
   m.target_collections[0].disrupted_at = "2026-11-22T08:00:01Z";
-  m.cutover = {"done",
+  m.cutover = {CutoverState::kDone,
                "/w/validation_report.json",
-               "PASSED",
+               ReportStatus::kPassed,
                "t0",
                "t2",
                "",
-               {{"id-live", "kb", "kb.retained-x", "done", "t1"}},
+               {{"id-live", "kb", "kb.retained-x", RenameState::kDone, "t1"}},
                {"kb.retained-x"}};
   m.rolled_back_at = "2026-11-22T09:00:00Z";
   auto back = run_manifest_from_json(run_manifest_to_json(m));

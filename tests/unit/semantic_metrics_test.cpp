@@ -145,10 +145,10 @@ TEST(SemanticMetricsTest, NonFiniteDistancesRankAfterEveryFiniteOne) {
   EXPECT_EQ(merged[1].distance, 0.7f);
   // A non-finite exact distance is never a tie (-inf <= kth would otherwise count).
   const std::vector<QueryHit> exact{{"a", 0.1f}, {"b", 0.2f}};
-  EXPECT_DOUBLE_EQ(
-      *recall_with_ties(exact, std::vector<JudgedHit>{{"a", 0.1f}, {"h", -inf}}, 1e-3), 0.5);
-  EXPECT_DOUBLE_EQ(
-      *recall_with_ties(exact, std::vector<JudgedHit>{{"a", 0.1f}, {"h", nan}}, 1e-3), 0.5);
+  EXPECT_DOUBLE_EQ(*recall_with_ties(exact, std::vector<JudgedHit>{{"a", 0.1f}, {"h", -inf}}, 1e-3),
+                   0.5);
+  EXPECT_DOUBLE_EQ(*recall_with_ties(exact, std::vector<JudgedHit>{{"a", 0.1f}, {"h", nan}}, 1e-3),
+                   0.5);
 }
 
 TEST(SemanticMetricsTest, ExactTopKLeavesOverflowingIpDistancesOutAndCountsThem) {
@@ -164,7 +164,7 @@ TEST(SemanticMetricsTest, ExactTopKLeavesOverflowingIpDistancesOutAndCountsThem)
     m.row_of.emplace(id_hash(m.ids.back()), static_cast<std::uint32_t>(r));
   }
   RowMatrix q(2, 4);
-  q.row(0) = m.rows.row(0);                     // huge
+  q.row(0) = m.rows.row(0);                    // huge
   q.row(1) << 1e-30f, 1e-30f, 1e-30f, 1e-30f;  // tiny: every distance finite
   std::vector<std::size_t> non_finite;
   const std::vector<std::size_t> ks{5, 5};
@@ -238,7 +238,8 @@ TEST(SemanticMetricsTest, AnswerAtADistanceItsExpectedVectorDoesNotGiveIsDiverge
   const std::vector<QueryHit> exact{{"a", 0.1f}, {"b", 0.2f}, {"c", 0.3f}};
   // y is reported at 0.05 but its expected vector is at 0.9: the target holds another vector;
   // u is unknown to the reference. Each displaced an (intact) true neighbour.
-  const std::vector<JudgedHit> answer{{"y", 0.9f, 0.05f}, {"a", 0.1f, 0.1f}, {"u", std::nullopt, 0.2f}};
+  const std::vector<JudgedHit> answer{
+      {"y", 0.9f, 0.05f}, {"a", 0.1f, 0.1f}, {"u", std::nullopt, 0.2f}};
   auto a = attribute_shortfall(exact, answer, 1e-3,
                                [](const std::string&) { return NeighbourState::kIntact; });
   EXPECT_EQ(a.shortfall, 2u);

@@ -15,8 +15,9 @@ namespace cm::testing {
 namespace {
 
 StoreFactory snapshot_plain() {
-  return {"snapshot", [](const std::string&, const std::filesystem::path& dir)
-                          -> Result<std::unique_ptr<VectorStore>> {
+  return {"snapshot",
+          [](const std::string&,
+             const std::filesystem::path& dir) -> Result<std::unique_ptr<VectorStore>> {
             CM_ASSIGN_OR_RETURN(auto snap,
                                 SnapshotStore::open(dir / "snap", SnapshotStore::Mode::kWrite));
             return std::unique_ptr<VectorStore>(std::move(snap));
@@ -24,23 +25,26 @@ StoreFactory snapshot_plain() {
 }
 
 StoreFactory snapshot_decorated() {
-  return {"snapshot_decorated", [](const std::string&, const std::filesystem::path& dir)
-                                    -> Result<std::unique_ptr<VectorStore>> {
+  return {"snapshot_decorated",
+          [](const std::string&,
+             const std::filesystem::path& dir) -> Result<std::unique_ptr<VectorStore>> {
             CM_ASSIGN_OR_RETURN(auto uri, parse_store_uri("snapshot:" + (dir / "snap").string()));
             return open_store(uri, StoreRole::kTarget, {});
           }};
 }
 
 StoreFactory memory_plain() {
-  return {"memory", [](const std::string&, const std::filesystem::path&)
-                        -> Result<std::unique_ptr<VectorStore>> {
-            return std::unique_ptr<VectorStore>(std::make_unique<MemoryStore>());
-          }};
+  return {
+      "memory",
+      [](const std::string&, const std::filesystem::path&) -> Result<std::unique_ptr<VectorStore>> {
+        return std::unique_ptr<VectorStore>(std::make_unique<MemoryStore>());
+      }};
 }
 
 StoreFactory memory_decorated() {
-  return {"memory_decorated", [](const std::string& unique, const std::filesystem::path& dir)
-                                  -> Result<std::unique_ptr<VectorStore>> {
+  return {"memory_decorated",
+          [](const std::string& unique,
+             const std::filesystem::path& dir) -> Result<std::unique_ptr<VectorStore>> {
             std::unique_ptr<VectorStore> store = std::make_unique<MemoryStore>();
             store = std::make_unique<RetryingStore>(std::move(store), RetryPolicy{}, nullptr);
             store = std::make_unique<AuditingStore>(std::move(store),

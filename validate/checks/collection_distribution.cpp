@@ -119,7 +119,7 @@ class CollectionDistribution final : public Check, public RecordObserver {
 
  private:
   static std::filesystem::path report_path(const ValidationContext& ctx) {
-    return ctx.work.root() / "transform_report.json";
+    return ctx.work.transform_report();
   }
 
   // Missing records not found in another collection of the run: are they in a collection of the

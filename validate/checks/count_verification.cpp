@@ -9,7 +9,8 @@ namespace cm::validate {
 namespace {
 
 struct CollectionCounts {
-  std::string name, action;
+  std::string name;
+  LedgerAction action = LedgerAction::kCreated;
   bool present = false;
   std::uint64_t expected =
       0;  // what must be there: the run's records, plus the kept ones when merged
@@ -32,7 +33,8 @@ class CountVerification final : public Check, public RecordObserver {
     c.present = cut.actual.has_value();
     c.from_run = cut.expected_records;
     // A merge keeps what was there: the ledger holds the union's size, computed at import time.
-    c.expected = c.action == "merged" ? cut.entry->expected_records : cut.expected_records;
+    c.expected =
+        c.action == LedgerAction::kMerged ? cut.entry->expected_records : cut.expected_records;
     c.actual = cut.actual_records;
     rows_.push_back(std::move(c));
   }
@@ -58,15 +60,18 @@ class CountVerification final : public Check, public RecordObserver {
       // Records that were in a merged collection before the run and are gone now are lost too.
       const std::uint64_t kept = c.expected > c.from_run ? c.expected - c.from_run : 0;
       const std::uint64_t lost_kept =
-          c.action == "merged" && kept > c.retained ? kept - c.retained : 0;
+          c.action == LedgerAction::kMerged && kept > c.retained ? kept - c.retained : 0;
       const std::uint64_t lost = c.missing.count + lost_kept;
       expected += c.expected;
       actual += c.actual;
       missing += lost;
       unexpected += c.unexpected.count;
-      per[c.name] = {
-          {"action", c.action}, {"expected", c.expected},           {"actual", c.actual},
-          {"missing", lost},    {"unexpected", c.unexpected.count}, {"present", c.present}};
+      per[c.name] = {{"action", enum_name(c.action)},
+                     {"expected", c.expected},
+                     {"actual", c.actual},
+                     {"missing", lost},
+                     {"unexpected", c.unexpected.count},
+                     {"present", c.present}};
       if (!c.present) {
         result.findings.push_back(c.name + ": the collection is missing from the target (" +
                                   records_text(c.expected) + " expected)");

@@ -172,7 +172,7 @@ class SemanticSearch final : public Check {
     std::size_t looked_up = 0;
     bool space_changed = false;
     std::uint64_t reference_rows = 0;
-    std::vector<std::pair<double, std::string>> worst;     // (recall, query) below the threshold
+    std::vector<std::pair<double, std::string>> worst;      // (recall, query) below the threshold
     std::vector<std::pair<double, std::string>> diverging;  // (recall w/o approximation, query)
     nlohmann::json per = nlohmann::json::object();
     nlohmann::json not_judged = nlohmann::json::array();
@@ -221,39 +221,39 @@ class SemanticSearch final : public Check {
       nlohmann::json targets = nlohmann::json::object();
       for (const auto& [name, space] : e.targets)
         targets[name] = space ? nlohmann::json(*space) : nlohmann::json();
-      per[e.collection] = {{"space", e.space},
-                           {"targets", targets},
-                           {"queries", c_recall.n},
-                           {"mean_recall", c_recall.mean()},
-                           {"min_recall", c_recall.minimum()},
-                           {"mean_jaccard", c_jac.mean()},
-                           {"mean_rbo", c_rbo.mean()},
-                           {"hnswlib_baseline_recall", c_baseline.mean()},
-                           {"queries_below_threshold", c_below},
-                           {"queries_diverged", c_diverged},
-                           {"mean_recall_without_approximation", c_real.mean()},
-                           {"attribution", to_json(c_total)},
-                           {"index_recall",
-                            {{"target", {{"mean", c_recall.mean()}, {"worst", c_recall.minimum()}}},
-                             {"live_source",
-                              {{"mean", c_live_exact.mean()}, {"worst", c_live_exact.minimum()}}},
-                             {"hnswlib_baseline", c_baseline.mean()}}},
-                           {"non_finite",
-                            {{"queries_with_non_finite_distances", c_queries_nf},
-                             {"queries_excluded", c_excluded},
-                             {"exact_distances", c_exact_nf},
-                             {"target_distances", c_target_nf}}},
-                           {"judged", !e.not_judged.has_value()},
-                           {"reference_records", e.reference.rows()},
-                           {"reference",
-                            {{"landed", e.reference.landed},
-                             {"merged_in", e.reference.merged_in},
-                             {"retained", e.reference.retained},
-                             {"source_records", e.reference.source_records}}},
-                           {"seconds",
-                            {{"reading", e.seconds_reading},
-                             {"target_queries", e.seconds_target},
-                             {"exact", e.seconds_exact}}}};
+      per[e.collection] = {
+          {"space", e.space},
+          {"targets", targets},
+          {"queries", c_recall.n},
+          {"mean_recall", c_recall.mean()},
+          {"min_recall", c_recall.minimum()},
+          {"mean_jaccard", c_jac.mean()},
+          {"mean_rbo", c_rbo.mean()},
+          {"hnswlib_baseline_recall", c_baseline.mean()},
+          {"queries_below_threshold", c_below},
+          {"queries_diverged", c_diverged},
+          {"mean_recall_without_approximation", c_real.mean()},
+          {"attribution", to_json(c_total)},
+          {"index_recall",
+           {{"target", {{"mean", c_recall.mean()}, {"worst", c_recall.minimum()}}},
+            {"live_source", {{"mean", c_live_exact.mean()}, {"worst", c_live_exact.minimum()}}},
+            {"hnswlib_baseline", c_baseline.mean()}}},
+          {"non_finite",
+           {{"queries_with_non_finite_distances", c_queries_nf},
+            {"queries_excluded", c_excluded},
+            {"exact_distances", c_exact_nf},
+            {"target_distances", c_target_nf}}},
+          {"judged", !e.not_judged.has_value()},
+          {"reference_records", e.reference.rows()},
+          {"reference",
+           {{"landed", e.reference.landed},
+            {"merged_in", e.reference.merged_in},
+            {"retained", e.reference.retained},
+            {"source_records", e.reference.source_records}}},
+          {"seconds",
+           {{"reading", e.seconds_reading},
+            {"target_queries", e.seconds_target},
+            {"exact", e.seconds_exact}}}};
       if (e.not_judged) per[e.collection]["not_judged_reason"] = *e.not_judged;
       result.findings.insert(result.findings.end(), e.findings.begin(), e.findings.end());
       if (e.not_judged) {
@@ -274,14 +274,15 @@ class SemanticSearch final : public Check {
             " null in the target's answers); ranked after every finite distance and left out of "
             "the exact top-k");
       }
-      if (c_recall.n > 0 && c_recall.sum / static_cast<double>(c_recall.n) <
-                                t.ann_recall_warning_floor) {
+      if (c_recall.n > 0 &&
+          c_recall.sum / static_cast<double>(c_recall.n) < t.ann_recall_warning_floor) {
         low_index.push_back(e.collection);
         std::string line = e.collection + ": the target's index finds a mean recall@k of " +
                            fmt_num(sum_or(c_recall)) + " (worst " + fmt_num(c_recall.min) +
                            "), below ann_recall_warning_floor " +
                            fmt_num(t.ann_recall_warning_floor);
-        if (c_live_exact.n) line += "; the old server's own recall: " + fmt_num(sum_or(c_live_exact));
+        if (c_live_exact.n)
+          line += "; the old server's own recall: " + fmt_num(sum_or(c_live_exact));
         if (c_baseline.n) line += "; hnswlib baseline: " + fmt_num(sum_or(c_baseline));
         line += ". Check the collection's HNSW configuration (ef_search, max_neighbors)";
         result.findings.push_back(line);
@@ -303,38 +304,39 @@ class SemanticSearch final : public Check {
         diverging_json.push_back({{"query", name}, {"recall_without_approximation", r}});
       if (result.samples.size() < kMaxSamples) result.samples.push_back(name);
     }
-    result.figures = {{"queries", recall.n},
-                      {"queries_from_file", file_queries},
-                      {"queries_sampled", sampled},
-                      {"queries_unresolved", unresolved},
-                      {"queries_not_judged", all_queries - recall.n},
-                      {"k", ctx.options.top_k},
-                      {"mean_recall", recall.mean()},
-                      {"min_recall", recall.minimum()},
-                      {"mean_jaccard", jac.mean()},
-                      {"mean_rbo", rbo.mean()},
-                      {"hnswlib_baseline_recall", baseline.mean()},
-                      {"queries_below_threshold", below},
-                      {"queries_diverged", diverged},
-                      {"queries_below_threshold_by_approximation", below - std::min(below, diverged)},
-                      {"mean_recall_without_approximation", real.mean()},
-                      {"semantic_divergence_percentage", divergence},
-                      {"attribution", to_json(total)},
-                      {"neighbours_looked_up", looked_up},
-                      {"index_recall",
-                       {{"target", {{"mean", recall.mean()}, {"worst", recall.minimum()}}},
-                        {"hnswlib_baseline", baseline.mean()},
-                        {"warning_floor", t.ann_recall_warning_floor},
-                        {"collections_below_floor", low_index}}},
-                      {"non_finite",
-                       {{"queries_with_non_finite_distances", queries_with_non_finite},
-                        {"queries_excluded", excluded_non_finite},
-                        {"exact_distances", exact_non_finite},
-                        {"target_distances", target_non_finite}}},
-                      {"collections_not_judged", not_judged},
-                      {"worst_queries", worst_json},
-                      {"diverged_queries", diverging_json},
-                      {"collections", per}};
+    result.figures = {
+        {"queries", recall.n},
+        {"queries_from_file", file_queries},
+        {"queries_sampled", sampled},
+        {"queries_unresolved", unresolved},
+        {"queries_not_judged", all_queries - recall.n},
+        {"k", ctx.options.top_k},
+        {"mean_recall", recall.mean()},
+        {"min_recall", recall.minimum()},
+        {"mean_jaccard", jac.mean()},
+        {"mean_rbo", rbo.mean()},
+        {"hnswlib_baseline_recall", baseline.mean()},
+        {"queries_below_threshold", below},
+        {"queries_diverged", diverged},
+        {"queries_below_threshold_by_approximation", below - std::min(below, diverged)},
+        {"mean_recall_without_approximation", real.mean()},
+        {"semantic_divergence_percentage", divergence},
+        {"attribution", to_json(total)},
+        {"neighbours_looked_up", looked_up},
+        {"index_recall",
+         {{"target", {{"mean", recall.mean()}, {"worst", recall.minimum()}}},
+          {"hnswlib_baseline", baseline.mean()},
+          {"warning_floor", t.ann_recall_warning_floor},
+          {"collections_below_floor", low_index}}},
+        {"non_finite",
+         {{"queries_with_non_finite_distances", queries_with_non_finite},
+          {"queries_excluded", excluded_non_finite},
+          {"exact_distances", exact_non_finite},
+          {"target_distances", target_non_finite}}},
+        {"collections_not_judged", not_judged},
+        {"worst_queries", worst_json},
+        {"diverged_queries", diverging_json},
+        {"collections", per}};
     if (ctx.live_source) {
       result.figures["live_source"] = {{"queries", live.n},
                                        {"mean_recall_target_vs_live_source", live.mean()},

@@ -206,7 +206,8 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
       auto set, ReferenceSet::plan(ctx, source, request.targets, [&](const Record& r) -> Status {
         if (!dim) dim = r.embedding.size();
         if (next_sample < positions.size() && positions[next_sample] == position) {
-          sampled.push_back(PendingQuery{r.id, true, ctx.options.top_k, r.embedding});
+          sampled.push_back(PendingQuery{
+              .name = r.id, .sampled = true, .k = ctx.options.top_k, .embedding = r.embedding});
           ++next_sample;
         }
         if (auto it = wanted.find(r.id); it != wanted.end()) it->second = r.embedding;
@@ -218,7 +219,10 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
 
   std::vector<PendingQuery> queries;
   for (const auto& q : request.file_queries) {
-    PendingQuery p{q.name, false, q.k.value_or(ctx.options.top_k), q.embedding};
+    PendingQuery p{.name = q.name,
+                   .sampled = false,
+                   .k = q.k.value_or(ctx.options.top_k),
+                   .embedding = q.embedding};
     if (q.record_id) {
       const auto& e = wanted.at(*q.record_id);
       if (e.empty()) {
@@ -254,8 +258,8 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
   if (ctx.live_source) {
     CM_ASSIGN_OR_RETURN(auto live, ctx.live_source->find_collection(source.name));
     if (live) {
-      auto got = answers(*ctx.live_source, std::span(&*live, 1), queries, "live source",
-                         eval.findings);
+      auto got =
+          answers(*ctx.live_source, std::span(&*live, 1), queries, "live source", eval.findings);
       if (!got && got.error().code == ErrorCode::kProtocol) {
         eval.findings.push_back(source.name +
                                 ": the live source's answers could not be read; the "
@@ -343,9 +347,9 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
       eval.outcomes[q].attribution = attribute_shortfall(exact[q], judged[q], tolerance, state_of);
     }
   }  // the matrix is freed here
-  const auto excluded = static_cast<std::size_t>(std::count_if(
-      eval.outcomes.begin(), eval.outcomes.end(),
-      [](const QueryOutcome& o) { return o.excluded_non_finite; }));
+  const auto excluded = static_cast<std::size_t>(
+      std::count_if(eval.outcomes.begin(), eval.outcomes.end(),
+                    [](const QueryOutcome& o) { return o.excluded_non_finite; }));
   if (!eval.outcomes.empty() && excluded == eval.outcomes.size()) {
     eval.not_judged = "every query's distances to its records are non-finite (" +
                       std::string(distance_space_name(*space)) +

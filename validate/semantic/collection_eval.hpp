@@ -62,7 +62,7 @@ struct CollectionEvaluation {
   // judged as usual.
   std::optional<std::string> not_judged;
   std::size_t neighbours_looked_up = 0;  // missed neighbours fetched from the target by id
-  std::size_t unresolved = 0;         // file queries that could not be run
+  std::size_t unresolved = 0;            // file queries that could not be run
   double seconds_reading = 0, seconds_target = 0, seconds_exact = 0;
 
   // For the baseline: the prepared queries (rows), their k, the exact answers, and the routed

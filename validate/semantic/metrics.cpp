@@ -61,10 +61,9 @@ std::vector<QueryHit> merge_answers(std::span<const std::vector<QueryHit>> lists
   std::vector<QueryHit> out;
   out.reserve(best.size());
   for (auto& [id, distance] : best) out.push_back(QueryHit{id, distance});
-  std::stable_sort(out.begin(), out.end(),  // ids are already in order: ties stay by id
-                   [](const QueryHit& x, const QueryHit& y) {
-                     return distance_before(x.distance, y.distance);
-                   });
+  std::stable_sort(
+      out.begin(), out.end(),  // ids are already in order: ties stay by id
+      [](const QueryHit& x, const QueryHit& y) { return distance_before(x.distance, y.distance); });
   if (out.size() > k) out.resize(k);
   return out;
 }
@@ -103,8 +102,8 @@ Attribution attribute_shortfall(std::span<const QueryHit> exact, std::span<const
   a.truth = exact.size();
   if (exact.empty()) return a;
   const double recall = recall_with_ties(exact, answer, tolerance).value_or(1.0);
-  a.shortfall = static_cast<std::size_t>(
-      std::llround((1.0 - recall) * static_cast<double>(exact.size())));
+  a.shortfall =
+      static_cast<std::size_t>(std::llround((1.0 - recall) * static_cast<double>(exact.size())));
   std::unordered_set<std::string_view> truth, counted;
   for (const auto& h : exact) truth.insert(h.id);
   for (const auto& h : answer) {
@@ -112,10 +111,9 @@ Attribution attribute_shortfall(std::span<const QueryHit> exact, std::span<const
     // A record outside the exact top-k: an approximate answer when its distance is what its
     // expected vector gives, a changed (or unexpected) record when not. Without a reported
     // distance (a local index) only an unknown id is known to be wrong.
-    const bool agrees = h.reported_distance
-                            ? reported_distance_agrees(h.reported_distance, h.exact_distance,
-                                                       tolerance)
-                            : h.exact_distance.has_value();
+    const bool agrees = h.reported_distance ? reported_distance_agrees(h.reported_distance,
+                                                                       h.exact_distance, tolerance)
+                                            : h.exact_distance.has_value();
     if (!agrees) ++a.answers_changed;
   }
   if (a.shortfall > 0) {
@@ -134,8 +132,7 @@ Attribution attribute_shortfall(std::span<const QueryHit> exact, std::span<const
       }
     }
   }  // else: every absent neighbour is covered by a tie; nothing to look up
-  a.divergent =
-      std::min(a.shortfall, a.missed_missing + a.missed_changed + a.answers_changed);
+  a.divergent = std::min(a.shortfall, a.missed_missing + a.missed_changed + a.answers_changed);
   a.approximate = a.shortfall - a.divergent;
   a.recall_without_approximation =
       1.0 - static_cast<double>(a.divergent) / static_cast<double>(a.truth);

@@ -82,18 +82,18 @@ bool reported_distance_agrees(std::optional<float> reported, std::optional<float
                               double tolerance);
 
 struct Attribution {
-  std::size_t truth = 0;             // |exact| (finite exact top-k)
-  std::size_t shortfall = 0;         // |exact| - hits of recall_with_ties
-  std::size_t missed = 0;            // exact neighbours absent from the answer (ids)
-  std::size_t missed_intact = 0;     // ... held by the target with the expected vector
-  std::size_t missed_missing = 0;    // ... absent from the target
-  std::size_t missed_changed = 0;    // ... held with another vector
-  std::size_t answers_changed = 0;   // answered hits whose reported distance disagrees with the
-                                     // expected one, or unknown to the reference
-  std::size_t divergent = 0;         // the share of the shortfall the target's data explains:
-                                     // min(shortfall, missed_missing + missed_changed +
-                                     // answers_changed)
-  std::size_t approximate = 0;       // shortfall - divergent: the index's approximation
+  std::size_t truth = 0;            // |exact| (finite exact top-k)
+  std::size_t shortfall = 0;        // |exact| - hits of recall_with_ties
+  std::size_t missed = 0;           // exact neighbours absent from the answer (ids)
+  std::size_t missed_intact = 0;    // ... held by the target with the expected vector
+  std::size_t missed_missing = 0;   // ... absent from the target
+  std::size_t missed_changed = 0;   // ... held with another vector
+  std::size_t answers_changed = 0;  // answered hits whose reported distance disagrees with the
+                                    // expected one, or unknown to the reference
+  std::size_t divergent = 0;        // the share of the shortfall the target's data explains:
+                                    // min(shortfall, missed_missing + missed_changed +
+                                    // answers_changed)
+  std::size_t approximate = 0;      // shortfall - divergent: the index's approximation
   // 1 - divergent / truth: the recall the target would reach with an exact index (what the
   // verdict judges); nullopt when truth is 0.
   std::optional<double> recall_without_approximation;

@@ -31,12 +31,14 @@ Status for_each_part(SnapshotStore& store, const std::string& collection,
 
 bool merged_by_run(ValidationContext& ctx, const std::string& target) {
   const auto* entry = ctx.manifest.find_target(target);
-  return entry && entry->action == "merged";
+  return entry && entry->action == LedgerAction::kMerged;
 }
 
 Result<std::unique_ptr<SnapshotStore>> open_backup(const ValidationContext& ctx) {
-  const std::string rel = ctx.manifest.backup.value("path", std::string("snapshots/backup"));
-  auto backup = SnapshotStore::open(ctx.work.root() / rel, SnapshotStore::Mode::kRead);
+  const std::string rel =
+      ctx.manifest.backup.value("path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot));
+  // Direct open: see run_validation (validator.cpp) on why validation reads snapshots unwrapped.
+  auto backup = SnapshotStore::open(ctx.work.resolve(rel), SnapshotStore::Mode::kRead);
   if (!backup) {
     return std::unexpected(std::move(backup).error().with_context(
         "reading the records merged target collections held before the run"));
@@ -173,11 +175,9 @@ Result<ReferenceMatrix> ReferenceMatrix::load(const ReferenceSet& set, DistanceS
   return m;
 }
 
-std::vector<std::vector<QueryHit>> ReferenceMatrix::top_k(const RowMatrix& queries,
-                                                          std::span<const std::size_t> ks,
-                                                          std::size_t row_limit,
-                                                          std::vector<std::size_t>* non_finite)
-    const {
+std::vector<std::vector<QueryHit>> ReferenceMatrix::top_k(
+    const RowMatrix& queries, std::span<const std::size_t> ks, std::size_t row_limit,
+    std::vector<std::size_t>* non_finite) const {
   // Blocks of rows keep the distance matrix small (block x queries floats) whatever the size.
   constexpr Eigen::Index kBlock = 4096;
   const Eigen::Index end = static_cast<Eigen::Index>(std::min<std::size_t>(row_limit, ids.size()));
