@@ -9,6 +9,7 @@
 #include "common/run/collection_copy.hpp"
 #include "common/run/collection_rename.hpp"
 #include "common/run/store_factory.hpp"
+#include "rollback/merge_restore.hpp"
 #include "rollback/plan.hpp"
 
 namespace cm::rollback {
@@ -117,10 +118,47 @@ Status undo_renames(ExecContext& ctx) {
   return ok_status();
 }
 
+// What others wrote into the run's collections after the run, found in the sealed archive.
+static Status check_archived_for_others(ExecContext& ctx) {
+  const Journal j = ctx.journal.get();
+  std::unique_ptr<SnapshotStore> archive;
+  for (std::size_t i = 0; i < j.archive.size(); ++i) {
+    const ArchiveItem& item = j.archive[i];
+    if (item.others_checked || item.state == ArchiveState::kPending) continue;
+    IdList others;
+    std::string note;
+    if (!ctx.import) {
+      note = "not checked: the run has no sealed import snapshot to compare with";
+    } else {
+      if (!archive) {
+        // Direct open: read-only part reads of the sealed archive.
+        CM_ASSIGN_OR_RETURN(archive,
+                            SnapshotStore::open(ctx.work.snapshot(WorkDir::kArchiveSnapshot),
+                                                SnapshotStore::Mode::kRead));
+      }
+      CM_ASSIGN_OR_RETURN(others, records_others_wrote(*archive, item.name, *ctx.import,
+                                                       item.live_name, ctx.max_batch));
+      if (others.count) {
+        spdlog::warn(
+            "{}: {} record(s) were written by others after the run (not as the run wrote them); "
+            "they are dropped from the target and kept in {}",
+            item.name, others.count, ctx.work.snapshot(WorkDir::kArchiveSnapshot).string());
+      }
+    }
+    CM_RETURN_IF_ERROR(ctx.journal.update([&](Journal& next) {
+      next.archive[i].others_checked = true;
+      next.archive[i].others_wrote = others;
+      next.archive[i].others_note = note;
+    }));
+  }
+  return ok_status();
+}
+
 Status archive_and_drop(ExecContext& ctx) {
   if (ctx.journal.get().archive.empty()) return ok_status();
   if (ctx.journal.get().archive_state != ArchiveSealState::kSealed)
     CM_RETURN_IF_ERROR(archive_pending(ctx));
+  CM_RETURN_IF_ERROR(check_archived_for_others(ctx));
   const Journal j = ctx.journal.get();
   for (std::size_t i = 0; i < j.archive.size(); ++i) {
     const ArchiveItem item = j.archive[i];

@@ -6,9 +6,11 @@ namespace cm::rollback {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UndoRename, collection_id, from, to, live_name,
                                                 restores_live, journalled_done, state, done_at)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IdList, count, ids)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ArchiveItem, name, collection_id, live_name,
                                                 restores_live, state, records, archived_at,
-                                                dropped_at)
+                                                dropped_at, others_checked, others_note,
+                                                others_wrote)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveName, name, action, path, note, disrupted_at,
                                                 restored_at)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Action, action, collection, detail, at, seconds)
@@ -48,6 +50,47 @@ RestoreItem restore_from_json(const nlohmann::json& j) {
   return r;
 }
 
+nlohmann::json merge_to_json(const MergeItem& m) {
+  return {{"name", m.name},
+          {"collection_id", m.collection_id},
+          {"state", m.state},
+          {"parts", m.parts},
+          {"parts_done", m.parts_done.to_json()},
+          {"restoring", m.restoring},
+          {"backup_records", m.backup_records},
+          {"deleted_added", m.deleted_added},
+          {"restored", m.restored},
+          {"rewritten", m.rewritten},
+          {"kept_changed", m.kept_changed},
+          {"others_changed", m.others_changed},
+          {"foreign", m.foreign},
+          {"started_at", m.started_at},
+          {"finished_at", m.finished_at}};
+}
+
+MergeItem merge_from_json(const nlohmann::json& j) {
+  MergeItem m;
+  m.name = j.at("name").get<std::string>();
+  m.collection_id = j.value("collection_id", "");
+  m.state = j.at("state").get<MergeRestoreState>();
+  m.parts = j.value("parts", std::size_t{0});
+  std::string why;
+  auto done = ckpt::BatchSet::from_json(j.value("parts_done", nlohmann::json::array()), &why);
+  if (!done) throw nlohmann::json::other_error::create(501, "parts_done: " + why, &j);
+  m.parts_done = *done;
+  m.restoring = j.value("restoring", std::vector<std::string>{});
+  m.backup_records = j.value("backup_records", std::uint64_t{0});
+  m.deleted_added = j.value("deleted_added", std::uint64_t{0});
+  m.restored = j.value("restored", std::uint64_t{0});
+  m.rewritten = j.value("rewritten", std::uint64_t{0});
+  m.kept_changed = j.value("kept_changed", IdList{});
+  m.others_changed = j.value("others_changed", IdList{});
+  m.foreign = j.value("foreign", IdList{});
+  m.started_at = j.value("started_at", "");
+  m.finished_at = j.value("finished_at", "");
+  return m;
+}
+
 }  // namespace
 
 LiveName* Journal::find_live(const std::string& name) {
@@ -60,6 +103,8 @@ LiveName* Journal::find_live(const std::string& name) {
 nlohmann::json journal_to_json(const Journal& j) {
   auto restores = nlohmann::json::array();
   for (const auto& r : j.restores) restores.push_back(restore_to_json(r));
+  auto merges = nlohmann::json::array();
+  for (const auto& m : j.merges) merges.push_back(merge_to_json(m));
   return {{"format_version", Journal::kFormatVersion},
           {"run_id", j.run_id},
           {"state", j.state},
@@ -73,6 +118,7 @@ nlohmann::json journal_to_json(const Journal& j) {
           {"archive_verified_at", j.archive_verified_at},
           {"archive", j.archive},
           {"restores", restores},
+          {"merges", merges},
           {"live", j.live},
           {"equal_to_backup", j.equal_to_backup},
           {"untouched", j.untouched},
@@ -101,6 +147,8 @@ Result<Journal> journal_from_json(const nlohmann::json& json) {
     j.archive_verified_at = json.value("archive_verified_at", "");
     j.archive = json.at("archive").get<std::vector<ArchiveItem>>();
     for (const auto& r : json.at("restores")) j.restores.push_back(restore_from_json(r));
+    for (const auto& m : json.value("merges", nlohmann::json::array()))
+      j.merges.push_back(merge_from_json(m));
     j.live = json.at("live").get<std::vector<LiveName>>();
     j.equal_to_backup = json.value("equal_to_backup", std::vector<std::string>{});
     j.untouched = json.value("untouched", std::vector<std::string>{});

@@ -11,6 +11,12 @@
 //                                            verified: archive_state "sealed")
 //   restores  pending -> creating -> created -> restored  ("creating" is written before the
 //                                            create so a crash in between is recognised on re-run)
+//   merges    pending -> records_restored -> scanned -> restored (a merged collection put back
+//                                            in place, by record, rollback/merge_restore.hpp:
+//                                            import-snapshot parts are journalled as they finish;
+//                                            the ids of a batch being put back are journalled
+//                                            *before* it is sent, so a crash between the upsert and
+//                                            the removal of stale metadata keys re-runs them)
 #pragma once
 
 #include <cstdint>
@@ -35,6 +41,7 @@ enum class JournalState { kInProgress, kComplete };
 enum class ArchiveState { kPending, kArchived, kDropped };
 enum class ArchiveSealState { kNone, kPending, kSealed };  // "" nothing to archive
 enum class RestoreState { kPending, kCreating, kCreated, kRestored };
+enum class MergeRestoreState { kPending, kRecordsRestored, kScanned, kRestored };
 // How a live name is rolled back: A swap back | B staged, never cut over | C in place |
 // untouched | skipped.
 enum class RollbackPath { kA, kB, kC, kUntouched, kSkipped };
@@ -47,6 +54,7 @@ enum class ActionKind {
   kDrop,
   kCreate,
   kRestore,
+  kRestoreInPlace,
   kVerify
 };
 
@@ -82,6 +90,14 @@ struct EnumNames<rollback::RestoreState> {
       {rollback::RestoreState::kRestored, "restored"}};
 };
 template <>
+struct EnumNames<rollback::MergeRestoreState> {
+  static constexpr std::pair<rollback::MergeRestoreState, const char*> kNames[] = {
+      {rollback::MergeRestoreState::kPending, "pending"},
+      {rollback::MergeRestoreState::kRecordsRestored, "records_restored"},
+      {rollback::MergeRestoreState::kScanned, "scanned"},
+      {rollback::MergeRestoreState::kRestored, "restored"}};
+};
+template <>
 struct EnumNames<rollback::RollbackPath> {
   static constexpr std::pair<rollback::RollbackPath, const char*> kNames[] = {
       {rollback::RollbackPath::kA, "A"},
@@ -100,6 +116,7 @@ struct EnumNames<rollback::ActionKind> {
       {rollback::ActionKind::kDrop, "drop"},
       {rollback::ActionKind::kCreate, "create"},
       {rollback::ActionKind::kRestore, "restore"},
+      {rollback::ActionKind::kRestoreInPlace, "restore_in_place"},
       {rollback::ActionKind::kVerify, "verify"}};
 };
 }  // namespace cm
@@ -110,6 +127,7 @@ CM_JSON_ENUM(JournalState)
 CM_JSON_ENUM(ArchiveState)
 CM_JSON_ENUM(ArchiveSealState)
 CM_JSON_ENUM(RestoreState)
+CM_JSON_ENUM(MergeRestoreState)
 CM_JSON_ENUM(RollbackPath)
 CM_JSON_ENUM(ActionKind)
 
@@ -124,6 +142,17 @@ struct UndoRename {
   std::string done_at;
 };
 
+// A set of record ids for the report: how many, and the first kMaxListedIds of them.
+struct IdList {
+  static constexpr std::size_t kMaxListedIds = 100;
+  std::uint64_t count = 0;
+  std::vector<std::string> ids;  // the first kMaxListedIds
+  void add(const std::string& id) {
+    ++count;
+    if (ids.size() < kMaxListedIds) ids.push_back(id);
+  }
+};
+
 // A collection of the run that is archived, then dropped, under its name at that moment.
 struct ArchiveItem {
   std::string name, collection_id, live_name;
@@ -131,6 +160,34 @@ struct ArchiveItem {
   ArchiveState state = ArchiveState::kPending;
   std::uint64_t records = 0;
   std::string archived_at, dropped_at;
+  // Once the archive is sealed, before the drop: archived records the run did not write as they
+  // are (ids not in the import snapshot, or content other than the import snapshot's), i.e. what
+  // others wrote after the run. They are dropped from the live name and kept only in the archive.
+  bool others_checked = false;
+  std::string others_note;  // why not checked, when it could not be
+  IdList others_wrote;
+};
+
+// A merged collection put back in place, by record (rollback/merge_restore.hpp); the collection
+// (and its id) is kept.
+struct MergeItem {
+  std::string name, collection_id;
+  MergeRestoreState state = MergeRestoreState::kPending;
+  std::size_t parts = 0;       // parts of the import snapshot's collection
+  ckpt::BatchSet parts_done;   // ... whose records are dealt with
+  // Ids whose backed-up version is being put back: written before the upsert, cleared when the
+  // part is done. A re-run puts these back whatever it finds (a crash may have left the upsert's
+  // merged metadata, with keys the backup lacks).
+  std::vector<std::string> restoring;
+  std::uint64_t backup_records = 0;
+  std::uint64_t deleted_added = 0;  // ids the run added, still as it wrote them: deleted
+  std::uint64_t restored = 0;       // ids the run overwrote: their backed-up version upserted
+  std::uint64_t rewritten = 0;      // ... of which deleted and upserted again for stale keys
+  IdList kept_changed;    // ids the run wrote, changed by others since: kept as they are
+  IdList others_changed;  // ids only in the backup (never written by the run), changed or
+                          // deleted by others since the backup: left as they are
+  IdList foreign;         // ids in neither the backup nor the import snapshot: kept
+  std::string started_at, finished_at;
 };
 
 // A live collection recreated from the backup snapshot.
@@ -177,6 +234,7 @@ struct Journal {
   std::string archive_verified_at;
   std::vector<ArchiveItem> archive;
   std::vector<RestoreItem> restores;
+  std::vector<MergeItem> merges;  // merged collections restored in place
   std::vector<LiveName> live;
   std::vector<std::string> equal_to_backup;  // live names that must equal the backup at the end
   // Pre-run collections the run never wrote (staged and never cut over, or in place but never

@@ -86,7 +86,10 @@ class Planner {
                           .state = ArchiveState::kPending,
                           .records = 0,
                           .archived_at = "",
-                          .dropped_at = ""});
+                          .dropped_at = "",
+                          .others_checked = false,
+                          .others_note = "",
+                          .others_wrote = {}});
   }
   void gone(const std::string& name) {
     if (std::find(j_.must_be_gone.begin(), j_.must_be_gone.end(), name) == j_.must_be_gone.end())
@@ -128,6 +131,26 @@ class Planner {
       return ok_status();
     }
     const auto* bc = backup_of(e.name);
+    if (found && owned_by_run(*found, m_.run_id) && e.action == LedgerAction::kMerged) {
+      // Others may have written into the live collection since: keep it (and its id) and undo
+      // the run's records only (merge_restore.hpp).
+      if (!bc) {
+        return make_error(ErrorCode::kCorruption,
+                          "collection '" + e.name +
+                              "' must be restored in place, but the backup snapshot does not "
+                              "hold it; nothing was changed");
+      }
+      MergeItem merge;
+      merge.name = e.name;
+      merge.collection_id = found->id;
+      merge.backup_records = bc->record_count;
+      j_.merges.push_back(std::move(merge));
+      live(e, RollbackPath::kC,
+           "merged by the run: restored in place, by record (the collection and its id are kept; "
+           "records others wrote are kept and listed)",
+           e.disrupted_at);
+      return ok_status();
+    }
     if (found && owned_by_run(*found, m_.run_id)) {
       archive(*found, e.name, false);
       live(e, RollbackPath::kC,

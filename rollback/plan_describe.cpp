@@ -70,11 +70,33 @@ Result<std::string> describe_plan(const Journal& j, VectorStore& target,
                          done_mark(r.state == RestoreState::kRestored));
     }
   }
+  if (!j.merges.empty()) {
+    out += fmt::format(
+        "{}. restore merged collections in place, by record (the collection and its id are "
+        "kept): delete the records the run added, put back the backed-up version of those it "
+        "overwrote; records others wrote since are kept and listed:\n",
+        step++);
+    for (const auto& m : j.merges) {
+      CM_ASSIGN_OR_RETURN(auto found, target.find_collection(m.name));
+      std::string now = "not found";
+      if (found) {
+        CM_ASSIGN_OR_RETURN(std::uint64_t n, target.count(*found));
+        now = fmt::format("{} records now", n);
+      }
+      out += fmt::format("   - '{}' (collection {}, {}; {} records in the backup){}\n", m.name,
+                         m.collection_id, now, m.backup_records,
+                         done_mark(m.state == MergeRestoreState::kRestored));
+    }
+  }
   out += fmt::format("{}. verify:\n", step++);
   for (const auto& n : j.untouched)
     out += fmt::format("   - '{}' is still the pre-run collection (the backup's id)\n", n);
   for (const auto& n : j.equal_to_backup)
     out += fmt::format("   - '{}' equals the backup record by record\n", n);
+  for (const auto& m : j.merges)
+    out += fmt::format(
+        "   - '{}' is the same collection and holds the backup's records plus the kept ones\n",
+        m.name);
   for (const auto& n : j.must_be_gone) out += fmt::format("   - '{}' is gone\n", n);
   out += "   - the source still matches the export snapshot (when reachable)\n";
   out += fmt::format("{}. mark run.json rolled_back_at; write rollback_report.json/.md\n", step++);

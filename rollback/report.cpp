@@ -18,6 +18,10 @@ std::optional<double> seconds_between(const std::string& a, const std::string& b
   return std::max(0.0, *y - *x);
 }
 
+nlohmann::json id_list_json(const IdList& l) {
+  return {{"count", l.count}, {"ids", l.ids}};
+}
+
 nlohmann::json downtime(const Journal& j, double* last_restored) {
   auto out = nlohmann::json::array();
   for (const auto& l : j.live) {
@@ -91,6 +95,35 @@ nlohmann::json build_report(const Journal& j, const Verification& v, const RunMa
     restored += r.records;
     restore_seconds += r.upsert_seconds;
   }
+  // Records others wrote after the run: kept in merged collections, archived from dropped ones.
+  auto merged = nlohmann::json::array();
+  std::uint64_t kept_records = 0;
+  for (const auto& mi : j.merges) {
+    merged.push_back({{"name", mi.name},
+                      {"collection_id", mi.collection_id},
+                      {"state", enum_name(mi.state)},
+                      {"backup_records", mi.backup_records},
+                      {"deleted_added", mi.deleted_added},
+                      {"restored", mi.restored},
+                      {"rewritten_for_stale_keys", mi.rewritten},
+                      {"kept_foreign", id_list_json(mi.foreign)},
+                      {"kept_changed_after_run", id_list_json(mi.kept_changed)},
+                      {"backup_records_changed_by_others", id_list_json(mi.others_changed)},
+                      {"started_at", mi.started_at},
+                      {"finished_at", mi.finished_at}});
+    kept_records += mi.foreign.count + mi.kept_changed.count + mi.others_changed.count;
+  }
+  nlohmann::json others_archived = nlohmann::json::object();
+  std::uint64_t others_archived_records = 0;
+  for (const auto& a : j.archive) {
+    if (!a.others_checked) continue;
+    if (a.others_wrote.count == 0 && a.others_note.empty()) continue;
+    others_archived[a.name] = {{"live_name", a.live_name},
+                               {"count", a.others_wrote.count},
+                               {"ids", a.others_wrote.ids},
+                               {"note", a.others_note}};
+    others_archived_records += a.others_wrote.count;
+  }
   const auto total = seconds_between(j.started_at, j.finished_at);
   const auto [swap_seconds, verify_seconds] = phase_figures(j);
   return {
@@ -112,7 +145,13 @@ nlohmann::json build_report(const Journal& j, const Verification& v, const RunMa
        {{"path", j.archive.empty() ? "" : WorkDir::snapshot_relative(WorkDir::kArchiveSnapshot)},
         {"verified_at", j.archive_verified_at},
         {"collections", archived},
-        {"records", archived_records}}},
+        {"records", archived_records},
+        // Per archived collection: records the run did not write as they are (others wrote them
+        // after the run); dropped from the target, kept only in the archive at "path".
+        {"others_wrote", others_archived},
+        {"others_wrote_records", others_archived_records}}},
+      {"merged_in_place", merged},
+      {"kept_records_of_others", kept_records},
       {"restores", restores},
       {"restored_records", restored},
       {"restore_records_per_second",
@@ -136,6 +175,15 @@ std::string trigger_text(const nlohmann::json& t) {
     reasons += (reasons.empty() ? "" : "; ") + r.get<std::string>();
   return "validation " + t.value("overall_status", "") +
          (reasons.empty() ? "" : " (" + reasons + ")");
+}
+
+// An IdList as JSON ({count, ids}): the ids, and "(N in all)" when more were not listed.
+std::string id_list_text(const nlohmann::json& l) {
+  std::string out;
+  for (const auto& id : l["ids"]) out += (out.empty() ? "`" : ", `") + id.get<std::string>() + "`";
+  const auto count = l["count"].get<std::uint64_t>();
+  if (count > l["ids"].size()) out += fmt::format(" ... ({} in all)", count);
+  return out;
 }
 
 std::string seconds_text(const nlohmann::json& s) {
@@ -187,6 +235,47 @@ std::string report_markdown(const nlohmann::json& r) {
                     archive["path"].get<std::string>().empty() ? std::string("(nothing archived)")
                                                                : archive["path"].get<std::string>(),
                     archive["collections"].size(), archive["verified_at"].get<std::string>());
+  if (!archive["others_wrote"].empty()) {
+    md += fmt::format(
+        "\nWritten by others after the run (not as the run wrote them), dropped from the target "
+        "and kept only in the archive `{}`:\n\n| archived collection | live name | records | ids "
+        "|\n| --- | --- | ---: | --- |\n",
+        archive["path"].get<std::string>());
+    for (const auto& [name, o] : archive["others_wrote"].items()) {
+      md += fmt::format("| {} | {} | {} | {} |\n", name, o["live_name"].get<std::string>(),
+                        o["count"].get<std::uint64_t>(),
+                        o["note"].get<std::string>().empty() ? id_list_text(o)
+                                                             : o["note"].get<std::string>());
+    }
+  }
+  if (!r["merged_in_place"].empty()) {
+    md +=
+        "\n## Merged collections restored in place\n\nThe collection (and its id) is kept: the "
+        "records the run added are deleted, those it overwrote get their backed-up version back, "
+        "records others wrote are kept.\n\n| collection | id | added, deleted | overwritten, put "
+        "back | rewritten (stale keys) |\n| --- | --- | ---: | ---: | ---: |\n";
+    for (const auto& mi : r["merged_in_place"]) {
+      md += fmt::format("| {} | {} | {} | {} | {} |\n", mi["name"].get<std::string>(),
+                        mi["collection_id"].get<std::string>(),
+                        mi["deleted_added"].get<std::uint64_t>(),
+                        mi["restored"].get<std::uint64_t>(),
+                        mi["rewritten_for_stale_keys"].get<std::uint64_t>());
+    }
+    md += "\nKept (records of others):\n\n| collection | kind | records | ids |\n| --- | --- | ---: "
+          "| --- |\n";
+    for (const auto& mi : r["merged_in_place"]) {
+      for (const auto& [key, label] :
+           {std::pair{"kept_foreign", "written by others only (in neither backup nor run)"},
+            std::pair{"kept_changed_after_run", "written by the run, rewritten by others since"},
+            std::pair{"backup_records_changed_by_others",
+                      "never written by the run, changed or deleted by others since the backup"}}) {
+        const auto& l = mi[key];
+        if (l["count"].get<std::uint64_t>() == 0) continue;
+        md += fmt::format("| {} | {} | {} | {} |\n", mi["name"].get<std::string>(), label,
+                          l["count"].get<std::uint64_t>(), id_list_text(l));
+      }
+    }
+  }
   const auto& v = r["verification"];
   md += fmt::format(
       "\n## Verification: {}\n\n{} records compared with the backup, {} mismatches; source: {} "
@@ -229,6 +318,22 @@ std::string console_summary(const nlohmann::json& r, const WorkDir& work) {
       fmt::format("  archived:           {} collection(s), {} records -> {}\n",
                   r["archive"]["collections"].size(), r["archive"]["records"].get<std::uint64_t>(),
                   work.snapshot(WorkDir::kArchiveSnapshot).string());
+  if (r["archive"]["others_wrote_records"].get<std::uint64_t>() > 0) {
+    out += fmt::format(
+        "  written by others:  {} record(s) written after the run into dropped collections, kept "
+        "in the archive only (see the report)\n",
+        r["archive"]["others_wrote_records"].get<std::uint64_t>());
+  }
+  for (const auto& mi : r["merged_in_place"]) {
+    out += fmt::format(
+        "  merged, in place:   {} (collection {} kept): {} added deleted, {} put back; kept {} "
+        "of others\n",
+        mi["name"].get<std::string>(), mi["collection_id"].get<std::string>(),
+        mi["deleted_added"].get<std::uint64_t>(), mi["restored"].get<std::uint64_t>(),
+        mi["kept_foreign"]["count"].get<std::uint64_t>() +
+            mi["kept_changed_after_run"]["count"].get<std::uint64_t>() +
+            mi["backup_records_changed_by_others"]["count"].get<std::uint64_t>());
+  }
   out += fmt::format("  restored:           {} records from the backup ({:.0f} records/s)\n",
                      r["restored_records"].get<std::uint64_t>(),
                      r["restore_records_per_second"].get<double>());

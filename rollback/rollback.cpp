@@ -14,6 +14,7 @@
 #include "common/run/work_dir_lock.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "rollback/execute.hpp"
+#include "rollback/merge_restore.hpp"
 #include "rollback/plan.hpp"
 #include "rollback/report.hpp"
 #include "rollback/trigger.hpp"
@@ -187,7 +188,21 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   }
   CM_RETURN_IF_ERROR(journal->update([](Journal& j) { ++j.invocations; }));
 
-  ExecContext ctx{o, work, *target, backup.get(), *journal, max_batch};
+  // The import snapshot (what the run wrote): merged collections are restored in place against
+  // it, and archived collections are compared with it. Direct open: manifest and part reads only.
+  std::unique_ptr<SnapshotStore> import;
+  if (!m.import_snapshot.empty()) {
+    auto opened = SnapshotStore::open(work.resolve(m.import_snapshot), SnapshotStore::Mode::kRead);
+    if (opened) {
+      import = std::move(*opened);
+    } else if (!journal->get().merges.empty()) {
+      return make_error(ErrorCode::kCorruption,
+                        "the import snapshot " + work.resolve(m.import_snapshot).string() +
+                            " cannot be opened (" + opened.error().message +
+                            "); it is needed to restore merged collections in place");
+    }
+  }
+  ExecContext ctx{o, work, *target, backup.get(), *journal, max_batch, import.get()};
   CM_RETURN_IF_ERROR(undo_renames(ctx));
   if (backup && verified_at.empty()) {
     CM_RETURN_IF_ERROR(verify(
@@ -205,10 +220,12 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   }
   CM_RETURN_IF_ERROR(archive_and_drop(ctx));
   CM_RETURN_IF_ERROR(restore_from_backup(ctx));
+  CM_RETURN_IF_ERROR(restore_merged_in_place(ctx));
 
   spdlog::info("verifying the rollback");
   CM_ASSIGN_OR_RETURN(Verification v,
-                      verify_rollback(journal->get(), *target, backup.get(), o.workers, max_batch));
+                      verify_rollback(journal->get(), *target, backup.get(), import.get(),
+                                      o.workers, max_batch));
   v.source = check_source(o, m, work);
   CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
     j.finished_at = now_iso8601();

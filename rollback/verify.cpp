@@ -10,6 +10,7 @@
 #include "common/base/batch_runner.hpp"
 #include "common/run/store_factory.hpp"
 #include "common/store/embedding_compare.hpp"
+#include "rollback/merge_restore.hpp"
 
 namespace cm::rollback {
 namespace {
@@ -146,12 +147,17 @@ bool Verification::ok() const {
 }
 
 Result<Verification> verify_rollback(const Journal& j, VectorStore& target, SnapshotStore* backup,
-                                     std::size_t workers, std::size_t max_batch) {
+                                     SnapshotStore* import, std::size_t workers,
+                                     std::size_t max_batch) {
   const auto start = std::chrono::steady_clock::now();
   Verification v;
   for (const auto& name : j.equal_to_backup) {
     CM_ASSIGN_OR_RETURN(auto check,
                         check_equal_to_backup(name, target, backup, workers, max_batch));
+    v.collections.push_back(std::move(check));
+  }
+  for (const auto& m : j.merges) {
+    CM_ASSIGN_OR_RETURN(auto check, verify_merged(m, target, backup, import, max_batch));
     v.collections.push_back(std::move(check));
   }
   for (const auto& name : j.untouched) {

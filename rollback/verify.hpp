@@ -5,6 +5,9 @@
 //     ulp);
 //   - pre-run collections the run never wrote are still there, the same collection as backed up
 //     (id); their content is not compared, since live traffic may have written to them;
+//   - merged collections (restored in place) are still the same collection (id) with the backup's
+//     collection metadata and configuration, and hold no record the run added or overwrote: every
+//     record is the backup's or someone else's, kept (rollback/merge_restore.hpp);
 //   - every collection of the run (created live names, staging and retained names) is gone;
 //   - the source is untouched: when reachable, each exported collection is still there with the
 //     export snapshot's count. Unreachable (or only known redacted) is "not checked", no failure.
@@ -65,9 +68,11 @@ struct Verification {
   bool ok() const;                   // every collection check ok and the source not mismatched
 };
 
+// `import`: the run's import snapshot (merged collections are checked against it and the
+// backup); nullptr when the run has none.
 Result<Verification> verify_rollback(const Journal& journal, VectorStore& target,
-                                     SnapshotStore* backup, std::size_t workers,
-                                     std::size_t max_batch);
+                                     SnapshotStore* backup, SnapshotStore* import,
+                                     std::size_t workers, std::size_t max_batch);
 
 // Fills verification.source; never fails (problems become "not checked" or "mismatch").
 SourceCheck check_source(const RollbackOptions& options, const RunManifest& manifest,
