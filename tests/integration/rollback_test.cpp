@@ -83,6 +83,15 @@ TEST_F(RollbackIntegration, MergeRollbackKeepsOtherWritersRecordsAndTheCollectio
   auto pre = store->find_collection("kb_articles");
   ASSERT_TRUE(pre && *pre);
   const std::string pre_id = (*pre)->id;
+  {
+    // One pre-run record with fewer metadata keys than the run's version of it: putting it back
+    // by upsert leaves the run's keys (Chroma merges metadata), so rollback must remove them.
+    auto seeded = state_of(target_uri());
+    auto bare = seeded["kb_articles"].records.front();
+    bare.metadata = {{"only", std::string("this key")}};
+    ASSERT_TRUE(store->delete_records(**pre, std::vector<std::string>{bare.id}));
+    ASSERT_TRUE(store->upsert(**pre, std::vector<Record>{bare}));
+  }
   auto expected = state_of(target_uri());
   ASSERT_EQ(expected.size(), 1u);
   ASSERT_EQ(expected["kb_articles"].count, 10u);
@@ -144,6 +153,7 @@ TEST_F(RollbackIntegration, MergeRollbackKeepsOtherWritersRecordsAndTheCollectio
   EXPECT_EQ(m["name"], "kb_articles");
   EXPECT_EQ(m["collection_id"], pre_id);
   EXPECT_EQ(m["restored"], 10);
+  EXPECT_EQ(m["rewritten_for_stale_keys"], 1);
   EXPECT_EQ(m["kept_foreign"]["count"], 1);
   EXPECT_EQ(m["kept_foreign"]["ids"], nlohmann::json({"app-0"}));
   EXPECT_EQ(m["kept_changed_after_run"]["count"], 1);
