@@ -173,8 +173,8 @@ struct ArchiveItem {
 struct MergeItem {
   std::string name, collection_id;
   MergeRestoreState state = MergeRestoreState::kPending;
-  std::size_t parts = 0;       // parts of the import snapshot's collection
-  ckpt::BatchSet parts_done;   // ... whose records are dealt with
+  std::size_t parts = 0;      // parts of the import snapshot's collection
+  ckpt::BatchSet parts_done;  // ... whose records are dealt with
   // Ids whose backed-up version is being put back: written before the upsert, cleared when the
   // part is done. A re-run puts these back whatever it finds (a crash may have left the upsert's
   // merged metadata, with keys the backup lacks).
@@ -183,10 +183,10 @@ struct MergeItem {
   std::uint64_t deleted_added = 0;  // ids the run added, still as it wrote them: deleted
   std::uint64_t restored = 0;       // ids the run overwrote: their backed-up version upserted
   std::uint64_t rewritten = 0;      // ... of which deleted and upserted again for stale keys
-  IdList kept_changed;    // ids the run wrote, changed by others since: kept as they are
-  IdList others_changed;  // ids only in the backup (never written by the run), changed or
-                          // deleted by others since the backup: left as they are
-  IdList foreign;         // ids in neither the backup nor the import snapshot: kept
+  IdList kept_changed;              // ids the run wrote, changed by others since: kept as they are
+  IdList others_changed;            // ids only in the backup (never written by the run), changed or
+                                    // deleted by others since the backup: left as they are
+  IdList foreign;                   // ids in neither the backup nor the import snapshot: kept
   std::string started_at, finished_at;
 };
 

@@ -39,6 +39,14 @@ Result<ById> get(VectorStore& store, const CollectionInfo& c, std::span<const st
   return by_id(std::move(records));
 }
 
+// get() into an existing map (a Status: GCC 12 warns falsely on a Result<ById> assigned to one).
+Status get_into(VectorStore& store, const CollectionInfo& c, std::span<const std::string> ids,
+                ById& out) {
+  CM_ASSIGN_OR_RETURN(auto records, store.get_records(c, ids));
+  out = by_id(std::move(records));
+  return ok_status();
+}
+
 // The collection in a snapshot (its CollectionInfo); kCorruption when absent.
 Result<CollectionInfo> in_snapshot(SnapshotStore& s, const std::string& name, const char* what) {
   CM_ASSIGN_OR_RETURN(auto found, s.find_collection(name));
@@ -54,13 +62,13 @@ Result<CollectionInfo> in_snapshot(SnapshotStore& s, const std::string& name, co
 Result<CollectionInfo> live_collection(VectorStore& target, const MergeItem& item) {
   CM_ASSIGN_OR_RETURN(auto found, target.find_collection(item.name));
   if (!found || (!item.collection_id.empty() && found->id != item.collection_id)) {
-    return make_error(ErrorCode::kAlreadyExists,
-                      "merged collection '" + item.name + "' should be collection " +
-                          item.collection_id + " to be restored in place, but " +
-                          (found ? "that name holds collection " + found->id
-                                 : std::string("it is missing")) +
-                          ": the target changed during the rollback; run chroma-rollback again "
-                          "after checking it");
+    return make_error(
+        ErrorCode::kAlreadyExists,
+        "merged collection '" + item.name + "' should be collection " + item.collection_id +
+            " to be restored in place, but " +
+            (found ? "that name holds collection " + found->id : std::string("it is missing")) +
+            ": the target changed during the rollback; run chroma-rollback again "
+            "after checking it");
   }
   return *found;
 }
@@ -84,10 +92,17 @@ Status restore_chunk(ExecContext& ctx, std::size_t k, const CollectionInfo& live
   for (const auto& r : imported) {
     const Record* b = lookup(before, r.id);
     switch (classify_merged_record(space, b, &r, lookup(now, r.id), forced.contains(r.id))) {
-      case MergeVerdict::kRestore: to_restore.push_back(*b); break;
-      case MergeVerdict::kDeleteAdded: to_delete.push_back(r.id); break;
-      case MergeVerdict::kKeptChanged: out.kept.push_back(r.id); break;
-      default: break;
+      case MergeVerdict::kRestore:
+        to_restore.push_back(*b);
+        break;
+      case MergeVerdict::kDeleteAdded:
+        to_delete.push_back(r.id);
+        break;
+      case MergeVerdict::kKeptChanged:
+        out.kept.push_back(r.id);
+        break;
+      default:
+        break;
     }
   }
   if (!to_delete.empty()) {
@@ -214,8 +229,7 @@ MergeVerdict classify_merged_record(const std::string& space, const Record* back
       if (!forced && target && same_content(space, *backup, *target)) return MergeVerdict::kDone;
       return MergeVerdict::kRestore;
     }
-    return same_content(space, *backup, *target) ? MergeVerdict::kDone
-                                                 : MergeVerdict::kKeptChanged;
+    return same_content(space, *backup, *target) ? MergeVerdict::kDone : MergeVerdict::kKeptChanged;
   }
   if (imported) {
     if (!target) return MergeVerdict::kDone;
@@ -357,7 +371,8 @@ Result<CollectionCheck> verify_merged(const MergeItem& item, VectorStore& target
             ++c.mismatches;
             problem("record " + r.id + ": added by the run, still there");
             break;
-          default: break;
+          default:
+            break;
         }
       }
     }
@@ -383,7 +398,7 @@ Result<IdList> records_others_wrote(SnapshotStore& archive, const std::string& n
         std::vector<std::string> ids;
         for (std::size_t i = at; i < std::min(records.size(), at + batch); ++i)
           ids.push_back(records[i].id);
-        CM_ASSIGN_OR_RETURN(written, get(import, *import_info, ids));
+        CM_RETURN_IF_ERROR(get_into(import, *import_info, ids, written));
       }
       for (std::size_t i = at; i < std::min(records.size(), at + batch); ++i) {
         const Record* w = lookup(written, records[i].id);

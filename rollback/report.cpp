@@ -242,10 +242,10 @@ std::string report_markdown(const nlohmann::json& r) {
         "|\n| --- | --- | ---: | --- |\n",
         archive["path"].get<std::string>());
     for (const auto& [name, o] : archive["others_wrote"].items()) {
-      md += fmt::format("| {} | {} | {} | {} |\n", name, o["live_name"].get<std::string>(),
-                        o["count"].get<std::uint64_t>(),
-                        o["note"].get<std::string>().empty() ? id_list_text(o)
-                                                             : o["note"].get<std::string>());
+      md += fmt::format(
+          "| {} | {} | {} | {} |\n", name, o["live_name"].get<std::string>(),
+          o["count"].get<std::uint64_t>(),
+          o["note"].get<std::string>().empty() ? id_list_text(o) : o["note"].get<std::string>());
     }
   }
   if (!r["merged_in_place"].empty()) {
@@ -255,14 +255,14 @@ std::string report_markdown(const nlohmann::json& r) {
         "records others wrote are kept.\n\n| collection | id | added, deleted | overwritten, put "
         "back | rewritten (stale keys) |\n| --- | --- | ---: | ---: | ---: |\n";
     for (const auto& mi : r["merged_in_place"]) {
-      md += fmt::format("| {} | {} | {} | {} | {} |\n", mi["name"].get<std::string>(),
-                        mi["collection_id"].get<std::string>(),
-                        mi["deleted_added"].get<std::uint64_t>(),
-                        mi["restored"].get<std::uint64_t>(),
-                        mi["rewritten_for_stale_keys"].get<std::uint64_t>());
+      md += fmt::format(
+          "| {} | {} | {} | {} | {} |\n", mi["name"].get<std::string>(),
+          mi["collection_id"].get<std::string>(), mi["deleted_added"].get<std::uint64_t>(),
+          mi["restored"].get<std::uint64_t>(), mi["rewritten_for_stale_keys"].get<std::uint64_t>());
     }
-    md += "\nKept (records of others):\n\n| collection | kind | records | ids |\n| --- | --- | ---: "
-          "| --- |\n";
+    md +=
+        "\nKept (records of others):\n\n| collection | kind | records | ids |\n| --- | --- | ---: "
+        "| --- |\n";
     for (const auto& mi : r["merged_in_place"]) {
       for (const auto& [key, label] :
            {std::pair{"kept_foreign", "written by others only (in neither backup nor run)"},

@@ -223,9 +223,8 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   CM_RETURN_IF_ERROR(restore_merged_in_place(ctx));
 
   spdlog::info("verifying the rollback");
-  CM_ASSIGN_OR_RETURN(Verification v,
-                      verify_rollback(journal->get(), *target, backup.get(), import.get(),
-                                      o.workers, max_batch));
+  CM_ASSIGN_OR_RETURN(Verification v, verify_rollback(journal->get(), *target, backup.get(),
+                                                      import.get(), o.workers, max_batch));
   v.source = check_source(o, m, work);
   CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
     j.finished_at = now_iso8601();

@@ -100,7 +100,9 @@ TEST_F(RollbackIntegration, MergeRollbackKeepsOtherWritersRecordsAndTheCollectio
   auto docs = store->find_collection("kb_articles");
   ASSERT_TRUE(docs && *docs);
   ASSERT_EQ((*docs)->id, pre_id);
-  Record app{"app-0", std::vector<float>(8, 0.5f), std::string("written by the app"),
+  Record app{"app-0",
+             std::vector<float>(8, 0.5f),
+             std::string("written by the app"),
              {{"app", std::string("yes")}}};
   ASSERT_TRUE(store->upsert(**docs, std::vector<Record>{app}));
   // One record the run added, rewritten by the application.

@@ -33,14 +33,13 @@ RunManifest merged_manifest() {
             {"config", json::object()},
             {"source_collections", json::array()},
             {"import_snapshot", "snapshots/source"},
-            {"target_collections",
-             json::array({{{"name", "docs"},
-                           {"action", "merged"},
-                           {"state", "verified"},
-                           {"source_collections", json::array({"docs"})},
-                           {"expected_records", 6},
-                           {"staging_name", ""},
-                           {"disrupted_at", "T1"}}})}};
+            {"target_collections", json::array({{{"name", "docs"},
+                                                 {"action", "merged"},
+                                                 {"state", "verified"},
+                                                 {"source_collections", json::array({"docs"})},
+                                                 {"expected_records", 6},
+                                                 {"staging_name", ""},
+                                                 {"disrupted_at", "T1"}}})}};
   auto m = run_manifest_from_json(j);
   EXPECT_TRUE(m) << m.error().message;
   return m ? *m : RunManifest{};
@@ -185,7 +184,7 @@ TEST_F(MergeRestoreTest, RestoresByRecordKeepsOthersWritesAndTheCollectionAndRes
 
   auto docs = target_.find_collection("docs");
   ASSERT_TRUE(docs && *docs);
-  EXPECT_EQ((*docs)->id, docs_.id);  // the same collection
+  EXPECT_EQ((*docs)->id, docs_.id);                                          // the same collection
   EXPECT_EQ((*docs)->metadata, (Metadata{{"owner", std::string("team")}}));  // ledger key gone
   EXPECT_EQ(now("b-0"), backup_records_[0]);
   EXPECT_EQ(now("b-1").document, "app");
