@@ -44,7 +44,8 @@ class DanglingReferences {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& p : pending_) {
       if (ids_.contains(id_hash(p.value))) continue;
-      out.push_back({{"collection", p.collection}, {"key", p.key}, {"id", p.id}, {"value", p.value}});
+      out.push_back(
+          {{"collection", p.collection}, {"key", p.key}, {"id", p.id}, {"value", p.value}});
     }
     return out;
   }

@@ -2,8 +2,9 @@
 // and 9), against real Chroma servers:
 //   - a snapshot -> server identity migration of a few thousand random doubles in metadata: the
 //     1.0.x server stores about 11% of them 1 ulp away (its JSON parser is not correctly rounded).
-//     That is the server's rounding, reported as such, and the verdict is PASSED; a float changed by
-//     2 ulps or a changed string in the target still FAILS, with expected and actual values shown.
+//     That is the server's rounding, reported as such, and the verdict is PASSED; a float changed
+//     by 2 ulps or a changed string in the target still FAILS, with expected and actual values
+//     shown.
 //   - a mapping whose source already holds references (`cites`, "references": "id") to records
 //     that never existed, accepted with --allow-contract-drift: not FAILED (PASSED, the accepted
 //     references counted); without the record of that acceptance it is a WARNING; a reference the
@@ -43,8 +44,8 @@ class ValidateFidelity : public MigrateIntegration {
  protected:
   Validation validate() {
     Validation v;
-    v.process = run_process(CHROMA_VALIDATE_BIN,
-                            {"--work-dir", work_dir().string(), "--sample", "10"});
+    v.process =
+        run_process(CHROMA_VALIDATE_BIN, {"--work-dir", work_dir().string(), "--sample", "10"});
     auto text = read_file(work_dir() / "validation_report.json");
     if (text) v.report = nlohmann::json::parse(*text);
     return v;
@@ -56,7 +57,9 @@ class ValidateFidelity : public MigrateIntegration {
   }
 
  public:
-  std::unique_ptr<VectorStore> open_store_for_test(const std::string& uri) const { return open(uri); }
+  std::unique_ptr<VectorStore> open_store_for_test(const std::string& uri) const {
+    return open(uri);
+  }
 };
 
 constexpr std::size_t kFloatRecords = 3000;
@@ -143,8 +146,7 @@ TEST_F(ValidateFidelity, ServerFloatRoundingPassesAndRealChangesFail) {
   };
   Record r = by_id("f10000");
   const double before = scores[0];
-  const double after =
-      std::nextafter(std::nextafter(std::nextafter(before, 2.0), 2.0), 2.0);
+  const double after = std::nextafter(std::nextafter(std::nextafter(before, 2.0), 2.0), 2.0);
   r.metadata["score"] = after;
   Record s2 = by_id("f10001");
   s2.metadata["label"] = std::string("changed");
@@ -179,15 +181,15 @@ class ValidateCitations : public ValidateFidelity {
     o.total_records = 320;
     o.dimension = 16;
     seed(source_uri(), o);
-    auto contract =
-        *read_file(std::string(CM_SOURCE_DIR) + "/contracts/examples/v2.contract.json");
+    auto contract = *read_file(std::string(CM_SOURCE_DIR) + "/contracts/examples/v2.contract.json");
     contract.replace(contract.find("384"), 3, "16");
     ASSERT_TRUE(write_file_atomic(dir_ / "contract.json", contract));
   }
   ProcessResult migrate_mapped(std::vector<std::string> extra = {}) {
     std::vector<std::string> args{
-        "--mapping", std::string(CM_SOURCE_DIR) + "/contracts/examples/flat_to_v2.mapping.json",
-        "--contract", (dir_ / "contract.json").string(), "--batch-size", "50"};
+        "--mapping",    std::string(CM_SOURCE_DIR) + "/contracts/examples/flat_to_v2.mapping.json",
+        "--contract",   (dir_ / "contract.json").string(),
+        "--batch-size", "50"};
     args.insert(args.end(), extra.begin(), extra.end());
     return migrate(args);
   }

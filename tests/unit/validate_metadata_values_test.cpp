@@ -10,7 +10,9 @@
 namespace cm::validate {
 namespace {
 
-MetaValue d(double v) { return MetaValue{v}; }
+MetaValue d(double v) {
+  return MetaValue{v};
+}
 
 TEST(ValidateMetadataValues, OneUlpIsServerRoundingOnlyOnARoundingTarget) {
   const double x = 0.1;

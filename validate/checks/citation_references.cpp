@@ -8,8 +8,8 @@
 //   - already dangling in the expected data (the import snapshot: the source as mapped): the
 //     expected record holds the same value and no expected record has that id. Counted, and a
 //     WARNING, unless the operator accepted exactly that finding at preflight with
-//     --allow-contract-drift (accepted_drift.json lists it by collection, key, record id and value):
-//     then it is reported with counts and the test passes.
+//     --allow-contract-drift (accepted_drift.json lists it by collection, key, record id and
+//     value): then it is reported with counts and the test passes.
 // Memory: a 128-bit hash per target record of the run's collections and per expected id, plus the
 // references not yet resolved when their record streamed past (forward references), plus the
 // accepted references of accepted_drift.json.
@@ -53,9 +53,8 @@ Status load_accepted(const WorkDir& work, std::unordered_set<std::string>& out) 
         !r.value("key", nlohmann::json()).is_string() ||
         !r.value("id", nlohmann::json()).is_string() ||
         !r.value("value", nlohmann::json()).is_string()) {
-      return make_error(ErrorCode::kCorruption,
-                        work.accepted_drift().string() + ": malformed dangling reference " +
-                            r.dump());
+      return make_error(ErrorCode::kCorruption, work.accepted_drift().string() +
+                                                    ": malformed dangling reference " + r.dump());
     }
     out.insert(accepted_key(r["collection"], r["key"], r["id"], r["value"]));
   }

@@ -171,15 +171,15 @@ class MetadataCompleteness final : public Check, public RecordObserver {
     for (const auto& t : rows_) {
       for (const auto& [key, v] : t.rounded) {
         result.findings.push_back(
-            t.name + ": key \"" + key + "\": server rounding: " + records_text(v.tally.count, "value") +
-            " stored " + std::to_string(rounding_ulps_) +
+            t.name + ": key \"" + key + "\": server rounding: " +
+            records_text(v.tally.count, "value") + " stored " + std::to_string(rounding_ulps_) +
             " ulp away by the target's float parsing (within its documented bound, not a "
             "migration fault)" +
             examples(v.shown));
       }
       for (const auto& [key, v] : t.zero_sign) {
-        result.findings.push_back(t.name + ": key \"" + key +
-                                  "\": server normalisation: " + records_text(v.tally.count, "value") +
+        result.findings.push_back(t.name + ": key \"" + key + "\": server normalisation: " +
+                                  records_text(v.tally.count, "value") +
                                   " -0.0 stored as 0.0 (the server keeps no negative zero; not a "
                                   "migration fault)" +
                                   examples(v.shown));
