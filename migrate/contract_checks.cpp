@@ -1,19 +1,74 @@
 // Contract preflight (before any target write, on the import snapshot) and postflight (after the
 // import, on what the target holds). Both stream records; memory is the checker's id hashes.
+// When the operator accepts the preflight's findings (--allow-contract-drift), they are written to
+// the work directory's accepted_drift.json, every dangling reference by collection, key, record id
+// and value, so that chroma-validate can tell references that already dangled in what the run was
+// asked to import (accepted) from references the migration broke.
+#include <unordered_set>
+
 #include <spdlog/spdlog.h>
 
+#include "common/base/atomic_file.hpp"
 #include "common/base/clock.hpp"
 #include "common/snapshot/snapshot_store.hpp"
+#include "common/store/canonical.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
 namespace {
 
+// The references of the import snapshot that no record of it (nor of a merged collection) names:
+// the same rule as the contract checker's dangling_reference, but every one by record id (the
+// checker keeps samples only). Memory: a 128-bit hash per record id, plus each reference not
+// resolved when its record streamed past.
+class DanglingReferences {
+ public:
+  explicit DanglingReferences(const contracts::Contract& contract) : contract_(contract) {}
+
+  void record(const std::string& collection, const Record& r) {
+    ids_.insert(id_hash(r.id));
+    if (!contract_.find_collection(collection)) return;  // unlisted: not bound by field rules
+    for (const auto& [key, rule] : contract_.fields) {
+      if (!rule.references_ids || !rule.applies_to(collection)) continue;
+      auto it = r.metadata.find(key);
+      if (it == r.metadata.end()) continue;
+      const auto* value = std::get_if<std::string>(&it->second);
+      if (!value || value->empty()) continue;
+      if (!ids_.contains(id_hash(*value))) pending_.push_back({collection, key, r.id, *value});
+    }
+  }
+  void existing(std::span<const std::string> ids) {
+    for (const auto& id : ids) ids_.insert(id_hash(id));
+  }
+  nlohmann::json finish() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : pending_) {
+      if (ids_.contains(id_hash(p.value))) continue;
+      out.push_back(
+          {{"collection", p.collection}, {"key", p.key}, {"id", p.id}, {"value", p.value}});
+    }
+    return out;
+  }
+
+ private:
+  struct Pending {
+    std::string collection, key, id, value;
+  };
+  const contracts::Contract& contract_;
+  std::unordered_set<IdHash, IdHashHasher> ids_;
+  std::vector<Pending> pending_;
+};
+
 Status handle_findings(PhaseContext& ctx, const char* stage,
-                       const std::vector<contracts::Finding>& findings) {
+                       const std::vector<contracts::Finding>& findings,
+                       const DanglingReferences* references = nullptr) {
   const std::string version = ctx.contract->version;
   if (findings.empty()) {
     spdlog::info("{}: contract {} holds", stage, version);
+    if (references) {  // nothing accepted now: a file from an earlier invocation no longer holds
+      std::error_code ec;
+      std::filesystem::remove(ctx.work.accepted_drift(), ec);
+    }
     return ok_status();
   }
   const std::string diff = contracts::render_findings(findings);
@@ -26,6 +81,15 @@ Status handle_findings(PhaseContext& ctx, const char* stage,
   spdlog::warn("{}: contract {} does not hold; proceeding because of --allow-contract-drift:\n{}",
                stage, version, diff);
   auto findings_json = contracts::findings_to_json(findings);
+  if (references) {
+    const nlohmann::json accepted = {{"run_id", ctx.manifest.get().run_id},
+                                     {"stage", stage},
+                                     {"at", now_iso8601()},
+                                     {"contract_version", version},
+                                     {"findings", findings_json},
+                                     {"dangling_references", references->finish()}};
+    CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.accepted_drift(), accepted.dump(2) + "\n"));
+  }
   CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
     m.contract_overrides.push_back(
         {{"at", now_iso8601()}, {"stage", stage}, {"findings", findings_json}});
@@ -59,6 +123,7 @@ Status run_preflight(PhaseContext& ctx) {
                                                     SnapshotStore::Mode::kRead));
   SnapshotStore* snapshot = work.snapshot;  // part reads
   contracts::ContractChecker checker(*ctx.contract);
+  DanglingReferences references(*ctx.contract);
   for (const auto& entry : manifest.target_collections) {
     CM_ASSIGN_OR_RETURN(auto info, work.store->find_collection(entry.name));
     if (!info) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
@@ -66,7 +131,10 @@ Status run_preflight(PhaseContext& ctx) {
     CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot->part_count(entry.name));
     for (std::size_t i = 0; i < parts; ++i) {
       CM_ASSIGN_OR_RETURN(auto records, snapshot->read_part(entry.name, i));
-      for (const auto& r : records) checker.check_record(entry.name, r);
+      for (const auto& r : records) {
+        checker.check_record(entry.name, r);
+        references.record(entry.name, r);
+      }
     }
     if (entry.action ==
         LedgerAction::kMerged) {  // records already there stay: references may point at them
@@ -74,11 +142,12 @@ Status run_preflight(PhaseContext& ctx) {
       for (std::uint64_t offset = 0; existing; offset += 10000) {
         CM_ASSIGN_OR_RETURN(auto ids, ctx.target.list_ids(*existing, offset, 10000));
         checker.add_existing_ids(ids);
+        references.existing(ids);
         if (ids.size() < 10000) break;
       }
     }
   }
-  return handle_findings(ctx, "preflight", checker.finish());
+  return handle_findings(ctx, "preflight", checker.finish(), &references);
 }
 
 Status run_postflight(PhaseContext& ctx) {

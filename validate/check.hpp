@@ -63,6 +63,10 @@ struct ValidationContext {
   // Where every expected record belongs (collection, source route); set by the driver before any
   // check runs.
   const ExpectedIndex* index = nullptr;
+  // Test 3: how many ulps a metadata float may differ by and still count as the target's own
+  // rounding (validate/checks/metadata_values.hpp). 1 on a Chroma HTTP target (its 1.0.x parser
+  // is not correctly rounded: never more than 1 ulp), 0 on a snapshot directory.
+  std::uint64_t metadata_float_rounding_ulps = 0;
 };
 
 class Check {

@@ -154,6 +154,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
                         in.thresholds,
                         request.options,
                         &index};
+  ctx.metadata_float_rounding_ulps = uri.kind == StoreUri::Kind::kHttp ? 1 : 0;
 
   auto checks = all_checks();
   std::vector<RecordObserver*> observers;
@@ -199,6 +200,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   header.extra["migration_phase"] = phase;
   header.extra["contract_version"] = in.contract ? in.contract->version : "";
   header.extra["mapping_hash"] = in.manifest.mapping_hash;
+  header.extra["metadata_float_rounding_ulps"] = ctx.metadata_float_rounding_ulps;
   header.extra["expected_index"] = {{"seconds", index_seconds}, {"records", index.size()}};
   if (pass) {
     header.extra["record_pass"] = {{"seconds", pass->seconds},

@@ -19,6 +19,8 @@
 //   audit.jsonl                     every mutating call on the target
 //   plan.json, plan.md              the dry-run plan
 //   transform_report.json           routing and skip counts of the transform
+//   accepted_drift.json             contract findings the operator accepted at preflight with
+//                                   --allow-contract-drift, dangling references listed by record id
 //   validation_report.json, validation_report.md   chroma-validate's verdict
 //   rollback.json                   chroma-rollback's plan and journal (every step's state)
 //   rollback_report.json, rollback_report.md   what chroma-rollback did, timings, verification
@@ -69,6 +71,9 @@ class WorkDir {
   std::filesystem::path plan_json() const { return root_ / "plan.json"; }
   std::filesystem::path plan_md() const { return root_ / "plan.md"; }
   std::filesystem::path transform_report() const { return root_ / "transform_report.json"; }
+  // The contract preflight's findings accepted with --allow-contract-drift (validation matches the
+  // dangling references it lists, by collection, key, record id and value).
+  std::filesystem::path accepted_drift() const { return root_ / "accepted_drift.json"; }
   // chroma-validate's default report (its .md is written beside it).
   std::filesystem::path validation_report() const { return root_ / "validation_report.json"; }
   std::filesystem::path validation_report_md() const { return root_ / "validation_report.md"; }

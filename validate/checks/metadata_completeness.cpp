@@ -2,21 +2,64 @@
 // exactly (same keys, same types, same values: 3, 3.0, true and "3" all differ) and so does its
 // document; with a contract, every required key is present (Chroma has no null values, so present
 // means non-null) and, when the contract allows no extra fields, no other key appears. Records the
-// run did not bring are held to the contract too. Memory: a tally per (collection, key, kind).
+// run did not bring are held to the contract too. Floats compare bitwise, except for the
+// target's documented rounding (metadata_values.hpp: 1 ulp on a Chroma HTTP server), which is
+// counted as "server rounding" and does not fail the test. Every changed key shows expected and
+// actual values of its first records (findings and figures.changed_values). Memory: a tally per
+// (collection, key, kind) with up to kMaxSamples value pairs each.
 #include <set>
 
+#include "contracts/contract.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
+#include "validate/checks/metadata_values.hpp"
 #include "validate/record_pass.hpp"
 
 namespace cm::validate {
 namespace {
 
+// A Tally that also keeps "id: expected -> actual" for its samples.
+struct ValueTally {
+  Tally tally;
+  nlohmann::json values = nlohmann::json::array();  // [{id, expected, actual}], kMaxSamples at most
+  std::vector<std::string> shown;                   // "id: 0.1 -> 0.10000000000000002"
+
+  void add(const std::string& id, const MetaValue& want, const MetaValue& got) {
+    tally.add(id);
+    if (values.size() >= kMaxSamples) return;
+    const auto w = contracts::render_value(want), g = contracts::render_value(got);
+    values.push_back({{"id", id}, {"expected", w}, {"actual", g}});
+    shown.push_back(id + ": " + w + " -> " + g);
+  }
+};
+
 struct CollectionTallies {
   std::string name;
-  std::map<std::string, Tally> missing, changed, added, required_missing, extra;
+  std::map<std::string, Tally> missing, added, required_missing, extra;
+  std::map<std::string, ValueTally> changed, rounded, zero_sign;
   Tally documents;
 };
+
+void report_values(CheckResult& result, const std::string& collection,
+                   const std::map<std::string, ValueTally>& tallies, const std::string& what) {
+  for (const auto& [key, t] : tallies) {
+    result.findings.push_back(collection + ": key \"" + key + "\" " + what + " in " +
+                              records_text(t.tally.count) + examples(t.shown));
+    add_samples(result, t.tally.samples);
+  }
+}
+
+nlohmann::json value_counts(const std::map<std::string, ValueTally>& tallies) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, t] : tallies) out[key] = t.tally.count;
+  return out;
+}
+
+nlohmann::json value_samples(const std::map<std::string, ValueTally>& tallies) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, t] : tallies) out[key] = t.values;
+  return out;
+}
 
 class MetadataCompleteness final : public Check, public RecordObserver {
  public:
@@ -24,7 +67,10 @@ class MetadataCompleteness final : public Check, public RecordObserver {
   std::string title() const override { return "Metadata completeness"; }
   RecordObserver* observer() override { return this; }
 
-  void begin_pass(const ValidationContext& ctx) override { contract_ = ctx.contract; }
+  void begin_pass(const ValidationContext& ctx) override {
+    contract_ = ctx.contract;
+    rounding_ulps_ = ctx.metadata_float_rounding_ulps;
+  }
   void begin_collection(const CollectionUnderTest& cut) override {
     rows_.push_back({});
     rows_.back().name = cut.name();
@@ -58,9 +104,23 @@ class MetadataCompleteness final : public Check, public RecordObserver {
         if (it == got.metadata.end()) {
           t.missing[key].add(got.id);
           differs = true;
-        } else if (it->second != value) {  // variant ==: a type change is a change
-          t.changed[key].add(got.id);
-          differs = true;
+        } else {
+          switch (compare_metadata_value(value, it->second, rounding_ulps_)) {
+            case ValueMatch::kEqual:
+              break;
+            case ValueMatch::kServerRounding:
+              t.rounded[key].add(got.id, value, it->second);
+              ++rounded_values_;
+              break;
+            case ValueMatch::kServerZeroSign:
+              t.zero_sign[key].add(got.id, value, it->second);
+              ++zero_sign_values_;
+              break;
+            case ValueMatch::kChanged:
+              t.changed[key].add(got.id, value, it->second);
+              differs = true;
+              break;
+          }
         }
       }
       for (const auto& [key, value] : got.metadata) {
@@ -81,9 +141,11 @@ class MetadataCompleteness final : public Check, public RecordObserver {
     CheckResult result;
     std::map<std::string, std::uint64_t> totals;
     nlohmann::json per = nlohmann::json::object();
+    nlohmann::json changed_values = nlohmann::json::object();
+    nlohmann::json rounding_values = nlohmann::json::object();
     for (const auto& t : rows_) {
       report_tallies(result, t.name, t.missing, "missing");
-      report_tallies(result, t.name, t.changed, "changed");
+      report_values(result, t.name, t.changed, "changed");
       report_tallies(result, t.name, t.added, "added");
       report_tallies(result, t.name, t.required_missing,
                      "required by contract " + contract_version() + " but absent");
@@ -94,24 +156,56 @@ class MetadataCompleteness final : public Check, public RecordObserver {
         add_samples(result, t.documents.samples);
       }
       per[t.name] = {{"keys_missing", tally_counts(t.missing)},
-                     {"keys_changed", tally_counts(t.changed)},
+                     {"keys_changed", value_counts(t.changed)},
+                     {"server_rounding", value_counts(t.rounded)},
+                     {"server_zero_sign", value_counts(t.zero_sign)},
                      {"keys_added", tally_counts(t.added)},
                      {"required_missing", tally_counts(t.required_missing)},
                      {"extra_keys", tally_counts(t.extra)},
                      {"documents_changed", t.documents.count}};
+      if (!t.changed.empty()) changed_values[t.name] = value_samples(t.changed);
+      if (!t.rounded.empty()) rounding_values[t.name] = value_samples(t.rounded);
+    }
+    const bool failed = !result.findings.empty();
+    // The target's own rounding: reported with counts and values, never a failure.
+    for (const auto& t : rows_) {
+      for (const auto& [key, v] : t.rounded) {
+        result.findings.push_back(
+            t.name + ": key \"" + key + "\": server rounding: " +
+            records_text(v.tally.count, "value") + " stored " + std::to_string(rounding_ulps_) +
+            " ulp away by the target's float parsing (within its documented bound, not a "
+            "migration fault)" +
+            examples(v.shown));
+      }
+      for (const auto& [key, v] : t.zero_sign) {
+        result.findings.push_back(t.name + ": key \"" + key + "\": server normalisation: " +
+                                  records_text(v.tally.count, "value") +
+                                  " -0.0 stored as 0.0 (the server keeps no negative zero; not a "
+                                  "migration fault)" +
+                                  examples(v.shown));
+      }
     }
     result.figures = {{"records_compared", compared_},
                       {"records_with_differences", differing_},
                       {"required_keys_checked", contract_ != nullptr},
+                      {"float_rounding_ulps", rounding_ulps_},
+                      {"server_rounding_values", rounded_values_},
+                      {"server_zero_sign_values", zero_sign_values_},
+                      {"changed_values", changed_values},
+                      {"server_rounding_samples", rounding_values},
                       {"collections", per}};
     result.thresholds = {{"difference", "FAILED"},
+                         {"server_rounding_ulps", rounding_ulps_},
                          {"contract", contract_ ? contract_version() : "none"}};
-    if (!result.findings.empty()) {
+    if (failed) {
       result.status = CheckStatus::kFailed;
     } else {
-      result.findings.push_back(records_text(compared_) +
-                                " with exactly the expected metadata and document" +
-                                (contract_ ? " and every required key" : ""));
+      result.findings.push_back(
+          records_text(compared_) + " with exactly the expected metadata and document" +
+          (rounded_values_ || zero_sign_values_
+               ? " (floats within the server's rounding and normalisation, counted above)"
+               : "") +
+          (contract_ ? " and every required key" : ""));
     }
     return result;
   }
@@ -132,6 +226,7 @@ class MetadataCompleteness final : public Check, public RecordObserver {
   }
 
   const contracts::Contract* contract_ = nullptr;
+  std::uint64_t rounding_ulps_ = 0, rounded_values_ = 0, zero_sign_values_ = 0;
   bool listed_ = false;
   std::vector<std::string> required_;
   std::set<std::string> allowed_;
