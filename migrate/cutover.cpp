@@ -153,9 +153,11 @@ Result<CutoverRecord> plan_swap(VectorStore& target, const RunManifest& m) {
       // checked here: it must be the collection the run backed up, not one created since.
       if (!entry.backed_up_id.empty() && live->id != entry.backed_up_id) {
         return make_error(ErrorCode::kAlreadyExists,
-                          "live collection '" + entry.name + "' is not the one the run backed up "
-                          "(id " + live->id + ", backed up " + entry.backed_up_id +
-                          "); it was re-created since. Nothing was renamed");
+                          "live collection '" + entry.name +
+                              "' is not the one the run backed up "
+                              "(id " +
+                              live->id + ", backed up " + entry.backed_up_id +
+                              "); it was re-created since. Nothing was renamed");
       }
       const std::string retained = retained_name_for(entry.name, m.run_id);
       plan.steps.push_back({.collection_id = live->id,
@@ -184,17 +186,16 @@ Result<CollectionContent> archive_retained(const CutoverOptions& o, StagedRun& r
   StoreOpenOptions options;
   options.retry = o.retry;
   options.fault_spec = o.fault_spec;
-  CM_ASSIGN_OR_RETURN(auto archive,
-                      open_work_snapshot(dir, SnapshotStore::Mode::kWrite, options));
+  CM_ASSIGN_OR_RETURN(auto archive, open_work_snapshot(dir, SnapshotStore::Mode::kWrite, options));
   archive.snapshot->set_description("writes retained collection " + retained.name +
                                     " took after the backup, archived by --finalize");
-  CM_ASSIGN_OR_RETURN([[maybe_unused]] std::uint64_t copied,
-                      copy_collection_to_snapshot(
-                          *run.target, retained, archive,
-                          {.batch_size = 1000,
-                           .workers = 2,
-                           .scan_file = run.work.root() / (snapshot_name + ".scan"),
-                           .progress_label = "archive " + retained.name}));
+  CM_ASSIGN_OR_RETURN(
+      [[maybe_unused]] std::uint64_t copied,
+      copy_collection_to_snapshot(*run.target, retained, archive,
+                                  {.batch_size = 1000,
+                                   .workers = 2,
+                                   .scan_file = run.work.root() / (snapshot_name + ".scan"),
+                                   .progress_label = "archive " + retained.name}));
   CM_RETURN_IF_ERROR(archive.store->flush());
   CM_ASSIGN_OR_RETURN(auto report, archive.snapshot->verify());
   if (!report.ok()) {
@@ -232,9 +233,8 @@ Status drop_retained(const CutoverOptions& o, StagedRun& run, const RunManifest&
   }
   StoreOpenOptions backup_options;
   backup_options.retry = o.retry;
-  CM_ASSIGN_OR_RETURN(auto backup,
-                      open_work_snapshot(run.work.resolve(m.backup.value("path", "")),
-                                         SnapshotStore::Mode::kRead, backup_options));
+  CM_ASSIGN_OR_RETURN(auto backup, open_work_snapshot(run.work.resolve(m.backup.value("path", "")),
+                                                      SnapshotStore::Mode::kRead, backup_options));
   const auto manifest = backup.snapshot->manifest();
   const ManifestCollection* saved = manifest ? manifest->find(step.from) : nullptr;
   if (!saved) {

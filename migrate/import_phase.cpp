@@ -75,8 +75,7 @@ Status replace_pinned(PhaseContext& ctx, const TargetCollectionEntry& entry,
                       open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kBackupSnapshot),
                                          SnapshotStore::Mode::kRead));
   const auto backup_manifest = backup.snapshot->manifest();
-  const ManifestCollection* saved =
-      backup_manifest ? backup_manifest->find(entry.name) : nullptr;
+  const ManifestCollection* saved = backup_manifest ? backup_manifest->find(entry.name) : nullptr;
   if (!saved) {
     return make_error(ErrorCode::kCorruption,
                       "the backup lacks '" + entry.name + "'; nothing was deleted");
@@ -90,16 +89,16 @@ Status replace_pinned(PhaseContext& ctx, const TargetCollectionEntry& entry,
       e->state = LedgerState::kCreating;
     }));
   }
-  spdlog::info("replacing target collection {} (id {}, backed up in snapshots/backup)",
-               entry.name, entry.backed_up_id);
+  spdlog::info("replacing target collection {} (id {}, backed up in snapshots/backup)", entry.name,
+               entry.backed_up_id);
   CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
   return delete_collection_pinned(
-      ctx.target, {.collection_id = entry.backed_up_id,
-                   .name = entry.name,
-                   .quarantine = quarantine,
-                   .expected = CollectionContent{.count = saved->record_count,
-                                                 .digest = saved->content_digest},
-                   .batch_size = ctx.batch_size});
+      ctx.target,
+      {.collection_id = entry.backed_up_id,
+       .name = entry.name,
+       .quarantine = quarantine,
+       .expected = CollectionContent{.count = saved->record_count, .digest = saved->content_digest},
+       .batch_size = ctx.batch_size});
 }
 
 // Finds, creates, replaces or adopts the target collection as the ledger entry says. The ledger

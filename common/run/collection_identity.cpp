@@ -75,9 +75,9 @@ Status delete_collection_pinned(VectorStore& store, const PinnedDelete& pin) {
     return ok_status();  // deleted before a crash
   }
   if (at_quarantine && at_quarantine->id != pin.collection_id) {
-    return make_error(ErrorCode::kAlreadyExists,
-                      "'" + pin.quarantine + "' holds collection " + at_quarantine->id +
-                          ", not the run's " + pin.collection_id + "; nothing was deleted");
+    return make_error(ErrorCode::kAlreadyExists, "'" + pin.quarantine + "' holds collection " +
+                                                     at_quarantine->id + ", not the run's " +
+                                                     pin.collection_id + "; nothing was deleted");
   }
   if (pin.expected && at_name_is_ours) {
     // Checked under the live name first: a refusal here leaves the name serving as before.
@@ -97,9 +97,9 @@ Status delete_collection_pinned(VectorStore& store, const PinnedDelete& pin) {
     CM_ASSIGN_OR_RETURN(at_quarantine, store.find_collection(pin.quarantine));
   }
   if (!at_quarantine || at_quarantine->id != pin.collection_id) {
-    return make_error(ErrorCode::kAlreadyExists,
-                      "collection " + pin.collection_id + " is not under '" + pin.quarantine +
-                          "' after the rename; nothing was deleted");
+    return make_error(ErrorCode::kAlreadyExists, "collection " + pin.collection_id +
+                                                     " is not under '" + pin.quarantine +
+                                                     "' after the rename; nothing was deleted");
   }
   if (pin.expected) {
     // Again under the quarantine name: clients holding the id may have written meanwhile.

@@ -121,7 +121,8 @@ Status SnapshotStore::remove_metadata_keys(const CollectionInfo& collection,
   CM_RETURN_IF_ERROR(delete_records(collection, changed_ids));
   for (std::size_t at = 0; at < changed.size(); at += kMaxBatchSize) {
     std::span<const Record> all(changed);
-    CM_RETURN_IF_ERROR(upsert(collection, all.subspan(at, std::min(kMaxBatchSize, all.size() - at))));
+    CM_RETURN_IF_ERROR(
+        upsert(collection, all.subspan(at, std::min(kMaxBatchSize, all.size() - at))));
   }
   return ok_status();
 }

@@ -80,7 +80,8 @@ Status RetryingStore::upsert(const CollectionInfo& c, std::span<const Record> re
 Status RetryingStore::remove_metadata_keys(const CollectionInfo& c,
                                            std::span<const MetadataKeyRemoval> removals) {
   // Idempotent: removing a key twice leaves the same record.
-  return with_retry("remove_metadata_keys", [&] { return inner().remove_metadata_keys(c, removals); });
+  return with_retry("remove_metadata_keys",
+                    [&] { return inner().remove_metadata_keys(c, removals); });
 }
 Status RetryingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
   return with_retry("delete_records", [&] { return inner().delete_records(c, ids); });
@@ -141,7 +142,8 @@ Status LoggingStore::upsert(const CollectionInfo& c, std::span<const Record> rec
 }
 Status LoggingStore::remove_metadata_keys(const CollectionInfo& c,
                                           std::span<const MetadataKeyRemoval> removals) {
-  return logged(role_, "remove_metadata_keys", fmt::format("{} records={}", c.name, removals.size()),
+  return logged(role_, "remove_metadata_keys",
+                fmt::format("{} records={}", c.name, removals.size()),
                 [&] { return inner().remove_metadata_keys(c, removals); });
 }
 Status LoggingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {

@@ -215,8 +215,9 @@ TEST_F(StagedCutover, FinalizeArchivesWritesTheRetainedCollectionTookAfterTheBac
   auto store = open(target_uri());
   auto retained = store->find_collection("kb_articles.retained-r1");
   ASSERT_TRUE(retained && *retained);
-  ASSERT_TRUE(store->upsert(**retained, std::vector<Record>{{"late-0", std::vector<float>(8, 0.5f),
-                                                             "written after the backup", {}}}));
+  ASSERT_TRUE(store->upsert(
+      **retained, std::vector<Record>{
+                      {"late-0", std::vector<float>(8, 0.5f), "written after the backup", {}}}));
 
   auto f = tool(CHROMA_MIGRATE_BIN, {"--finalize"});
   ASSERT_EQ(f.exit_code, 0) << f.output;
@@ -234,7 +235,8 @@ TEST_F(StagedCutover, FinalizeArchivesWritesTheRetainedCollectionTookAfterTheBac
   ASSERT_TRUE(late);
   EXPECT_EQ(late->size(), 1u);
   EXPECT_EQ(*(*archive)->count(**saved), before_.at("kb_articles").count + 1);
-  EXPECT_FALSE(std::filesystem::exists(work_dir() / "snapshots" / "finalize-archive-legal_clauses"));
+  EXPECT_FALSE(
+      std::filesystem::exists(work_dir() / "snapshots" / "finalize-archive-legal_clauses"));
   EXPECT_NE(f.output.find("took writes after the backup"), std::string::npos) << f.output;
 }
 

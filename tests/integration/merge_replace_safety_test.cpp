@@ -59,8 +59,10 @@ class MergeReplaceSafety : public MigrateIntegration {
       out.push_back(std::move(r));
     }
     for (int i = 0; i < 5; ++i) {
-      out.push_back({"foreign-" + std::to_string(i), std::vector<float>(8, 0.5f + 0.01f * i),
-                     "foreign", {{"n", std::int64_t{i}}}});
+      out.push_back({"foreign-" + std::to_string(i),
+                     std::vector<float>(8, 0.5f + 0.01f * i),
+                     "foreign",
+                     {{"n", std::int64_t{i}}}});
     }
     return out;
   }
@@ -98,7 +100,9 @@ TEST_F(MergeReplaceSafety, AMergeEndsEachRecordExactlyAsTransformed) {
   ASSERT_TRUE(source->upsert(**src_info, std::vector<Record>{bare}));
   source_ = state_of(source_uri());
   auto existing = ten_existing();
-  existing.push_back({"no-document", std::vector<float>(8, 0.75f), "old document",
+  existing.push_back({"no-document",
+                      std::vector<float>(8, 0.75f),
+                      "old document",
                       {{"a", std::int64_t{0}}, {"stale", true}}});
   target_with(existing);
 
@@ -112,9 +116,8 @@ TEST_F(MergeReplaceSafety, AMergeEndsEachRecordExactlyAsTransformed) {
     ASSERT_TRUE(landed.contains(r.id)) << r.id;
     const Record& got = landed.at(r.id);
     // Cosine: the server may answer a stored vector as v/|v|*|v| (1 ulp away); the suite's rule.
-    EXPECT_TRUE(
-        compare_embeddings(source_.at(name_).info.hnsw.space, r.embedding, got.embedding)
-            .equivalent)
+    EXPECT_TRUE(compare_embeddings(source_.at(name_).info.hnsw.space, r.embedding, got.embedding)
+                    .equivalent)
         << r.id;
     EXPECT_EQ(got.document, r.document) << r.id;
     std::string keys_got, keys_want;
@@ -160,8 +163,8 @@ TEST_F(MergeReplaceSafety, ReplaceRefusesToDeleteWritesMadeAfterTheBackup) {
                                   "target.delete_collection=transient@1-2;"
                                   "target.rename_collection=transient@1-2"}});
   ASSERT_EQ(stopped.exit_code, kExitUnavailable) << stopped.output;
-  ASSERT_TRUE(nlohmann::json::parse(*read_file(work_dir() / "run.json"))["backup"].contains(
-      "verified_at"));
+  ASSERT_TRUE(
+      nlohmann::json::parse(*read_file(work_dir() / "run.json"))["backup"].contains("verified_at"));
   // Live traffic writes to the collection after its backup.
   auto target = open(target_uri());
   ASSERT_TRUE(target->upsert(
@@ -187,8 +190,8 @@ TEST_F(MergeReplaceSafety, ReplaceStillReplacesAnUnchangedCollection) {
   EXPECT_EQ(diff_text(source_, state_of(target_uri())), "");
   auto m = nlohmann::json::parse(*read_file(work_dir() / "run.json"));
   EXPECT_NE(m["target_collections"][0]["backed_up_id"], "");
-  EXPECT_EQ(m["target_collections"][0]["quarantine_name"], name_ + ".quarantine-" +
-                                                                m["run_id"].get<std::string>());
+  EXPECT_EQ(m["target_collections"][0]["quarantine_name"],
+            name_ + ".quarantine-" + m["run_id"].get<std::string>());
 }
 
 }  // namespace

@@ -39,8 +39,7 @@ void MemoryStore::reset_calls() {
 std::uint64_t MemoryStore::writes() const {
   std::uint64_t n = 0;
   for (const char* op : {"create_collection", "delete_collection", "update_collection_metadata",
-                         "rename_collection", "upsert", "delete_records",
-                         "remove_metadata_keys"})
+                         "rename_collection", "upsert", "delete_records", "remove_metadata_keys"})
     n += calls(op);
   return n;
 }

@@ -119,10 +119,8 @@ TEST_P(StoreConformance, RemoveMetadataKeysRemovesOnlyThoseKeys) {
   auto c = create("epsilon");
   auto rs = records(6);
   ASSERT_TRUE(store_->upsert(c, rs));
-  std::vector<MetadataKeyRemoval> removals{{"id-1", {"s", "f"}},
-                                           {"id-2", {"not-there"}},
-                                           {"id-4", {}},
-                                           {"no-such-id", {"s"}}};
+  std::vector<MetadataKeyRemoval> removals{
+      {"id-1", {"s", "f"}}, {"id-2", {"not-there"}}, {"id-4", {}}, {"no-such-id", {"s"}}};
   ASSERT_TRUE(store_->remove_metadata_keys(c, removals));
   ASSERT_TRUE(store_->remove_metadata_keys(c, removals));  // idempotent (a retried call)
   ASSERT_TRUE(store_->flush());
