@@ -3,6 +3,8 @@
 // Rollback restores from it, so nothing is deleted or written until it verified.
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include "common/base/clock.hpp"
 #include "common/run/collection_copy.hpp"
 #include "common/snapshot/snapshot_store.hpp"
@@ -36,6 +38,7 @@ Status run_backup(PhaseContext& ctx) {
   backup.snapshot->set_description("backup of " + ctx.target.describe() + " before run " +
                                    manifest.run_id);
   nlohmann::json counts = nlohmann::json::object();
+  std::map<std::string, std::string> ids;
   for (const auto& name : names) {
     CM_ASSIGN_OR_RETURN(auto live, ctx.target.find_collection(name));
     if (!live) {
@@ -46,6 +49,7 @@ Status run_backup(PhaseContext& ctx) {
     spdlog::info("backing up existing target collection {}", name);
     CM_ASSIGN_OR_RETURN(std::uint64_t n, backup_collection(ctx, backup, *live));
     counts[name] = n;
+    ids[name] = live->id;
   }
   CM_RETURN_IF_ERROR(backup.store->flush());
   CM_ASSIGN_OR_RETURN(auto report, backup.snapshot->verify());
@@ -57,6 +61,8 @@ Status run_backup(PhaseContext& ctx) {
   spdlog::info("backup verified: {} ({} collection(s), {} records checked)", dir.string(),
                report.collections_checked, report.records_checked);
   return ctx.manifest.update([&](RunManifest& m) {
+    for (auto& e : m.target_collections)
+      if (auto it = ids.find(e.name); it != ids.end()) e.backed_up_id = it->second;
     m.backup = {{"path", WorkDir::snapshot_relative(WorkDir::kBackupSnapshot)},
                 {"collections", counts},
                 {"verified_at", now_iso8601()}};

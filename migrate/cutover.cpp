@@ -10,6 +10,8 @@
 #include "common/base/atomic_file.hpp"
 #include "common/base/clock.hpp"
 #include "common/base/logging.hpp"
+#include "common/run/collection_copy.hpp"
+#include "common/run/collection_identity.hpp"
 #include "common/run/collection_rename.hpp"
 #include "common/run/interlocks.hpp"
 #include "common/run/run_manifest.hpp"
@@ -147,6 +149,16 @@ Result<CutoverRecord> plan_swap(VectorStore& target, const RunManifest& m) {
                               "' appeared after the run planned to create it and has no backup; "
                               "rename or remove it, then --cutover again. Nothing was renamed");
       }
+      // Live traffic writes to the live collection of a staged run, so only its identity is
+      // checked here: it must be the collection the run backed up, not one created since.
+      if (!entry.backed_up_id.empty() && live->id != entry.backed_up_id) {
+        return make_error(ErrorCode::kAlreadyExists,
+                          "live collection '" + entry.name +
+                              "' is not the one the run backed up "
+                              "(id " +
+                              live->id + ", backed up " + entry.backed_up_id +
+                              "); it was re-created since. Nothing was renamed");
+      }
       const std::string retained = retained_name_for(entry.name, m.run_id);
       plan.steps.push_back({.collection_id = live->id,
                             .from = entry.name,
@@ -162,6 +174,89 @@ Result<CutoverRecord> plan_swap(VectorStore& target, const RunManifest& m) {
                           .done_at = ""});
   }
   return plan;
+}
+
+// Copies a retained collection that took writes after the backup into
+// snapshots/<kFinalizeArchive>-<name>, seals and verifies it. Returns what it archived.
+Result<CollectionContent> archive_retained(const CutoverOptions& o, StagedRun& run,
+                                           const CollectionInfo& retained,
+                                           const std::string& live_name) {
+  const std::string snapshot_name = std::string("finalize-archive-") + live_name;
+  const auto dir = run.work.snapshot(snapshot_name);
+  StoreOpenOptions options;
+  options.retry = o.retry;
+  options.fault_spec = o.fault_spec;
+  CM_ASSIGN_OR_RETURN(auto archive, open_work_snapshot(dir, SnapshotStore::Mode::kWrite, options));
+  archive.snapshot->set_description("writes retained collection " + retained.name +
+                                    " took after the backup, archived by --finalize");
+  CM_ASSIGN_OR_RETURN(
+      [[maybe_unused]] std::uint64_t copied,
+      copy_collection_to_snapshot(*run.target, retained, archive,
+                                  {.batch_size = 1000,
+                                   .workers = 2,
+                                   .scan_file = run.work.root() / (snapshot_name + ".scan"),
+                                   .progress_label = "archive " + retained.name}));
+  CM_RETURN_IF_ERROR(archive.store->flush());
+  CM_ASSIGN_OR_RETURN(auto report, archive.snapshot->verify());
+  if (!report.ok()) {
+    return make_error(ErrorCode::kCorruption,
+                      "the archive of " + retained.name +
+                          " failed verification; nothing was dropped:" + report.problem_lines());
+  }
+  const auto manifest = archive.snapshot->manifest();
+  const ManifestCollection* saved = manifest ? manifest->find(retained.name) : nullptr;
+  if (!saved) return make_error(ErrorCode::kInternal, "the archive lacks " + retained.name);
+  spdlog::warn(
+      "retained collection {} took writes after the backup: archived to {} before the drop",
+      retained.name, dir.string());
+  return CollectionContent{.count = saved->record_count, .digest = saved->content_digest};
+}
+
+// Drops one retained collection, pinned to the id the cutover journalled (collection_identity.hpp:
+// renamed by id to "<live>.quarantine-<run id>", a name derived from run.json, checked, deleted).
+// Writes it took after the backup (clients holding its id keep writing to it) are never dropped:
+// when its content differs from the backup, it is first archived into the work dir (a sealed,
+// verified snapshot) and the drop then checks it still holds exactly what was archived.
+Status drop_retained(const CutoverOptions& o, StagedRun& run, const RunManifest& m,
+                     const RenameStep& step) {
+  const std::string quarantine = quarantine_name_for(step.from, m.run_id);
+  CM_ASSIGN_OR_RETURN(auto found, run.target->find_collection(step.to));
+  if (!found) {
+    CM_ASSIGN_OR_RETURN(found, run.target->find_collection(quarantine));
+  }
+  if (!found) return ok_status();  // dropped by an earlier, interrupted --finalize
+  if (!step.collection_id.empty() && !found->id.empty() && found->id != step.collection_id) {
+    return make_error(ErrorCode::kAlreadyExists,
+                      "'" + found->name + "' is not the collection the cutover retained (id " +
+                          found->id + ", expected " + step.collection_id +
+                          "); refusing to drop it");
+  }
+  StoreOpenOptions backup_options;
+  backup_options.retry = o.retry;
+  CM_ASSIGN_OR_RETURN(auto backup, open_work_snapshot(run.work.resolve(m.backup.value("path", "")),
+                                                      SnapshotStore::Mode::kRead, backup_options));
+  const auto manifest = backup.snapshot->manifest();
+  const ManifestCollection* saved = manifest ? manifest->find(step.from) : nullptr;
+  if (!saved) {
+    return make_error(ErrorCode::kCorruption, "the backup lacks '" + step.from +
+                                                  "'; retained collection " + step.to +
+                                                  " was not dropped");
+  }
+  CollectionContent expected{.count = saved->record_count, .digest = saved->content_digest};
+  CM_ASSIGN_OR_RETURN(auto content, read_collection_content(*run.target, *found, 1000));
+  if (content != expected) {
+    spdlog::warn("retained collection {} differs from the backup: {}", found->name,
+                 describe_content_difference(content, expected));
+    CM_ASSIGN_OR_RETURN(CollectionContent archived, archive_retained(o, run, *found, step.from));
+    expected = std::move(archived);
+  }
+  CM_RETURN_IF_ERROR(delete_collection_pinned(*run.target, {.collection_id = step.collection_id,
+                                                            .name = step.to,
+                                                            .quarantine = quarantine,
+                                                            .expected = expected,
+                                                            .batch_size = 1000}));
+  spdlog::info("dropped retained collection {}", step.to);
+  return ok_status();
 }
 
 }  // namespace
@@ -273,16 +368,7 @@ Result<CutoverSummary> run_finalize(const CutoverOptions& o) {
     const bool retain_step = std::find(m.cutover.retained.begin(), m.cutover.retained.end(),
                                        step.to) != m.cutover.retained.end();
     if (!retain_step) continue;
-    CM_ASSIGN_OR_RETURN(auto found, run.target->find_collection(step.to));
-    if (!found) continue;  // dropped by an earlier, interrupted --finalize
-    if (!step.collection_id.empty() && !found->id.empty() && found->id != step.collection_id) {
-      return make_error(ErrorCode::kAlreadyExists,
-                        "'" + step.to + "' is not the collection the cutover retained (id " +
-                            found->id + ", expected " + step.collection_id +
-                            "); refusing to drop it");
-    }
-    CM_RETURN_IF_ERROR(run.target->delete_collection(step.to));
-    spdlog::info("dropped retained collection {}", step.to);
+    CM_RETURN_IF_ERROR(drop_retained(o, run, m, step));
     summary.retained.push_back(step.to);
     ++summary.renames;
   }

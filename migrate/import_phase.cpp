@@ -3,11 +3,13 @@
 // between still lets resume recognise (adopt) the collection instead of calling it a conflict.
 #include <spdlog/spdlog.h>
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/base/batch_runner.hpp"
 #include "common/base/clock.hpp"
 #include "common/base/progress.hpp"
+#include "common/run/collection_identity.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
 #include "migrate/phase_context.hpp"
@@ -56,6 +58,49 @@ Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEn
   return *created;
 }
 
+// --if-exists replace: removes the collection the backup holds, and only that one, only while it
+// still holds what the backup holds (collection_identity.hpp: renamed by id to a quarantine name
+// journalled first, checked again there, deleted there). A collection under the live name with
+// another id (someone re-created it after a crash) or with other content (written after the
+// backup) is refused with exit 9 and nothing is deleted: the backup would not hold those writes.
+Status replace_pinned(PhaseContext& ctx, const TargetCollectionEntry& entry,
+                      const RunManifest& manifest) {
+  if (entry.backed_up_id.empty()) {
+    return make_error(ErrorCode::kAlreadyExists,
+                      "target collection '" + entry.name +
+                          "' has no backed-up id in run.json (a run started by an older "
+                          "version?); refusing to delete it. Start a new run");
+  }
+  CM_ASSIGN_OR_RETURN(auto backup,
+                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kBackupSnapshot),
+                                         SnapshotStore::Mode::kRead));
+  const auto backup_manifest = backup.snapshot->manifest();
+  const ManifestCollection* saved = backup_manifest ? backup_manifest->find(entry.name) : nullptr;
+  if (!saved) {
+    return make_error(ErrorCode::kCorruption,
+                      "the backup lacks '" + entry.name + "'; nothing was deleted");
+  }
+  std::string quarantine = entry.quarantine_name;
+  if (quarantine.empty()) {
+    quarantine = quarantine_name_for(entry.name, manifest.run_id);
+    CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
+      auto* e = m.find_target(entry.name);
+      e->quarantine_name = quarantine;
+      e->state = LedgerState::kCreating;
+    }));
+  }
+  spdlog::info("replacing target collection {} (id {}, backed up in snapshots/backup)", entry.name,
+               entry.backed_up_id);
+  CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
+  return delete_collection_pinned(
+      ctx.target,
+      {.collection_id = entry.backed_up_id,
+       .name = entry.name,
+       .quarantine = quarantine,
+       .expected = CollectionContent{.count = saved->record_count, .digest = saved->content_digest},
+       .batch_size = ctx.batch_size});
+}
+
 // Finds, creates, replaces or adopts the target collection as the ledger entry says. The ledger
 // key in the collection's metadata tells this run's collections from anyone else's, also after a
 // crash between a server call and the bookkeeping.
@@ -90,10 +135,10 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
                             "' exists but was not created by this run; refusing to write into it "
                             "(see --if-exists)");
     }
-    CM_RETURN_IF_ERROR(set_state(ctx, entry.name, LedgerState::kCreating));
-    CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
-    spdlog::info("replacing target collection {} (backed up in snapshots/backup)", entry.name);
-    CM_RETURN_IF_ERROR(ctx.target.delete_collection(entry.name));
+    CM_RETURN_IF_ERROR(replace_pinned(ctx, entry, manifest));
+  } else if (entry.action == LedgerAction::kReplaced && !entry.quarantine_name.empty()) {
+    // The live name is free: finish a quarantine delete a crash interrupted.
+    CM_RETURN_IF_ERROR(replace_pinned(ctx, entry, manifest));
   } else if (entry.state != LedgerState::kPlanned && entry.state != LedgerState::kCreating) {
     return make_error(ErrorCode::kVerifyFailed,
                       "target collection '" + entry.name + "' that this run created (state " +
@@ -122,6 +167,52 @@ Result<std::uint64_t> merged_count(PhaseContext& ctx, VectorStore& snapshot,
     }
   }
   return ids.size();
+}
+
+// Writes one chunk into a collection that held records before the run, so that each record ends
+// exactly as transformed and no pre-existing record is ever removed before its replacement was
+// acknowledged: a refused upsert (4xx) leaves every record of the collection as it was.
+//  1. read the current versions of the chunk's ids (what a merge overwrites);
+//  2. upsert the chunk (Chroma merges metadata keys and keeps a document the new record lacks);
+//  3. remove the stale metadata keys (in the old record, absent from the new one) with `update`
+//     setting them to null;
+//  4. a record whose old version had a document and whose new version has none cannot be reset
+//     by upsert or update (null means "unchanged" to both): only those records are deleted and
+//     upserted again, after their replacement was acknowledged once. A crash between that delete
+//     and that upsert leaves them missing until --resume repeats the batch (the checkpoint records
+//     it only after this returns); the backup holds their old version.
+Status merge_chunk(VectorStore& target, const CollectionInfo& collection,
+                   std::span<const Record> chunk) {
+  std::vector<std::string> ids;
+  ids.reserve(chunk.size());
+  for (const auto& r : chunk) ids.push_back(r.id);
+  CM_ASSIGN_OR_RETURN(auto existing, target.get_records(collection, ids));
+  std::unordered_map<std::string, const Record*> old_by_id;
+  for (const auto& r : existing) old_by_id.emplace(r.id, &r);
+  CM_RETURN_IF_ERROR(target.upsert(collection, chunk));
+  std::vector<MetadataKeyRemoval> stale;
+  std::vector<Record> document_cleared;
+  for (const auto& r : chunk) {
+    auto it = old_by_id.find(r.id);
+    if (it == old_by_id.end()) continue;
+    const Record& before = *it->second;
+    if (before.document && !r.document) {
+      document_cleared.push_back(r);
+      continue;  // rewritten whole below: no stale key survives that
+    }
+    MetadataKeyRemoval removal{.id = r.id, .keys = {}};
+    for (const auto& [key, value] : before.metadata)
+      if (!r.metadata.contains(key)) removal.keys.push_back(key);
+    if (!removal.keys.empty()) stale.push_back(std::move(removal));
+  }
+  if (!stale.empty()) CM_RETURN_IF_ERROR(target.remove_metadata_keys(collection, stale));
+  if (!document_cleared.empty()) {
+    std::vector<std::string> cleared_ids;
+    for (const auto& r : document_cleared) cleared_ids.push_back(r.id);
+    CM_RETURN_IF_ERROR(target.delete_records(collection, cleared_ids));
+    CM_RETURN_IF_ERROR(target.upsert(collection, document_cleared));
+  }
+  return ok_status();
 }
 
 // One target collection's share of the import, ready to run.
@@ -174,13 +265,10 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
     for (std::size_t at = 0; at < all.size(); at += ctx.target_max_batch) {
       auto chunk = all.subspan(at, std::min(ctx.target_max_batch, all.size() - at));
       if (items[c].entry.action == LedgerAction::kMerged) {
-        // Chroma's upsert merges metadata keys: delete first so each record ends exactly as
-        // transformed.
-        std::vector<std::string> ids;
-        for (const auto& r : chunk) ids.push_back(r.id);
-        CM_RETURN_IF_ERROR(ctx.target.delete_records(items[c].target, ids));
+        CM_RETURN_IF_ERROR(merge_chunk(ctx.target, items[c].target, chunk));
+      } else {
+        CM_RETURN_IF_ERROR(ctx.target.upsert(items[c].target, chunk));
       }
-      CM_RETURN_IF_ERROR(ctx.target.upsert(items[c].target, chunk));
     }
     sent += records.size();
     return records.size();

@@ -6,8 +6,10 @@
 #
 #   1. chroma-migrate (with --stage when --staged; --resume when DIR already holds the run).
 #      A migrate failure that leaves the target suspect (exit 6 verify failed, 7 corruption,
-#      10 contract violation after writes) is rolled back (--force); any other failure stops here
-#      with the run intact, to be resumed.
+#      10 contract violation after writes; and for an in-place run 5, a server refusal, once the
+#      target took writes) is rolled back (--force); any other failure stops here with the run
+#      intact, to be resumed (after 4, 8 or 130 of an in-place run that wrote, it says that the
+#      live collections are partly written).
 #   2. chroma-validate.
 #   3. PASSED: a staged run is swapped in (chroma-migrate --cutover); an in-place run is already live.
 #      WARNING: held for review (staged collections kept) unless --accept-warning.
@@ -20,7 +22,7 @@
 #   0    live on the new data (cut over, or in place and PASSED)
 #   1    WARNING: held for review, nothing swapped
 #   2    FAILED and rolled back: the target is as before the run (verified); also a migrate failure
-#        after writing (6, 7, 10) that was rolled back
+#        after writing (6, 7, 10; 5 in place) that was rolled back
 #   3    the rollback itself failed (or was interrupted): the target needs a human
 #        (see rollback_report.md)
 #   12   a step (migrate, validate or cutover) failed; nothing was rolled back, the run can be
@@ -183,12 +185,13 @@ step_failed() {  # args: step, its exit code, what to do
   reports
   if [[ $2 -eq $EXIT_INTERRUPTED ]]; then
     finish "$EXIT_INTERRUPTED" interrupted "$1" "$2" \
-      "step $1 was interrupted (exit $2); nothing was rolled back. Run the same command again to resume"
+      "${partly:-}step $1 was interrupted (exit $2); nothing was rolled back. Run the same command again to resume"
   fi
   finish "$EXIT_STEP_FAILED" step-failed "$1" "$2" "$3"
 }
 
 step=migrate
+partly=""  # set when an in-place migrate step stopped after writing (said in the final message)
 migrate=("$bin/chroma-migrate" --source "$source_uri" --target "$target_uri" --work-dir "$work")
 [[ $staged -eq 1 ]] && migrate+=(--stage)
 [[ -f "$work/checkpoint.json" ]] && migrate+=(--resume)
@@ -200,13 +203,31 @@ else
   "${migrate[@]}" "${extra[@]}"
 fi
 rc=$?
+# Whether the target acknowledged a write of this run (audit.jsonl: one line per mutating call,
+# keys sorted, so "action" precedes "outcome").
+target_written() {
+  [[ -e "$work/audit.jsonl" ]] &&
+    grep -Eq '"action":"(upsert|delete_records|remove_metadata_keys|delete_collection|create_collection|rename_collection|update_collection_metadata)".*"outcome":"ok"' \
+      "$work/audit.jsonl"
+}
 if [[ $rc -ne 0 ]]; then
   if [[ ($rc -eq 6 || $rc -eq 7 || $rc -eq 10) && -e "$work/audit.jsonl" ]]; then
     rollback "chroma-migrate exited $rc after writing to the target" \
       --force --reason "chroma-migrate exited $rc after writing to the target"
   fi
+  # A refusal (5) of an in-place run that already wrote leaves live collections partly migrated;
+  # resuming would hit the same refusal, so it is rolled back like 6, 7 and 10. (A staged run
+  # wrote only its staging collections: the live names still serve the old data.)
+  if [[ $rc -eq 5 && $staged -eq 0 ]] && target_written; then
+    rollback "chroma-migrate exited $rc (a server refused a request) after writing to the target" \
+      --force --reason "chroma-migrate exited $rc (server refusal) after writing to the target"
+  fi
+  partly=""
+  if [[ $staged -eq 0 && ($rc -eq 4 || $rc -eq 8 || $rc -eq 130) ]] && target_written; then
+    partly="LIVE COLLECTIONS ARE PARTLY WRITTEN: this in-place run stopped after writing to the target, so the live collections hold a mix of old and migrated records until it is resumed or rolled back. "
+  fi
   step_failed migrate "$rc" \
-    "step migrate failed: chroma-migrate exited $rc (docs/exit-codes.md); nothing was rolled back. Resume with the same command, or roll back with: $bin/chroma-rollback --work-dir $work --force --reason '...'"
+    "${partly}step migrate failed: chroma-migrate exited $rc (docs/exit-codes.md); nothing was rolled back. Resume with the same command, or roll back with: $bin/chroma-rollback --work-dir $work --force --reason '...'"
 fi
 
 step=validate

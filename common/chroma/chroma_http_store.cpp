@@ -226,6 +226,17 @@ Status ChromaHttpStore::upsert(const CollectionInfo& collection, std::span<const
   return ok_status();
 }
 
+Status ChromaHttpStore::remove_metadata_keys(const CollectionInfo& collection,
+                                             std::span<const MetadataKeyRemoval> removals) {
+  std::vector<MetadataKeyRemoval> some;
+  for (const auto& r : removals)
+    if (!r.keys.empty()) some.push_back(r);
+  if (some.empty()) return ok_status();
+  CM_RETURN_IF_ERROR(
+      call("POST", collection_path(collection, "update"), encode_remove_keys_body(some)));
+  return ok_status();
+}
+
 Status ChromaHttpStore::delete_records(const CollectionInfo& collection,
                                        std::span<const std::string> ids) {
   if (ids.empty()) return ok_status();  // never send an unfiltered delete

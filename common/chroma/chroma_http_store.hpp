@@ -62,6 +62,10 @@ class ChromaHttpStore : public VectorStore {
                                           std::span<const std::string> ids) override;
   // Sends base64 embeddings when limits() says the server supports them, decimal floats otherwise.
   Status upsert(const CollectionInfo& collection, std::span<const Record> records) override;
+  // POST /collections/{id}/update {ids, metadatas: [{key: null}]}. Records without keys to remove
+  // are left out; nothing is sent when none remain.
+  Status remove_metadata_keys(const CollectionInfo& collection,
+                              std::span<const MetadataKeyRemoval> removals) override;
   Status delete_records(const CollectionInfo& collection,
                         std::span<const std::string> ids) override;
   // POST /collections/{id}/query with include ["distances"], kQueryBatch embeddings per request

@@ -74,6 +74,9 @@ std::string encode_upsert_body(std::span<const Record> records, bool base64);
 std::string encode_get_by_ids_body(std::span<const std::string> ids);
 // {"limit":L,"offset":O,"include":[]}
 std::string encode_list_ids_body(std::uint64_t offset, std::uint32_t limit);
+// {"ids":[...],"metadatas":[{"k":null,...},...]}: Chroma's update removes a key set to null and
+// leaves embeddings, documents and every other key alone.
+std::string encode_remove_keys_body(std::span<const MetadataKeyRemoval> removals);
 // {"ids":[...]}
 std::string encode_ids_body(std::span<const std::string> ids);
 // {"query_embeddings":[[...],...],"n_results":k,"include":["distances"]}. Embeddings are always

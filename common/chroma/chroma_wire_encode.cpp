@@ -211,6 +211,27 @@ std::string encode_list_ids_body(std::uint64_t offset, std::uint32_t limit) {
          ",\"include\":[]}";
 }
 
+std::string encode_remove_keys_body(std::span<const MetadataKeyRemoval> removals) {
+  std::string out = "{\"ids\":[";
+  for (std::size_t i = 0; i < removals.size(); ++i) {
+    if (i) out.push_back(',');
+    append_json_string(removals[i].id, &out);
+  }
+  out.append("],\"metadatas\":[");
+  for (std::size_t i = 0; i < removals.size(); ++i) {
+    if (i) out.push_back(',');
+    out.push_back('{');
+    for (std::size_t k = 0; k < removals[i].keys.size(); ++k) {
+      if (k) out.push_back(',');
+      append_json_string(removals[i].keys[k], &out);
+      out.append(":null");
+    }
+    out.push_back('}');
+  }
+  out.append("]}");
+  return out;
+}
+
 std::string encode_ids_body(std::span<const std::string> ids) {
   std::string out = "{\"ids\":";
   append_string_array(ids, &out);

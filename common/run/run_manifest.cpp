@@ -99,7 +99,9 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
                        {"source_collections", t.source_collections},
                        {"expected_records", t.expected_records},
                        {"staging_name", t.staging_name},
-                       {"disrupted_at", t.disrupted_at}});
+                       {"disrupted_at", t.disrupted_at},
+                       {"backed_up_id", t.backed_up_id},
+                       {"quarantine_name", t.quarantine_name}});
   }
   return {{"format_version", RunManifest::kFormatVersion},
           {"run_id", m.run_id},
@@ -163,7 +165,9 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
            .source_collections = t.at("source_collections").get<std::vector<std::string>>(),
            .expected_records = t.value("expected_records", std::uint64_t{0}),
            .staging_name = t.value("staging_name", ""),
-           .disrupted_at = t.value("disrupted_at", "")});
+           .disrupted_at = t.value("disrupted_at", ""),
+           .backed_up_id = t.value("backed_up_id", ""),
+           .quarantine_name = t.value("quarantine_name", "")});
     }
     return m;
   } catch (const nlohmann::json::exception& e) {

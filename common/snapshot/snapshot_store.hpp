@@ -99,6 +99,10 @@ class SnapshotStore final : public VectorStore {
   // kMaxBatchSize records, an empty id or embedding, mixed dimensions or one that differs from the
   // collection's, metadata that cannot round-trip (metadata_not_representable_reason).
   Status upsert(const CollectionInfo& collection, std::span<const Record> records) override;
+  // Rewrites the affected records without those keys (get, delete, upsert: a snapshot replaces
+  // records wholesale, so this is not atomic per record across a crash; work snapshots only).
+  Status remove_metadata_keys(const CollectionInfo& collection,
+                              std::span<const MetadataKeyRemoval> removals) override;
   Status delete_records(const CollectionInfo& collection,
                         std::span<const std::string> ids) override;
   // Exact brute force in the stored collection's space (common/store/distance.hpp), streaming one

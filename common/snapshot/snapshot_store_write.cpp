@@ -97,6 +97,36 @@ Status SnapshotStore::upsert(const CollectionInfo& collection, std::span<const R
   return written;
 }
 
+Status SnapshotStore::remove_metadata_keys(const CollectionInfo& collection,
+                                           std::span<const MetadataKeyRemoval> removals) {
+  CM_RETURN_IF_ERROR(check_writable());
+  std::unordered_map<std::string, const MetadataKeyRemoval*> by_id;
+  std::vector<std::string> ids;
+  for (const auto& r : removals) {
+    if (r.keys.empty()) continue;
+    if (by_id.emplace(r.id, &r).second) ids.push_back(r.id);
+  }
+  if (ids.empty()) return ok_status();
+  CM_ASSIGN_OR_RETURN(auto records, get_records(collection, ids));
+  std::vector<Record> changed;
+  std::vector<std::string> changed_ids;
+  for (auto& record : records) {
+    bool any = false;
+    for (const auto& key : by_id.at(record.id)->keys) any |= record.metadata.erase(key) > 0;
+    if (!any) continue;
+    changed_ids.push_back(record.id);
+    changed.push_back(std::move(record));
+  }
+  if (changed.empty()) return ok_status();
+  CM_RETURN_IF_ERROR(delete_records(collection, changed_ids));
+  for (std::size_t at = 0; at < changed.size(); at += kMaxBatchSize) {
+    std::span<const Record> all(changed);
+    CM_RETURN_IF_ERROR(
+        upsert(collection, all.subspan(at, std::min(kMaxBatchSize, all.size() - at))));
+  }
+  return ok_status();
+}
+
 Status SnapshotStore::delete_records(const CollectionInfo& collection,
                                      std::span<const std::string> ids) {
   CM_RETURN_IF_ERROR(check_writable());

@@ -78,6 +78,11 @@ Status AuditingStore::delete_collection(const std::string& name) {
 Status AuditingStore::upsert(const CollectionInfo& c, std::span<const Record> records) {
   return audited("upsert", c.name, records.size(), inner().upsert(c, records));
 }
+Status AuditingStore::remove_metadata_keys(const CollectionInfo& c,
+                                           std::span<const MetadataKeyRemoval> removals) {
+  return audited("remove_metadata_keys", c.name, removals.size(),
+                 inner().remove_metadata_keys(c, removals));
+}
 Status AuditingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
   return audited("delete_records", c.name, ids.size(), inner().delete_records(c, ids));
 }

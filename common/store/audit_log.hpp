@@ -43,6 +43,8 @@ class AuditingStore final : public ForwardingStore {
   Result<CollectionInfo> create_collection(const CollectionSpec& spec) override;
   Status delete_collection(const std::string& name) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
+  Status remove_metadata_keys(const CollectionInfo& c,
+                              std::span<const MetadataKeyRemoval> removals) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
   Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override;
   // Logged with the collection's id and both names: the line a crashed cutover is reconciled by.

@@ -153,6 +153,10 @@ Status FaultInjectingStore::upsert(const CollectionInfo& c, std::span<const Reco
       },
       &corrupt);
 }
+Status FaultInjectingStore::remove_metadata_keys(const CollectionInfo& c,
+                                                 std::span<const MetadataKeyRemoval> removals) {
+  return inject("remove_metadata_keys", [&] { return inner().remove_metadata_keys(c, removals); });
+}
 Status FaultInjectingStore::delete_records(const CollectionInfo& c,
                                            std::span<const std::string> ids) {
   return inject("delete_records", [&] { return inner().delete_records(c, ids); });

@@ -6,7 +6,7 @@
 // Rules are `<role>.<operation>=<action>@<calls>`, separated by ';'. Roles are the factory's
 // (source, target, work). Operations that can fail: create_collection, delete_collection,
 // rename_collection, update_collection_metadata, count, list_ids, get_records, upsert,
-// delete_records, query. Actions:
+// remove_metadata_keys, delete_records, query. Actions:
 //   crash@N       after the N-th call of the operation succeeded, SIGKILL this process: the server
 //                 acknowledged the work but nothing after it (checkpoint, logs) happened.
 //   transient@A-B calls A..B (1-based, B optional = forever) fail with kTransient, unsent.
@@ -51,6 +51,8 @@ class FaultInjectingStore final : public ForwardingStore {
   Result<std::vector<Record>> get_records(const CollectionInfo& c,
                                           std::span<const std::string> ids) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
+  Status remove_metadata_keys(const CollectionInfo& c,
+                              std::span<const MetadataKeyRemoval> removals) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
   Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& c,
                                                    std::span<const std::vector<float>> embeddings,

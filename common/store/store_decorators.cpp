@@ -77,6 +77,12 @@ Result<std::vector<Record>> RetryingStore::get_records(const CollectionInfo& c,
 Status RetryingStore::upsert(const CollectionInfo& c, std::span<const Record> records) {
   return with_retry("upsert", [&] { return inner().upsert(c, records); });
 }
+Status RetryingStore::remove_metadata_keys(const CollectionInfo& c,
+                                           std::span<const MetadataKeyRemoval> removals) {
+  // Idempotent: removing a key twice leaves the same record.
+  return with_retry("remove_metadata_keys",
+                    [&] { return inner().remove_metadata_keys(c, removals); });
+}
 Status RetryingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
   return with_retry("delete_records", [&] { return inner().delete_records(c, ids); });
 }
@@ -134,6 +140,12 @@ Status LoggingStore::upsert(const CollectionInfo& c, std::span<const Record> rec
   return logged(role_, "upsert", fmt::format("{} records={}", c.name, records.size()),
                 [&] { return inner().upsert(c, records); });
 }
+Status LoggingStore::remove_metadata_keys(const CollectionInfo& c,
+                                          std::span<const MetadataKeyRemoval> removals) {
+  return logged(role_, "remove_metadata_keys",
+                fmt::format("{} records={}", c.name, removals.size()),
+                [&] { return inner().remove_metadata_keys(c, removals); });
+}
 Status LoggingStore::delete_records(const CollectionInfo& c, std::span<const std::string> ids) {
   return logged(role_, "delete_records", fmt::format("{} ids={}", c.name, ids.size()),
                 [&] { return inner().delete_records(c, ids); });
@@ -168,6 +180,10 @@ Status ReadOnlyStore::rename_collection(const CollectionInfo& c, const std::stri
 }
 Status ReadOnlyStore::upsert(const CollectionInfo& c, std::span<const Record>) {
   return refused(*this, "upsert into " + c.name);
+}
+Status ReadOnlyStore::remove_metadata_keys(const CollectionInfo& c,
+                                           std::span<const MetadataKeyRemoval>) {
+  return refused(*this, "remove metadata keys in " + c.name);
 }
 Status ReadOnlyStore::delete_records(const CollectionInfo& c, std::span<const std::string>) {
   return refused(*this, "delete records from " + c.name);

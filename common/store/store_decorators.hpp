@@ -45,6 +45,8 @@ class RetryingStore final : public ForwardingStore {
   Result<std::vector<Record>> get_records(const CollectionInfo& c,
                                           std::span<const std::string> ids) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
+  Status remove_metadata_keys(const CollectionInfo& c,
+                              std::span<const MetadataKeyRemoval> removals) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
   Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& c,
                                                    std::span<const std::vector<float>> embeddings,
@@ -71,6 +73,8 @@ class LoggingStore final : public ForwardingStore {
   Result<std::vector<Record>> get_records(const CollectionInfo& c,
                                           std::span<const std::string> ids) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
+  Status remove_metadata_keys(const CollectionInfo& c,
+                              std::span<const MetadataKeyRemoval> removals) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
   Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& c,
                                                    std::span<const std::vector<float>> embeddings,
@@ -91,6 +95,8 @@ class ReadOnlyStore final : public ForwardingStore {
   Status update_collection_metadata(const CollectionInfo& c, const Metadata& metadata) override;
   Status rename_collection(const CollectionInfo& c, const std::string& new_name) override;
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override;
+  Status remove_metadata_keys(const CollectionInfo& c,
+                              std::span<const MetadataKeyRemoval> removals) override;
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override;
   Status flush() override { return ok_status(); }
 };

@@ -34,6 +34,14 @@ struct QueryHit {
   bool operator==(const QueryHit&) const = default;
 };
 
+// One record's metadata keys for remove_metadata_keys().
+struct MetadataKeyRemoval {
+  std::string id;
+  std::vector<std::string> keys;
+
+  bool operator==(const MetadataKeyRemoval&) const = default;
+};
+
 class VectorStore {
  public:
   virtual ~VectorStore() = default;
@@ -68,10 +76,16 @@ class VectorStore {
   virtual Result<std::vector<Record>> get_records(const CollectionInfo& collection,
                                                   std::span<const std::string> ids) = 0;
   // Inserts or replaces records by id. Idempotent: sending the same batch twice leaves the same
-  // state. Caveat: Chroma MERGES metadata on upsert (keys absent from the new record survive);
-  // callers that need an exact replacement of an existing record delete it first (see migrate's
-  // merge mode).
+  // state. Caveat: Chroma MERGES metadata on upsert (keys absent from the new record survive) and
+  // keeps the old document when the new one is null; callers that need an exact replacement of an
+  // existing record remove the stale keys afterwards (remove_metadata_keys; see migrate's merge
+  // mode). Snapshot and memory stores replace the record wholesale.
   virtual Status upsert(const CollectionInfo& collection, std::span<const Record> records) = 0;
+  // Removes the named metadata keys from existing records; every other key and field stays as it
+  // is. Chroma: POST /collections/{id}/update with those keys set to null (the only call that
+  // removes a key). Ids that do not exist are skipped; a key the record lacks is no error.
+  virtual Status remove_metadata_keys(const CollectionInfo& collection,
+                                      std::span<const MetadataKeyRemoval> removals) = 0;
   virtual Status delete_records(const CollectionInfo& collection,
                                 std::span<const std::string> ids) = 0;
   // The k nearest records to each query embedding, one list per embedding in the same order,
@@ -124,6 +138,10 @@ class ForwardingStore : public VectorStore {
   }
   Status upsert(const CollectionInfo& c, std::span<const Record> records) override {
     return inner_->upsert(c, records);
+  }
+  Status remove_metadata_keys(const CollectionInfo& c,
+                              std::span<const MetadataKeyRemoval> removals) override {
+    return inner_->remove_metadata_keys(c, removals);
   }
   Status delete_records(const CollectionInfo& c, std::span<const std::string> ids) override {
     return inner_->delete_records(c, ids);

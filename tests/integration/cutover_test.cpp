@@ -9,6 +9,7 @@
 #include "common/base/atomic_file.hpp"
 #include "common/run/run_manifest.hpp"
 #include "common/run/work_dir_lock.hpp"
+#include "common/snapshot/snapshot_store.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {
@@ -204,6 +205,56 @@ TEST_F(StagedCutover, NothingRunsOnAWorkDirAnotherInvocationHolds) {
   EXPECT_EQ(enum_name(manifest().cutover.state), std::string(""));
   held->reset();  // released: the cutover goes ahead
   EXPECT_EQ(cutover().exit_code, 0);
+}
+
+TEST_F(StagedCutover, FinalizeArchivesWritesTheRetainedCollectionTookAfterTheBackup) {
+  ASSERT_EQ(stage().exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  ASSERT_EQ(cutover().exit_code, 0);
+  // A client that still holds the old collection's id writes to it after the cutover.
+  auto store = open(target_uri());
+  auto retained = store->find_collection("kb_articles.retained-r1");
+  ASSERT_TRUE(retained && *retained);
+  ASSERT_TRUE(store->upsert(
+      **retained, std::vector<Record>{
+                      {"late-0", std::vector<float>(8, 0.5f), "written after the backup", {}}}));
+
+  auto f = tool(CHROMA_MIGRATE_BIN, {"--finalize"});
+  ASSERT_EQ(f.exit_code, 0) << f.output;
+  EXPECT_TRUE(live(target_uri(), ".retained-r1").empty());
+  EXPECT_EQ(diff_text(state_of(source_uri()), live(target_uri())), "");
+  // The write survives in a verified archive in the work dir; the unchanged ones were not archived.
+  const auto dir = work_dir() / "snapshots" / "finalize-archive-kb_articles";
+  auto archive = SnapshotStore::open(dir, SnapshotStore::Mode::kRead);
+  ASSERT_TRUE(archive) << f.output;
+  auto report = (*archive)->verify();
+  ASSERT_TRUE(report && report->ok());
+  auto saved = (*archive)->find_collection("kb_articles.retained-r1");
+  ASSERT_TRUE(saved && *saved);
+  auto late = (*archive)->get_records(**saved, std::vector<std::string>{"late-0"});
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->size(), 1u);
+  EXPECT_EQ(*(*archive)->count(**saved), before_.at("kb_articles").count + 1);
+  EXPECT_FALSE(
+      std::filesystem::exists(work_dir() / "snapshots" / "finalize-archive-legal_clauses"));
+  EXPECT_NE(f.output.find("took writes after the backup"), std::string::npos) << f.output;
+}
+
+TEST_F(StagedCutover, CutoverRefusesALiveCollectionRecreatedSinceTheBackup) {
+  ASSERT_EQ(stage().exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  // Someone drops and re-creates a live collection after the backup.
+  auto store = open(target_uri());
+  ASSERT_TRUE(store->delete_collection("kb_articles"));
+  CollectionSpec spec{"kb_articles", {}, {}, {}};
+  auto recreated = store->create_collection(spec);
+  ASSERT_TRUE(recreated);
+  auto refused = cutover();
+  EXPECT_EQ(refused.exit_code, 9) << refused.output;
+  EXPECT_NE(refused.output.find("kb_articles"), std::string::npos) << refused.output;
+  auto still = store->find_collection("kb_articles");
+  ASSERT_TRUE(still && *still);
+  EXPECT_EQ((*still)->id, recreated->id) << "the re-created collection was renamed away";
 }
 
 TEST_F(StagedCutover, StageRefusesMergeAndAResumeOfARolledBackRun) {

@@ -87,6 +87,30 @@ TEST_F(OperatorFlow, ASilentCorruptionInPlaceIsCaughtAndRolledBackAutomatically)
   EXPECT_EQ(diff_text(source_before, state_of(source_uri()), false), "");
 }
 
+TEST_F(OperatorFlow, AServerRefusalAfterInPlaceWritesIsRolledBack) {
+  seed_old_target();
+  const auto before = state_of(target_uri());
+  // The second upsert is refused (exit 5): the first one and the ledger keys already landed.
+  auto run = flow({"--inject-fault", "target.upsert=reject@2", "--", "--if-exists", "merge",
+                   "--batch-size", "50", "--workers", "1"});
+  ASSERT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("ROLLED BACK"), std::string::npos) << run.output;
+  EXPECT_EQ(report(kCutoverStatusFile)["outcome"], "rolled-back");
+  EXPECT_EQ(report(kCutoverStatusFile)["step"], "rollback");
+  EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "");
+}
+
+TEST_F(OperatorFlow, AnUnavailableTargetAfterInPlaceWritesSaysLiveCollectionsArePartlyWritten) {
+  seed_old_target();
+  auto run = flow({"--inject-fault", "target.upsert=transient@2-", "--", "--if-exists", "merge",
+                   "--batch-size", "50", "--workers", "1", "--max-attempts", "2"});
+  ASSERT_EQ(run.exit_code, 12) << run.output;
+  EXPECT_EQ(report(kCutoverStatusFile)["step_exit_code"], 4);
+  EXPECT_NE(run.output.find("LIVE COLLECTIONS ARE PARTLY WRITTEN"), std::string::npos)
+      << run.output;
+  EXPECT_FALSE(std::filesystem::exists(work_dir() / "rollback.json")) << "nothing rolled back";
+}
+
 TEST_F(OperatorFlow, ASilentCorruptionInAStagedRunNeverReachesTheLiveNames) {
   seed_old_target();
   const auto before = state_of(target_uri());

@@ -39,7 +39,7 @@ void MemoryStore::reset_calls() {
 std::uint64_t MemoryStore::writes() const {
   std::uint64_t n = 0;
   for (const char* op : {"create_collection", "delete_collection", "update_collection_metadata",
-                         "rename_collection", "upsert", "delete_records"})
+                         "rename_collection", "upsert", "delete_records", "remove_metadata_keys"})
     n += calls(op);
   return n;
 }
@@ -208,6 +208,19 @@ Status MemoryStore::upsert(const CollectionInfo& collection, std::span<const Rec
   for (const auto& r : records) {
     auto [it, inserted] = c->records.insert_or_assign(r.id, r);
     if (inserted) c->order.push_back(r.id);
+  }
+  return ok_status();
+}
+
+Status MemoryStore::remove_metadata_keys(const CollectionInfo& collection,
+                                         std::span<const MetadataKeyRemoval> removals) {
+  CM_RETURN_IF_ERROR(enter("remove_metadata_keys"));
+  std::lock_guard lock(mu_);
+  CM_ASSIGN_OR_RETURN(Collection * c, lookup_locked(collection));
+  for (const auto& r : removals) {
+    auto it = c->records.find(r.id);
+    if (it == c->records.end()) continue;
+    for (const auto& key : r.keys) it->second.metadata.erase(key);
   }
   return ok_status();
 }

@@ -41,6 +41,7 @@ class MemoryStore final : public VectorStore {
                                               "get_records",
                                               "upsert",
                                               "delete_records",
+                                              "remove_metadata_keys",
                                               "query",
                                               "flush"};
 
@@ -76,6 +77,8 @@ class MemoryStore final : public VectorStore {
   Result<std::vector<Record>> get_records(const CollectionInfo& collection,
                                           std::span<const std::string> ids) override;
   Status upsert(const CollectionInfo& collection, std::span<const Record> records) override;
+  Status remove_metadata_keys(const CollectionInfo& collection,
+                              std::span<const MetadataKeyRemoval> removals) override;
   Status delete_records(const CollectionInfo& collection,
                         std::span<const std::string> ids) override;
   Result<std::vector<std::vector<QueryHit>>> query(const CollectionInfo& collection,

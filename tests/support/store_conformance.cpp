@@ -115,6 +115,26 @@ TEST_P(StoreConformance, UpsertReplacesValuesOfExistingIds) {
   }
 }
 
+TEST_P(StoreConformance, RemoveMetadataKeysRemovesOnlyThoseKeys) {
+  auto c = create("epsilon");
+  auto rs = records(6);
+  ASSERT_TRUE(store_->upsert(c, rs));
+  std::vector<MetadataKeyRemoval> removals{
+      {"id-1", {"s", "f"}}, {"id-2", {"not-there"}}, {"id-4", {}}, {"no-such-id", {"s"}}};
+  ASSERT_TRUE(store_->remove_metadata_keys(c, removals));
+  ASSERT_TRUE(store_->remove_metadata_keys(c, removals));  // idempotent (a retried call)
+  ASSERT_TRUE(store_->flush());
+  auto count = store_->count(c);
+  ASSERT_TRUE(count);
+  EXPECT_EQ(*count, 6u) << "no record is added for an unknown id";
+  auto back = all(c, 6);
+  ASSERT_EQ(back.size(), 6u);
+  std::sort(rs.begin(), rs.end(), [](const Record& a, const Record& b) { return a.id < b.id; });
+  rs[1].metadata.erase("s");
+  rs[1].metadata.erase("f");
+  EXPECT_EQ(back, rs) << "embeddings, documents and other keys stay as they were";
+}
+
 TEST_P(StoreConformance, ListIdsPagesCoverEveryIdOnceAndGetOmitsUnknown) {
   auto c = create("epsilon");
   ASSERT_TRUE(store_->upsert(c, records(23)));
