@@ -174,7 +174,7 @@ TEST_F(CredentialsIntegration, TokenCheckingFakesRefusalContactsNeither) {
                         "--work-dir", work_dir().string()},
                        {{"CHROMA_TOKEN", kSharedToken}, {"CHROMA_TARGET_TOKEN", kTargetToken}});
   EXPECT_EQ(r.exit_code, kExitUsage) << r.output;
-  EXPECT_TRUE(contains(r.output, "set CHROMA_SOURCE_TOKEN")) << r.output;
+  EXPECT_TRUE(contains(r.output, "Set CHROMA_SOURCE_TOKEN (")) << r.output;
   EXPECT_TRUE(source_server.requests().empty());
   EXPECT_TRUE(target_server.requests().empty());
   EXPECT_FALSE(fs::exists(work_dir()));
