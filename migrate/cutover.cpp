@@ -74,7 +74,8 @@ Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
                                        .targets_file = o.targets_file,
                                        .target = uri,
                                        .dry_run = false}));
-  StoreOpenOptions store_options{.token = o.token,
+  CM_ASSIGN_OR_RETURN(const StoreTokens tokens, resolve_store_tokens(o.tokens, nullptr, &uri));
+  StoreOpenOptions store_options{.token = tokens.target,
                                  .retry = o.retry,
                                  .counters = std::make_shared<StoreCounters>(),
                                  .fault_spec = o.fault_spec,

@@ -17,6 +17,7 @@
 
 #include "common/base/error.hpp"
 #include "common/run/interlocks.hpp"
+#include "common/run/store_factory.hpp"
 #include "common/store/store_decorators.hpp"
 
 namespace cm::migrate {
@@ -26,7 +27,7 @@ struct CutoverOptions {
   std::string target_uri;        // --target; default: run.json's (unless redacted)
   std::filesystem::path report;  // --report; default: <work dir>/validation_report.json
   bool accept_warning = false;   // --accept-warning: a WARNING verdict may cut over too
-  std::optional<std::string> token;
+  StoreTokens tokens;  // as read from the environment; the target gets its own or the shared one
   RetryPolicy retry;
   std::string fault_spec;
   // Interlocks, as for the migration itself.

@@ -161,7 +161,7 @@ int run(int argc, char** argv) {
     c.accept_warning = accept_warning;
     c.retry.max_attempts = max_attempts;
     c.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
-    c.token = env.token;
+    c.tokens = env.tokens;
     c.fault_spec = env.fault_spec;
     c.target_env = o.target_env;
     c.confirmation = o.confirmation;
@@ -190,7 +190,7 @@ int run(int argc, char** argv) {
   o.collections = split_list(collections);
   o.retry.max_attempts = max_attempts;
   o.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
-  o.token = env.token;
+  o.tokens = env.tokens;
   o.fault_spec = env.fault_spec;
   o.mapping_file = mapping;
   o.contract_file = contract;

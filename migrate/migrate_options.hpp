@@ -9,6 +9,7 @@
 
 #include "common/base/enum_names.hpp"
 #include "common/run/interlocks.hpp"
+#include "common/run/store_factory.hpp"
 #include "common/store/store_decorators.hpp"
 #include "common/store/uri.hpp"
 
@@ -40,7 +41,7 @@ struct MigrateOptions {
   std::size_t workers = 2;               // requests in flight
   bool resume = false;
   std::string run_id;                // generated when empty
-  std::optional<std::string> token;  // CHROMA_TOKEN
+  StoreTokens tokens;  // as read from the environment (resolved per store by the run)
   RetryPolicy retry;
   std::string fault_spec;  // CHROMA_MIGRATE_FAULTS (tests only)
   bool verbose = false;

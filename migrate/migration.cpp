@@ -40,6 +40,9 @@ Status write_summary(const WorkDir& work, const MigrationSummary& s) {
 Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   CM_RETURN_IF_ERROR(validate_options(o));
+  // Which token goes to which server, decided (or refused) before anything is written or contacted.
+  CM_ASSIGN_OR_RETURN(const StoreTokens tokens,
+                      resolve_store_tokens(o.tokens, &o.source, &o.target));
   WorkDir work(o.work_dir);
   CM_ASSIGN_OR_RETURN(const Inputs in, load_inputs(o));
   // Interlocks before anything connects for writing.
@@ -78,13 +81,14 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   }
   auto counters = std::make_shared<StoreCounters>();
   auto audit = AuditLog::open(work.audit_log(), run_id);
-  StoreOpenOptions store_options{.token = o.token,
+  StoreOpenOptions store_options{.token = tokens.source,
                                  .retry = o.retry,
                                  .counters = counters,
                                  .fault_spec = o.fault_spec,
                                  .audit = audit,
                                  .dry_run = o.dry_run};
   CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
+  store_options.token = tokens.target;
   CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
   spdlog::info("{} target ({}{}): {}  <-  source {}",
                decision.target_kind == TargetKind::kWorking ? "WORKING" : "TEST",

@@ -10,6 +10,7 @@
 #include "common/base/clock.hpp"
 #include "common/base/logging.hpp"
 #include "migrate/phase_context.hpp"
+#include "migrate/space_check.hpp"
 
 namespace cm::migrate {
 namespace {
@@ -108,6 +109,15 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
 
 }  // namespace
 
+Status restrict_work_dir(const WorkDir& work) {
+  CM_ASSIGN_OR_RETURN(auto before, restrict_to_owner(work.root()));
+  if (before) {
+    spdlog::warn("work dir {} was mode {:o}; made it 0700 (owner only): it holds production data",
+                 work.root().string(), static_cast<unsigned>(*before));
+  }
+  return ok_status();
+}
+
 Result<Inputs> load_inputs(const MigrateOptions& o) {
   Inputs in;
   if (!o.mapping_file.empty()) {
@@ -165,6 +175,7 @@ std::string generate_run_id() {
 Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const Inputs& in) {
   OpenRun run;
   run.resumed = true;
+  CM_RETURN_IF_ERROR(restrict_work_dir(work));
   CM_ASSIGN_OR_RETURN(run.checkpoint, ckpt::CheckpointStore::load(work.checkpoint()));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(work.run_manifest()));
   auto state = run.checkpoint->snapshot();
@@ -217,7 +228,17 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   manifest.mapping_hash = in.mapping_hash;
   manifest.contract_version = in.contract_version;
   manifest.staged = o.stage;
+  // Disk space: the export must fit in the work dir. Checked before anything is written (to the
+  // work dir or the target); only the lock file exists if the operator created the dir.
+  CM_ASSIGN_OR_RETURN(auto space, sample_source(source, names, in.mapping.has_value()));
+  CM_ASSIGN_OR_RETURN(const std::uint64_t available, available_bytes(work.root()));
+  spdlog::info("work dir space: about {} needed for {} records{}, {} available",
+               human_bytes(space.needed_bytes), space.records,
+               space.transformed_copy ? " (snapshot and transformed copy)" : "",
+               human_bytes(available));
+  CM_RETURN_IF_ERROR(check_work_space(space, available, work.root()));
   CM_RETURN_IF_ERROR(ensure_directory(work.root()));
+  CM_RETURN_IF_ERROR(restrict_work_dir(work));
   if (!lock) {
     CM_ASSIGN_OR_RETURN(lock, WorkDirLock::acquire(work.root(), "chroma-migrate"));
   }

@@ -39,6 +39,12 @@ Status validate_options(const MigrateOptions& o);
 Result<Inputs> load_inputs(const MigrateOptions& o);
 std::string generate_run_id();
 // Loads the checkpoint and manifest; refuses when the flags differ from the run's (fields named).
+// chmod 0700 of the work dir root when it is group/other accessible (a directory the operator
+// created, or a run started by an older version), with a warning naming the old mode. Called when a
+// run starts in it or resumes it; what is inside keeps its modes (without x on the root nobody else
+// reaches it).
+Status restrict_work_dir(const WorkDir& work);
+
 Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const Inputs& in);
 // The init phase: limits, collections, target plan and --if-exists conflicts, then the work dir
 // (locked at once, unless `lock` already holds it), run.json, input copies and the first

@@ -58,7 +58,7 @@ int run(int argc, char** argv) {
   o.work_dir = work_dir;
   o.report = report;
   const cm::CliEnvironment env = cm::cli_environment();
-  o.token = env.token;
+  o.tokens = env.tokens;
   o.confirmation = env.confirmation;
   o.fault_spec = env.fault_spec;
 

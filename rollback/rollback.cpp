@@ -119,6 +119,11 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
     }
   }
   CM_ASSIGN_OR_RETURN(auto uri, recorded_store_uri(o.target_uri, m.target, "--target"));
+  // The source is contacted too (the "source untouched" check): refuse one token for two servers
+  // before anything is contacted.
+  const auto source_uri = recorded_store_uri(o.source_uri, m.source, "--source");
+  CM_ASSIGN_OR_RETURN(const StoreTokens tokens,
+                      resolve_store_tokens(o.tokens, source_uri ? &*source_uri : nullptr, &uri));
   if (!o.dry_run) {
     CM_RETURN_IF_ERROR(check_interlocks({.target_env = m.target_kind,
                                          .confirmation = o.confirmation,
@@ -131,7 +136,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
       {o.dry_run ? std::filesystem::path() : work.log_file("chroma-rollback", m.run_id), o.verbose,
        o.quiet}));
   StoreOpenOptions store_options{
-      .token = o.token,
+      .token = tokens.target,
       .retry = o.retry,
       .counters = std::make_shared<StoreCounters>(),
       .fault_spec = o.fault_spec,

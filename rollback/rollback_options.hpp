@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "common/run/store_factory.hpp"
 #include "common/store/store_decorators.hpp"
 
 namespace cm::rollback {
@@ -19,7 +20,7 @@ struct RollbackOptions {
   std::string target_uri;        // --target; default run.json's (unless redacted)
   std::string source_uri;        // --source; default run.json's, for the "source untouched" check
   std::size_t workers = 2;       // requests in flight for archive and restore
-  std::optional<std::string> token;         // CHROMA_TOKEN
+  StoreTokens tokens;  // environment; resolved for run.json's source and target
   std::optional<std::string> confirmation;  // MIGRATION_CONFIRM (working targets)
   std::string fault_spec;                   // CHROMA_MIGRATE_FAULTS (tests)
   RetryPolicy retry;

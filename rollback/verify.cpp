@@ -195,7 +195,13 @@ SourceCheck check_source(const RollbackOptions& o, const RunManifest& m, const W
     return s;
   }
   StoreOpenOptions options;
-  options.token = o.token;
+  const auto target_uri = recorded_store_uri(o.target_uri, m.target, "--target");
+  auto tokens = resolve_store_tokens(o.tokens, &*uri, target_uri ? &*target_uri : nullptr);
+  if (!tokens) {  // run_rollback refused this before contacting anything; kept for other callers
+    s.detail = tokens.error().message;
+    return s;
+  }
+  options.token = tokens->source;
   options.retry = {2, std::chrono::milliseconds(100), std::chrono::milliseconds(500)};
   auto source = open_store(*uri, StoreRole::kSource, options);
   if (!source) {

@@ -58,7 +58,7 @@ int run(int argc, char** argv) {
   r.thresholds_file = thresholds;
   r.options.queries_file = queries;
   const cm::CliEnvironment env = cm::cli_environment();
-  r.token = env.token;
+  r.tokens = env.tokens;
   r.fault_spec = env.fault_spec;
 
   auto outcome = cm::validate::run_validation(r);

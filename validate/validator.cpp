@@ -121,19 +121,29 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
 
   // Validation never writes: the source role wraps the target in the read-only guard.
   StoreOpenOptions open_options;
-  open_options.token = request.token;
   open_options.fault_spec = request.fault_spec;
   CM_ASSIGN_OR_RETURN(auto uri,
                       recorded_store_uri(request.target_uri, in.manifest.target, "--target"));
+  std::optional<StoreUri> source_uri;
+  if (!request.source_uri.empty()) {
+    auto parsed = parse_store_uri(request.source_uri);
+    if (!parsed) return std::unexpected(std::move(parsed).error().with_context("--source"));
+    source_uri = *parsed;
+  }
+  // The migration's target gets CHROMA_TARGET_TOKEN, --source CHROMA_SOURCE_TOKEN (CHROMA_TOKEN
+  // only where it is not sent to two servers), decided before anything is contacted.
+  CM_ASSIGN_OR_RETURN(
+      const StoreTokens tokens,
+      resolve_store_tokens(request.tokens, source_uri ? &*source_uri : nullptr, &uri));
+  open_options.token = tokens.target;
   CM_ASSIGN_OR_RETURN(auto target, open_store(uri, StoreRole::kSource, open_options));
   if (auto probe = target->list_collections(); !probe) {
     return std::unexpected(
         std::move(probe).error().with_context("target " + uri.redacted() + " is unreachable"));
   }
   std::unique_ptr<VectorStore> live_source;
-  if (!request.source_uri.empty()) {
-    auto source_uri = parse_store_uri(request.source_uri);
-    if (!source_uri) return std::unexpected(std::move(source_uri).error().with_context("--source"));
+  if (source_uri) {
+    open_options.token = tokens.source;
     CM_ASSIGN_OR_RETURN(live_source, open_store(*source_uri, StoreRole::kSource, open_options));
   }
 

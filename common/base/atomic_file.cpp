@@ -1,11 +1,13 @@
 #include "common/base/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace cm {
 namespace {
@@ -49,12 +51,34 @@ Status fsync_directory(const std::filesystem::path& dir) {
 Status ensure_directory(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return ok_status();
+  // The directories this call creates are the owner's only (0700), whatever the umask: they hold
+  // production data. Existing ancestors keep their modes.
+  std::vector<std::filesystem::path> created;
+  for (auto p = path; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    created.push_back(p);
+    if (p == p.parent_path()) break;
+  }
   std::filesystem::create_directories(path, ec);
   if (ec)
     return make_error(ErrorCode::kIo,
                       "cannot create directory " + path.string() + ": " + ec.message());
+  for (const auto& dir : created) {
+    if (::chmod(dir.c_str(), 0700) != 0) return io_error("cannot chmod 0700", dir);
+  }
   auto parent = path.parent_path();
   return fsync_directory(parent.empty() ? std::filesystem::path(".") : parent);
+}
+
+Result<std::optional<std::filesystem::perms>> restrict_to_owner(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto before = fs::status(dir, ec).permissions();
+  if (ec) return make_error(ErrorCode::kIo, "cannot stat " + dir.string() + ": " + ec.message());
+  if ((before & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none &&
+      (before & fs::perms::owner_all) == fs::perms::owner_all)
+    return std::optional<fs::perms>();
+  if (::chmod(dir.c_str(), 0700) != 0) return io_error("cannot chmod 0700", dir);
+  return std::optional<fs::perms>(before);
 }
 
 namespace {
@@ -76,7 +100,7 @@ std::filesystem::path temp_name_for(const std::filesystem::path& path) {
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content) {
   auto dir = parent_or_dot(path);
   auto tmp = temp_name_for(path);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("cannot create", tmp);
   auto written = write_all(fd, content, tmp);
   if (written && ::fsync(fd) != 0) written = io_error("cannot fsync", tmp);
@@ -98,7 +122,7 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
 
 Result<AtomicFileWriter> AtomicFileWriter::open(const std::filesystem::path& path) {
   auto tmp = temp_name_for(path);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("cannot create", tmp);
   return AtomicFileWriter(path, tmp, fd);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,8 +13,15 @@ namespace cm {
 
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content);
 Result<std::string> read_file(const std::filesystem::path& path);
-// mkdir -p, then fsync the parent so the new directory entry survives a crash.
+// Every file these functions create is 0600 and every directory 0700 (the owner's only: work dirs
+// hold production data), whatever the umask.
+//
+// mkdir -p, then fsync the parent so the new directory entry survives a crash. The directories it
+// creates are 0700; existing ones are left as they are.
 Status ensure_directory(const std::filesystem::path& path);
+// chmod 0700 unless `dir` already is owner-only (rwx for the owner, nothing for group/others).
+// Returns the mode it had when it was changed.
+Result<std::optional<std::filesystem::perms>> restrict_to_owner(const std::filesystem::path& dir);
 Status fsync_directory(const std::filesystem::path& dir);
 
 // Streams a large file to a temp name and publishes it atomically on commit(); destroying an

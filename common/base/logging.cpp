@@ -1,5 +1,7 @@
 #include "common/base/logging.hpp"
 
+#include <sys/stat.h>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -32,6 +34,7 @@ Status init_logging(const std::string& program, const LogOptions& options) {
     CM_RETURN_IF_ERROR(ensure_directory(options.file.parent_path()));
     try {
       auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.file.string());
+      ::chmod(options.file.c_str(), 0600);  // fopen() honours only the umask; logs name data
       file->set_level(spdlog::level::debug);
       file->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z [%n] [%l] [t%t] %v");
       sinks.push_back(file);

@@ -1,5 +1,7 @@
 #include "common/cli/cli_edge.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -25,7 +27,11 @@ int fail(const Error& error) {
 
 CliEnvironment cli_environment() {
   CliEnvironment env;
-  if (const char* token = std::getenv("CHROMA_TOKEN"); token && *token) env.token = token;
+  for (auto [name, slot] : {std::pair{"CHROMA_TOKEN", &env.tokens.shared},
+                            std::pair{"CHROMA_SOURCE_TOKEN", &env.tokens.source},
+                            std::pair{"CHROMA_TARGET_TOKEN", &env.tokens.target}}) {
+    if (const char* token = std::getenv(name); token && *token) *slot = token;
+  }
   env.fault_spec = env_or_empty("CHROMA_MIGRATE_FAULTS");
   if (const char* confirm = std::getenv("MIGRATION_CONFIRM")) env.confirmation = confirm;
   env.target_env = env_or_empty("MIGRATION_TARGET");
@@ -35,6 +41,7 @@ CliEnvironment cli_environment() {
 
 int run_cli(const char* program, int (*run)(int, char**), int argc, char** argv,
             int internal_code) {
+  ::umask(077);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 
 #include "common/base/error.hpp"
 #include "common/cli/exit_codes.hpp"
+#include "common/run/store_factory.hpp"
 
 namespace cm {
 
@@ -16,7 +17,9 @@ int fail(const Error& error);
 
 // The environment the binaries read, once, after the flags are parsed.
 struct CliEnvironment {
-  std::optional<std::string> token;         // CHROMA_TOKEN; unset or "" -> no token
+  // CHROMA_TOKEN (shared), CHROMA_SOURCE_TOKEN, CHROMA_TARGET_TOKEN; unset or "" -> no token.
+  // Raw: resolve_store_tokens() (common/run/store_factory.hpp) decides which store gets which.
+  StoreTokens tokens;
   std::string fault_spec;                   // CHROMA_MIGRATE_FAULTS (tests, demo); unset -> ""
   std::optional<std::string> confirmation;  // MIGRATION_CONFIRM; set even when "" (the interlock
                                             // tells "not set" from "not the expected value")
@@ -25,7 +28,9 @@ struct CliEnvironment {
 };
 CliEnvironment cli_environment();
 
-// main() of every binary: returns run(argc, argv); an exception that escapes it is printed as
+// main() of every binary: sets the umask to 077 (every file and directory the run creates, in the
+// work dir or elsewhere, is the owner's only: snapshots hold production data), then returns
+// run(argc, argv); an exception that escapes it is printed as
 // "<program>: internal error: <what>" on stderr and exits with internal_code (kExitInternal;
 // chroma-validate passes its could-not-run verdict, kValidateExitCouldNotRun).
 int run_cli(const char* program, int (*run)(int, char**), int argc, char** argv,

@@ -1,5 +1,8 @@
 #include "common/run/store_factory.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "common/chroma/chroma_http_store.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/fault_injection.hpp"
@@ -61,7 +64,60 @@ Result<std::unique_ptr<VectorStore>> decorate(std::unique_ptr<VectorStore> store
   return store;
 }
 
+bool is_http(const StoreUri* uri) {
+  return uri && uri->kind == StoreUri::Kind::kHttp;
+}
+
 }  // namespace
+
+std::string store_origin(const StoreUri& uri) {
+  if (uri.kind != StoreUri::Kind::kHttp) return "";
+  std::string url = uri.base_url;
+  std::transform(url.begin(), url.end(), url.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const auto scheme_end = url.find("://");
+  const std::string scheme = scheme_end == std::string::npos ? "http" : url.substr(0, scheme_end);
+  std::string rest = scheme_end == std::string::npos ? url : url.substr(scheme_end + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (const auto at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(at + 1);
+  // host[:port], host may be a bracketed IPv6 literal.
+  const auto bracket = rest.rfind(']');
+  const auto colon = rest.rfind(':');
+  const bool has_port =
+      colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
+  const std::string host = has_port ? rest.substr(0, colon) : rest;
+  std::string port = has_port ? rest.substr(colon + 1) : "";
+  if (port.empty()) port = scheme == "https" ? "443" : "80";
+  return scheme + "://" + host + ":" + port;
+}
+
+Result<StoreTokens> resolve_store_tokens(const StoreTokens& env, const StoreUri* source,
+                                         const StoreUri* target) {
+  StoreTokens out;
+  if (is_http(source)) out.source = env.source;
+  if (is_http(target)) out.target = env.target;
+  if (!env.shared) return out;
+  const bool two_servers =
+      is_http(source) && is_http(target) && store_origin(*source) != store_origin(*target);
+  if (two_servers) {
+    if (env.source && env.target) return out;  // each has its own; CHROMA_TOKEN goes nowhere
+    std::string missing = env.source   ? "CHROMA_TARGET_TOKEN"
+                          : env.target ? "CHROMA_SOURCE_TOKEN"
+                                       : "CHROMA_SOURCE_TOKEN and CHROMA_TARGET_TOKEN";
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "CHROMA_TOKEN is set, but the source (" + store_origin(*source) + ") and the target (" +
+            store_origin(*target) +
+            ") are different servers and one token is never sent to both; nothing was "
+            "contacted. Set " +
+            missing +
+            " (each is sent only to its own store) and unset CHROMA_TOKEN, or leave a store's "
+            "variable unset if that store needs no token");
+  }
+  if (is_http(source) && !out.source) out.source = env.shared;
+  if (is_http(target) && !out.target) out.target = env.shared;
+  return out;
+}
 
 Result<std::unique_ptr<VectorStore>> open_store(const StoreUri& uri, StoreRole role,
                                                 const StoreOpenOptions& options) {

@@ -32,8 +32,32 @@ namespace cm {
 
 enum class StoreRole { kSource, kTarget, kWork };
 
+// Credentials per store. As read from the environment (cli_environment()): `shared` is
+// CHROMA_TOKEN, `source` CHROMA_SOURCE_TOKEN, `target` CHROMA_TARGET_TOKEN. After
+// resolve_store_tokens(): `source` / `target` are what is sent to that store, `shared` is unset.
+struct StoreTokens {
+  std::optional<std::string> shared;
+  std::optional<std::string> source;
+  std::optional<std::string> target;
+};
+
+// scheme://host:port of an HTTP store (lower-cased, default port filled in, no user:password or
+// path prefix); "" for a snapshot. Two stores with one origin are one server (one trust domain).
+std::string store_origin(const StoreUri& uri);
+
+// Which token each store of a run gets (nullptr: the run does not contact that store):
+//   - a store's own variable (CHROMA_SOURCE_TOKEN / CHROMA_TARGET_TOKEN) is sent to it only;
+//   - CHROMA_TOKEN fills in for a store without its own when every HTTP store of the run is on
+//     one origin (or only one store is an HTTP store);
+//   - CHROMA_TOKEN with two HTTP stores on different origins, where either lacks its own token,
+//     is refused (kInvalidArgument: usage, exit 2), before anything connects: one secret is
+//     never sent to two servers. When both have their own, CHROMA_TOKEN is not used.
+// Snapshot stores get no token. Returns no error for a token-less run.
+Result<StoreTokens> resolve_store_tokens(const StoreTokens& env, const StoreUri* source,
+                                         const StoreUri* target);
+
 struct StoreOpenOptions {
-  std::optional<std::string> token;  // sent to HTTP stores
+  std::optional<std::string> token;  // sent to this HTTP store (resolve_store_tokens())
   RetryPolicy retry;
   std::shared_ptr<StoreCounters> counters;
   std::string fault_spec;           // CHROMA_MIGRATE_FAULTS

@@ -16,7 +16,7 @@ namespace cm {
 Result<std::unique_ptr<WorkDirLock>> WorkDirLock::acquire(const std::filesystem::path& work_dir,
                                                           const std::string& program) {
   const auto path = WorkDir(work_dir).lock_file();
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return make_error(ErrorCode::kIo, "cannot open the work-dir lock " + path.string() + ": " +
                                           std::strerror(errno));

@@ -36,7 +36,7 @@ Status AuditLog::append(nlohmann::json entry) {
   std::lock_guard lock(mutex_);
   if (fd_ < 0) {
     CM_RETURN_IF_ERROR(ensure_directory(file_.parent_path()));
-    fd_ = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    fd_ = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd_ < 0) {
       return make_error(ErrorCode::kIo,
                         "cannot open audit log " + file_.string() + ": " + std::strerror(errno));

@@ -100,6 +100,11 @@ void FakeHttpServer::set_fallback(CannedResponse response) {
   fallback_ = std::move(response);
 }
 
+void FakeHttpServer::require_token(std::string token) {
+  std::lock_guard lock(mutex_);
+  required_token_ = std::move(token);
+}
+
 std::vector<SeenRequest> FakeHttpServer::requests() const {
   std::lock_guard lock(mutex_);
   return seen_;
@@ -185,11 +190,19 @@ void FakeHttpServer::serve_connection(int fd) {
     }
     request.body = buffer.substr(header_end + 4, content_length);
     buffer.erase(0, total);
+    bool authorised = true;
     {
       std::lock_guard lock(mutex_);
+      if (required_token_) {
+        const auto it = request.headers.find("x-chroma-token");
+        authorised = it != request.headers.end() && it->second == *required_token_;
+      }
       seen_.push_back(std::move(request));
     }
-    CannedResponse response = next_response();
+    CannedResponse response =
+        authorised ? next_response()
+                   : CannedResponse{401, R"({"error":"AuthError","message":"fake: bad token"})",
+                                    std::chrono::milliseconds(0), false};
     if (response.delay.count() > 0 && !wait_for(response.delay)) break;
     if (response.close_without_answer) break;
     std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +

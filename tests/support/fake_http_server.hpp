@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,9 @@ class FakeHttpServer {
 
   void push(CannedResponse response);
   void set_fallback(CannedResponse response);
+  // From now on a request whose X-Chroma-Token is not `token` is answered 401 (like a Chroma
+  // server with token auth) without consuming the script; it is still recorded.
+  void require_token(std::string token);
   std::vector<SeenRequest> requests() const;
 
  private:
@@ -62,6 +66,7 @@ class FakeHttpServer {
   CannedResponse fallback_{500, "fake server: script exhausted", std::chrono::milliseconds(0),
                            false};
   std::vector<SeenRequest> seen_;
+  std::optional<std::string> required_token_;
   std::vector<std::thread> workers_;
   std::thread acceptor_;
 };
