@@ -2,7 +2,8 @@
 //   http://host:port[/prefix][?tenant=T&database=D]   a Chroma server (https:// likewise)
 //   snapshot:PATH, file://PATH or a bare path          a snapshot directory
 //   (docs/snapshot-format.md)
-// Credentials never appear in what `redacted()` returns; the token itself comes from CHROMA_TOKEN.
+// Credentials never appear in what `redacted()` returns; tokens come from CHROMA_SOURCE_TOKEN,
+// CHROMA_TARGET_TOKEN or CHROMA_TOKEN (resolve_store_tokens, common/run/store_factory.hpp).
 #pragma once
 
 #include <filesystem>
