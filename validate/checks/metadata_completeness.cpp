@@ -1,6 +1,7 @@
 // 3. Metadata completeness and fidelity: every record's metadata equals the expected record's
-// exactly (same keys, same types, same values: 3, 3.0, true and "3" all differ) and so does its
-// document; with a contract, every required key is present (Chroma has no null values, so present
+// exactly (same keys, same types, same values: 3, 3.0, true and "3" all differ) and so do its
+// document and its uri (Chroma's fifth record field: a uri the target lacks is "missing", any other
+// difference, a uri the expected record has not included, is "changed"); with a contract, every required key is present (Chroma has no null values, so present
 // means non-null) and, when the contract allows no extra fields, no other key appears. Records the
 // run did not bring are held to the contract too. Memory: a tally per (collection, key, kind).
 #include <set>
@@ -16,6 +17,7 @@ struct CollectionTallies {
   std::string name;
   std::map<std::string, Tally> missing, changed, added, required_missing, extra;
   Tally documents;
+  Tally uris_missing, uris_changed;
 };
 
 class MetadataCompleteness final : public Check, public RecordObserver {
@@ -51,6 +53,10 @@ class MetadataCompleteness final : public Check, public RecordObserver {
       bool differs = false;
       if (want.document != got.document) {
         t.documents.add(got.id);
+        differs = true;
+      }
+      if (want.uri != got.uri) {
+        (want.uri && !got.uri ? t.uris_missing : t.uris_changed).add(got.id);
         differs = true;
       }
       for (const auto& [key, value] : want.metadata) {
@@ -93,12 +99,21 @@ class MetadataCompleteness final : public Check, public RecordObserver {
                                   records_text(t.documents.count) + examples(t.documents.samples));
         add_samples(result, t.documents.samples);
       }
+      for (const auto& [tally, what] : {std::pair{&t.uris_missing, "missing"},
+                                        std::pair{&t.uris_changed, "changed"}}) {
+        if (!tally->count) continue;
+        result.findings.push_back(t.name + ": uri " + what + " in " + records_text(tally->count) +
+                                  examples(tally->samples));
+        add_samples(result, tally->samples);
+      }
       per[t.name] = {{"keys_missing", tally_counts(t.missing)},
                      {"keys_changed", tally_counts(t.changed)},
                      {"keys_added", tally_counts(t.added)},
                      {"required_missing", tally_counts(t.required_missing)},
                      {"extra_keys", tally_counts(t.extra)},
-                     {"documents_changed", t.documents.count}};
+                     {"documents_changed", t.documents.count},
+                     {"uris_missing", t.uris_missing.count},
+                     {"uris_changed", t.uris_changed.count}};
     }
     result.figures = {{"records_compared", compared_},
                       {"records_with_differences", differing_},
@@ -110,7 +125,7 @@ class MetadataCompleteness final : public Check, public RecordObserver {
       result.status = CheckStatus::kFailed;
     } else {
       result.findings.push_back(records_text(compared_) +
-                                " with exactly the expected metadata and document" +
+                                " with exactly the expected metadata, document and uri" +
                                 (contract_ ? " and every required key" : ""));
     }
     return result;
