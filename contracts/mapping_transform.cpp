@@ -216,6 +216,7 @@ Result<Transformed> transform_record(const Mapping& m, const std::string& source
   out.record.embedding = record.embedding;
   out.record.document = record.document;
   out.record.metadata = std::move(*metadata);
+  out.record.uri = record.uri;  // a mapping reshapes metadata and ids, never the uri
   return out;
 }
 

@@ -168,7 +168,9 @@ Result<std::vector<Record>> parse_get_records(std::string_view body) {
     std::vector<std::vector<float>> embeddings;
     std::vector<std::optional<std::string>> documents;
     std::vector<Metadata> metadatas;
+    std::vector<std::optional<std::string>> uris;
     bool have_ids = false, have_embeddings = false, have_documents = false, have_metadatas = false;
+    bool have_uris = false;
     for (auto entry : root) {
       od::field field = std::move(entry);
       std::string_view key = field.unescaped_key();
@@ -200,6 +202,18 @@ Result<std::vector<Record>> parse_get_records(std::string_view body) {
           }
         }
         have_documents = true;
+      } else if (key == "uris") {
+        if (value.is_null()) continue;  // not included (an older server or no uris asked for)
+        od::array array = value.get_array();
+        for (auto element : array) {
+          od::value v = std::move(element);
+          if (v.is_null()) {
+            uris.emplace_back(std::nullopt);
+          } else {
+            uris.emplace_back(std::string(std::string_view(v.get_string())));
+          }
+        }
+        have_uris = true;
       } else if (key == "metadatas") {
         if (value.is_null()) continue;
         od::array array = value.get_array();
@@ -223,12 +237,14 @@ Result<std::vector<Record>> parse_get_records(std::string_view body) {
     CM_RETURN_IF_ERROR(check(have_embeddings, embeddings.size(), "embeddings"));
     CM_RETURN_IF_ERROR(check(have_documents, documents.size(), "documents"));
     CM_RETURN_IF_ERROR(check(have_metadatas, metadatas.size(), "metadatas"));
+    if (have_uris) CM_RETURN_IF_ERROR(check(true, uris.size(), "uris"));
     std::vector<Record> records(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) {
       records[i].id = std::move(ids[i]);
       records[i].embedding = std::move(embeddings[i]);
       records[i].document = std::move(documents[i]);
       records[i].metadata = std::move(metadatas[i]);
+      if (have_uris) records[i].uri = std::move(uris[i]);
     }
     return records;
   });

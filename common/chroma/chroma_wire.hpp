@@ -36,7 +36,8 @@ namespace cm {
 
 // --- responses ---
 
-// A get answer that included embeddings, documents and metadatas (all four arrays required).
+// A get answer that included embeddings, documents and metadatas (all four arrays required) and,
+// when the server sent a `uris` array (include "uris"), the uris (null stays nullopt).
 Result<std::vector<Record>> parse_get_records(std::string_view body);
 // The ids of a get answer (other fields are ignored).
 Result<std::vector<std::string>> parse_get_ids(std::string_view body);
@@ -66,11 +67,12 @@ std::string server_error_message(std::string_view body);
 
 // --- requests ---
 
-// {"ids":[...],"embeddings":[...],"documents":[...],"metadatas":[...]}. With `base64`, each
+// {"ids":[...],"embeddings":[...],"documents":[...],"metadatas":[...]} plus "uris":[...] (null for
+// records without one) when any record has a uri. With `base64`, each
 // embedding is one base64 string of its little-endian float32 bytes; otherwise each float is its
 // shortest round-trip float32 text. Empty metadata is written as null.
 std::string encode_upsert_body(std::span<const Record> records, bool base64);
-// {"ids":[...],"include":["embeddings","documents","metadatas"]}
+// {"ids":[...],"include":["embeddings","documents","metadatas","uris"]}
 std::string encode_get_by_ids_body(std::span<const std::string> ids);
 // {"limit":L,"offset":O,"include":[]}
 std::string encode_list_ids_body(std::uint64_t offset, std::uint32_t limit);
@@ -84,8 +86,13 @@ std::string encode_ids_body(std::span<const std::string> ids);
 // query_embeddings ("invalid type: string ..., expected a sequence") although upsert takes them.
 std::string encode_query_body(std::span<const std::vector<float>> embeddings, std::size_t k);
 // {"name":...,"metadata":{...} (omitted when empty: Chroma rejects {}),
-//  "configuration":{"hnsw":{all six fields}}}
+//  "configuration": create_configuration(spec)}
 std::string encode_create_collection_body(const CollectionSpec& spec);
+// The configuration a collection is created with: spec.configuration verbatim (embedding_function,
+// spann, keys this suite does not know) with "hnsw" set to spec.hnsw's six fields; 0.x's internal
+// "_type" and "hnsw_configuration" are dropped, and hnsw is left out when a non-null "spann" is the
+// index. The facts behind this are in the definition's comment.
+nlohmann::json create_configuration(const CollectionSpec& spec);
 
 // Appends `text` as a quoted, escaped JSON string.
 void append_json_string(std::string_view text, std::string* out);

@@ -1,6 +1,7 @@
 // Encoding of Chroma request bodies by appending to one string: an upsert of 1000 x 384-dim
 // records is ~1.6 MB (base64) to ~4 MB (decimal) and building a DOM for it first would double
 // the work and the memory.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -195,6 +196,19 @@ std::string encode_upsert_body(std::span<const Record> records, bool base64) {
     if (i) out.push_back(',');
     append_metadata_json(records[i].metadata, &out);
   }
+  // uris only when a record has one: a batch without uris keeps the body Chroma servers before
+  // uris existed accept. Chroma 1.0.5 keeps a record's existing uri when the upsert's is null.
+  if (std::any_of(records.begin(), records.end(), [](const Record& r) { return r.uri; })) {
+    out.append("],\"uris\":[");
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (i) out.push_back(',');
+      if (records[i].uri) {
+        append_json_string(*records[i].uri, &out);
+      } else {
+        out.append("null");
+      }
+    }
+  }
   out.append("]}");
   return out;
 }
@@ -202,7 +216,7 @@ std::string encode_upsert_body(std::span<const Record> records, bool base64) {
 std::string encode_get_by_ids_body(std::span<const std::string> ids) {
   std::string out = "{\"ids\":";
   append_string_array(ids, &out);
-  out.append(",\"include\":[\"embeddings\",\"documents\",\"metadatas\"]}");
+  out.append(",\"include\":[\"embeddings\",\"documents\",\"metadatas\",\"uris\"]}");
   return out;
 }
 
@@ -263,17 +277,43 @@ std::string encode_create_collection_body(const CollectionSpec& spec) {
     out.append(",\"metadata\":");
     append_metadata_json(spec.metadata, &out);
   }
-  const HnswConfig& h = spec.hnsw;
-  out.append(",\"configuration\":{\"hnsw\":{\"space\":");
-  append_json_string(h.space, &out);
-  out.append(",\"ef_construction\":" + std::to_string(h.ef_construction));
-  out.append(",\"ef_search\":" + std::to_string(h.ef_search));
-  out.append(",\"max_neighbors\":" + std::to_string(h.max_neighbors));
-  out.append(",\"resize_factor\":");
-  append_double(h.resize_factor, &out);
-  out.append(",\"sync_threshold\":" + std::to_string(h.sync_threshold));
-  out.append("}}}");
+  out.append(",\"configuration\":");
+  out.append(create_configuration(spec).dump(-1, ' ', /*ensure_ascii=*/false,
+                                             nlohmann::json::error_handler_t::replace));
+  out.push_back('}');
   return out;
+}
+
+nlohmann::json create_configuration(const CollectionSpec& spec) {
+  // Verified against Chroma 1.0.5 (`chroma run`, HTTP v2), 2026-11-28:
+  //  - configuration.embedding_function is stored and returned verbatim in configuration_json
+  //    (nested objects of any depth; object keys come back sorted), e.g.
+  //    {"type":"known","name":"openai","config":{"model_name":"text-embedding-3-small"}};
+  //    {"type":"legacy"} is accepted; null or absent reads back as null. A value without "type"
+  //    or a bare string is a 400 ("missing field `type`", "expected internally tagged enum").
+  //  - hnsw keys left out are filled with the defaults; the answer always holds hnsw (all six
+  //    keys), "spann": null and "embedding_function".
+  //  - top-level keys the server does not know (e.g. 0.x's "_type", "hnsw_configuration", or
+  //    any other) are accepted and silently dropped.
+  //  - "spann" alone is accepted and ignored by the single-node server (it answers hnsw defaults,
+  //    spann null); hnsw and a non-null spann together are a 400 ("Multiple vector index
+  //    configurations provided"). "spann": null next to hnsw is accepted.
+  // So the configuration is sent verbatim with hnsw set to the planned parameters (the mapping
+  // may override them), except: 0.x's internal keys are dropped (their hnsw content is already
+  // in spec.hnsw), and a configuration whose index is spann (non-null) is sent without hnsw.
+  nlohmann::json config =
+      spec.configuration.is_object() ? spec.configuration : nlohmann::json::object();
+  config.erase("_type");
+  config.erase("hnsw_configuration");
+  const auto spann = config.find("spann");
+  if (spann != config.end() && !spann->is_null()) {
+    config.erase("hnsw");
+    return config;
+  }
+  nlohmann::json& hnsw = config["hnsw"];
+  if (!hnsw.is_object()) hnsw = nlohmann::json::object();
+  hnsw.update(hnsw_to_json(spec.hnsw));
+  return config;
 }
 
 }  // namespace cm

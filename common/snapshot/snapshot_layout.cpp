@@ -126,7 +126,19 @@ Result<DecodedPart> read_part_file(const fs::path& path) {
   CM_ASSIGN_OR_RETURN(auto bytes, read_file(path));
   auto part = decode_part(bytes);
   if (!part) return std::unexpected(std::move(part).error().with_context(path.string()));
+  CM_RETURN_IF_ERROR(refuse_marked_records(*part, path));
   return part;
+}
+
+Status refuse_marked_records(const DecodedPart& part, const fs::path& path) {
+  if (part.marks.empty()) return ok_status();
+  // Tombstones and unrecoverable records are part of format 2 for delta generations and lossy
+  // sources; this version verifies them but serves no records from such a part.
+  return make_error(ErrorCode::kInvalidArgument,
+                    path.string() + " holds " + std::to_string(part.marks.size()) +
+                        " records marked deleted or unrecoverable (first: \"" +
+                        part.records[part.marks.front().first].id +
+                        "\"): this version cannot read them as records");
 }
 
 Status remove_file_durably(const fs::path& path) {

@@ -45,7 +45,10 @@ Result<std::vector<std::string>> list_collection_dirs(const std::filesystem::pat
 // Reads only the header of a part file.
 Result<PartHeader> read_part_header_file(const std::filesystem::path& path);
 // Reads and fully decodes a part file; errors name the file.
+// Refuses (kInvalidArgument) a part holding tombstones or unrecoverable records: readers that
+// serve records use it; verification and sealing accept such parts.
 Result<DecodedPart> read_part_file(const std::filesystem::path& path);
+Status refuse_marked_records(const DecodedPart& part, const std::filesystem::path& path);
 
 // Removes a file and fsyncs its directory so the removal survives a crash. A missing file is fine.
 Status remove_file_durably(const std::filesystem::path& path);

@@ -4,6 +4,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "common/store/canonical.hpp"
+
 namespace cm {
 namespace {
 
@@ -87,12 +89,24 @@ json manifest_to_json(const SnapshotManifest& manifest) {
           {{"file", p.file}, {"records", p.records}, {"bytes", p.bytes}, {"xxh3_64", p.xxh3_64}});
     }
     entry["parts"] = std::move(parts);
+    entry["tombstones"] = c.tombstones;
+    entry["unrecoverable"] = c.unrecoverable;
     collections.push_back(std::move(entry));
   }
+  json base = nullptr;
+  if (manifest.base) {
+    base = {{"generation", manifest.base->generation},
+            {"manifest_xxh3_64", manifest.base->manifest_xxh3_64}};
+  }
+  json shard = nullptr;
+  if (manifest.shard) shard = {{"index", manifest.shard->index}, {"count", manifest.shard->count}};
   return {{"format", kManifestFormat},
           {"format_version", kManifestFormatVersion},
           {"created_at", manifest.created_at},
           {"description", manifest.description},
+          {"generation", manifest.generation},
+          {"base", std::move(base)},
+          {"shard", std::move(shard)},
           {"collections", std::move(collections)}};
 }
 
@@ -102,11 +116,46 @@ Result<SnapshotManifest> parse_manifest(std::string_view text) {
       return make_error(ErrorCode::kCorruption,
                         "manifest.json: format is not \"" + std::string(kManifestFormat) + "\"");
     }
-    if (j.at("format_version").get<int>() != kManifestFormatVersion) {
-      return make_error(ErrorCode::kCorruption, "manifest.json: unsupported format_version " +
-                                                    j.at("format_version").dump());
+    const json& version = j.at("format_version");
+    if (!version.is_number_integer() || (version.get<int>() != kManifestFormatVersion &&
+                                         version.get<int>() != kManifestFormatVersionV1)) {
+      return make_error(ErrorCode::kCorruption,
+                        "manifest.json: unsupported format_version " + version.dump());
     }
     SnapshotManifest m;
+    m.format_version = version.get<int>();
+    const bool v2 = m.format_version >= 2;
+    auto bad = [](const std::string& what) {
+      return make_error(ErrorCode::kCorruption, "manifest.json: " + what);
+    };
+    if (v2) {  // format 2 writes every field; a missing one is corruption, not a default
+      m.generation = j.at("generation").get<std::uint64_t>();
+      if (const json& b = j.at("base"); !b.is_null()) {
+        ManifestBase base{b.at("generation").get<std::uint64_t>(),
+                          b.at("manifest_xxh3_64").get<std::string>()};
+        if (!parse_hex64(base.manifest_xxh3_64) ||
+            base.manifest_xxh3_64 != hex64(*parse_hex64(base.manifest_xxh3_64))) {
+          return bad("base.manifest_xxh3_64 is not 16 lowercase hex chars");
+        }
+        m.base = std::move(base);
+      }
+      if ((m.generation > 0) != m.base.has_value()) {
+        return bad(m.generation > 0 ? "generation " + std::to_string(m.generation) + " has no base"
+                                    : std::string("generation 0 (a full snapshot) has a base"));
+      }
+      if (m.base && m.base->generation >= m.generation) {
+        return bad("base.generation " + std::to_string(m.base->generation) +
+                   " is not below generation " + std::to_string(m.generation));
+      }
+      if (const json& sh = j.at("shard"); !sh.is_null()) {
+        ManifestShard shard{sh.at("index").get<std::uint32_t>(), sh.at("count").get<std::uint32_t>()};
+        if (shard.count == 0 || shard.index >= shard.count) {
+          return bad("shard index " + std::to_string(shard.index) + " is not below count " +
+                     std::to_string(shard.count));
+        }
+        m.shard = shard;
+      }
+    }
     m.created_at = j.at("created_at").get<std::string>();
     m.description = j.at("description").get<std::string>();
     for (const auto& entry : array_at(j, "collections")) {
@@ -114,6 +163,16 @@ Result<SnapshotManifest> parse_manifest(std::string_view text) {
       c.info = get_info(entry);
       c.record_count = entry.at("record_count").get<std::uint64_t>();
       c.content_digest = entry.at("content_digest").get<std::string>();
+      if (v2) {
+        c.tombstones = entry.at("tombstones").get<std::uint64_t>();
+        c.unrecoverable = entry.at("unrecoverable").get<std::uint64_t>();
+        if (c.tombstones + c.unrecoverable > c.record_count) {
+          return bad(c.info.name + ": more tombstones and unrecoverable records than records");
+        }
+        if (c.tombstones > 0 && m.generation == 0) {
+          return bad(c.info.name + ": tombstones in a full snapshot (generation 0)");
+        }
+      }
       for (const auto& p : array_at(entry, "parts")) {
         c.parts.push_back(
             ManifestPart{p.at("file").get<std::string>(), p.at("records").get<std::uint64_t>(),

@@ -22,6 +22,7 @@ struct ScannedPart {
   std::string xxh3_64;
   std::vector<IdHash> ids;
   std::vector<std::uint64_t> digests;
+  std::uint64_t tombstones = 0, unrecoverable = 0;
   std::unordered_set<IdHash, IdHashHasher> losers;  // ids whose current copy is in another part
   bool removed = false;
 };
@@ -38,6 +39,8 @@ Status scan(const fs::path& path, std::string_view bytes, ScannedPart* out) {
   out->ids.reserve(part->ids.size());
   for (const auto& id : part->ids) out->ids.push_back(id_hash(id));
   out->digests = std::move(part->digests);
+  out->tombstones = part->tombstones;
+  out->unrecoverable = part->unrecoverable;
   return ok_status();
 }
 
@@ -54,13 +57,12 @@ Status drop_losers(const fs::path& folder, ScannedPart* part) {
   CM_ASSIGN_OR_RETURN(auto bytes, read_file(path));
   auto decoded = decode_part(bytes);
   if (!decoded) return std::unexpected(std::move(decoded).error().with_context(path.string()));
-  std::erase_if(decoded->records,
-                [&](const Record& r) { return part->losers.contains(id_hash(r.id)); });
+  const std::string rewritten = reencode_part_without(
+      *decoded, [&](const Record& r) { return part->losers.contains(id_hash(r.id)); });
   if (decoded->records.empty()) {
     part->removed = true;
     return remove_file_durably(path);
   }
-  const std::string rewritten = encode_part(decoded->records, decoded->header.write_seq);
   CM_RETURN_IF_ERROR(write_file_atomic(path, rewritten));
   return scan(path, rewritten, part);
 }
@@ -103,6 +105,8 @@ Result<ManifestCollection> seal_collection(const fs::path& dir, const Collection
     if (part.removed) continue;
     out.parts.push_back(ManifestPart{part.file, part.digests.size(), part.bytes, part.xxh3_64});
     out.record_count += part.digests.size();
+    out.tombstones += part.tombstones;
+    out.unrecoverable += part.unrecoverable;
     digests.insert(digests.end(), part.digests.begin(), part.digests.end());
     part.digests = {};
   }

@@ -57,6 +57,9 @@ Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const fs::path& dir, 
     store->collections_[c.info.name] = std::move(state);
   }
   store->description_ = manifest.description;
+  store->generation_ = manifest.generation;
+  store->base_ = manifest.base;
+  store->shard_ = manifest.shard;
   store->manifest_ = std::move(manifest);
   return store;
 }
@@ -69,6 +72,9 @@ Status SnapshotStore::load_for_write() {
     CM_ASSIGN_OR_RETURN(manifest_, parse_manifest(*text));
     CM_RETURN_IF_ERROR(check_manifest_paths(*manifest_));
     description_ = manifest_->description;
+    generation_ = manifest_->generation;
+    base_ = manifest_->base;
+    shard_ = manifest_->shard;
   } else if (text.error().code != ErrorCode::kNotFound) {
     return std::unexpected(text.error());
   }

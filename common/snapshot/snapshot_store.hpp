@@ -169,6 +169,10 @@ class SnapshotStore final : public VectorStore {
   std::map<std::string, std::unique_ptr<CollectionState>> collections_;
   std::optional<SnapshotManifest> manifest_;
   std::string description_;
+  // Format-2 identity fields of the manifest, kept across a reopen for writing and re-seal.
+  std::uint64_t generation_ = 0;
+  std::optional<ManifestBase> base_;
+  std::optional<ManifestShard> shard_;
   std::uint64_t next_generation_ = 1;
 };
 

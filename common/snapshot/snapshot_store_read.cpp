@@ -229,6 +229,7 @@ Result<std::vector<Record>> SnapshotStore::read_part(const std::string& collecti
   const fs::path path = snapshot::collection_dir(dir_, collection) / entry.file;
   auto part = decode_part(bytes);
   if (!part) return std::unexpected(std::move(part).error().with_context(path.string()));
+  CM_RETURN_IF_ERROR(snapshot::refuse_marked_records(*part, path));
   if (part->records.size() != entry.records) {
     return make_error(ErrorCode::kCorruption,
                       path.string() + " holds " + std::to_string(part->records.size()) +

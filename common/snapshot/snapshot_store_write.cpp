@@ -36,6 +36,7 @@ Status validate_batch(std::span<const Record> records) {
                  std::to_string(dim) + " in the same batch");
     }
     if (r.id.size() > kMaxField || (r.document && r.document->size() > kMaxField) ||
+        (r.uri && r.uri->size() > kMaxField) ||
         dim > kMaxField / sizeof(float)) {
       return bad("a field exceeds 4 GiB");
     }
@@ -150,11 +151,10 @@ Status SnapshotStore::delete_records(const CollectionInfo& collection,
     auto part = decode_part(bytes);
     if (!part)
       return std::unexpected(std::move(part).error().with_context((folder / file).string()));
-    std::erase_if(part->records, [&](const Record& r) { return doomed.contains(r.id); });
-    rewrites.emplace_back(file,
-                          part->records.empty()
-                              ? std::nullopt
-                              : std::optional(encode_part(part->records, part->header.write_seq)));
+    std::string rewritten = reencode_part_without(
+        *part, [&](const Record& r) { return doomed.contains(r.id); });
+    rewrites.emplace_back(file, part->records.empty() ? std::nullopt
+                                                      : std::optional(std::move(rewritten)));
   }
   if (rewrites.empty()) return ok_status();  // nothing to delete: stay sealed
   {
@@ -180,6 +180,9 @@ Status SnapshotStore::flush() {
     std::lock_guard lock(mu_);
     if (manifest_ && manifest_->description == description_) return ok_status();
     manifest.description = description_;
+    manifest.generation = generation_;
+    manifest.base = base_;
+    manifest.shard = shard_;
     for (const auto& [name, state] : collections_) {
       ManifestCollection entry;
       entry.info = state->info;

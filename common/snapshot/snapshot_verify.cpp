@@ -44,6 +44,7 @@ class Verifier {
 
   fs::path dir_;
   VerifyReport report_;
+  std::uint64_t tombstones_ = 0, unrecoverable_ = 0;  // marks counted in the current collection
 };
 
 void Verifier::collection_json(const ManifestCollection& mc) {
@@ -103,6 +104,9 @@ bool Verifier::part(const ManifestCollection& mc, const ManifestPart& listed,
     }
     if (!problem.empty() && ++*repeated <= kMaxRepeatedProblems) add(name, file, problem);
   }
+  for (const auto& [index, mark] : decoded->marks) {
+    ++(mark.kind == RecordMark::Kind::kTombstone ? tombstones_ : unrecoverable_);
+  }
   report_.records_checked += decoded->records.size();
   digests->insert(digests->end(), decoded->digests.begin(), decoded->digests.end());
   return true;
@@ -133,6 +137,7 @@ void Verifier::collection(const ManifestCollection& mc) {
   std::vector<std::uint64_t> digests;
   std::uint64_t repeated = 0, listed_records = 0;
   bool complete = true;
+  tombstones_ = unrecoverable_ = 0;
   for (const auto& p : mc.parts) {
     complete = part(mc, p, &seen, &digests, &repeated) && complete;
     listed_records += p.records;
@@ -148,6 +153,12 @@ void Verifier::collection(const ManifestCollection& mc) {
     add(name, rel(name),
         "manifest record_count " + std::to_string(mc.record_count) + ", but the " +
             (complete ? "parts hold " : "listed parts add up to ") + std::to_string(total));
+  }
+  if (complete && (tombstones_ != mc.tombstones || unrecoverable_ != mc.unrecoverable)) {
+    add(name, rel(name),
+        "the parts hold " + std::to_string(tombstones_) + " tombstones and " +
+            std::to_string(unrecoverable_) + " unrecoverable records, the manifest says " +
+            std::to_string(mc.tombstones) + " and " + std::to_string(mc.unrecoverable));
   }
   if (complete) {
     if (const std::string actual = content_digest(std::move(digests));

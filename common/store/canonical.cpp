@@ -99,6 +99,13 @@ std::uint64_t record_digest(const Record& record, std::string_view canonical_met
     update_u64(&state, 0);
   }
   update_bytes(&state, canonical_metadata.data(), canonical_metadata.size());
+  // The uri is framed only when present, so the digest of a record without a uri (every record
+  // of a format-1 snapshot) is what it was before uris were kept.
+  if (record.uri) {
+    const unsigned char uri_flag = 1;
+    XXH3_64bits_update(&state, &uri_flag, 1);
+    update_bytes(&state, record.uri->data(), record.uri->size());
+  }
   return XXH3_64bits_digest(&state);
 }
 

@@ -1,7 +1,7 @@
 // Canonical encodings and digests of records. Every tool that compares data (snapshot verify, the
 // validator, rollback checks) computes digests with these functions, so two copies of a record have
-// equal digests exactly when their ids, embeddings (bit for bit), documents and typed metadata are
-// equal, whatever store they came from and whatever order their metadata keys arrived in.
+// equal digests exactly when their ids, embeddings (bit for bit), documents, typed metadata and
+// uris are equal, whatever store they came from and whatever order their metadata keys arrived in.
 #pragma once
 
 #include <cstddef>
@@ -30,8 +30,9 @@ bool is_valid_utf8(std::string_view text);
 
 // XXH3-64 over an unambiguous framing of the record: u64 length + id bytes, u64 length + raw
 // little-endian float32 bytes of the embedding, u8 document flag (0 null, 1 present) + u64 length +
-// document bytes (length 0 when null), u64 length + canonical metadata JSON. Lengths are
-// little-endian.
+// document bytes (length 0 when null), u64 length + canonical metadata JSON, then, only when the
+// record has a uri, u8 1 + u64 length + uri bytes (so records without a uri keep the digest they
+// had before uris were kept). Lengths are little-endian.
 std::uint64_t record_digest(const Record& record);
 // The same digest when the caller already holds canonical_metadata_json(record.metadata).
 std::uint64_t record_digest(const Record& record, std::string_view canonical_metadata);

@@ -36,6 +36,9 @@ struct Record {
   std::vector<float> embedding;
   std::optional<std::string> document;  // nullopt = null document (distinct from "")
   Metadata metadata;
+  // Chroma's fifth record field (`uris` on add/upsert, `include: ["uris"]` on get). nullopt = null
+  // uri (distinct from ""), which is what a record written without uris reads back as.
+  std::optional<std::string> uri;
 
   bool operator==(const Record&) const = default;
 };

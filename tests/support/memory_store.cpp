@@ -112,7 +112,11 @@ Result<CollectionInfo> MemoryStore::create_collection(const CollectionSpec& spec
   c.info.id = "mem-" + std::to_string(next_id_++);
   c.info.metadata = spec.metadata;
   c.info.hnsw = spec.hnsw;
-  c.info.configuration = nlohmann::json{{"hnsw", hnsw_to_json(spec.hnsw)}};
+  // Like a Chroma server: the configuration is kept (embedding_function and all) with hnsw set to
+  // the parameters the collection was created with.
+  c.info.configuration =
+      spec.configuration.is_object() ? spec.configuration : nlohmann::json::object();
+  c.info.configuration["hnsw"] = hnsw_to_json(spec.hnsw);
   auto info = c.info;
   collections_.emplace(spec.name, std::move(c));
   return info;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <span>
 
 #include "tests/support/chroma_server.hpp"
 
@@ -214,6 +215,53 @@ TEST_P(StoreConformance, RenameKeepsIdRecordsAndConfigurationAndRefusesATakenNam
   EXPECT_EQ((*back)->id, c.id);
   EXPECT_EQ(all(**back, 5), records(5));
   EXPECT_EQ(other.name, "kappa");  // untouched by the refused rename
+}
+
+// Chroma's fifth record field: a uri (also "") reads back exactly, a null uri stays null (not ""),
+// and upserting a new version of a record with a uri keeps the new uri.
+TEST_P(StoreConformance, UrisRoundTripAndNullUrisStayNull) {
+  auto c = create("uris");
+  auto batch = records(6);
+  batch[0].uri = "s3://bucket/images/0.png";
+  batch[1].uri = "";
+  batch[2].uri = "https://example.org/\u00e9t\u00e9?q=1&x=\"2\"";
+  batch[4].uri = std::string(300, 'u');
+  ASSERT_TRUE(store_->upsert(c, batch));
+  ASSERT_TRUE(store_->flush());
+  auto got = all(c, 6);
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(got, batch);
+  EXPECT_FALSE(got[3].uri.has_value());
+  EXPECT_FALSE(got[5].uri.has_value());
+  EXPECT_EQ(got[1].uri, std::optional<std::string>(""));
+  batch[0].uri = "s3://bucket/images/0-v2.png";
+  ASSERT_TRUE(store_->upsert(c, std::span(batch).first(1)));
+  ASSERT_TRUE(store_->flush());
+  EXPECT_EQ(all(c, 6), batch);
+}
+
+// The collection's configuration survives create: embedding_function (and the hnsw parameters)
+// read back as given, so clients embedding query texts keep the same model.
+TEST_P(StoreConformance, ConfigurationEmbeddingFunctionSurvivesCreate) {
+  const nlohmann::json ef = {
+      {"type", "known"},
+      {"name", "openai"},
+      {"config", {{"api_key_env_var", "OPENAI_API_KEY"}, {"model_name", "text-embedding-3-small"}}}};
+  CollectionSpec spec{"efconf", {}, {}, {}};
+  spec.hnsw.space = "cosine";
+  spec.hnsw.ef_search = 64;
+  spec.configuration = {{"hnsw", hnsw_to_json(spec.hnsw)}, {"embedding_function", ef}};
+  auto created = store_->create_collection(spec);
+  ASSERT_TRUE(created) << created.error().message;
+  ASSERT_TRUE(store_->flush());
+  auto found = store_->find_collection("efconf");
+  ASSERT_TRUE(found && *found);
+  const CollectionInfo& info = **found;
+  EXPECT_EQ(info.hnsw, spec.hnsw);
+  ASSERT_TRUE(info.configuration.is_object()) << info.configuration.dump();
+  ASSERT_TRUE(info.configuration.contains("embedding_function")) << info.configuration.dump();
+  EXPECT_EQ(info.configuration["embedding_function"], ef) << info.configuration.dump();
+  EXPECT_EQ(info.configuration["hnsw"]["ef_search"], 64) << info.configuration.dump();
 }
 
 TEST_P(StoreConformance, EmptyCollectionCountsZero) {

@@ -1,5 +1,7 @@
 #include "tests/support/store_state.hpp"
 
+#include "common/store/collection_config.hpp"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -40,7 +42,7 @@ namespace {
 // Equal under the collection's embedding rule (common/store/embedding_compare.hpp), everything else
 // exact.
 bool same_record(const std::string& space, const Record& a, const Record& b) {
-  return a.id == b.id && a.document == b.document && a.metadata == b.metadata &&
+  return a.id == b.id && a.document == b.document && a.metadata == b.metadata && a.uri == b.uri &&
          compare_embeddings(space, a.embedding, b.embedding).equivalent;
 }
 
@@ -59,6 +61,10 @@ std::string describe_record_difference(const std::string& space, const Record& a
     return fmt::format("document {} vs {}",
                        a.document ? "\"" + a.document->substr(0, 40) + "\"" : "null",
                        b.document ? "\"" + b.document->substr(0, 40) + "\"" : "null");
+  }
+  if (a.uri != b.uri) {
+    return fmt::format("uri {} vs {}", a.uri ? "\"" + a.uri->substr(0, 60) + "\"" : "null",
+                       b.uri ? "\"" + b.uri->substr(0, 60) + "\"" : "null");
   }
   return "metadata " + metadata_to_json(a.metadata).dump() + " vs " +
          metadata_to_json(b.metadata).dump();
@@ -79,6 +85,10 @@ std::vector<std::string> diff_states(const StoreState& expected, const StoreStat
     if (!(e.info.hnsw == a.info.hnsw)) {
       out.push_back(name + ": hnsw " + hnsw_to_json(e.info.hnsw).dump() + " vs " +
                     hnsw_to_json(a.info.hnsw).dump());
+    }
+    for (const auto& difference :
+         configuration_differences(e.info.configuration, a.info.configuration)) {
+      out.push_back(name + ": configuration " + difference);
     }
     // The run ledger (migration_* keys) is the one thing a run adds to a target collection.
     Metadata expected_metadata = e.info.metadata, actual_metadata = a.info.metadata;

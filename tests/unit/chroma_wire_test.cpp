@@ -198,7 +198,7 @@ TEST(ChromaWireTest, SmallRequestBodies) {
   std::vector<std::string> ids = {"x", "y\"z"};
   EXPECT_EQ(json::parse(encode_ids_body(ids)), json({{"ids", {"x", "y\"z"}}}));
   EXPECT_EQ(json::parse(encode_get_by_ids_body(ids))["include"],
-            json({"embeddings", "documents", "metadatas"}));
+            json({"embeddings", "documents", "metadatas", "uris"}));
   EXPECT_EQ(json::parse(encode_list_ids_body(5000, 1000)),
             json({{"limit", 1000}, {"offset", 5000}, {"include", json::array()}}));
   const HnswConfig hnsw{"cosine", 200, 50, 32, 1.5, 500};

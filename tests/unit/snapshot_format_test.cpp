@@ -144,8 +144,9 @@ TEST(SnapshotFormatTest, EveryFlippedByteIsDetected) {
 TEST(SnapshotFormatTest, ErrorsNameTheRecordAndOffset) {
   auto records = sample_records();
   std::string bytes = encode_part(records, 1);
-  // Flip one float bit of the last record's embedding (just before its trailing digest).
-  bytes[bytes.size() - 9] = static_cast<char>(bytes[bytes.size() - 9] ^ 0x10);
+  // Flip one float bit of the last record's embedding (before its empty uri and note lengths and
+  // its trailing digest).
+  bytes[bytes.size() - 17] = static_cast<char>(bytes[bytes.size() - 17] ^ 0x10);
   auto decoded = decode_part(bytes);
   ASSERT_FALSE(decoded);
   EXPECT_NE(decoded.error().message.find("record 3"), std::string::npos) << decoded.error().message;
@@ -162,7 +163,7 @@ TEST(SnapshotFormatTest, BadMagicAndVersion) {
   ASSERT_FALSE(decoded);
   EXPECT_NE(decoded.error().message.find("magic"), std::string::npos);
   std::string bad_version = bytes;
-  bad_version[8] = 2;
+  bad_version[8] = 3;  // 1 (read only) and 2 are the known versions
   decoded = decode_part(bad_version);
   ASSERT_FALSE(decoded);
   EXPECT_NE(decoded.error().message.find("version"), std::string::npos);
@@ -192,13 +193,17 @@ TEST(SnapshotFormatTest, NonCanonicalMetadataIsCorruption) {
   auto put = [&](const void* p, std::size_t n) { bytes.append(static_cast<const char*>(p), n); };
   put(&id_len, 4);
   bytes += "x";
-  bytes.push_back('\0');
+  bytes.push_back('\0');  // record flags (format 2): no uri, not marked
+  bytes.push_back('\0');  // document flag
   put(&doc_len, 4);
   const auto meta_len = static_cast<std::uint32_t>(metadata.size());
   put(&meta_len, 4);
   bytes += metadata;
   put(&dim, 4);
   put(r.embedding.data(), 4);
+  const std::uint32_t no_uri = 0, no_note = 0;
+  put(&no_uri, 4);
+  put(&no_note, 4);
   const std::uint64_t digest = record_digest(r, metadata);
   put(&digest, 8);
   auto decoded = decode_part(bytes);

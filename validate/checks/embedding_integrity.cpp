@@ -4,10 +4,15 @@
 // cosine within 4 * FLT_EPSILON * |a|_2 per component, because Chroma stores cosine vectors
 // normalised and returns v/|v| * |v| in float32 (a few roundings of values at most |a|_2). A target
 // collection whose distance space differs from the planned one fails too: every distance changes
-// with it. Memory: worst-case figures and samples only.
+// with it, and so does one whose configuration differs from the planned one (the expected
+// snapshot's, which the mapping's target settings already applied): e.g. an embedding_function
+// lost or changed means clients embed their query texts with another model
+// (common/store/collection_config.hpp says how configurations compare). Memory: worst-case
+// figures and samples only.
 #include <algorithm>
 #include <cmath>
 
+#include "common/store/collection_config.hpp"
 #include "common/store/embedding_compare.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
@@ -38,6 +43,16 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
                           ", the run created it as " + space_ +
                           ": every distance, and so every search result, changes");
     }
+    if (cut.actual) {
+      for (const auto& difference :
+           configuration_differences(cut.expected.configuration, cut.actual->configuration)) {
+        if (difference.starts_with("hnsw.space:")) continue;  // reported above, and it fails
+        // Index tuning (ef_search, max_neighbors, ...) changes recall and speed, not results'
+        // meaning: a warning. Anything else (embedding_function, keys Chroma adds later) fails.
+        (difference.starts_with("hnsw.") ? config_warnings_ : config_failures_)
+            .push_back(cut.name() + ": configuration differs from the planned one: " + difference);
+      }
+    }
     rows_.push_back({cut.name(), space_, cut.actual ? cut.actual->hnsw.space : "", dimension_});
   }
 
@@ -65,6 +80,10 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
     CheckResult result;
     result.findings = findings_;
     const bool space_changed = !findings_.empty();
+    result.findings.insert(result.findings.end(), config_failures_.begin(),
+                           config_failures_.end());
+    result.findings.insert(result.findings.end(), config_warnings_.begin(),
+                           config_warnings_.end());
     if (wrong_dimension_.count) {
       result.findings.push_back(records_text(wrong_dimension_.count) + " with the wrong dimension" +
                                 examples(wrong_dimension_.samples));
@@ -93,6 +112,8 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
                       {"beyond_bound", beyond_.count},
                       {"wrong_dimension", wrong_dimension_.count},
                       {"non_finite", non_finite_.count},
+                      {"configuration_differences",
+                       config_failures_.size() + config_warnings_.size()},
                       {"worst_max_abs_error", worst_abs_},
                       {"worst_relative_error", worst_rel_},
                       {"min_cosine_similarity", min_cos_},
@@ -104,8 +125,10 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
                          {"embedding_mismatch_max", ctx.thresholds.embedding_mismatch_max},
                          {"dimension", contract_ ? "contract" : "expected collection"}};
     if (space_changed || wrong_dimension_.count || non_finite_.count ||
-        beyond_.count > ctx.thresholds.embedding_mismatch_max) {
+        beyond_.count > ctx.thresholds.embedding_mismatch_max || !config_failures_.empty()) {
       result.status = CheckStatus::kFailed;
+    } else if (!config_warnings_.empty()) {
+      result.status = std::max(result.status, CheckStatus::kWarning);
     }
     if (result.findings.empty()) {
       result.findings.push_back(records_text(compared_, "vector") +
@@ -133,6 +156,7 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
   std::string space_;
   std::optional<int> dimension_;
   std::vector<std::string> findings_;
+  std::vector<std::string> config_failures_, config_warnings_;
   struct Row {
     std::string name, space, actual_space;
     std::optional<int> dimension;

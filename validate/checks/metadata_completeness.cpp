@@ -1,12 +1,14 @@
 // 3. Metadata completeness and fidelity: every record's metadata equals the expected record's
-// exactly (same keys, same types, same values: 3, 3.0, true and "3" all differ) and so does its
-// document; with a contract, every required key is present (Chroma has no null values, so present
-// means non-null) and, when the contract allows no extra fields, no other key appears. Records the
-// run did not bring are held to the contract too. Floats compare bitwise, except for the
-// target's documented rounding (metadata_values.hpp: 1 ulp on a Chroma HTTP server), which is
-// counted as "server rounding" and does not fail the test. Every changed key shows expected and
-// actual values of its first records (findings and figures.changed_values). Memory: a tally per
-// (collection, key, kind) with up to kMaxSamples value pairs each.
+// exactly (same keys, same types, same values: 3, 3.0, true and "3" all differ) and so do its
+// document and its uri (Chroma's fifth record field: a uri the target lacks is "missing", any other
+// difference, a uri the expected record has not included, is "changed"); with a contract, every
+// required key is present (Chroma has no null values, so present means non-null) and, when the
+// contract allows no extra fields, no other key appears. Records the run did not bring are held to
+// the contract too. Floats compare bitwise, except for the target's documented rounding
+// (metadata_values.hpp: 1 ulp on a Chroma HTTP server), which is counted as "server rounding" and
+// does not fail the test. Every changed key shows expected and actual values of its first records
+// (findings and figures.changed_values). Memory: a tally per (collection, key, kind) with up to
+// kMaxSamples value pairs each.
 #include <set>
 
 #include "contracts/contract.hpp"
@@ -38,6 +40,7 @@ struct CollectionTallies {
   std::map<std::string, Tally> missing, added, required_missing, extra;
   std::map<std::string, ValueTally> changed, rounded, zero_sign;
   Tally documents;
+  Tally uris_missing, uris_changed;
 };
 
 void report_values(CheckResult& result, const std::string& collection,
@@ -99,6 +102,10 @@ class MetadataCompleteness final : public Check, public RecordObserver {
         t.documents.add(got.id);
         differs = true;
       }
+      if (want.uri != got.uri) {
+        (want.uri && !got.uri ? t.uris_missing : t.uris_changed).add(got.id);
+        differs = true;
+      }
       for (const auto& [key, value] : want.metadata) {
         auto it = got.metadata.find(key);
         if (it == got.metadata.end()) {
@@ -155,6 +162,13 @@ class MetadataCompleteness final : public Check, public RecordObserver {
                                   records_text(t.documents.count) + examples(t.documents.samples));
         add_samples(result, t.documents.samples);
       }
+      for (const auto& [tally, what] :
+           {std::pair{&t.uris_missing, "missing"}, std::pair{&t.uris_changed, "changed"}}) {
+        if (!tally->count) continue;
+        result.findings.push_back(t.name + ": uri " + what + " in " + records_text(tally->count) +
+                                  examples(tally->samples));
+        add_samples(result, tally->samples);
+      }
       per[t.name] = {{"keys_missing", tally_counts(t.missing)},
                      {"keys_changed", value_counts(t.changed)},
                      {"server_rounding", value_counts(t.rounded)},
@@ -162,7 +176,9 @@ class MetadataCompleteness final : public Check, public RecordObserver {
                      {"keys_added", tally_counts(t.added)},
                      {"required_missing", tally_counts(t.required_missing)},
                      {"extra_keys", tally_counts(t.extra)},
-                     {"documents_changed", t.documents.count}};
+                     {"documents_changed", t.documents.count},
+                     {"uris_missing", t.uris_missing.count},
+                     {"uris_changed", t.uris_changed.count}};
       if (!t.changed.empty()) changed_values[t.name] = value_samples(t.changed);
       if (!t.rounded.empty()) rounding_values[t.name] = value_samples(t.rounded);
     }
@@ -201,7 +217,7 @@ class MetadataCompleteness final : public Check, public RecordObserver {
       result.status = CheckStatus::kFailed;
     } else {
       result.findings.push_back(
-          records_text(compared_) + " with exactly the expected metadata and document" +
+          records_text(compared_) + " with exactly the expected metadata, document and uri" +
           (rounded_values_ || zero_sign_values_
                ? " (floats within the server's rounding and normalisation, counted above)"
                : "") +
