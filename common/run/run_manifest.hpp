@@ -90,10 +90,10 @@ struct TargetCollectionEntry {
   std::string disrupted_at;
   // replace / merge: the server id of the collection the backup holds (recorded with the backup).
   // A collection under `name` with another id is someone else's: never deleted or renamed.
-  std::string backed_up_id;
+  std::string backed_up_id{};
   // replace: the quarantine name (collection_identity.hpp) journalled before the backed-up
   // collection is renamed there by id, checked and deleted.
-  std::string quarantine_name;
+  std::string quarantine_name{};
 
   bool operator==(const TargetCollectionEntry&) const = default;
 };

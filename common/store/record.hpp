@@ -38,7 +38,7 @@ struct Record {
   Metadata metadata;
   // Chroma's fifth record field (`uris` on add/upsert, `include: ["uris"]` on get). nullopt = null
   // uri (distinct from ""), which is what a record written without uris reads back as.
-  std::optional<std::string> uri;
+  std::optional<std::string> uri{};  // defaulted: records built without a uri stay valid
 
   bool operator==(const Record&) const = default;
 };

@@ -167,7 +167,8 @@ TEST_F(MappingIntegration, KillNineThenResumeStaysLosslessWithAMapping) {
     f.push_back("--resume");
     return f;
   };
-  auto crashed = migrate(flags, {{"CHROMA_MIGRATE_FAULTS", "source.get_records=crash@4"}});
+  // Calls 1-4 are the disk-space estimate's samples (one per source collection): 8 is mid-export.
+  auto crashed = migrate(flags, {{"CHROMA_MIGRATE_FAULTS", "source.get_records=crash@8"}});
   ASSERT_TRUE(crashed.signaled) << crashed.output;
   crashed = migrate(with_resume(), {{"CHROMA_MIGRATE_FAULTS", "target.upsert=crash@6"}});
   ASSERT_TRUE(crashed.signaled) << crashed.output;

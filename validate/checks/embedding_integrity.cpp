@@ -44,8 +44,12 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
                           ": every distance, and so every search result, changes");
     }
     if (cut.actual) {
-      for (const auto& difference :
-           configuration_differences(cut.expected.configuration, cut.actual->configuration)) {
+      // The planned hnsw is the expected collection's `hnsw` (a mapping's target settings land
+      // there); its `configuration` still carries the source's, so the planned values win.
+      nlohmann::json planned = cut.expected.configuration.is_object() ? cut.expected.configuration
+                                                                      : nlohmann::json::object();
+      planned["hnsw"] = hnsw_to_json(cut.expected.hnsw);
+      for (const auto& difference : configuration_differences(planned, cut.actual->configuration)) {
         if (difference.starts_with("hnsw.space:")) continue;  // reported above, and it fails
         // Index tuning (ef_search, max_neighbors, ...) changes recall and speed, not results'
         // meaning: a warning. Anything else (embedding_function, keys Chroma adds later) fails.
@@ -80,10 +84,8 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
     CheckResult result;
     result.findings = findings_;
     const bool space_changed = !findings_.empty();
-    result.findings.insert(result.findings.end(), config_failures_.begin(),
-                           config_failures_.end());
-    result.findings.insert(result.findings.end(), config_warnings_.begin(),
-                           config_warnings_.end());
+    result.findings.insert(result.findings.end(), config_failures_.begin(), config_failures_.end());
+    result.findings.insert(result.findings.end(), config_warnings_.begin(), config_warnings_.end());
     if (wrong_dimension_.count) {
       result.findings.push_back(records_text(wrong_dimension_.count) + " with the wrong dimension" +
                                 examples(wrong_dimension_.samples));
@@ -108,16 +110,16 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
                      {"compared", r.compared},
                      {"beyond_bound", r.beyond}};
     }
-    result.figures = {{"records_compared", compared_},
-                      {"beyond_bound", beyond_.count},
-                      {"wrong_dimension", wrong_dimension_.count},
-                      {"non_finite", non_finite_.count},
-                      {"configuration_differences",
-                       config_failures_.size() + config_warnings_.size()},
-                      {"worst_max_abs_error", worst_abs_},
-                      {"worst_relative_error", worst_rel_},
-                      {"min_cosine_similarity", min_cos_},
-                      {"collections", per}};
+    result.figures = {
+        {"records_compared", compared_},
+        {"beyond_bound", beyond_.count},
+        {"wrong_dimension", wrong_dimension_.count},
+        {"non_finite", non_finite_.count},
+        {"configuration_differences", config_failures_.size() + config_warnings_.size()},
+        {"worst_max_abs_error", worst_abs_},
+        {"worst_relative_error", worst_rel_},
+        {"min_cosine_similarity", min_cos_},
+        {"collections", per}};
     result.thresholds = {{"bound",
                           {{"l2", "bitwise"},
                            {"ip", "bitwise"},
