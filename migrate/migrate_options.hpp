@@ -40,7 +40,7 @@ struct MigrateOptions {
   std::size_t batch_size = 1000;         // clamped to both stores' max_batch_size
   std::size_t workers = 2;               // requests in flight
   bool resume = false;
-  std::string run_id;                // generated when empty
+  std::string run_id;  // generated when empty
   StoreTokens tokens;  // as read from the environment (resolved per store by the run)
   RetryPolicy retry;
   std::string fault_spec;  // CHROMA_MIGRATE_FAULTS (tests only)

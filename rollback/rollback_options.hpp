@@ -20,7 +20,7 @@ struct RollbackOptions {
   std::string target_uri;        // --target; default run.json's (unless redacted)
   std::string source_uri;        // --source; default run.json's, for the "source untouched" check
   std::size_t workers = 2;       // requests in flight for archive and restore
-  StoreTokens tokens;  // environment; resolved for run.json's source and target
+  StoreTokens tokens;            // environment; resolved for run.json's source and target
   std::optional<std::string> confirmation;  // MIGRATION_CONFIRM (working targets)
   std::string fault_spec;                   // CHROMA_MIGRATE_FAULTS (tests)
   RetryPolicy retry;

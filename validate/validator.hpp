@@ -24,8 +24,8 @@ struct ValidateRequest {
   std::filesystem::path work_dir;
   std::string target_uri;  // empty: run.json's target, unless it is redacted
   std::string source_uri;  // empty: no live source (the export snapshot is the reference)
-  StoreTokens tokens;  // environment; resolved for the target and --source
-  std::string fault_spec;             // CHROMA_MIGRATE_FAULTS, for tests
+  StoreTokens tokens;      // environment; resolved for the target and --source
+  std::string fault_spec;  // CHROMA_MIGRATE_FAULTS, for tests
   std::filesystem::path report_path;  // a .json path; empty: <work dir>/validation_report.json
   std::filesystem::path thresholds_file;
   ValidateOptions options;

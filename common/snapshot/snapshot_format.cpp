@@ -170,7 +170,8 @@ Result<RawRecord> read_raw(Reader& in, std::uint32_t version) {
 
 RecordMark mark_of(const RawRecord& raw) {
   if (raw.flags & kFlagTombstone) return {RecordMark::Kind::kTombstone, {}};
-  if (raw.flags & kFlagUnrecoverable) return {RecordMark::Kind::kUnrecoverable, std::string(raw.note)};
+  if (raw.flags & kFlagUnrecoverable)
+    return {RecordMark::Kind::kUnrecoverable, std::string(raw.note)};
   return {};
 }
 
@@ -205,9 +206,9 @@ std::uint64_t part_record_digest(const Record& record, std::string_view canonica
   // deleted and unrecoverable is detected like any other change.
   std::string framed;
   put(&framed, base);
-  put(&framed, static_cast<std::uint8_t>(mark.kind == RecordMark::Kind::kTombstone
-                                             ? kFlagTombstone
-                                             : kFlagUnrecoverable));
+  put(&framed,
+      static_cast<std::uint8_t>(mark.kind == RecordMark::Kind::kTombstone ? kFlagTombstone
+                                                                          : kFlagUnrecoverable));
   put(&framed, static_cast<std::uint64_t>(mark.note.size()));
   framed.append(mark.note);
   return xxh3_64(framed);

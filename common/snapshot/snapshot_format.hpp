@@ -1,8 +1,9 @@
 // The binary part file of a snapshot (docs/snapshot-format.md). A part holds one upsert batch of a
 // collection; all integers are little-endian.
 //
-//   header : "CMSNAP01" | u32 format_version (2; 1 is still read) | u32 record_count | u64 write_seq
-//   record : u32 id_len, id | u8 record flags (format 2 only: bit0 uri present, bit1 tombstone,
+//   header : "CMSNAP01" | u32 format_version (2; 1 is still read) | u32 record_count | u64
+//   write_seq record : u32 id_len, id | u8 record flags (format 2 only: bit0 uri present, bit1
+//   tombstone,
 //            bit2 unrecoverable) | u8 doc_flag (0 null, 1 present), u32 doc_len, doc (len 0 when
 //            null) | u32 meta_len, canonical metadata JSON | u32 dimension, dimension x float32
 //            | format 2 only: u32 uri_len, uri (len 0 when null) | u32 note_len, note (the

@@ -100,14 +100,10 @@ json manifest_to_json(const SnapshotManifest& manifest) {
   }
   json shard = nullptr;
   if (manifest.shard) shard = {{"index", manifest.shard->index}, {"count", manifest.shard->count}};
-  return {{"format", kManifestFormat},
-          {"format_version", kManifestFormatVersion},
-          {"created_at", manifest.created_at},
-          {"description", manifest.description},
-          {"generation", manifest.generation},
-          {"base", std::move(base)},
-          {"shard", std::move(shard)},
-          {"collections", std::move(collections)}};
+  return {{"format", kManifestFormat},         {"format_version", kManifestFormatVersion},
+          {"created_at", manifest.created_at}, {"description", manifest.description},
+          {"generation", manifest.generation}, {"base", std::move(base)},
+          {"shard", std::move(shard)},         {"collections", std::move(collections)}};
 }
 
 Result<SnapshotManifest> parse_manifest(std::string_view text) {
@@ -148,7 +144,8 @@ Result<SnapshotManifest> parse_manifest(std::string_view text) {
                    " is not below generation " + std::to_string(m.generation));
       }
       if (const json& sh = j.at("shard"); !sh.is_null()) {
-        ManifestShard shard{sh.at("index").get<std::uint32_t>(), sh.at("count").get<std::uint32_t>()};
+        ManifestShard shard{sh.at("index").get<std::uint32_t>(),
+                            sh.at("count").get<std::uint32_t>()};
         if (shard.count == 0 || shard.index >= shard.count) {
           return bad("shard index " + std::to_string(shard.index) + " is not below count " +
                      std::to_string(shard.count));

@@ -36,8 +36,7 @@ Status validate_batch(std::span<const Record> records) {
                  std::to_string(dim) + " in the same batch");
     }
     if (r.id.size() > kMaxField || (r.document && r.document->size() > kMaxField) ||
-        (r.uri && r.uri->size() > kMaxField) ||
-        dim > kMaxField / sizeof(float)) {
+        (r.uri && r.uri->size() > kMaxField) || dim > kMaxField / sizeof(float)) {
       return bad("a field exceeds 4 GiB");
     }
     if (auto why = metadata_not_representable_reason(r.metadata)) return bad(*why);
@@ -151,10 +150,10 @@ Status SnapshotStore::delete_records(const CollectionInfo& collection,
     auto part = decode_part(bytes);
     if (!part)
       return std::unexpected(std::move(part).error().with_context((folder / file).string()));
-    std::string rewritten = reencode_part_without(
-        *part, [&](const Record& r) { return doomed.contains(r.id); });
-    rewrites.emplace_back(file, part->records.empty() ? std::nullopt
-                                                      : std::optional(std::move(rewritten)));
+    std::string rewritten =
+        reencode_part_without(*part, [&](const Record& r) { return doomed.contains(r.id); });
+    rewrites.emplace_back(
+        file, part->records.empty() ? std::nullopt : std::optional(std::move(rewritten)));
   }
   if (rewrites.empty()) return ok_status();  // nothing to delete: stay sealed
   {

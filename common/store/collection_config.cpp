@@ -53,7 +53,8 @@ std::vector<std::string> configuration_differences(const json& planned, const js
       const json a = hnsw_filled(want), b = hnsw_filled(got);
       for (const auto& [k, v] : a.items()) {
         const json& other = member(b, k);
-        if (v != other) out.push_back("hnsw." + k + ": planned " + shown(v) + ", found " + shown(other));
+        if (v != other)
+          out.push_back("hnsw." + k + ": planned " + shown(v) + ", found " + shown(other));
       }
       for (const auto& [k, v] : b.items()) {
         if (!a.contains(k)) out.push_back("hnsw." + k + ": planned null, found " + shown(v));

@@ -18,8 +18,7 @@ namespace {
 const nlohmann::json kEmbeddingFunction = {
     {"type", "known"},
     {"name", "openai"},
-    {"config",
-     {{"api_key_env_var", "OPENAI_API_KEY"}, {"model_name", "text-embedding-3-small"}}}};
+    {"config", {{"api_key_env_var", "OPENAI_API_KEY"}, {"model_name", "text-embedding-3-small"}}}};
 
 struct Validation {
   ProcessResult process;
@@ -85,8 +84,8 @@ class UrisAndConfiguration : public MigrateIntegration {
 
   Validation validate() {
     Validation v;
-    v.process = run_process(CHROMA_VALIDATE_BIN,
-                            {"--work-dir", work_dir().string(), "--sample", "10"});
+    v.process =
+        run_process(CHROMA_VALIDATE_BIN, {"--work-dir", work_dir().string(), "--sample", "10"});
     auto text = read_file(work_dir() / "validation_report.json");
     if (text) v.report = nlohmann::json::parse(*text);
     return v;
@@ -129,9 +128,8 @@ TEST_F(UrisAndConfiguration, ServerToServerKeepsUrisAndTheEmbeddingFunctionAndVa
   EXPECT_FALSE(record(*target, media, "m-3").uri.has_value());
 
   // The export snapshot holds the uris and the configuration too.
-  auto snapshot = nlohmann::json::parse(
-      *read_file(work_dir() / "snapshots" / "source" / "collections" / "media" /
-                 "collection.json"));
+  auto snapshot = nlohmann::json::parse(*read_file(work_dir() / "snapshots" / "source" /
+                                                   "collections" / "media" / "collection.json"));
   EXPECT_EQ(snapshot["configuration"]["embedding_function"], kEmbeddingFunction);
   auto manifest =
       nlohmann::json::parse(*read_file(work_dir() / "snapshots" / "source" / "manifest.json"));
@@ -171,15 +169,16 @@ TEST_F(UrisAndConfiguration, SnapshotToServerKeepsUrisAndTheEmbeddingFunction) {
   seed_source();
   auto before = state_of(source_uri());
   const auto snapshot_dir = dir_ / "offline";
-  auto to_snapshot = run_process(
-      CHROMA_MIGRATE_BIN, {"--source", source_uri(), "--target", "snapshot:" + snapshot_dir.string(),
-                           "--work-dir", (dir_ / "w1").string(), "--batch-size", "15"});
+  auto to_snapshot =
+      run_process(CHROMA_MIGRATE_BIN,
+                  {"--source", source_uri(), "--target", "snapshot:" + snapshot_dir.string(),
+                   "--work-dir", (dir_ / "w1").string(), "--batch-size", "15"});
   ASSERT_EQ(to_snapshot.exit_code, 0) << to_snapshot.output;
   EXPECT_EQ(diff_text(before, state_of("snapshot:" + snapshot_dir.string())), "");
-  auto from_snapshot = run_process(
-      CHROMA_MIGRATE_BIN, {"--source", "snapshot:" + snapshot_dir.string(), "--target",
-                           target_uri("restored"), "--work-dir", (dir_ / "w2").string(),
-                           "--batch-size", "15"});
+  auto from_snapshot =
+      run_process(CHROMA_MIGRATE_BIN, {"--source", "snapshot:" + snapshot_dir.string(), "--target",
+                                       target_uri("restored"), "--work-dir", (dir_ / "w2").string(),
+                                       "--batch-size", "15"});
   ASSERT_EQ(from_snapshot.exit_code, 0) << from_snapshot.output;
   EXPECT_EQ(diff_text(before, state_of(target_uri("restored"))), "");
   auto target = open(target_uri("restored"));
@@ -208,8 +207,9 @@ TEST_F(UrisAndConfiguration, AnotherEmbeddingFunctionOnTheTargetFailsValidation)
   auto v = validate();
   EXPECT_EQ(v.process.exit_code, 2) << v.why();
   EXPECT_EQ(v.status("embedding_integrity"), "FAILED") << v.why();
-  EXPECT_TRUE(v.finding_contains(
-      "embedding_integrity", "media: configuration differs from the planned one: embedding_function"))
+  EXPECT_TRUE(
+      v.finding_contains("embedding_integrity",
+                         "media: configuration differs from the planned one: embedding_function"))
       << v.why();
   EXPECT_EQ(v.status("metadata_completeness"), "PASSED") << v.why();
 }

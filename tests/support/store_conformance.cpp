@@ -246,7 +246,8 @@ TEST_P(StoreConformance, ConfigurationEmbeddingFunctionSurvivesCreate) {
   const nlohmann::json ef = {
       {"type", "known"},
       {"name", "openai"},
-      {"config", {{"api_key_env_var", "OPENAI_API_KEY"}, {"model_name", "text-embedding-3-small"}}}};
+      {"config",
+       {{"api_key_env_var", "OPENAI_API_KEY"}, {"model_name", "text-embedding-3-small"}}}};
   CollectionSpec spec{"efconf", {}, {}, {}};
   spec.hnsw.space = "cosine";
   spec.hnsw.ef_search = 64;

@@ -1,6 +1,7 @@
 // Whole-store snapshots for assertions: every collection's configuration, metadata, count and
-// records (sorted by id; uris included), compared exactly (metadata types included), embeddings under the
-// collection's rule: bitwise for l2/ip, within float32 rounding for cosine (embedding_compare.hpp).
+// records (sorted by id; uris included), compared exactly (metadata types included), embeddings
+// under the collection's rule: bitwise for l2/ip, within float32 rounding for cosine
+// (embedding_compare.hpp).
 #pragma once
 
 #include <map>

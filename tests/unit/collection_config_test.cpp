@@ -11,9 +11,8 @@ namespace {
 
 using nlohmann::json;
 
-const json kOpenAi = {{"type", "known"},
-                      {"name", "openai"},
-                      {"config", {{"model_name", "text-embedding-3-small"}}}};
+const json kOpenAi = {
+    {"type", "known"}, {"name", "openai"}, {"config", {{"model_name", "text-embedding-3-small"}}}};
 
 TEST(CollectionConfigTest, CreateSendsTheWholeConfigurationWithThePlannedHnsw) {
   CollectionSpec spec;
@@ -98,7 +97,8 @@ TEST(CollectionConfigTest, DifferencesNameTheKeyAndTreatAbsentAsNull) {
   // 0.x internals are not compared; an old snapshot's configuration equals a 1.x answer.
   EXPECT_TRUE(configuration_differences(
                   {{"_type", "x"}, {"hnsw_configuration", {{"M", 4}}}, {"hnsw", nullptr}},
-                  {{"hnsw", hnsw_to_json(HnswConfig{})}, {"spann", nullptr},
+                  {{"hnsw", hnsw_to_json(HnswConfig{})},
+                   {"spann", nullptr},
                    {"embedding_function", nullptr}})
                   .empty());
   EXPECT_TRUE(configuration_differences(json::object(), json()).empty());

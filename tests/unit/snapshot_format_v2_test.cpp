@@ -263,7 +263,9 @@ TEST(SnapshotFormatV2Test, ManifestInvariantsAreChecked) {
     j["generation"] = 1;
     j["base"] = {{"generation", 0}, {"manifest_xxh3_64", "XYZ"}};
   });
-  EXPECT_NE(broken([](auto& j) { j["shard"] = {{"index", 4}, {"count", 4}}; }).find("shard"),
+  EXPECT_NE(broken([](auto& j) {
+              j["shard"] = {{"index", 4}, {"count", 4}};
+            }).find("shard"),
             std::string::npos);
   broken([](auto& j) { j["collections"][0]["tombstones"] = 1; });  // tombstones in generation 0
   broken([](auto& j) { j["collections"][0]["unrecoverable"] = 4; });
@@ -295,13 +297,12 @@ TEST(SnapshotFormatV2Test, AFormat1SnapshotVerifiesAndReads) {
   const std::string part = encode_part_v1(records, 1);
   const std::string part_name = "part-00000000000000aa.rec";
   fs::create_directories(dir / "collections" / "docs");
-  const nlohmann::json info = {
-      {"name", "docs"},
-      {"id", "3f2b8c1e"},
-      {"metadata", {{"owner", "t"}}},
-      {"hnsw", hnsw_to_json(HnswConfig{})},
-      {"configuration", {{"hnsw", hnsw_to_json(HnswConfig{})}}},
-      {"dimension", 2}};
+  const nlohmann::json info = {{"name", "docs"},
+                               {"id", "3f2b8c1e"},
+                               {"metadata", {{"owner", "t"}}},
+                               {"hnsw", hnsw_to_json(HnswConfig{})},
+                               {"configuration", {{"hnsw", hnsw_to_json(HnswConfig{})}}},
+                               {"dimension", 2}};
   write(dir / "collections" / "docs" / "collection.json", info.dump(2));
   write(dir / "collections" / "docs" / part_name, part);
   std::vector<std::uint64_t> digests;
@@ -309,9 +310,10 @@ TEST(SnapshotFormatV2Test, AFormat1SnapshotVerifiesAndReads) {
   nlohmann::json entry = info;
   entry["record_count"] = records.size();
   entry["content_digest"] = content_digest(digests);
-  entry["parts"] = nlohmann::json::array(
-      {{{"file", part_name}, {"records", records.size()}, {"bytes", part.size()},
-        {"xxh3_64", xxh3_64_hex(part)}}});
+  entry["parts"] = nlohmann::json::array({{{"file", part_name},
+                                           {"records", records.size()},
+                                           {"bytes", part.size()},
+                                           {"xxh3_64", xxh3_64_hex(part)}}});
   const nlohmann::json manifest = {{"format", "chroma-migrate-snapshot"},
                                    {"format_version", 1},
                                    {"created_at", "2025-05-01T12:00:00Z"},

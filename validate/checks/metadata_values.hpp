@@ -23,10 +23,10 @@
 namespace cm::validate {
 
 enum class ValueMatch {
-  kEqual,          // same type, same value (floats: same bits)
-  kServerRounding, // floats within the target's documented rounding bound
-  kServerZeroSign, // -0.0 stored as 0.0 by a server that keeps no negative zero
-  kChanged,        // anything else, including a type change
+  kEqual,           // same type, same value (floats: same bits)
+  kServerRounding,  // floats within the target's documented rounding bound
+  kServerZeroSign,  // -0.0 stored as 0.0 by a server that keeps no negative zero
+  kChanged,         // anything else, including a type change
 };
 
 // Units in the last place between two finite doubles of the same sign (0 when their bits are
@@ -43,7 +43,8 @@ inline ValueMatch compare_metadata_value(const MetaValue& want, const MetaValue&
   const auto* w = std::get_if<double>(&want);
   if (!w) return want == got ? ValueMatch::kEqual : ValueMatch::kChanged;
   const double g = std::get<double>(got);
-  if (std::bit_cast<std::uint64_t>(*w) == std::bit_cast<std::uint64_t>(g)) return ValueMatch::kEqual;
+  if (std::bit_cast<std::uint64_t>(*w) == std::bit_cast<std::uint64_t>(g))
+    return ValueMatch::kEqual;
   if (rounding_ulps == 0 || !std::isfinite(*w) || !std::isfinite(g)) return ValueMatch::kChanged;
   if (*w == 0.0 && g == 0.0 && std::signbit(*w) && !std::signbit(g)) {
     return ValueMatch::kServerZeroSign;
