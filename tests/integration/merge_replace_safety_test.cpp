@@ -60,7 +60,7 @@ class MergeReplaceSafety : public MigrateIntegration {
     }
     for (int i = 0; i < 5; ++i) {
       out.push_back({"foreign-" + std::to_string(i),
-                     std::vector<float>(8, 0.5f + 0.01f * i),
+                     std::vector<float>(8, 0.5f + 0.01f * static_cast<float>(i)),
                      "foreign",
                      {{"n", std::int64_t{i}}}});
     }

@@ -64,7 +64,7 @@ class UrisAndConfiguration : public MigrateIntegration {
     for (int i = 0; i < 40; ++i) {
       Record r;
       r.id = "m-" + std::to_string(i);
-      r.embedding = {1.0f + i, 0.5f, -0.25f * i, 2.0f};
+      r.embedding = {1.0f + static_cast<float>(i), 0.5f, -0.25f * static_cast<float>(i), 2.0f};
       if (i % 2 == 0) r.document = "caption " + std::to_string(i);
       r.metadata = {{"i", std::int64_t{i}}};
       if (i % 3 != 0) r.uri = "s3://assets/images/" + std::to_string(i) + ".png";
@@ -77,7 +77,8 @@ class UrisAndConfiguration : public MigrateIntegration {
     ASSERT_TRUE(plain_info) << plain_info.error().message;
     std::vector<Record> plain_records;
     for (int i = 0; i < 10; ++i) {
-      plain_records.push_back({"p-" + std::to_string(i), {0.25f * i, 1.0f, 3.0f, -1.0f}, {}, {}});
+      plain_records.push_back(
+          {"p-" + std::to_string(i), {0.25f * static_cast<float>(i), 1.0f, 3.0f, -1.0f}, {}, {}});
     }
     ASSERT_TRUE(store->upsert(*plain_info, plain_records));
   }
