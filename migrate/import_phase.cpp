@@ -173,14 +173,15 @@ Result<std::uint64_t> merged_count(PhaseContext& ctx, VectorStore& snapshot,
 // exactly as transformed and no pre-existing record is ever removed before its replacement was
 // acknowledged: a refused upsert (4xx) leaves every record of the collection as it was.
 //  1. read the current versions of the chunk's ids (what a merge overwrites);
-//  2. upsert the chunk (Chroma merges metadata keys and keeps a document the new record lacks);
+//  2. upsert the chunk (Chroma merges metadata keys and keeps a document or uri the new record
+//     lacks);
 //  3. remove the stale metadata keys (in the old record, absent from the new one) with `update`
 //     setting them to null;
-//  4. a record whose old version had a document and whose new version has none cannot be reset
-//     by upsert or update (null means "unchanged" to both): only those records are deleted and
-//     upserted again, after their replacement was acknowledged once. A crash between that delete
-//     and that upsert leaves them missing until --resume repeats the batch (the checkpoint records
-//     it only after this returns); the backup holds their old version.
+//  4. a record whose old version had a document (or uri) and whose new version has none cannot be
+//     reset by upsert or update (null means "unchanged" to both): only those records are deleted
+//     and upserted again, after their replacement was acknowledged once. A crash between that
+//     delete and that upsert leaves them missing until --resume repeats the batch (the checkpoint
+//     records it only after this returns); the backup holds their old version.
 Status merge_chunk(VectorStore& target, const CollectionInfo& collection,
                    std::span<const Record> chunk) {
   std::vector<std::string> ids;
@@ -191,13 +192,13 @@ Status merge_chunk(VectorStore& target, const CollectionInfo& collection,
   for (const auto& r : existing) old_by_id.emplace(r.id, &r);
   CM_RETURN_IF_ERROR(target.upsert(collection, chunk));
   std::vector<MetadataKeyRemoval> stale;
-  std::vector<Record> document_cleared;
+  std::vector<Record> rewritten_whole;
   for (const auto& r : chunk) {
     auto it = old_by_id.find(r.id);
     if (it == old_by_id.end()) continue;
     const Record& before = *it->second;
-    if (before.document && !r.document) {
-      document_cleared.push_back(r);
+    if ((before.document && !r.document) || (before.uri && !r.uri)) {
+      rewritten_whole.push_back(r);
       continue;  // rewritten whole below: no stale key survives that
     }
     MetadataKeyRemoval removal{.id = r.id, .keys = {}};
@@ -206,11 +207,11 @@ Status merge_chunk(VectorStore& target, const CollectionInfo& collection,
     if (!removal.keys.empty()) stale.push_back(std::move(removal));
   }
   if (!stale.empty()) CM_RETURN_IF_ERROR(target.remove_metadata_keys(collection, stale));
-  if (!document_cleared.empty()) {
-    std::vector<std::string> cleared_ids;
-    for (const auto& r : document_cleared) cleared_ids.push_back(r.id);
-    CM_RETURN_IF_ERROR(target.delete_records(collection, cleared_ids));
-    CM_RETURN_IF_ERROR(target.upsert(collection, document_cleared));
+  if (!rewritten_whole.empty()) {
+    std::vector<std::string> rewritten_ids;
+    for (const auto& r : rewritten_whole) rewritten_ids.push_back(r.id);
+    CM_RETURN_IF_ERROR(target.delete_records(collection, rewritten_ids));
+    CM_RETURN_IF_ERROR(target.upsert(collection, rewritten_whole));
   }
   return ok_status();
 }

@@ -216,14 +216,23 @@ std::string list_text(const IdList& l) {
 }  // namespace
 
 bool same_content(const std::string& space, const Record& a, const Record& b) {
-  return a.document == b.document && a.metadata == b.metadata &&
+  return a.document == b.document && a.uri == b.uri && a.metadata == b.metadata &&
          compare_embeddings(space, a.embedding, b.embedding).equivalent;
+}
+
+Record upserted_over(const Record& existing, const Record& incoming) {
+  Record out = incoming;
+  for (const auto& [key, value] : existing.metadata) out.metadata.try_emplace(key, value);
+  if (!out.document) out.document = existing.document;
+  if (!out.uri) out.uri = existing.uri;
+  return out;
 }
 
 MergeVerdict classify_merged_record(const std::string& space, const Record* backup,
                                     const Record* imported, const Record* target, bool forced) {
   if (backup && imported) {
-    if (forced || !target || same_content(space, *imported, *target)) {
+    if (forced || !target || same_content(space, *imported, *target) ||
+        same_content(space, upserted_over(*backup, *imported), *target)) {
       // Equal to both (the run wrote what was there): nothing to do unless an upsert may have
       // left stale keys (forced).
       if (!forced && target && same_content(space, *backup, *target)) return MergeVerdict::kDone;

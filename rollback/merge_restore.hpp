@@ -3,24 +3,28 @@
 // undoes only what the run did. Every record is judged by three versions: the backup's (before
 // the run), the import snapshot's (what the run wrote) and the target's (now):
 //
-//   in backup | in import | target now               verdict
-//   yes       | yes       | = import, or missing     restore: upsert the backup version
-//   yes       | yes       | = backup                 done
-//   yes       | yes       | anything else            kept_changed: someone rewrote it after the run
-//   no        | yes       | = import                 delete_added: the run added it
-//   no        | yes       | missing                  done
-//   no        | yes       | anything else            kept_changed
-//   yes       | no        | = backup                 done (the run never wrote it)
-//   yes       | no        | other, or missing        others_changed: left as others left it
-//   no        | no        | (present)                foreign: written by others, kept
+//   in backup | in import | target now                        verdict
+//   yes       | yes       | = import, = upsert(backup, import),  restore: upsert the backup version
+//             |           |   or missing
+//   yes       | yes       | = backup                          done
+//   yes       | yes       | anything else                     kept_changed: rewritten after the run
+//   no        | yes       | = import                          delete_added: the run added it
+//   no        | yes       | missing                           done
+//   no        | yes       | anything else                     kept_changed
+//   yes       | no        | = backup                          done (the run never wrote it)
+//   yes       | no        | other, or missing                 others_changed: left as others left
+//   it no        | no        | (present)                         foreign: written by others, kept
 //
-// "=" is the same document and metadata exactly, and the embedding under
-// common/store/embedding_compare.hpp. A missing overlapping id is put back: migrate's merge deletes
-// overlapping ids before upserting them, so a crash or a refused upsert there leaves them missing.
+// "=" is the same document, uri and metadata exactly, and the embedding under
+// common/store/embedding_compare.hpp. upsert(backup, import) is what Chroma's upsert of the
+// imported version makes of the backed-up one (metadata keys merged, a null document or uri left
+// as it was): migrate's merge upserts first and removes stale keys (or rewrites the record) only
+// afterwards, so a crash between the two leaves exactly that. A missing overlapping id is put
+// back: that rewrite deletes a record and adds it again.
 //
-// Chroma's upsert merges metadata keys, and the VectorStore interface has no key removal: a record
-// put back whose metadata still holds keys the backup version lacks is deleted and upserted again
-// with the backup version, right after the upsert that already put the backed-up values back.
+// Chroma's upsert merges metadata keys and keeps a document or uri the new version lacks: a record
+// put back whose content still differs from the backup version is deleted and upserted again with
+// the backup version, right after the upsert that already put the backed-up values back.
 // Its id is in the journal (MergeItem::restoring) before the first upsert is sent, so a crash
 // anywhere in between re-runs both steps on that id.
 #pragma once
@@ -36,8 +40,13 @@ namespace cm::rollback {
 
 enum class MergeVerdict { kDone, kRestore, kDeleteAdded, kKeptChanged, kOthersChanged };
 
-// Same document, metadata (exactly) and embedding (compare_embeddings in `space`).
+// Same document, uri, metadata (exactly) and embedding (compare_embeddings in `space`).
 bool same_content(const std::string& space, const Record& a, const Record& b);
+
+// What Chroma's upsert of `incoming` makes of an `existing` record with the same id: the incoming
+// embedding, metadata keys merged (incoming values win), document and uri replaced unless the
+// incoming ones are null.
+Record upserted_over(const Record& existing, const Record& incoming);
 
 // The table above. nullptr = no such record. `forced`: the id was being put back when an earlier
 // invocation stopped (journalled), so it is put back again whatever the target holds.

@@ -91,19 +91,23 @@ TEST_F(MergeReplaceSafety, ARejectedMergeLeavesEveryExistingRecordUnchanged) {
 }
 
 TEST_F(MergeReplaceSafety, AMergeEndsEachRecordExactlyAsTransformed) {
-  // A source record without a document over a target record with one, and stale keys: upsert
-  // alone would keep both the old document and the stale key.
+  // A source record without a document over a target record with one, one without a uri over one
+  // with a uri, and stale keys: upsert alone would keep the old document, uri and stale key.
   auto source = open(source_uri());
   auto src_info = source->find_collection(name_);
   ASSERT_TRUE(src_info && *src_info);
   Record bare{"no-document", std::vector<float>(8, 0.25f), std::nullopt, {{"a", std::int64_t{1}}}};
-  ASSERT_TRUE(source->upsert(**src_info, std::vector<Record>{bare}));
+  Record no_uri{"no-uri", std::vector<float>(8, 0.5f), "doc", {{"a", std::int64_t{2}}}};
+  ASSERT_TRUE(source->upsert(**src_info, std::vector<Record>{bare, no_uri}));
   source_ = state_of(source_uri());
   auto existing = ten_existing();
   existing.push_back({"no-document",
                       std::vector<float>(8, 0.75f),
                       "old document",
                       {{"a", std::int64_t{0}}, {"stale", true}}});
+  Record old_uri{"no-uri", std::vector<float>(8, 0.75f), "doc", {{"a", std::int64_t{0}}}};
+  old_uri.uri = "s3://old/location.png";
+  existing.push_back(old_uri);
   target_with(existing);
 
   auto run = migrate({"--if-exists", "merge", "--batch-size", "30"});
@@ -120,6 +124,7 @@ TEST_F(MergeReplaceSafety, AMergeEndsEachRecordExactlyAsTransformed) {
                     .equivalent)
         << r.id;
     EXPECT_EQ(got.document, r.document) << r.id;
+    EXPECT_EQ(got.uri, r.uri) << r.id;
     std::string keys_got, keys_want;
     for (const auto& [k, v] : got.metadata) keys_got += k + " ";
     for (const auto& [k, v] : r.metadata) keys_want += k + " ";
