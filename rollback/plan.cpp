@@ -1,9 +1,11 @@
 #include "rollback/plan.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/base/clock.hpp"
+#include "common/run/collection_identity.hpp"
 
 namespace cm::rollback {
 
@@ -30,6 +32,7 @@ class Planner {
 
   Result<Journal> run() {
     j_.run_id = m_.run_id;
+    CM_RETURN_IF_ERROR(plan_quarantine_returns());
     for (const auto& e : m_.target_collections) {
       Status planned = !e.staging_name.empty() && m_.cutover.state != CutoverState::kNotStarted
                            ? plan_cut_over(e)
@@ -56,8 +59,55 @@ class Planner {
                           "): someone else created or replaced it. Nothing was changed; move it "
                           "away, then run chroma-rollback again");
   }
+  // The target as it will be after the planned quarantine returns (overlay_), else as it is.
   Result<std::optional<CollectionInfo>> find(const std::string& name) {
+    if (auto it = overlay_.find(name); it != overlay_.end()) return it->second;
     return target_.find_collection(name);
+  }
+
+  // A crash between a pinned delete's rename and its delete (collection_identity.hpp) leaves the
+  // collection the run backed up (in place, replace) or retained (--finalize) under
+  // "<live>.quarantine-<run id>". It goes back by id to where it was before the delete began,
+  // first, when that name is free; the rest of the plan then sees it there.
+  Status plan_quarantine_returns() {
+    for (const auto& e : m_.target_collections) {
+      std::string pinned_id, home;
+      if (e.staging_name.empty() && e.action == LedgerAction::kReplaced) {
+        pinned_id = e.backed_up_id;
+        home = e.name;
+      } else if (!e.staging_name.empty()) {
+        for (const auto& s : m_.cutover.steps) {
+          if (s.from == e.name) pinned_id = s.collection_id, home = s.to;
+        }
+      }
+      if (pinned_id.empty()) continue;
+      const std::string quarantine = quarantine_name_for(e.name, m_.run_id);
+      CM_ASSIGN_OR_RETURN(auto held, target_.find_collection(quarantine));
+      if (!held || held->id != pinned_id) continue;
+      CM_ASSIGN_OR_RETURN(auto at_home, target_.find_collection(home));
+      if (at_home) {
+        return make_error(ErrorCode::kAlreadyExists,
+                          "collection " + pinned_id + " waits under '" + quarantine +
+                              "' (a crash interrupted its delete) and must go back to '" + home +
+                              "', but that name now holds collection " + at_home->id +
+                              ". Nothing was changed; move that collection away, then run "
+                              "chroma-rollback again");
+      }
+      j_.renames.push_back({.collection_id = pinned_id,
+                            .from = quarantine,
+                            .to = home,
+                            .live_name = e.name,
+                            .restores_live = home == e.name,
+                            .journalled_done = false,
+                            .state = RenameState::kPlanned,
+                            .done_at = ""});
+      CollectionInfo moved = *held;
+      moved.name = home;
+      overlay_[home] = moved;
+      overlay_[quarantine] = std::nullopt;
+      returned_.insert(e.name);
+    }
+    return ok_status();
   }
   const ManifestCollection* backup_of(const std::string& name) const {
     return backup_ ? backup_->find(name) : nullptr;
@@ -158,6 +208,14 @@ class Planner {
                " by the run: archived, dropped, restored from the backup",
            e.disrupted_at);
       return restore(e.name);
+    }
+    if (found && returned_.contains(e.name)) {
+      live(e, RollbackPath::kC,
+           "the pre-run collection, found under its quarantine name (a crash interrupted its "
+           "delete): renamed back by id and checked record by record against the backup",
+           e.disrupted_at);
+      j_.equal_to_backup.push_back(e.name);
+      return ok_status();
     }
     if (found) {
       const bool pre_run = (bc && !found->id.empty() && found->id == bc->info.id) || never_created;
@@ -301,6 +359,8 @@ class Planner {
   Journal j_;
   std::set<RollbackPath> paths_;
   std::set<std::string> a_entries_;
+  std::map<std::string, std::optional<CollectionInfo>> overlay_;
+  std::set<std::string> returned_;  // live names whose collection comes back from quarantine
 };
 
 }  // namespace
