@@ -230,11 +230,21 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   manifest.staged = o.stage;
   // Disk space: the export must fit in the work dir. Checked before anything is written (to the
   // work dir or the target); only the lock file exists if the operator created the dir.
-  CM_ASSIGN_OR_RETURN(auto space, sample_source(source, names, in.mapping.has_value()));
+  std::vector<std::string> backed_up;
+  for (const auto& t : targets) {
+    if (t.action != LedgerAction::kCreated) backed_up.push_back(t.name);
+  }
+  CM_ASSIGN_OR_RETURN(auto source_samples, sample_collections(source, names));
+  CM_ASSIGN_OR_RETURN(auto backup_samples, sample_collections(target, backed_up));
+  const SpaceEstimate space = estimate_work_space(std::move(source_samples), in.mapping.has_value(),
+                                                  std::move(backup_samples));
   CM_ASSIGN_OR_RETURN(const std::uint64_t available, available_bytes(work.root()));
-  spdlog::info("work dir space: about {} needed for {} records{}, {} available",
+  spdlog::info("work dir space: about {} needed for {} records{}{}, {} available",
                human_bytes(space.needed_bytes), space.records,
                space.transformed_copy ? " (snapshot and transformed copy)" : "",
+               space.backup_records
+                   ? fmt::format(" and a backup of {} target records", space.backup_records)
+                   : "",
                human_bytes(available));
   CM_RETURN_IF_ERROR(check_work_space(space, available, work.root()));
   CM_RETURN_IF_ERROR(ensure_directory(work.root()));

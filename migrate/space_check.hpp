@@ -1,6 +1,7 @@
 // Disk-space preflight: before the export writes anything, the run checks that the work
 // directory's file system can hold the source snapshot (and the transformed copy when a mapping is
-// used). The size is estimated from the source's counts and the average encoded size of a sample
+// used) and the backup of every target collection the run replaces or merges into. The size is
+// estimated from the source's counts and the average encoded size of a sample
 // of each collection (its first page of ids), times a safety factor; a shortfall is refused with
 // both figures (ErrorCode::kIo, exit 8) before anything is written to the work dir or the target.
 #pragma once
@@ -28,9 +29,12 @@ struct CollectionSample {
 struct SpaceEstimate {
   std::vector<CollectionSample> collections;
   std::uint64_t records = 0;
-  std::uint64_t snapshot_bytes = 0;  // the source snapshot, with the safety factor
-  bool transformed_copy = false;     // a mapping: the transformed snapshot is as large again
-  std::uint64_t needed_bytes = 0;    // everything the run will write to the work dir
+  std::uint64_t snapshot_bytes = 0;       // the source snapshot, with the safety factor
+  bool transformed_copy = false;          // a mapping: the transformed snapshot is as large again
+  std::vector<CollectionSample> backups;  // target collections the run backs up
+  std::uint64_t backup_records = 0;
+  std::uint64_t backup_bytes = 0;  // their backup, with the safety factor
+  std::uint64_t needed_bytes = 0;  // everything the run will write to the work dir
 };
 
 inline constexpr double kSpaceSafetyFactor = 1.5;  // format overhead, sealing rewrites, logs
@@ -40,14 +44,17 @@ inline constexpr std::uint32_t kSpaceSamplePage = 100;
 // metadata keys and values, per-record framing and digest).
 std::uint64_t estimated_record_bytes(const Record& record);
 
-// Pure: the estimate from per-collection samples. A collection with records but no sample (it
-// emptied meanwhile) counts at the run's average, or 4 KiB per record when nothing was sampled.
+// Pure: the estimate from per-collection samples of the source and of the target collections to
+// back up. A collection with records but no sample (it emptied meanwhile) counts at the average
+// of its side, or 4 KiB per record when nothing was sampled.
 SpaceEstimate estimate_work_space(std::vector<CollectionSample> samples, bool transformed_copy,
+                                  std::vector<CollectionSample> backups = {},
                                   double safety_factor = kSpaceSafetyFactor);
 
-// Measures each named source collection: its count and the first page of its records.
-Result<SpaceEstimate> sample_source(VectorStore& source, const std::vector<std::string>& names,
-                                    bool transformed_copy);
+// Measures each named collection of `store` that exists: its count and the first page of its
+// records (read-only: count, list_ids, get_records).
+Result<std::vector<CollectionSample>> sample_collections(VectorStore& store,
+                                                         const std::vector<std::string>& names);
 
 // Free space for an unprivileged writer on the file system that holds `dir` (or its nearest
 // existing ancestor, when the run has not created it yet).

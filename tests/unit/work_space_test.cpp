@@ -54,30 +54,41 @@ TEST(WorkSpaceTest, RecordSizeGrowsWithEveryField) {
   EXPECT_EQ(estimated_record_bytes(record("a", 16, 0)), small + 8 * sizeof(float));
   EXPECT_EQ(estimated_record_bytes(record("a", 8, 100)), small + 100);
   EXPECT_EQ(estimated_record_bytes(record("abcd", 8, 0)), small + 3);
+  Record with_uri = record("a", 8, 0);
+  with_uri.uri = std::string(40, 'u');
+  EXPECT_EQ(estimated_record_bytes(with_uri), small + 4 + 40);
 }
 
 TEST(WorkSpaceTest, EstimateScalesTheSampleAverageToTheCount) {
   auto e = estimate_work_space({{.name = "a", .count = 1000, .sampled = 10, .sampled_bytes = 2000},
                                 {.name = "b", .count = 0, .sampled = 0, .sampled_bytes = 0}},
-                               false, 1.5);
+                               false, {}, 1.5);
   EXPECT_EQ(e.records, 1000u);
   EXPECT_EQ(e.snapshot_bytes, 300000u);  // 1000 x 200 bytes x 1.5
   EXPECT_EQ(e.needed_bytes, 300000u);
   // A mapping writes the transformed copy too.
   e = estimate_work_space({{.name = "a", .count = 1000, .sampled = 10, .sampled_bytes = 2000}},
-                          true, 1.5);
+                          true, {}, 1.5);
   EXPECT_EQ(e.needed_bytes, 600000u);
+  // Target collections the run replaces or merges into are backed up into the work dir too.
+  e = estimate_work_space({{.name = "a", .count = 1000, .sampled = 10, .sampled_bytes = 2000}},
+                          false,
+                          {{.name = "a", .count = 500, .sampled = 10, .sampled_bytes = 1000}}, 1.5);
+  EXPECT_EQ(e.backup_records, 500u);
+  EXPECT_EQ(e.backup_bytes, 75000u);  // 500 x 100 bytes x 1.5
+  EXPECT_EQ(e.needed_bytes, 375000u);
   // A collection without a sample counts at the run's average.
   e = estimate_work_space({{.name = "a", .count = 10, .sampled = 10, .sampled_bytes = 1000},
                            {.name = "b", .count = 10, .sampled = 0, .sampled_bytes = 0}},
-                          false, 1.0);
+                          false, {}, 1.0);
   EXPECT_EQ(e.needed_bytes, 2000u);
 }
 
 TEST(WorkSpaceTest, RefusesWithBothFiguresWhenItDoesNotFit) {
   const auto e = estimate_work_space(
-      {{.name = "docs", .count = 1000000, .sampled = 100, .sampled_bytes = 200000}}, false, 1.5);
-  ASSERT_EQ(e.needed_bytes, 3000000000u);
+      {{.name = "docs", .count = 1000000, .sampled = 100, .sampled_bytes = 200000}}, false,
+      {{.name = "docs", .count = 10, .sampled = 10, .sampled_bytes = 1000}}, 1.5);
+  ASSERT_EQ(e.needed_bytes, 3000001500u);
   EXPECT_TRUE(check_work_space(e, e.needed_bytes, "/w"));
   EXPECT_TRUE(check_work_space(e, e.needed_bytes * 2, "/w"));
   const auto refused = check_work_space(e, 1000000000, "/w");  // injected: 1 GB available
@@ -85,8 +96,10 @@ TEST(WorkSpaceTest, RefusesWithBothFiguresWhenItDoesNotFit) {
   EXPECT_EQ(refused.error().code, ErrorCode::kIo);  // exit 8
   const auto& m = refused.error().message;
   EXPECT_NE(m.find("1000000000 bytes"), std::string::npos) << m;  // available
-  EXPECT_NE(m.find("3000000000 bytes"), std::string::npos) << m;  // needed
+  EXPECT_NE(m.find("3000001500 bytes"), std::string::npos) << m;  // needed
   EXPECT_NE(m.find("docs: 1000000 records"), std::string::npos) << m;
+  EXPECT_NE(m.find("plus a backup of 10 target records"), std::string::npos) << m;
+  EXPECT_NE(m.find("backup of target docs: 10 records"), std::string::npos) << m;
   EXPECT_NE(m.find("nothing was written"), std::string::npos) << m;
 }
 
@@ -103,16 +116,17 @@ TEST(WorkSpaceTest, SamplesTheFirstPageOfEachSourceCollection) {
   empty.name = "empty";
   ASSERT_TRUE(source.create_collection(empty));
   source.reset_calls();
-  auto e = sample_source(source, {"big", "empty"}, false);
-  ASSERT_TRUE(e) << e.error().message;
-  ASSERT_EQ(e->collections.size(), 2u);
-  EXPECT_EQ(e->collections[0].count, 250u);
-  EXPECT_EQ(e->collections[0].sampled, kSpaceSamplePage);
-  EXPECT_EQ(e->collections[1].count, 0u);
-  EXPECT_EQ(e->records, 250u);
+  auto samples = sample_collections(source, {"big", "empty", "absent"});
+  ASSERT_TRUE(samples) << samples.error().message;
+  const auto e = estimate_work_space(*samples, false);
+  ASSERT_EQ(e.collections.size(), 2u);
+  EXPECT_EQ(e.collections[0].count, 250u);
+  EXPECT_EQ(e.collections[0].sampled, kSpaceSamplePage);
+  EXPECT_EQ(e.collections[1].count, 0u);
+  EXPECT_EQ(e.records, 250u);
   const auto per_record = estimated_record_bytes(records[0]);
-  EXPECT_EQ(e->needed_bytes, static_cast<std::uint64_t>(std::ceil(
-                                 250.0 * static_cast<double>(per_record) * kSpaceSafetyFactor)));
+  EXPECT_EQ(e.needed_bytes, static_cast<std::uint64_t>(std::ceil(
+                                250.0 * static_cast<double>(per_record) * kSpaceSafetyFactor)));
   EXPECT_EQ(source.calls("get_records"), 1u);  // one page, not the collection
 }
 
