@@ -10,9 +10,10 @@ namespace cm {
 namespace {
 
 std::unexpected<Error> bad_spec(const std::string& rule, const std::string& why) {
-  return make_error(ErrorCode::kInvalidArgument,
-                    "CHROMA_MIGRATE_FAULTS rule '" + rule + "': " + why +
-                        " (form: role.operation=crash@N | transient@A-B | reject@N | corrupt@N)");
+  return make_error(
+      ErrorCode::kInvalidArgument,
+      "CHROMA_MIGRATE_FAULTS rule '" + rule + "': " + why +
+          " (form: role.operation=crash@N | stop@N | transient@A-B | reject@N | corrupt@N)");
 }
 
 // Digits only, no sign or blanks, 1..UINT64_MAX; a number too large is a bad spec (a usage error),
@@ -48,6 +49,8 @@ Result<std::vector<FaultRule>> parse_fault_spec(const std::string& spec) {
     std::string action = text.substr(eq + 1, at - eq - 1), calls = text.substr(at + 1);
     if (action == "crash") {
       rule.action = FaultRule::Action::kCrash;
+    } else if (action == "stop") {
+      rule.action = FaultRule::Action::kStop;
     } else if (action == "transient") {
       rule.action = FaultRule::Action::kTransient;
     } else if (action == "reject") {
@@ -90,10 +93,13 @@ auto FaultInjectingStore::inject(const std::string& op, F&& call, bool* corrupte
     n = ++calls_[op];
   }
   const FaultRule* crash = nullptr;
+  const FaultRule* stop = nullptr;
   for (const auto& rule : rules_) {
     if (rule.op != op || n < rule.first || n > rule.last) continue;
     if (rule.action == FaultRule::Action::kCrash) {
       crash = &rule;
+    } else if (rule.action == FaultRule::Action::kStop) {
+      stop = &rule;
     } else if (rule.action == FaultRule::Action::kCorrupt) {
       if (corrupted) *corrupted = true;
     } else if (rule.action == FaultRule::Action::kTransient) {
@@ -108,6 +114,10 @@ auto FaultInjectingStore::inject(const std::string& op, F&& call, bool* corrupte
   if (crash && result) {
     spdlog::default_logger()->flush();
     std::raise(SIGKILL);
+  }
+  if (stop && result) {
+    spdlog::default_logger()->flush();
+    std::raise(SIGSTOP);  // the test changes the world (fills a disk, ...), then sends SIGCONT
   }
   return result;
 }

@@ -9,6 +9,8 @@
 // remove_metadata_keys, delete_records, query. Actions:
 //   crash@N       after the N-th call of the operation succeeded, SIGKILL this process: the server
 //                 acknowledged the work but nothing after it (checkpoint, logs) happened.
+//   stop@N        after the N-th call succeeded, SIGSTOP this process: a test changes the world
+//                 at that exact point (fills the work dir's disk, ...), then sends SIGCONT.
 //   transient@A-B calls A..B (1-based, B optional = forever) fail with kTransient, unsent.
 //   reject@N      call N fails with kRejected (HTTP 400), unsent.
 //   corrupt@N     upsert only: call N is sent with the first record's first embedding value
@@ -27,7 +29,7 @@
 namespace cm {
 
 struct FaultRule {
-  enum class Action { kCrash, kTransient, kReject, kCorrupt };
+  enum class Action { kCrash, kStop, kTransient, kReject, kCorrupt };
   std::string role;
   std::string op;
   Action action = Action::kTransient;

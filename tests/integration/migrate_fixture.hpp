@@ -38,6 +38,9 @@ class MigrateIntegration : public ::testing::Test {
                         const std::map<std::string, std::string>& env = {},
                         const std::function<void(pid_t)>& while_running = {}) const;
   std::filesystem::path work_dir() const { return dir_ / "work"; }
+  // The target server itself, to kill and restart it (each ctest test is its own process, with
+  // its own servers).
+  static ChromaServer& target_server() { return *target_server_; }
 
   std::filesystem::path dir_;
 

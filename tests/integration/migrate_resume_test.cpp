@@ -1,5 +1,7 @@
 // kill -9 at several points, then --resume: the target ends identical to the source, nothing lost,
-// nothing duplicated, and a resume repeats at most one batch per worker.
+// nothing duplicated, and a resume repeats at most one batch per worker. The target server itself
+// killed with SIGKILL mid-import and restarted on the same port and data: the run's retries carry
+// it through, or, when they run out first, --resume finishes it.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -10,6 +12,7 @@
 
 #include "checkpoints/checkpoint.hpp"
 #include "common/base/atomic_file.hpp"
+#include "common/cli/exit_codes.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {
@@ -130,6 +133,67 @@ TEST_F(MigrateIntegration, ExternalKillNineDuringImportThenResume) {
   const std::size_t resent = records_sent(resumed.output);
   EXPECT_LE(resent, 2000 - done_before * 100 + 2 * 100) << "done before kill: " << done_before;
   EXPECT_GE(resent, 2000 - done_before * 100);
+}
+
+// True once the checkpoint records an import batch done.
+bool import_started(const std::filesystem::path& work) {
+  auto text = read_file(work / "checkpoint.json");
+  if (!text) return false;
+  auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (json.is_discarded() || !json["stages"].contains("import")) return false;
+  for (const auto& [name, p] : json["stages"]["import"].items()) {
+    if (!p["done"].empty()) return true;
+  }
+  return false;
+}
+
+class TargetServerKilled : public MigrateIntegration {
+ protected:
+  void SetUp() override {
+    MigrateIntegration::SetUp();
+    corpus::CorpusOptions o;
+    o.total_records = 6000;
+    o.collections = 2;
+    o.dimension = 64;
+    seed(source_uri(), o);
+    source_ = state_of(source_uri());
+  }
+  // Runs migrate with `flags`; once an import batch is acknowledged, SIGKILLs the target server
+  // and starts it again on the same port and data directory.
+  ProcessResult migrate_through_a_target_crash(const std::vector<std::string>& flags) {
+    bool restarted = false;
+    auto run = migrate(flags, {}, [&](pid_t) {
+      if (restarted || !import_started(work_dir())) return;
+      restarted = true;
+      Status up = target_server().restart();
+      ASSERT_TRUE(up) << up.error().message;
+    });
+    EXPECT_TRUE(restarted) << "the import finished before the target could be killed";
+    return run;
+  }
+  StoreState source_;
+};
+
+TEST_F(TargetServerKilled, RetriesCarryTheImportAcrossARestart) {
+  // Enough attempts to outlast a restart (20 ms doubling: about 20 s in all).
+  auto run = migrate_through_a_target_crash(
+      {"--batch-size", "50", "--workers", "1", "--max-attempts", "11"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(diff_text(source_, state_of(target_uri())), "");
+}
+
+TEST_F(TargetServerKilled, ResumeFinishesWhenTheRetriesRanOut) {
+  const std::vector<std::string> flags{"--batch-size",   "100", "--workers", "2",
+                                       "--max-attempts", "1"};
+  auto run = migrate_through_a_target_crash(flags);
+  ASSERT_EQ(run.exit_code, kExitUnavailable) << run.output;
+  auto checkpoint = ckpt::CheckpointStore::load(work_dir() / "checkpoint.json");
+  ASSERT_TRUE(checkpoint) << checkpoint.error().message;
+  auto f = flags;
+  f.push_back("--resume");
+  auto resumed = migrate(f);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(diff_text(source_, state_of(target_uri())), "");
 }
 
 }  // namespace

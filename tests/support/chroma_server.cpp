@@ -71,48 +71,74 @@ std::filesystem::path make_temp_dir(const std::string& prefix) {
   return made ? std::filesystem::path(made) : std::filesystem::path();
 }
 
-Result<std::unique_ptr<ChromaServer>> ChromaServer::start() {
+std::string server_bin() {
   const char* env_bin = std::getenv("CHROMA_SERVER_BIN");
-  std::string bin = env_bin && *env_bin ? env_bin : CHROMA_SERVER_BIN;
+  return env_bin && *env_bin ? env_bin : CHROMA_SERVER_BIN;
+}
+
+Status ChromaServer::spawn_and_wait(const std::string& bin) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto log = (data_dir_ / "server.log").string();
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::setpgid(0, 0);
+    std::string port_s = std::to_string(port_), path_s = (data_dir_ / "data").string();
+    ::execl(bin.c_str(), bin.c_str(), "run", "--path", path_s.c_str(), "--port", port_s.c_str(),
+            "--host", "127.0.0.1", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  pid_ = pid;
+  // Readiness probe: poll the heartbeat until it answers or the process dies (bounded: 60 s).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (heartbeat_ok(port_)) return ok_status();
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+      pid_ = -1;
+      return make_error(ErrorCode::kTransient,
+                        "Chroma exited before answering its heartbeat; see " +
+                            (data_dir_ / "server.log").string());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return make_error(ErrorCode::kVerifyFailed,
+                    "Chroma did not answer its heartbeat within 60 s; see " +
+                        (data_dir_ / "server.log").string());
+}
+
+Result<std::unique_ptr<ChromaServer>> ChromaServer::start() {
+  const std::string bin = server_bin();
   if (::access(bin.c_str(), X_OK) != 0) {
     return make_error(ErrorCode::kNotFound,
                       "Chroma server not found at " + bin + ": run scripts/install-deps.sh first");
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto dir = make_temp_dir("chroma-test");
-    int port = find_free_port();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      auto log = (dir / "server.log").string();
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::setpgid(0, 0);
-      std::string port_s = std::to_string(port), path_s = (dir / "data").string();
-      ::execl(bin.c_str(), bin.c_str(), "run", "--path", path_s.c_str(), "--port", port_s.c_str(),
-              "--host", "127.0.0.1", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    auto server = std::unique_ptr<ChromaServer>(new ChromaServer(pid, port, dir));
-    // Readiness probe: poll the heartbeat until it answers or the process dies (bounded: 60 s).
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    bool exited = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (heartbeat_ok(port)) return server;
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) {
-        exited = true;
-        server->pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (!exited)
-      return make_error(
-          ErrorCode::kTransient,
-          "Chroma did not answer its heartbeat within 60 s; see " + (dir / "server.log").string());
+    auto server = std::unique_ptr<ChromaServer>(
+        new ChromaServer(-1, find_free_port(), make_temp_dir("chroma-test")));
+    Status up = server->spawn_and_wait(bin);
+    if (up) return server;
+    if (up.error().code != ErrorCode::kTransient) return std::unexpected(up.error());
     // The port was probably taken between find_free_port() and the bind: try another.
   }
   return make_error(ErrorCode::kTransient, "Chroma server failed to start three times");
+}
+
+void ChromaServer::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+Status ChromaServer::restart() {
+  kill_hard();
+  Status up = make_error(ErrorCode::kTransient, "not started");
+  // The killed server's listening socket is gone with it; a start can still lose the port to a
+  // lingering connection for a moment: a few tries, each bounded by its own readiness probe.
+  for (int attempt = 0; attempt < 5 && !up && up.error().code == ErrorCode::kTransient; ++attempt)
+    up = spawn_and_wait(server_bin());
+  return up;
 }
 
 ChromaServer::~ChromaServer() {

@@ -21,6 +21,12 @@ class ChromaServer {
   ChromaServer(const ChromaServer&) = delete;
   ChromaServer& operator=(const ChromaServer&) = delete;
 
+  // SIGKILL, as a crash or the OOM killer would: nothing flushed, nothing shut down.
+  void kill_hard();
+  // Starts the server again on the same port and data directory (after kill_hard) and waits for
+  // its heartbeat; retries the start while the old socket still holds the port.
+  Status restart();
+
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
@@ -28,6 +34,10 @@ class ChromaServer {
  private:
   ChromaServer(pid_t pid, int port, std::filesystem::path dir)
       : pid_(pid), port_(port), data_dir_(std::move(dir)) {}
+  // Forks the server on port_ with data_dir_ (its log appended to data_dir_/server.log), then
+  // polls the heartbeat: kOk when it answers, kTransient when the process exited first (port
+  // taken) or 60 s passed.
+  Status spawn_and_wait(const std::string& bin);
   pid_t pid_;
   int port_;
   std::filesystem::path data_dir_;
