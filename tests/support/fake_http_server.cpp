@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <curl/curl.h>
+
 namespace cm::testing {
 namespace {
 
@@ -105,6 +107,47 @@ void FakeHttpServer::require_token(std::string token) {
   required_token_ = std::move(token);
 }
 
+void FakeHttpServer::forward_to(std::string upstream) {
+  std::lock_guard lock(mutex_);
+  upstream_ = std::move(upstream);
+}
+
+CannedResponse FakeHttpServer::forward(const SeenRequest& request,
+                                       const std::string& upstream) const {
+  CannedResponse out{502, R"({"error":"fake proxy: upstream failed"})",
+                     std::chrono::milliseconds(0), false};
+  CURL* curl = curl_easy_init();
+  if (!curl) return out;
+  const std::string url = upstream + request.path;
+  std::string body;
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* sink) -> size_t {
+        static_cast<std::string*>(sink)->append(data, size * n);
+        return size * n;
+      });
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    out.status = static_cast<int>(status);
+    out.body = std::move(body);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return out;
+}
+
 std::vector<SeenRequest> FakeHttpServer::requests() const {
   std::lock_guard lock(mutex_);
   return seen_;
@@ -191,18 +234,23 @@ void FakeHttpServer::serve_connection(int fd) {
     request.body = buffer.substr(header_end + 4, content_length);
     buffer.erase(0, total);
     bool authorised = true;
+    std::string upstream;
+    std::optional<SeenRequest> to_forward;
     {
       std::lock_guard lock(mutex_);
       if (required_token_) {
         const auto it = request.headers.find("x-chroma-token");
         authorised = it != request.headers.end() && it->second == *required_token_;
       }
+      upstream = upstream_;
+      if (authorised && !upstream.empty()) to_forward = request;
       seen_.push_back(std::move(request));
     }
     CannedResponse response =
-        authorised ? next_response()
-                   : CannedResponse{401, R"({"error":"AuthError","message":"fake: bad token"})",
-                                    std::chrono::milliseconds(0), false};
+        !authorised  ? CannedResponse{401, R"({"error":"AuthError","message":"fake: bad token"})",
+                                     std::chrono::milliseconds(0), false}
+        : to_forward ? forward(*to_forward, upstream)
+                     : next_response();
     if (response.delay.count() > 0 && !wait_for(response.delay)) break;
     if (response.close_without_answer) break;
     std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +

@@ -49,12 +49,17 @@ class FakeHttpServer {
   // From now on a request whose X-Chroma-Token is not `token` is answered 401 (like a Chroma
   // server with token auth) without consuming the script; it is still recorded.
   void require_token(std::string token);
+  // From now on every authorised request is forwarded to `upstream` ("http://host:port", e.g. a
+  // real Chroma server) and its answer returned: with require_token(), a token-checking proxy in
+  // front of a real server (OSS Chroma has no token auth of its own here).
+  void forward_to(std::string upstream);
   std::vector<SeenRequest> requests() const;
 
  private:
   void accept_loop();
   void serve_connection(int fd);
   CannedResponse next_response();
+  CannedResponse forward(const SeenRequest& request, const std::string& upstream) const;
   // Sleeps up to `d`, returning early (false) when the server is stopping.
   bool wait_for(std::chrono::milliseconds d);
 
@@ -67,6 +72,7 @@ class FakeHttpServer {
                            false};
   std::vector<SeenRequest> seen_;
   std::optional<std::string> required_token_;
+  std::string upstream_;
   std::vector<std::thread> workers_;
   std::thread acceptor_;
 };
