@@ -35,6 +35,9 @@ struct TargetSettings {
   // Subset of ef_construction, ef_search, max_neighbors, resize_factor, sync_threshold.
   nlohmann::json hnsw_overrides = nlohmann::json::object();
   Metadata metadata;  // added to / overriding the inherited collection metadata
+  // configuration.embedding_function for the target (an object, or null for none); nullopt:
+  // inherited, and then every source routed here must agree on it.
+  std::optional<nlohmann::json> embedding_function{};
 };
 
 using cm::ValueType;  // the four metadata types (common/store/record.hpp)
@@ -126,7 +129,8 @@ std::vector<std::string> mapped_source_collections(const Mapping& mapping);
 // there and exists in `sources`; then the mapping's space/hnsw/metadata overrides apply. Inherited
 // legacy "hnsw:*" metadata keys are dropped (the spec's hnsw carries the parameters).
 // Errors: kNotFound when a target gets no existing source collection and declares no space;
-// kInvalidArgument when a target's existing sources disagree on the space and it declares none.
+// kInvalidArgument when a target's existing sources disagree on the space, or on
+// configuration.embedding_function, and it declares none.
 Result<std::vector<CollectionSpec>> plan_target_collections(
     const Mapping& mapping, const std::vector<CollectionInfo>& sources);
 

@@ -76,7 +76,8 @@ Status parse_targets(const Checker& check, const json& targets, Mapping* m) {
       return check.fail(place, "invalid collection name: " + *why);
     }
     CM_RETURN_IF_ERROR(check.object(spec, place));
-    CM_RETURN_IF_ERROR(check.known_keys(spec, place, {"space", "hnsw", "metadata"}));
+    CM_RETURN_IF_ERROR(
+        check.known_keys(spec, place, {"space", "hnsw", "metadata", "embedding_function"}));
     TargetSettings target;
     target.name = name;
     if (spec.contains("space")) {
@@ -90,6 +91,16 @@ Status parse_targets(const Checker& check, const json& targets, Mapping* m) {
     if (spec.contains("metadata")) {
       CM_RETURN_IF_ERROR(
           parse_target_metadata(check, spec["metadata"], child(place, "metadata"), &target));
+    }
+    if (spec.contains("embedding_function")) {
+      const json& ef = spec["embedding_function"];
+      if (!ef.is_object() && !ef.is_null()) {
+        return check.fail(child(place, "embedding_function"),
+                          "must be an object (Chroma's configuration.embedding_function, e.g. "
+                          "{\"type\": \"known\", \"name\": \"openai\", \"config\": {...}}) or "
+                          "null for none");
+      }
+      target.embedding_function = ef;
     }
     m->targets.emplace(name, std::move(target));
   }

@@ -63,6 +63,13 @@ void apply_hnsw_overrides(const json& overrides, HnswConfig* h) {
   }
 }
 
+// A collection's configuration.embedding_function; null when it has none.
+json embedding_function_of(const CollectionInfo& info) {
+  if (!info.configuration.is_object()) return nullptr;
+  auto it = info.configuration.find("embedding_function");
+  return it == info.configuration.end() ? json(nullptr) : *it;
+}
+
 Result<CollectionSpec> plan_target(const Mapping& m, const TargetSettings& target,
                                    const std::vector<CollectionInfo>& sources) {
   std::vector<const CollectionInfo*> present;
@@ -87,6 +94,19 @@ Result<CollectionSpec> plan_target(const Mapping& m, const TargetSettings& targe
       }
     }
   }
+  if (!target.embedding_function) {
+    for (const auto* info : present) {
+      if (embedding_function_of(*info) != embedding_function_of(*present.front())) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          where + ": its sources disagree on the embedding function (" +
+                              present.front()->name + " has " +
+                              embedding_function_of(*present.front()).dump() + ", " + info->name +
+                              " has " + embedding_function_of(*info).dump() +
+                              "): declare the target's \"embedding_function\" (clients embed "
+                              "query texts with it)");
+      }
+    }
+  }
   CollectionSpec spec;
   spec.name = target.name;
   if (!present.empty()) {
@@ -98,6 +118,8 @@ Result<CollectionSpec> plan_target(const Mapping& m, const TargetSettings& targe
     if (first.configuration.is_object()) spec.configuration = first.configuration;
   }
   if (target.space) spec.hnsw.space = *target.space;
+  if (target.embedding_function)
+    spec.configuration["embedding_function"] = *target.embedding_function;
   apply_hnsw_overrides(target.hnsw_overrides, &spec.hnsw);
   for (const auto& [key, value] : target.metadata) spec.metadata[key] = value;
   // Stores that keep the configuration verbatim (snapshots) must see the resolved parameters.

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/atomic_file.hpp"
+#include "common/cli/exit_codes.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 
 namespace cm::testing {
@@ -213,6 +214,74 @@ TEST_F(UrisAndConfiguration, AnotherEmbeddingFunctionOnTheTargetFailsValidation)
                          "media: configuration differs from the planned one: embedding_function"))
       << v.why();
   EXPECT_EQ(v.status("metadata_completeness"), "PASSED") << v.why();
+}
+
+// Two source collections with different embedding functions merged into one target: the mapping
+// must say which function the target gets (refused with exit 2 before anything is written
+// otherwise); with it declared, the target carries it and validates PASSED.
+TEST_F(UrisAndConfiguration, MergedSourcesWithDifferentEmbeddingFunctionsNeedADeclaredOne) {
+  seed_source();
+  auto source = open(source_uri());
+  CollectionSpec captions{"captions", {}, {}, {}};
+  captions.hnsw.space = "cosine";
+  auto info = source->create_collection(captions);
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_TRUE(source->upsert(
+      *info, std::vector<Record>{{"c-0", {1.0f, 2.0f, 3.0f, 4.0f}, "a caption", {}}}));
+  nlohmann::json mapping = {{"mapping_version", 1},
+                            {"targets", {{"all_media", {{"space", "cosine"}}}}},
+                            {"routes", {{{"from", {"media", "captions"}}, {"to", "all_media"}}}}};
+  const auto file = dir_ / "mapping.json";
+  auto write = [&] { ASSERT_TRUE(write_file_atomic(file, mapping.dump())); };
+  write();
+  auto refused = migrate({"--mapping", file.string()});
+  EXPECT_EQ(refused.exit_code, kExitUsage) << refused.output;
+  EXPECT_NE(refused.output.find("disagree on the embedding function"), std::string::npos)
+      << refused.output;
+  EXPECT_TRUE(state_of(target_uri()).empty());
+
+  mapping["targets"]["all_media"]["embedding_function"] = kEmbeddingFunction;
+  write();
+  auto run = migrate({"--mapping", file.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto target = open(target_uri());
+  EXPECT_EQ(collection(*target, "all_media").configuration["embedding_function"],
+            kEmbeddingFunction);
+  auto v = validate();
+  EXPECT_EQ(v.process.exit_code, 0) << v.why();
+}
+
+// A replaced collection with uris and an embedding function is backed up and, rolled back, comes
+// back exactly: every uri (null, empty, set) and the whole configuration.
+TEST_F(UrisAndConfiguration, RollbackRestoresUrisAndTheConfigurationFromTheBackup) {
+  seed_source();
+  // The target already holds "media" with other uris and the embedding function.
+  auto target = open(target_uri());
+  CollectionSpec media{"media", {{"owner", std::string("old")}}, {}, {}};
+  media.hnsw.space = "cosine";
+  media.configuration = {{"hnsw", hnsw_to_json(media.hnsw)},
+                         {"embedding_function", kEmbeddingFunction}};
+  auto info = target->create_collection(media);
+  ASSERT_TRUE(info) << info.error().message;
+  std::vector<Record> old;
+  for (int i = 0; i < 12; ++i) {
+    Record r{"m-" + std::to_string(i), {0.5f, 1.0f + static_cast<float>(i), 2.0f, 0.25f}, {}, {}};
+    if (i % 3 == 1) r.uri = "file:///old/" + std::to_string(i);
+    if (i == 2) r.uri = "";
+    old.push_back(std::move(r));
+  }
+  ASSERT_TRUE(target->upsert(*info, old));
+  const StoreState before = state_of(target_uri());
+  auto run = migrate({"--if-exists", "replace"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto rolled = run_process(CHROMA_ROLLBACK_BIN,
+                            {"--work-dir", work_dir().string(), "--force", "--reason", "test"});
+  ASSERT_EQ(rolled.exit_code, 0) << rolled.output;
+  EXPECT_EQ(diff_text(before, state_of(target_uri()), /*ignore_ledger_keys=*/false), "");
+  EXPECT_EQ(collection(*target, "media").configuration["embedding_function"], kEmbeddingFunction);
+  EXPECT_EQ(record(*target, collection(*target, "media"), "m-1").uri, "file:///old/1");
+  EXPECT_EQ(record(*target, collection(*target, "media"), "m-2").uri, "");
+  EXPECT_EQ(record(*target, collection(*target, "media"), "m-0").uri, std::nullopt);
 }
 
 }  // namespace

@@ -187,5 +187,40 @@ TEST(MappingExampleTest, FlatToV2RoutesTheDemoCorpus) {
   EXPECT_EQ(find(*plan, "support_v2").metadata.at("owner_team"), MetaValue{std::string("zendesk")});
 }
 
+TEST(MappingPlanTest, EmbeddingFunctionsMustAgreeOrBeDeclared) {
+  const char* text = R"({"mapping_version": 1, "targets": {"mixed": {}},
+    "routes": [{"from": ["alpha", "beta"], "to": "mixed"}]})";
+  CollectionInfo alpha = info("alpha", "cosine", 10);
+  CollectionInfo beta = info("beta", "cosine", 20);
+  beta.configuration["embedding_function"] = {{"type", "known"}, {"name", "openai"}};
+  auto conflict = plan_target_collections(load(text), {alpha, beta});
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(
+      conflict.error().message,
+      HasSubstr("target mixed: its sources disagree on the embedding function (alpha has "
+                "{\"name\":\"default\"}, beta has {\"name\":\"openai\",\"type\":\"known\"})"));
+  EXPECT_THAT(conflict.error().message, HasSubstr("declare the target's \"embedding_function\""));
+  // A source without any embedding function disagrees with one that has one.
+  CollectionInfo bare = info("beta", "cosine", 20);
+  bare.configuration.erase("embedding_function");
+  EXPECT_FALSE(plan_target_collections(load(text), {alpha, bare}));
+
+  json declared = json::parse(text);
+  declared["targets"]["mixed"]["embedding_function"] = {{"type", "known"}, {"name", "openai"}};
+  auto resolved = plan_target_collections(load(declared.dump()), {alpha, beta});
+  ASSERT_TRUE(resolved) << resolved.error().message;
+  EXPECT_EQ((*resolved)[0].configuration["embedding_function"]["name"], "openai");
+  declared["targets"]["mixed"]["embedding_function"] = nullptr;
+  resolved = plan_target_collections(load(declared.dump()), {alpha, beta});
+  ASSERT_TRUE(resolved) << resolved.error().message;
+  EXPECT_TRUE((*resolved)[0].configuration["embedding_function"].is_null());
+  declared["targets"]["mixed"]["embedding_function"] = "openai";
+  auto bad = parse_mapping(declared, "m.json");
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message,
+              HasSubstr("targets.mixed.embedding_function: must be an object"));
+}
+
 }  // namespace
 }  // namespace cm::contracts
