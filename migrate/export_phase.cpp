@@ -2,6 +2,13 @@
 // (checkpointed once complete), then batches fetched by explicit ids and written as snapshot
 // parts, each checkpointed after its part is durable. The snapshot is sealed (manifest written)
 // when every collection is exported.
+//
+// A live source keeps taking writes: the scan is fuzzy (id_scan.hpp), and an id the scan listed
+// that is gone by the time its batch is fetched ("vanished": deleted meanwhile) is left out and
+// counted. The snapshot then holds exactly what was read, each record as it was when fetched;
+// what changed around it is what chroma-migrate --sync finds and applies.
+#include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <spdlog/spdlog.h>
@@ -15,16 +22,22 @@
 namespace cm::migrate {
 namespace {
 
-// Names up to five ids a batch asked for but the source did not return.
-std::string missing_ids(const std::vector<std::string>& asked, const std::vector<Record>& got) {
+// Ids a batch asked for that the source did not return, and whether it returned any id it was
+// not asked for (a server fault, not a live source).
+struct BatchGaps {
+  std::vector<std::string> vanished;
+  bool unasked = false;
+};
+BatchGaps gaps_of(const std::vector<std::string>& asked, const std::vector<Record>& got) {
+  std::unordered_set<std::string_view> want(asked.begin(), asked.end());
   std::unordered_set<std::string_view> have;
-  for (const auto& r : got) have.insert(r.id);
-  std::string out;
-  int shown = 0;
+  BatchGaps out;
+  for (const auto& r : got) {
+    out.unasked |= !want.contains(r.id);
+    have.insert(r.id);
+  }
   for (const auto& id : asked) {
-    if (have.contains(id)) continue;
-    if (shown++ == 5) return out + ", ...";
-    out += (out.empty() ? "" : ", ") + id;
+    if (!have.contains(id)) out.vanished.push_back(id);
   }
   return out;
 }
@@ -42,12 +55,14 @@ Status scan_if_needed(PhaseContext& ctx, const CollectionInfo& src) {
   if (const auto* scan = state.find(kStageScan, src.name); scan && scan->finished)
     return ok_status();
   spdlog::info("scanning ids of {}", src.name);
-  CM_ASSIGN_OR_RETURN(auto result,
-                      scan_ids(ctx.source, src, ctx.batch_size, ctx.work.scan_file(src.name)));
+  CM_ASSIGN_OR_RETURN(auto result, scan_ids(ctx.source, src, ctx.batch_size,
+                                            ctx.work.scan_file(src.name), ScanMode::kFuzzy));
   return ctx.checkpoint.update([&](ckpt::Checkpoint& c) {
     auto& s = c.progress(kStageScan, src.name);
     s.finished = true;
-    s.details = {{"id_count", result.id_count}, {"batch_count", result.batch_count}};
+    s.details = {{"id_count", result.id_count},        {"batch_count", result.batch_count},
+                 {"source_changed", result.changed()}, {"count_before", result.count_before},
+                 {"count_after", result.count_after},  {"duplicates", result.duplicates}};
     c.progress(kStageExport, src.name).total_batches = result.batch_count;
   });
 }
@@ -95,28 +110,42 @@ Status export_batches(PhaseContext& ctx, VectorStore& snapshot, std::vector<Expo
     already += std::min<std::uint64_t>(item.done.size() * ctx.batch_size, item.ids);
   }
   Progress bar("export", total, already);
+  std::mutex vanished_mutex;
+  std::unordered_map<std::size_t, std::uint64_t> vanished;  // per batch, until checkpointed
   BatchWork work;
   work.run = [&](std::size_t g) -> Result<std::size_t> {
     auto [c, i] = plan.locate(g);
     const auto& item = items[c];
     CM_ASSIGN_OR_RETURN(auto ids, item.batches.batch(i));
     CM_ASSIGN_OR_RETURN(auto records, ctx.source.get_records(item.source, ids));
-    if (records.size() != ids.size()) {
-      return make_error(
-          ErrorCode::kVerifyFailed,
-          "source returned " + std::to_string(records.size()) + " of " +
-              std::to_string(ids.size()) + " requested records of '" + item.source.name +
-              "' (missing: " + missing_ids(ids, records) +
-              "): the source changed during the export; stop writes and start a new run");
+    const BatchGaps gaps = gaps_of(ids, records);
+    if (gaps.unasked || records.size() + gaps.vanished.size() != ids.size()) {
+      return make_error(ErrorCode::kProtocol,
+                        "source answered a get of " + std::to_string(ids.size()) + " ids of '" +
+                            item.source.name + "' with " + std::to_string(records.size()) +
+                            " records that are not those ids; nothing of this batch was written");
+    }
+    if (!gaps.vanished.empty()) {
+      spdlog::info("{}: {} record(s) deleted at the source since the id scan (e.g. {}): left out",
+                   item.source.name, gaps.vanished.size(), gaps.vanished.front());
     }
     CM_RETURN_IF_ERROR(snapshot.upsert(item.snapshot, records));
-    return records.size();
+    std::lock_guard lock(vanished_mutex);
+    vanished[g] = gaps.vanished.size();
+    return ids.size();
   };
-  work.completed = [&](std::size_t g, std::size_t records) -> Status {
+  work.completed = [&](std::size_t g, std::size_t asked) -> Status {
     auto [c, i] = plan.locate(g);
-    bar.advance(records);
+    bar.advance(asked);
+    std::uint64_t gone = 0;
+    {
+      std::lock_guard lock(vanished_mutex);
+      gone = vanished[g];
+    }
     return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) {
-      cp.progress(kStageExport, items[c].source.name).done.insert(i);
+      auto& p = cp.progress(kStageExport, items[c].source.name);
+      p.done.insert(i);
+      if (gone) p.details["vanished"] = p.details.value("vanished", std::uint64_t{0}) + gone;
     });
   };
   auto already_done = [&](std::size_t g) {
@@ -149,19 +178,29 @@ Status run_export_phase(PhaseContext& ctx) {
   }
   CM_RETURN_IF_ERROR(export_batches(ctx, *snapshot, items));
   CM_RETURN_IF_ERROR(snapshot->flush());
-  // The sealed snapshot must hold exactly the ids the scan saw: fewer means the scan paged over
-  // duplicates, i.e. the source moved underneath it.
+  // The sealed snapshot must hold exactly the distinct ids the scan saw, less those deleted at
+  // the source before their batch was fetched: anything else is a fault of this suite.
   auto state = ctx.checkpoint.snapshot();
   for (const auto& name : manifest.source_collections) {
     CM_ASSIGN_OR_RETURN(auto info, snapshot->find_collection(name));
     CM_ASSIGN_OR_RETURN(auto count, snapshot->count(*info));
-    auto expected = state.find(kStageScan, name)->details["id_count"].get<std::uint64_t>();
+    const auto& scan = state.find(kStageScan, name)->details;
+    const auto vanished =
+        state.find(kStageExport, name)->details.value("vanished", std::uint64_t{0});
+    const auto expected = scan["id_count"].get<std::uint64_t>() - vanished;
     if (count != expected) {
-      return make_error(
-          ErrorCode::kVerifyFailed,
-          "snapshot of '" + name + "' holds " + std::to_string(count) +
-              " distinct records but the id scan saw " + std::to_string(expected) +
-              ": the source changed during the export; stop writes and start a new run");
+      return make_error(ErrorCode::kVerifyFailed,
+                        "snapshot of '" + name + "' holds " + std::to_string(count) +
+                            " records but the export wrote " + std::to_string(expected) +
+                            " (ids scanned less those deleted meanwhile); start a new run");
+    }
+    if (scan.value("source_changed", false) || vanished) {
+      spdlog::warn(
+          "{} changed while it was exported ({} records when the scan began, {} when it ended, "
+          "{} deleted before their batch was read): the snapshot holds {} records as they were "
+          "read; run chroma-migrate --sync --work-dir {} to catch up before the cutover",
+          name, scan.value("count_before", std::uint64_t{0}),
+          scan.value("count_after", std::uint64_t{0}), vanished, count, ctx.work.root().string());
     }
   }
   spdlog::info("export complete: snapshot sealed at {}",

@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <unordered_set>
+
+#include <xxhash.h>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -20,8 +23,10 @@ constexpr std::uint32_t kScanPage = 10000;
 }  // namespace
 
 Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collection,
-                              std::size_t batch_size, const std::filesystem::path& path) {
+                              std::size_t batch_size, const std::filesystem::path& path,
+                              ScanMode mode) {
   CM_ASSIGN_OR_RETURN(std::uint64_t count_before, source.count(collection));
+  std::unordered_set<std::uint64_t> seen;  // kFuzzy: 8 bytes per id
   CM_RETURN_IF_ERROR(ensure_directory(path.parent_path()));
   CM_ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::open(path));
   IdScanResult result;
@@ -36,14 +41,28 @@ Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collect
   for (std::uint64_t offset = 0;; offset += kScanPage) {
     if (stop_requested()) return make_error(ErrorCode::kCancelled, "stopped during the id scan");
     CM_ASSIGN_OR_RETURN(auto page, source.list_ids(collection, offset, kScanPage));
-    result.id_count += page.size();
-    for (auto& id : page) pending.push_back(std::move(id));
+    const bool last_page = page.size() < kScanPage;
+    for (auto& id : page) {
+      if (mode == ScanMode::kFuzzy && !seen.insert(XXH3_64bits(id.data(), id.size())).second) {
+        ++result.duplicates;
+        continue;
+      }
+      ++result.id_count;
+      pending.push_back(std::move(id));
+    }
     while (pending.size() >= batch_size) CM_RETURN_IF_ERROR(emit_line(batch_size));
-    if (page.size() < kScanPage) break;
+    if (last_page) break;
   }
   if (!pending.empty()) CM_RETURN_IF_ERROR(emit_line(pending.size()));
   CM_ASSIGN_OR_RETURN(std::uint64_t count_after, source.count(collection));
-  if (count_before != count_after || count_after != result.id_count) {
+  result.count_before = count_before;
+  result.count_after = count_after;
+  if (mode == ScanMode::kFuzzy && result.changed()) {
+    spdlog::warn(
+        "{} changed during its id scan ({} records before, {} after, {} ids seen, {} listed "
+        "twice): exporting what the scan saw; chroma-migrate --sync catches up with the rest",
+        collection.name, count_before, count_after, result.id_count, result.duplicates);
+  } else if (count_before != count_after || count_after != result.id_count) {
     return make_error(ErrorCode::kVerifyFailed,
                       "source collection '" + collection.name + "' changed during the id scan (" +
                           std::to_string(count_before) + " records before, " +

@@ -1,4 +1,4 @@
-// Point-in-time id scan of a source collection. Only ids are paged (offset paging is unsafe for
+// Id scan of a collection. Only ids are paged (offset paging is unsafe for
 // data because offsets shift under concurrent deletes); the data is then fetched by explicit id
 // lists. The scan is written as one JSON array of ids per line, line i = batch i, so a batch can
 // be re-read after a crash without holding every id in memory.
@@ -14,15 +14,29 @@
 namespace cm {
 
 struct IdScanResult {
-  std::uint64_t id_count = 0;
+  std::uint64_t id_count = 0;  // distinct ids written to the scan file
   std::size_t batch_count = 0;
+  // kFuzzy: the collection's count before and after the scan, and ids listed twice (a page
+  // boundary slid over them while others inserted). changed() when the source moved under it.
+  std::uint64_t count_before = 0, count_after = 0, duplicates = 0;
+  bool changed() const {
+    return count_before != count_after || count_after != id_count || duplicates != 0;
+  }
 };
 
-// Scans every id of `collection` into `path` (atomically), in batches of `batch_size`. Fails with
-// kVerifyFailed when the source's count changes during the scan or disagrees with the ids seen:
-// the source must not be written during an export.
+// kExact: the collection must not change during the scan (backups and archives of collections
+//   the run controls: anything else would not be a faithful copy). Fails with kVerifyFailed when
+//   its count changes or disagrees with the ids seen.
+// kFuzzy: a live source that keeps taking writes. Every id is written once (duplicates dropped,
+//   by a 64-bit hash of the id), and a change is reported in the result, not failed. Offset paging
+//   under concurrent deletes can skip ids that slide across a page boundary: a later sync (which
+//   scans again) finds them.
+enum class ScanMode { kExact, kFuzzy };
+
+// Scans every id of `collection` into `path` (atomically), in batches of `batch_size`.
 Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collection,
-                              std::size_t batch_size, const std::filesystem::path& path);
+                              std::size_t batch_size, const std::filesystem::path& path,
+                              ScanMode mode = ScanMode::kExact);
 
 // Random access to the batches of a scan file; memory O(batches), not O(ids).
 class IdBatchFile {

@@ -174,6 +174,63 @@ TEST_F(IdScanTest, ASourceWrittenDuringTheScanIsRefused) {
   EXPECT_FALSE(fs::exists(scan_));
 }
 
+// Fuzzy (a live source's export): the same change is reported, not refused, and the ids the
+// scan saw are written; a delete in the first page makes the second page skip one id (offset
+// paging), which only a later scan (a sync) can find.
+TEST_F(IdScanTest, AFuzzyScanOfAChangingSourceReportsTheChangeAndCarriesOn) {
+  fill(10005);
+  store_.set_hook([&](std::string_view op, std::uint64_t n) {
+    if (op == "list_ids" && n == 2) {
+      ASSERT_TRUE(store_.delete_records(c_, std::vector<std::string>{"id-0"}));
+    }
+  });
+  auto result = scan_ids(store_, c_, 1000, scan_, ScanMode::kFuzzy);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_TRUE(result->changed());
+  EXPECT_EQ(result->count_before, 10005u);
+  EXPECT_EQ(result->count_after, 10004u);
+  EXPECT_EQ(result->id_count, 10004u);
+  std::set<std::string> ids;
+  auto file = IdBatchFile::open(scan_);
+  ASSERT_TRUE(file);
+  for (std::size_t b = 0; b < file->batch_count(); ++b) {
+    auto batch = file->batch(b);
+    ASSERT_TRUE(batch);
+    ids.insert(batch->begin(), batch->end());
+  }
+  EXPECT_EQ(ids.size(), 10004u);
+  EXPECT_TRUE(ids.contains("id-0"));       // listed before its delete
+  EXPECT_FALSE(ids.contains("id-10000"));  // slid across the page boundary
+}
+
+// Pages that overlap (an insert before the boundary shifts ids into the next page): each id is
+// written once, and the overlap is counted.
+TEST_F(IdScanTest, AFuzzyScanWritesAnIdListedTwiceOnce) {
+  class OverlappingPages final : public ForwardingStore {
+   public:
+    using ForwardingStore::ForwardingStore;
+    Result<std::vector<std::string>> list_ids(const CollectionInfo& c, std::uint64_t offset,
+                                              std::uint32_t limit) override {
+      return inner().list_ids(c, offset ? offset - 1 : 0, limit);  // repeats the previous last
+    }
+  };
+  fill(10003);
+  auto inner = std::make_unique<MemoryStore>("source", StoreLimits{100000, false});
+  auto c = *inner->create_collection({"coll", {}, {}, {}});
+  std::vector<Record> rs;
+  for (int i = 0; i < 10003; ++i)
+    rs.push_back({"x-" + std::to_string(i), {1.0f}, std::nullopt, {}});
+  ASSERT_TRUE(inner->upsert(c, rs));
+  OverlappingPages store(std::move(inner));
+  auto result = scan_ids(store, c, 1000, scan_, ScanMode::kFuzzy);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->duplicates, 1u);
+  EXPECT_EQ(result->id_count, 10003u);
+  EXPECT_TRUE(result->changed());
+  auto exact = scan_ids(store, c, 1000, scan_);
+  EXPECT_FALSE(exact) << "an exact scan never writes an id twice silently";
+}
+
 TEST_F(IdScanTest, AnEmptyCollectionScansToAnEmptyFile) {
   auto result = scan_ids(store_, c_, 10, scan_);
   ASSERT_TRUE(result);
