@@ -12,6 +12,7 @@
 #include "common/run/collection_identity.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
+#include "migrate/merge_write.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
@@ -169,53 +170,6 @@ Result<std::uint64_t> merged_count(PhaseContext& ctx, VectorStore& snapshot,
   return ids.size();
 }
 
-// Writes one chunk into a collection that held records before the run, so that each record ends
-// exactly as transformed and no pre-existing record is ever removed before its replacement was
-// acknowledged: a refused upsert (4xx) leaves every record of the collection as it was.
-//  1. read the current versions of the chunk's ids (what a merge overwrites);
-//  2. upsert the chunk (Chroma merges metadata keys and keeps a document or uri the new record
-//     lacks);
-//  3. remove the stale metadata keys (in the old record, absent from the new one) with `update`
-//     setting them to null;
-//  4. a record whose old version had a document (or uri) and whose new version has none cannot be
-//     reset by upsert or update (null means "unchanged" to both): only those records are deleted
-//     and upserted again, after their replacement was acknowledged once. A crash between that
-//     delete and that upsert leaves them missing until --resume repeats the batch (the checkpoint
-//     records it only after this returns); the backup holds their old version.
-Status merge_chunk(VectorStore& target, const CollectionInfo& collection,
-                   std::span<const Record> chunk) {
-  std::vector<std::string> ids;
-  ids.reserve(chunk.size());
-  for (const auto& r : chunk) ids.push_back(r.id);
-  CM_ASSIGN_OR_RETURN(auto existing, target.get_records(collection, ids));
-  std::unordered_map<std::string, const Record*> old_by_id;
-  for (const auto& r : existing) old_by_id.emplace(r.id, &r);
-  CM_RETURN_IF_ERROR(target.upsert(collection, chunk));
-  std::vector<MetadataKeyRemoval> stale;
-  std::vector<Record> rewritten_whole;
-  for (const auto& r : chunk) {
-    auto it = old_by_id.find(r.id);
-    if (it == old_by_id.end()) continue;
-    const Record& before = *it->second;
-    if ((before.document && !r.document) || (before.uri && !r.uri)) {
-      rewritten_whole.push_back(r);
-      continue;  // rewritten whole below: no stale key survives that
-    }
-    MetadataKeyRemoval removal{.id = r.id, .keys = {}};
-    for (const auto& [key, value] : before.metadata)
-      if (!r.metadata.contains(key)) removal.keys.push_back(key);
-    if (!removal.keys.empty()) stale.push_back(std::move(removal));
-  }
-  if (!stale.empty()) CM_RETURN_IF_ERROR(target.remove_metadata_keys(collection, stale));
-  if (!rewritten_whole.empty()) {
-    std::vector<std::string> rewritten_ids;
-    for (const auto& r : rewritten_whole) rewritten_ids.push_back(r.id);
-    CM_RETURN_IF_ERROR(target.delete_records(collection, rewritten_ids));
-    CM_RETURN_IF_ERROR(target.upsert(collection, rewritten_whole));
-  }
-  return ok_status();
-}
-
 // One target collection's share of the import, ready to run.
 struct ImportItem {
   TargetCollectionEntry entry;
@@ -296,6 +250,53 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
 }
 
 }  // namespace
+
+// Writes one chunk into a collection that held records before the run, so that each record ends
+// exactly as transformed and no pre-existing record is ever removed before its replacement was
+// acknowledged: a refused upsert (4xx) leaves every record of the collection as it was.
+//  1. read the current versions of the chunk's ids (what a merge overwrites);
+//  2. upsert the chunk (Chroma merges metadata keys and keeps a document or uri the new record
+//     lacks);
+//  3. remove the stale metadata keys (in the old record, absent from the new one) with `update`
+//     setting them to null;
+//  4. a record whose old version had a document (or uri) and whose new version has none cannot be
+//     reset by upsert or update (null means "unchanged" to both): only those records are deleted
+//     and upserted again, after their replacement was acknowledged once. A crash between that
+//     delete and that upsert leaves them missing until --resume repeats the batch (the checkpoint
+//     records it only after this returns); the backup holds their old version.
+Status merge_chunk(VectorStore& target, const CollectionInfo& collection,
+                   std::span<const Record> chunk) {
+  std::vector<std::string> ids;
+  ids.reserve(chunk.size());
+  for (const auto& r : chunk) ids.push_back(r.id);
+  CM_ASSIGN_OR_RETURN(auto existing, target.get_records(collection, ids));
+  std::unordered_map<std::string, const Record*> old_by_id;
+  for (const auto& r : existing) old_by_id.emplace(r.id, &r);
+  CM_RETURN_IF_ERROR(target.upsert(collection, chunk));
+  std::vector<MetadataKeyRemoval> stale;
+  std::vector<Record> rewritten_whole;
+  for (const auto& r : chunk) {
+    auto it = old_by_id.find(r.id);
+    if (it == old_by_id.end()) continue;
+    const Record& before = *it->second;
+    if ((before.document && !r.document) || (before.uri && !r.uri)) {
+      rewritten_whole.push_back(r);
+      continue;  // rewritten whole below: no stale key survives that
+    }
+    MetadataKeyRemoval removal{.id = r.id, .keys = {}};
+    for (const auto& [key, value] : before.metadata)
+      if (!r.metadata.contains(key)) removal.keys.push_back(key);
+    if (!removal.keys.empty()) stale.push_back(std::move(removal));
+  }
+  if (!stale.empty()) CM_RETURN_IF_ERROR(target.remove_metadata_keys(collection, stale));
+  if (!rewritten_whole.empty()) {
+    std::vector<std::string> rewritten_ids;
+    for (const auto& r : rewritten_whole) rewritten_ids.push_back(r.id);
+    CM_RETURN_IF_ERROR(target.delete_records(collection, rewritten_ids));
+    CM_RETURN_IF_ERROR(target.upsert(collection, rewritten_whole));
+  }
+  return ok_status();
+}
 
 Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
   CM_RETURN_IF_ERROR(run_backup(ctx));

@@ -11,6 +11,7 @@
 #include "common/cli/cli_edge.hpp"
 #include "migrate/cutover.hpp"
 #include "migrate/migration.hpp"
+#include "migrate/sync.hpp"
 
 namespace {
 
@@ -63,6 +64,27 @@ int report_finalize(const cm::Result<cm::migrate::CutoverSummary>& result,
         "run {} finalized: dropped {} retained collection(s) in {:.3f}s; the verified backup "
         "stays in {}/snapshots/backup",
         s.run_id, s.renames, s.seconds, work_dir);
+  }
+  return cm::kExitOk;
+}
+
+int report_sync(const cm::Result<cm::migrate::SyncSummary>& result) {
+  if (!result) return fail(result.error());
+  const auto& s = *result;
+  for (const auto& c : s.collections) {
+    spdlog::info("  {}: {} added, {} changed, {} deleted{}{}", c.source_collection, c.added,
+                 c.changed, c.deleted, c.samples.empty() ? "" : " (e.g. ",
+                 c.samples.empty() ? "" : fmt::format("{})", fmt::join(c.samples, ", ")));
+  }
+  if (s.dry_run) {
+    spdlog::info("dry-run sync of run {}: {} change(s) found in {:.3f}s; nothing was written",
+                 s.run_id, s.total(), s.seconds);
+  } else {
+    spdlog::info("sync {} of run {}: {} change(s) applied in {:.3f}s; {}", s.generation, s.run_id,
+                 s.total(), s.seconds,
+                 s.converged
+                     ? "converged (a second id scan of the source agrees with the snapshot)"
+                     : "not converged: the source kept changing during the sync; sync again");
   }
   return cm::kExitOk;
 }
@@ -124,8 +146,22 @@ int run(int argc, char** argv) {
       "staged run, after a PASSED validation: swap the staged collections in by renaming");
   auto* finalize_flag = app.add_flag("--finalize", finalize,
                                      "after --cutover: drop the retained pre-run collections");
+  bool sync = false;
+  auto* sync_flag = app.add_flag(
+      "--sync", sync,
+      "after the migration: find every change the source took since its snapshot (added, "
+      "changed, deleted) and apply it to the run's targets (--dry-run: print it only)");
   cutover_flag->excludes(finalize_flag);
+  sync_flag->excludes(cutover_flag)->excludes(finalize_flag);
   app.add_flag("--accept-warning", accept_warning, "--cutover: a WARNING verdict may swap too");
+  bool no_final_sync = false;
+  std::uint64_t max_final_sync = cm::migrate::kDefaultMaxFinalSync;
+  app.add_flag("--no-final-sync", no_final_sync,
+               "--cutover: skip the final sync (the source is gone, or known unchanged)");
+  app.add_option("--max-final-sync", max_final_sync,
+                 "--cutover: most changes the final sync may apply unvalidated; more refuses the "
+                 "cutover (validate again)")
+      ->capture_default_str();
   app.add_option("--report", report,
                  "--cutover: the validation report (default <work dir>/validation_report.json)");
   app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
@@ -148,26 +184,58 @@ int run(int argc, char** argv) {
   o.if_exists = cm::enum_from_name<cm::migrate::IfExists>(if_exists).value();
   o.confirmation = env.confirmation;
   if (targets_file.empty()) targets_file = env.targets_file;
+  cm::migrate::CutoverOptions c;
+  c.work_dir = work_dir;
+  c.target_uri = target;
+  c.retry.max_attempts = max_attempts;
+  c.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
+  c.tokens = env.tokens;
+  c.fault_spec = env.fault_spec;
+  c.target_env = o.target_env;
+  c.confirmation = o.confirmation;
+  c.targets_file = targets_file;
+  c.verbose = o.verbose;
+  c.quiet = o.quiet;
+  cm::migrate::SyncOptions so{
+      .run = c, .source_uri = source, .batch_size = 0, .dry_run = o.dry_run, .final = false};
+  if (sync) {
+    cm::install_stop_signal_handlers();
+    return report_sync(cm::migrate::run_sync(so));
+  }
+  if (cutover && !no_final_sync && cm::migrate::final_sync_applies(work_dir)) {
+    // The final sync: what the source took since the last sync goes to the staged collections
+    // first; its duration is the write freeze the cutover needs.
+    so.final = true;
+    cm::install_stop_signal_handlers();
+    auto final_sync = cm::migrate::run_sync(so);
+    if (int code = report_sync(final_sync); code != cm::kExitOk) return code;
+    spdlog::info("write-freeze window: the final sync took {:.3f}s", final_sync->seconds);
+    if (!final_sync->converged) {
+      return fail(
+          cm::Error{cm::ErrorCode::kConfigMismatch,
+                    "cutover refused: the source kept changing during the final sync. "
+                    "Stop writes to the source (a write freeze), then run --cutover again"});
+    }
+    if (final_sync->total() > max_final_sync) {
+      return fail(
+          cm::Error{cm::ErrorCode::kConfigMismatch,
+                    fmt::format("cutover refused: the final sync applied {} changes (more than "
+                                "--max-final-sync {}) that no validation has seen. Validate again "
+                                "(chroma-validate --work-dir {}), then run --cutover again",
+                                final_sync->total(), max_final_sync, work_dir)});
+    }
+  } else if (cutover && !source.empty()) {
+    return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
+                          "--source has no meaning with --cutover --no-final-sync"});
+  }
   if (cutover || finalize) {
-    if (!source.empty()) {
+    if (finalize && !source.empty()) {
       return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
-                            "--source has no meaning with --cutover/--finalize: they work on the "
+                            "--source has no meaning with --finalize: it works on the "
                             "target recorded in the work dir's run.json"});
     }
-    cm::migrate::CutoverOptions c;
-    c.work_dir = work_dir;
-    c.target_uri = target;
     c.report = report;
     c.accept_warning = accept_warning;
-    c.retry.max_attempts = max_attempts;
-    c.retry.base_delay = std::chrono::milliseconds(retry_base_ms);
-    c.tokens = env.tokens;
-    c.fault_spec = env.fault_spec;
-    c.target_env = o.target_env;
-    c.confirmation = o.confirmation;
-    c.targets_file = targets_file;
-    c.verbose = o.verbose;
-    c.quiet = o.quiet;
     return cutover ? report_cutover(cm::migrate::run_cutover(c), work_dir)
                    : report_finalize(cm::migrate::run_finalize(c), work_dir);
   }

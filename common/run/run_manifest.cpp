@@ -119,6 +119,7 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
           {"dry_run", m.dry_run},
           {"backup", m.backup},
           {"contract_overrides", m.contract_overrides},
+          {"syncs", m.syncs},
           {"staged", m.staged},
           {"cutover", cutover_to_json(m.cutover)},
           {"rolled_back_at", m.rolled_back_at}};
@@ -147,6 +148,7 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
     m.dry_run = j.value("dry_run", false);
     m.backup = j.value("backup", nlohmann::json::object());
     m.contract_overrides = j.value("contract_overrides", nlohmann::json::array());
+    m.syncs = j.value("syncs", nlohmann::json::array());
     m.staged = j.value("staged", false);
     CM_ASSIGN_OR_RETURN(m.cutover, cutover_from_json(j.value("cutover", nlohmann::json::object())));
     m.rolled_back_at = j.value("rolled_back_at", "");

@@ -155,6 +155,9 @@ struct RunManifest {
   // Every --allow-contract-drift override: {"at", "stage": preflight|postflight, "findings":
   // [...]}.
   nlohmann::json contract_overrides = nlohmann::json::array();
+  // Every chroma-migrate --sync that applied (migrate/sync.hpp): {"generation", "at", "seconds",
+  // "converged", "collections": {source collection: {"added", "changed", "deleted"}}}.
+  nlohmann::json syncs = nlohmann::json::array();
   bool staged = false;         // --stage: import into staging collections, swap in at --cutover
   CutoverRecord cutover;       // staged runs only
   std::string rolled_back_at;  // set by chroma-rollback once the target is restored and verified

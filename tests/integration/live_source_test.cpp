@@ -1,0 +1,263 @@
+// A live source (issue 11) against real servers: a writer adds, updates and deletes records on the
+// source while chroma-migrate exports it (the run completes instead of stopping with exit 6), and
+// chroma-migrate --sync then carries every change over: added, changed (the vector alone too),
+// deleted, deleted and re-added with another vector, re-routed by a mapping. A sync is repeatable,
+// survives kill -9, writes nothing when nothing changed, and --dry-run writes nothing at all.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/base/atomic_file.hpp"
+#include "common/cli/exit_codes.hpp"
+#include "tests/integration/migrate_fixture.hpp"
+
+namespace cm::testing {
+namespace {
+
+bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
+
+std::size_t lines_of(const std::filesystem::path& file) {
+  auto text = read_file(file);
+  return text ? static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n')) : 0;
+}
+
+// Adds, updates (vector and metadata) and deletes records of `collection` in a loop until
+// stopped: a production source that keeps taking writes. Paced at about 200 operations a second.
+class Writer {
+ public:
+  Writer(std::unique_ptr<VectorStore> store, CollectionInfo collection)
+      : store_(std::move(store)), collection_(std::move(collection)) {}
+  void start() {
+    thread_ = std::thread([this] { loop(); });
+  }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  ~Writer() { stop(); }
+  std::size_t operations() const { return ops_; }
+
+ private:
+  void loop() {
+    for (int n = 0; !stop_; ++n) {
+      const auto i = static_cast<float>(n);
+      std::vector<Record> add{
+          {"live-" + std::to_string(n), std::vector<float>(8, 0.01f * i), "added live", {}}};
+      (void)store_->upsert(collection_, add);
+      auto ids = store_->list_ids(collection_, static_cast<std::uint64_t>(n % 50), 2);
+      if (ids && ids->size() == 2) {
+        auto got = store_->get_records(collection_, std::vector<std::string>{(*ids)[0]});
+        if (got && !got->empty()) {
+          Record r = got->front();
+          r.embedding[0] += 0.5f;
+          r.metadata["touched"] = std::int64_t{n};
+          (void)store_->upsert(collection_, std::vector<Record>{r});
+        }
+        (void)store_->delete_records(collection_, std::vector<std::string>{(*ids)[1]});
+      }
+      ops_ += 3;
+      std::this_thread::sleep_for(std::chrono::milliseconds(15));  // pacing, not readiness
+    }
+  }
+  std::unique_ptr<VectorStore> store_;
+  CollectionInfo collection_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> ops_{0};
+  std::thread thread_;
+};
+
+class LiveSource : public MigrateIntegration {
+ protected:
+  void SetUp() override {
+    MigrateIntegration::SetUp();
+    corpus::CorpusOptions o;
+    o.total_records = 1200;
+    o.collections = 2;
+    o.dimension = 8;
+    seed(source_uri(), o);
+  }
+  ProcessResult work(std::vector<std::string> args,
+                     const std::map<std::string, std::string>& env = {}) const {
+    args.insert(args.begin(), {"--work-dir", work_dir().string(), "--retry-base-ms", "20"});
+    return run_process(CHROMA_MIGRATE_BIN, args, env);
+  }
+  ProcessResult sync(std::vector<std::string> extra = {},
+                     const std::map<std::string, std::string>& env = {}) const {
+    extra.insert(extra.begin(), "--sync");
+    return work(extra, env);
+  }
+  ProcessResult validate() const {
+    return run_process(CHROMA_VALIDATE_BIN, {"--work-dir", work_dir().string(), "--sample", "10"});
+  }
+  CollectionInfo source_collection(const std::string& name) const {
+    auto found = open(source_uri())->find_collection(name);
+    EXPECT_TRUE(found && *found) << name;
+    return found && *found ? **found : CollectionInfo{};
+  }
+  // The live names of the target (staging and retained collections left out).
+  StoreState live_target() const {
+    StoreState all = state_of(target_uri()), live;
+    for (const auto& [name, c] : all) {
+      if (!contains(name, ".staged-") && !contains(name, ".retained-")) live[name] = c;
+    }
+    return live;
+  }
+  const std::string first_ = "kb_articles";
+};
+
+TEST_F(LiveSource, EveryKindOfChangeReachesTheTarget) {
+  ASSERT_EQ(migrate({"--batch-size", "100"}).exit_code, 0);
+  auto source = open(source_uri());
+  const CollectionInfo c = source_collection(first_);
+  auto ids = source->list_ids(c, 0, 4);
+  ASSERT_TRUE(ids && ids->size() == 4u);
+  auto got = source->get_records(c, *ids);
+  ASSERT_TRUE(got && got->size() == 4u);
+  std::map<std::string, Record> by_id;
+  for (auto& r : *got) by_id[r.id] = r;
+  const std::string deleted = (*ids)[0], readded = (*ids)[1], moved = (*ids)[2],
+                    relabelled = (*ids)[3];
+  ASSERT_TRUE(source->delete_records(c, std::vector<std::string>{deleted, readded}));
+  Record again = by_id[readded];
+  again.embedding.assign(8, 0.0f);
+  again.embedding[3] = 1.0f;  // another vector, same id
+  Record vector_only = by_id[moved];
+  vector_only.embedding[0] = -vector_only.embedding[0];
+  Record metadata_only = by_id[relabelled];
+  metadata_only.metadata.erase("lang");  // a key removed: upsert alone would keep it
+  metadata_only.metadata["label"] = std::string("new");
+  ASSERT_TRUE(source->upsert(c, std::vector<Record>{again, vector_only, metadata_only}));
+  ASSERT_TRUE(source->upsert(
+      c, std::vector<Record>{{"brand-new", std::vector<float>(8, 0.125f), "new doc", {}}}));
+
+  auto dry = sync({"--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_TRUE(contains(dry.output, first_ + ": 1 added, 3 changed, 1 deleted")) << dry.output;
+  EXPECT_TRUE(contains(dry.output, "nothing was written")) << dry.output;
+  EXPECT_NE(diff_text(state_of(source_uri()), state_of(target_uri())), "");
+
+  auto run = sync();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(contains(run.output, first_ + ": 1 added, 3 changed, 1 deleted")) << run.output;
+  EXPECT_TRUE(contains(run.output, "converged")) << run.output;
+  EXPECT_EQ(diff_text(state_of(source_uri()), state_of(target_uri())), "");
+  auto m = nlohmann::json::parse(*read_file(work_dir() / "run.json"));
+  ASSERT_EQ(m["syncs"].size(), 1u);
+  EXPECT_EQ(m["syncs"][0]["collections"][first_]["deleted"], 1);
+  EXPECT_TRUE(m["syncs"][0]["converged"].get<bool>());
+  // The run's own validation now judges the synced state.
+  auto v = validate();
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+
+  // Nothing changed since: a second sync finds nothing and writes nothing.
+  const std::size_t audited = lines_of(work_dir() / "audit.jsonl");
+  auto idle = sync();
+  ASSERT_EQ(idle.exit_code, 0) << idle.output;
+  EXPECT_TRUE(contains(idle.output, "0 change(s) applied")) << idle.output;
+  EXPECT_EQ(lines_of(work_dir() / "audit.jsonl"), audited) << "an idle sync wrote to the target";
+}
+
+TEST_F(LiveSource, KilledMidSyncThenSyncAgainIsIdentical) {
+  ASSERT_EQ(migrate({"--batch-size", "50"}).exit_code, 0);
+  auto source = open(source_uri());
+  const CollectionInfo c = source_collection(first_);
+  std::vector<Record> changes;
+  for (int i = 0; i < 120; ++i) {
+    changes.push_back({"late-" + std::to_string(i), std::vector<float>(8, 0.002f * static_cast<float>(i)), "late", {}});
+  }
+  ASSERT_TRUE(source->upsert(c, changes));
+  auto ids = source->list_ids(c, 0, 30);
+  ASSERT_TRUE(ids);
+  ASSERT_TRUE(source->delete_records(c, *ids));
+  // Killed right after the second target write was acknowledged, before the snapshots caught up.
+  auto killed = sync({}, {{"CHROMA_MIGRATE_FAULTS", "target.upsert=crash@2"}});
+  ASSERT_TRUE(killed.signaled) << killed.output;
+  auto again = sync();
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(diff_text(state_of(source_uri()), state_of(target_uri())), "");
+  EXPECT_EQ(validate().exit_code, 0);
+}
+
+TEST_F(LiveSource, StagedRunUnderWritesSyncsThenCutsOverToTheSourceExactly) {
+  Writer writer(open(source_uri()), source_collection(first_));
+  writer.start();
+  auto run = migrate({"--stage", "--run-id", "live1", "--batch-size", "50"});
+  const std::size_t during = writer.operations();
+  // A sync while the writer still writes: applied, but it cannot converge on a moving source.
+  auto busy = sync();
+  writer.stop();
+  ASSERT_EQ(run.exit_code, 0) << "a busy source must not stop the run\n" << run.output;
+  EXPECT_GT(during, 0u);
+  ASSERT_EQ(busy.exit_code, 0) << busy.output;
+  // The final sync on a quiet source converges, and the cutover serves the source exactly.
+  auto final_sync = sync();
+  ASSERT_EQ(final_sync.exit_code, 0) << final_sync.output;
+  EXPECT_TRUE(contains(final_sync.output, "converged (")) << final_sync.output;
+  ASSERT_EQ(validate().exit_code, 0);
+  auto cut = work({"--cutover"});
+  ASSERT_EQ(cut.exit_code, 0) << cut.output;
+  EXPECT_EQ(diff_text(state_of(source_uri()), live_target()), "");
+}
+
+TEST_F(LiveSource, InPlaceRunUnderWritesSyncsToTheSourceExactly) {
+  Writer writer(open(source_uri()), source_collection(first_));
+  writer.start();
+  auto run = migrate({"--batch-size", "50"});
+  writer.stop();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto synced = sync();
+  ASSERT_EQ(synced.exit_code, 0) << synced.output;
+  EXPECT_EQ(diff_text(state_of(source_uri()), state_of(target_uri())), "");
+  EXPECT_EQ(validate().exit_code, 0);
+}
+
+// With a mapping, a changed record can move to another target collection: its old copy goes.
+TEST_F(LiveSource, AMappedRecordThatChangesRouteMovesBetweenTargets) {
+  nlohmann::json mapping = {
+      {"mapping_version", 1},
+      {"targets", {{"english", nlohmann::json::object()}, {"others", nlohmann::json::object()}}},
+      {"routes",
+       {{{"from", {first_}}, {"where", {{"lang", {{"eq", "en"}}}}}, {"to", "english"}},
+        {{"from", {first_}}, {"to", "others"}}}}};
+  const auto file = dir_ / "mapping.json";
+  ASSERT_TRUE(write_file_atomic(file, mapping.dump()));
+  auto migrated = migrate({"--mapping", file.string()});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+  auto target = open(target_uri());
+  auto english = target->find_collection("english");
+  ASSERT_TRUE(english && *english);
+  auto ids = target->list_ids(**english, 0, 1);
+  ASSERT_TRUE(ids && ids->size() == 1u);
+  const std::string id = ids->front();
+  auto source = open(source_uri());
+  const CollectionInfo c = source_collection(first_);
+  auto got = source->get_records(c, std::vector<std::string>{id});
+  ASSERT_TRUE(got && got->size() == 1u);
+  Record r = got->front();
+  r.metadata["lang"] = std::string("de");
+  ASSERT_TRUE(source->upsert(c, std::vector<Record>{r}));
+
+  auto run = sync();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(contains(run.output, first_ + ": 0 added, 1 changed, 0 deleted")) << run.output;
+  auto in_english = target->get_records(**english, std::vector<std::string>{id});
+  ASSERT_TRUE(in_english);
+  EXPECT_TRUE(in_english->empty()) << "the old copy stayed in 'english'";
+  auto others = target->find_collection("others");
+  ASSERT_TRUE(others && *others);
+  auto in_others = target->get_records(**others, std::vector<std::string>{id});
+  ASSERT_TRUE(in_others && in_others->size() == 1u);
+  EXPECT_EQ(std::get<std::string>(in_others->front().metadata.at("lang")), "de");
+  auto v = validate();
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
+}  // namespace
+}  // namespace cm::testing
