@@ -4,7 +4,10 @@
 //               corpus, then only times POSTing them with --workers clients: the target's ceiling.
 //   raw-get:    times paginated get (embeddings, documents, metadatas) of every collection with
 //               --workers clients, bodies downloaded but not parsed: the source's read ceiling.
-// Each prints one JSON line: {"mode", "records", "seconds", "records_per_second", "bytes"}.
+//   mutate:     changes --fraction of every collection's records like a live writer would: of
+//               the chosen ids, a third get a new vector, a third are deleted, and as many new
+//               records are added; prints {"mode", "changed", "deleted", "added"}.
+// The others print one JSON line: {"mode", "records", "seconds", "records_per_second", "bytes"}.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -84,6 +87,10 @@ int main(int argc, char** argv) {
     sub->add_option("--batch-size", batch)->capture_default_str();
     sub->add_option("--workers", workers)->capture_default_str();
   }
+  double fraction = 0.01;
+  auto* mutate = app.add_subcommand("mutate", "change a fraction of the records (bench/sync.sh)");
+  mutate->add_option("--source", url)->required();
+  mutate->add_option("--fraction", fraction)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   CLI11_PARSE(app, argc, argv);
 
   auto uri = cm::parse_store_uri(url);
@@ -95,6 +102,56 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> jobs;
   std::uint64_t records = 0;
 
+  if (*mutate) {
+    auto collections = (*store)->list_collections();
+    if (!collections) die("list", collections.error());
+    std::uint64_t changed = 0, deleted = 0, added = 0;
+    const auto step = static_cast<std::uint64_t>(1.0 / std::max(fraction, 1e-9));
+    for (const auto& c : *collections) {
+      std::vector<std::string> chosen;
+      for (std::uint64_t offset = 0;; offset += 10000) {
+        auto ids = (*store)->list_ids(c, offset, 10000);
+        if (!ids) die("list ids", ids.error());
+        for (std::size_t i = 0; i < ids->size(); ++i) {
+          if ((offset + i) % step == 0) chosen.push_back((*ids)[i]);
+        }
+        if (ids->size() < 10000) break;
+      }
+      auto chosen_records = (*store)->get_records(c, chosen);
+      if (!chosen_records) die("get", chosen_records.error());
+      std::vector<cm::Record> rewrite, fresh;
+      std::vector<std::string> gone;
+      for (std::size_t i = 0; i < chosen_records->size(); ++i) {
+        cm::Record r = (*chosen_records)[i];
+        if (i % 3 == 0) {
+          r.embedding[0] = -r.embedding[0];  // the vector alone changes
+          rewrite.push_back(std::move(r));
+        } else if (i % 3 == 1) {
+          gone.push_back(r.id);
+        } else {
+          r.id += "-new";
+          fresh.push_back(std::move(r));
+        }
+      }
+      for (const auto* part : {&rewrite, &fresh}) {
+        if (part->empty()) continue;
+        if (auto st = (*store)->upsert(c, *part); !st) die("upsert", st.error());
+      }
+      if (!gone.empty()) {
+        if (auto st = (*store)->delete_records(c, gone); !st) die("delete", st.error());
+      }
+      changed += rewrite.size();
+      deleted += gone.size();
+      added += fresh.size();
+    }
+    std::printf(
+        "%s\n",
+        nlohmann::json(
+            {{"mode", "mutate"}, {"changed", changed}, {"deleted", deleted}, {"added", added}})
+            .dump()
+            .c_str());
+    return 0;
+  }
   if (*ingest) {
     auto specs = cm::corpus::collection_specs(corpus);
     for (std::size_t c = 0; c < specs.size(); ++c) {

@@ -109,6 +109,10 @@ class LiveSource : public MigrateIntegration {
     }
     return live;
   }
+  bool target_has(const std::string& name) const {
+    auto found = open(target_uri())->find_collection(name);
+    return found && *found;
+  }
   const std::string first_ = "kb_articles";
 };
 
@@ -170,7 +174,10 @@ TEST_F(LiveSource, KilledMidSyncThenSyncAgainIsIdentical) {
   const CollectionInfo c = source_collection(first_);
   std::vector<Record> changes;
   for (int i = 0; i < 120; ++i) {
-    changes.push_back({"late-" + std::to_string(i), std::vector<float>(8, 0.002f * static_cast<float>(i)), "late", {}});
+    changes.push_back({"late-" + std::to_string(i),
+                       std::vector<float>(8, 0.002f * static_cast<float>(i)),
+                       "late",
+                       {}});
   }
   ASSERT_TRUE(source->upsert(c, changes));
   auto ids = source->list_ids(c, 0, 30);
@@ -204,6 +211,34 @@ TEST_F(LiveSource, StagedRunUnderWritesSyncsThenCutsOverToTheSourceExactly) {
   auto cut = work({"--cutover"});
   ASSERT_EQ(cut.exit_code, 0) << cut.output;
   EXPECT_EQ(diff_text(state_of(source_uri()), live_target()), "");
+}
+
+// --cutover's final sync: more changes than --max-final-sync refuses the cutover (exit 3, the live
+// names untouched, the changes applied to the staged collections); a re-validated run cuts over
+// with the source's latest state and prints the write-freeze window.
+TEST_F(LiveSource, TheFinalSyncBoundsWhatTheCutoverSwapsInUnvalidated) {
+  ASSERT_EQ(migrate({"--stage", "--run-id", "fin1", "--batch-size", "100"}).exit_code, 0);
+  ASSERT_EQ(validate().exit_code, 0);
+  auto source = open(source_uri());
+  const CollectionInfo c = source_collection(first_);
+  std::vector<Record> late;
+  for (int i = 0; i < 5; ++i) {
+    late.push_back({"late-" + std::to_string(i), std::vector<float>(8, 0.25f), "late", {}});
+  }
+  ASSERT_TRUE(source->upsert(c, late));
+  auto refused = work({"--cutover", "--max-final-sync", "2"});
+  EXPECT_EQ(refused.exit_code, kExitConfigMismatch) << refused.output;
+  EXPECT_TRUE(contains(refused.output, "applied 5 changes (more than --max-final-sync 2)"))
+      << refused.output;
+  EXPECT_FALSE(target_has(first_ + ".retained-fin1")) << "the cutover went ahead";
+  ASSERT_EQ(validate().exit_code, 0);
+  auto cut = work({"--cutover", "--max-final-sync", "2"});
+  ASSERT_EQ(cut.exit_code, 0) << cut.output;
+  EXPECT_TRUE(contains(cut.output, "write-freeze window")) << cut.output;
+  EXPECT_EQ(diff_text(state_of(source_uri()), live_target()), "");
+  auto m = nlohmann::json::parse(*read_file(work_dir() / "run.json"));
+  ASSERT_EQ(m["syncs"].size(), 2u);
+  EXPECT_TRUE(m["syncs"][1]["final"].get<bool>());
 }
 
 TEST_F(LiveSource, InPlaceRunUnderWritesSyncsToTheSourceExactly) {
