@@ -12,6 +12,7 @@
 #include "common/base/clock.hpp"
 #include "common/base/logging.hpp"
 #include "common/run/run_manifest.hpp"
+#include "common/run/source_diff.hpp"
 #include "common/run/work_dir.hpp"
 #include "common/run/work_dir_lock.hpp"
 #include "common/snapshot/snapshot_store.hpp"
@@ -181,89 +182,18 @@ class CollectionSync {
     CM_ASSIGN_OR_RETURN(auto snap, run_.source_snapshot.store->find_collection(name_));
     if (!snap) return make_error(ErrorCode::kCorruption, "the source snapshot lacks " + name_);
     snap_ = *snap;
-    CM_RETURN_IF_ERROR(scan_and_apply());
-    CM_RETURN_IF_ERROR(apply_deletions());
+    CM_ASSIGN_OR_RETURN(
+        SourceDiffCounts counts,
+        diff_source(*run_.source, source_, *run_.source_snapshot.store, snap_, run_.batch,
+                    [this](std::vector<Record>& changed, const std::vector<const Record*>& olds,
+                           const std::vector<const Record*>& deleted) {
+                      return apply(changed, olds, deleted);
+                    }));
+    static_cast<SourceDiffCounts&>(delta_) = std::move(counts);
     return delta_;
   }
 
  private:
-  Status scan_and_apply() {
-    const auto page = static_cast<std::uint32_t>(run_.batch);
-    for (std::uint64_t offset = 0;; offset += page) {
-      CM_ASSIGN_OR_RETURN(auto listed, run_.source->list_ids(source_, offset, page));
-      std::vector<std::string> fresh;
-      for (auto& id : listed) {
-        if (!listed_.contains(id_hash(id))) fresh.push_back(std::move(id));
-      }
-      if (!fresh.empty()) CM_RETURN_IF_ERROR(compare_batch(fresh));
-      if (listed.size() < page) return ok_status();
-    }
-  }
-
-  // Reads the batch at both ends, keeps what differs, applies it.
-  Status compare_batch(const std::vector<std::string>& ids) {
-    CM_ASSIGN_OR_RETURN(auto now, run_.source->get_records(source_, ids));
-    CM_ASSIGN_OR_RETURN(auto before, run_.source_snapshot.store->get_records(snap_, ids));
-    std::unordered_map<std::string, const Record*> old_by_id;
-    for (const auto& r : before) old_by_id.emplace(r.id, &r);
-    std::vector<Record> changed;
-    std::vector<const Record*> olds;
-    for (auto& r : now) {
-      listed_.insert(id_hash(r.id));  // only ids that still exist: the rest are candidates
-      auto it = old_by_id.find(r.id);
-      if (it == old_by_id.end()) {
-        ++delta_.added;
-      } else if (record_digest(*it->second) != record_digest(r)) {
-        ++delta_.changed;
-      } else {
-        continue;
-      }
-      if (delta_.samples.size() < 5) delta_.samples.push_back(r.id);
-      olds.push_back(it == old_by_id.end() ? nullptr : it->second);
-      changed.push_back(std::move(r));
-    }
-    if (changed.empty()) return ok_status();
-    return apply(changed, olds, {});
-  }
-
-  // Ids the snapshot holds that the source did not list: deleted, once a get by id confirms it.
-  Status apply_deletions() {
-    std::vector<std::string> candidates;
-    const auto page = static_cast<std::uint32_t>(run_.batch);
-    for (std::uint64_t offset = 0;; offset += page) {
-      CM_ASSIGN_OR_RETURN(auto ids, run_.source_snapshot.store->list_ids(snap_, offset, page));
-      for (auto& id : ids) {
-        if (!listed_.contains(id_hash(id))) candidates.push_back(std::move(id));
-      }
-      if (ids.size() < page) break;
-    }
-    for (std::size_t at = 0; at < candidates.size(); at += run_.batch) {
-      std::vector<std::string> ids(candidates.begin() + static_cast<std::ptrdiff_t>(at),
-                                   candidates.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                            candidates.size(), at + run_.batch)));
-      CM_ASSIGN_OR_RETURN(auto still, run_.source->get_records(source_, ids));
-      std::unordered_set<std::string> present;
-      for (const auto& r : still) present.insert(r.id);
-      std::vector<std::string> gone;
-      for (auto& id : ids) {
-        if (!present.contains(id)) gone.push_back(std::move(id));
-      }
-      // Records that exist but were skipped by the offset paging: compared like the others.
-      std::vector<std::string> skipped(present.begin(), present.end());
-      if (!skipped.empty()) CM_RETURN_IF_ERROR(compare_batch(skipped));
-      if (gone.empty()) continue;
-      CM_ASSIGN_OR_RETURN(auto before, run_.source_snapshot.store->get_records(snap_, gone));
-      delta_.deleted += before.size();
-      for (const auto& r : before) {
-        if (delta_.samples.size() < 5) delta_.samples.push_back(r.id);
-      }
-      std::vector<const Record*> olds;
-      for (const auto& r : before) olds.push_back(&r);
-      CM_RETURN_IF_ERROR(apply({}, {}, olds));
-    }
-    return ok_status();
-  }
-
   // Where the run's transform puts `r` (nullopt: skipped by the mapping).
   // `sign` counts the placement into (+1) or out of (-1) the transform's figures.
   Result<std::optional<Placed>> place(const Record& r, std::int64_t sign) {
@@ -358,7 +288,6 @@ class CollectionSync {
   std::string name_;
   RouteChanges route_changes_;
   CollectionInfo source_, snap_;
-  std::unordered_set<std::uint64_t> listed_;
   CollectionDelta delta_;
 };
 

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "common/run/source_diff.hpp"
 #include "migrate/cutover.hpp"
 
 namespace cm::migrate {
@@ -46,11 +47,8 @@ struct SyncOptions {
 // --max-final-sync); a final sync that applies more refuses the cutover (validate again).
 inline constexpr std::uint64_t kDefaultMaxFinalSync = 1000;
 
-struct CollectionDelta {
+struct CollectionDelta : SourceDiffCounts {
   std::string source_collection;
-  std::uint64_t added = 0, changed = 0, deleted = 0;
-  std::vector<std::string> samples;  // up to 5 changed ids
-  std::uint64_t total() const { return added + changed + deleted; }
 };
 
 struct SyncSummary {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/base/atomic_file.hpp"
+#include "validate/source_drift.hpp"
 
 namespace cm::validate {
 namespace {
@@ -112,7 +113,7 @@ std::string render_markdown(const nlohmann::json& report) {
     md += "\n<details><summary>Figures</summary>\n\n```json\n" +
           dump(t.value("figures", nlohmann::json::object()), 2) + "\n```\n\n</details>\n";
   }
-  return md;
+  return md + render_drift_markdown(report);
 }
 
 std::string render_console_summary(const nlohmann::json& report,
@@ -134,6 +135,7 @@ std::string render_console_summary(const nlohmann::json& report,
       (report.value("rollback_triggered", false) ? "YES (" + text(report, "rollback_reason") + ")"
                                                  : std::string("no")) +
       "\n";
+  out += render_drift_console(report);
   out += "  reports:            " + json_path.string() + "\n                      " +
          markdown_path_for(json_path).string() + "\n";
   return out;

@@ -12,6 +12,7 @@
 #include "validate/record_pass.hpp"
 #include "validate/report.hpp"
 #include "validate/semantic/queries_file.hpp"
+#include "validate/source_drift.hpp"
 
 namespace cm::validate {
 namespace {
@@ -220,6 +221,10 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   }
   ValidationOutcome out;
   out.report = report_to_json(header, verdict, results);
+  if (live_source) {
+    out.report["source_drift"] =
+        measure_source_drift(*live_source, exported, in.manifest, work.root().string(), 1000);
+  }
   out.overall = verdict.overall;
   out.json_path = request.report_path.empty() ? work.validation_report() : request.report_path;
   out.markdown_path = markdown_path_for(out.json_path);

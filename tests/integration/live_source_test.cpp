@@ -141,6 +141,18 @@ TEST_F(LiveSource, EveryKindOfChangeReachesTheTarget) {
   ASSERT_TRUE(source->upsert(
       c, std::vector<Record>{{"brand-new", std::vector<float>(8, 0.125f), "new doc", {}}}));
 
+  // Validation against the live source reports the drift beside the verdict, not in it.
+  auto drifted = run_process(CHROMA_VALIDATE_BIN, {"--work-dir", work_dir().string(), "--sample",
+                                                   "10", "--source", source_uri()});
+  EXPECT_EQ(drifted.exit_code, 0) << "drift must not change the verdict\n" << drifted.output;
+  EXPECT_TRUE(contains(drifted.output, "source drift:       5 change(s)")) << drifted.output;
+  auto report = nlohmann::json::parse(*read_file(work_dir() / "validation_report.json"));
+  EXPECT_EQ(report["overall_status"], "PASSED");
+  EXPECT_EQ(report["source_drift"]["total"], 5);
+  EXPECT_EQ(report["source_drift"]["collections"][first_]["changed"], 3);
+  EXPECT_EQ(report["source_drift"]["collections"][first_]["deleted"], 1);
+  EXPECT_TRUE(contains(*read_file(work_dir() / "validation_report.md"), "## Source drift"));
+
   auto dry = sync({"--dry-run"});
   ASSERT_EQ(dry.exit_code, 0) << dry.output;
   EXPECT_TRUE(contains(dry.output, first_ + ": 1 added, 3 changed, 1 deleted")) << dry.output;
