@@ -45,4 +45,11 @@ Result<Journal> plan_rollback(VectorStore& target, const RunManifest& manifest,
 Result<std::string> describe_plan(const Journal& journal, VectorStore& target,
                                   const SnapshotManifest* backup);
 
+// What the operator must know before the rollback acts: collections of the run to be archived and
+// dropped that hold another number of records than the run wrote (expected_records): applications
+// wrote to them after the run (typically after a cutover). One line each; "" when none. Their
+// records are not lost: the archive keeps them and the report lists them by id.
+Result<std::string> describe_writes_after_run(const Journal& journal, VectorStore& target,
+                                              const RunManifest& manifest);
+
 }  // namespace cm::rollback

@@ -13,18 +13,47 @@ const char* done_mark(bool done) {
 
 // The records of an archive item now: it is under its planned name, or (path A, before the
 // renames are undone) still under the live name.
+Result<std::optional<CollectionInfo>> collection_now(VectorStore& target, const ArchiveItem& item);
+
 Result<std::string> records_now(VectorStore& target, const ArchiveItem& item) {
+  CM_ASSIGN_OR_RETURN(auto found, collection_now(target, item));
+  if (!found) return std::string(item.state == ArchiveState::kDropped ? "dropped" : "not found");
+  CM_ASSIGN_OR_RETURN(std::uint64_t n, target.count(*found));
+  return fmt::format("{} records now{}", n,
+                     found->name == item.name ? "" : " (under " + found->name + ")");
+}
+
+// The archive item's collection now (under its planned name, or still under the live name).
+Result<std::optional<CollectionInfo>> collection_now(VectorStore& target, const ArchiveItem& item) {
   for (const auto* name : {&item.name, &item.live_name}) {
     CM_ASSIGN_OR_RETURN(auto found, target.find_collection(*name));
-    if (found && (item.collection_id.empty() || found->id == item.collection_id)) {
-      CM_ASSIGN_OR_RETURN(std::uint64_t n, target.count(*found));
-      return fmt::format("{} records now{}", n, *name == item.name ? "" : " (under " + *name + ")");
-    }
+    if (found && (item.collection_id.empty() || found->id == item.collection_id)) return found;
   }
-  return std::string(item.state == ArchiveState::kDropped ? "dropped" : "not found");
+  return std::optional<CollectionInfo>{};
 }
 
 }  // namespace
+
+Result<std::string> describe_writes_after_run(const Journal& j, VectorStore& target,
+                                              const RunManifest& m) {
+  std::string out;
+  for (const auto& a : j.archive) {
+    if (a.state != ArchiveState::kPending) continue;
+    const auto* entry = m.find_target(a.live_name);
+    if (!entry) continue;
+    CM_ASSIGN_OR_RETURN(auto found, collection_now(target, a));
+    if (!found) continue;
+    CM_ASSIGN_OR_RETURN(std::uint64_t now, target.count(*found));
+    if (now == entry->expected_records) continue;
+    out += fmt::format(
+        "'{}' holds {} records, the run wrote {}: it was written after the run (e.g. by "
+        "applications after the cutover). Those writes are archived into {} with the rest and "
+        "listed by id in the rollback report, not restored to the target\n",
+        found->name, now, entry->expected_records,
+        WorkDir::snapshot_relative(WorkDir::kArchiveSnapshot));
+  }
+  return out;
+}
 
 Result<std::string> describe_plan(const Journal& j, VectorStore& target,
                                   const SnapshotManifest* backup) {

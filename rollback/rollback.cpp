@@ -174,10 +174,14 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
     plan.trigger = trigger_to_json(trigger);
     plan.started_at = invocation_start;
     plan.backup_path = backup ? m.backup.value("path", "") : "";
+    // Said before anything is changed: writes the target took after the run are archived, not
+    // restored.
+    CM_ASSIGN_OR_RETURN(std::string later, describe_writes_after_run(plan, *target, m));
+    if (!later.empty()) spdlog::warn("written after the run: {}", later);
     if (o.dry_run) {
       CM_ASSIGN_OR_RETURN(std::string text, describe_plan(plan, *target, bm));
       return message(Kind::kDryRun, m,
-                     "trigger: " + describe_trigger(trigger) + "\n" + text +
+                     "trigger: " + describe_trigger(trigger) + "\n" + text + later +
                          "dry run: nothing was changed or written\n");
     }
     CM_ASSIGN_OR_RETURN(journal, JournalStore::create(work.rollback_journal(), std::move(plan)));

@@ -153,5 +153,40 @@ TEST_F(RollbackIntegration, ReplacedCollectionWrittenAfterTheRunIsListedWithTheA
   EXPECT_EQ((*kept)[0].document, app.document);
 }
 
+// After a cutover, applications write to the new live collections. Rolling back says so before
+// it acts (and in --dry-run), archives those writes with the run's data, and lists them by id.
+TEST_F(RollbackIntegration, WritesAfterTheCutoverAreAnnouncedArchivedAndListed) {
+  seed_target(4, 80);
+  const auto before = state_of(target_uri());
+  ASSERT_EQ(migrate({"--stage", "--if-exists", "replace", "--run-id", "w1", "--batch-size", "50"})
+                .exit_code,
+            0);
+  ASSERT_EQ(validate().exit_code, 0);
+  ASSERT_EQ(tool(CHROMA_MIGRATE_BIN, {"--cutover"}).exit_code, 0);
+  auto store = open(target_uri());
+  auto live = store->find_collection("kb_articles");
+  ASSERT_TRUE(live && *live);
+  std::vector<Record> app;
+  for (int i = 0; i < 3; ++i) {
+    app.push_back({"after-cutover-" + std::to_string(i),
+                   std::vector<float>(8, 0.5f),
+                   std::string("written after the cutover"),
+                   {}});
+  }
+  ASSERT_TRUE(store->upsert(**live, app));
+
+  auto dry = rollback({"--dry-run", "--force", "--reason", "test"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_NE(dry.output.find("it was written after the run"), std::string::npos) << dry.output;
+  auto run = rollback({"--force", "--reason", "bad data found after the cutover"});
+  EXPECT_NE(run.output.find("written after the run"), std::string::npos) << run.output;
+  expect_rolled_back(run, before);
+  const auto report = rollback_report();
+  const auto& o = report["archive"]["others_wrote"];
+  ASSERT_TRUE(o.contains("kb_articles.staged-w1")) << report["archive"].dump(2);
+  EXPECT_EQ(o["kb_articles.staged-w1"]["count"], 3);
+  EXPECT_EQ(o["kb_articles.staged-w1"]["live_name"], "kb_articles");
+}
+
 }  // namespace
 }  // namespace cm::testing
