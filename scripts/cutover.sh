@@ -2,7 +2,8 @@
 # The operator flow, unattended: migrate, validate, then either cut over or roll back.
 #
 #   scripts/cutover.sh --source URI --target URI --work-dir DIR [--staged] [--accept-warning]
-#                      [--inject-fault SPEC] [-- extra chroma-migrate flags...]
+#                      [--inject-fault SPEC] [--sync-threshold N] [--sync-rounds N]
+#                      [-- extra chroma-migrate flags...]
 #
 #   1. chroma-migrate (with --stage when --staged; --resume when DIR already holds the run).
 #      A migrate failure that leaves the target suspect (exit 6 verify failed, 7 corruption,
@@ -10,8 +11,13 @@
 #      target took writes) is rolled back (--force); any other failure stops here with the run
 #      intact, to be resumed (after 4, 8 or 130 of an in-place run that wrote, it says that the
 #      live collections are partly written).
+#      Then catch-up syncs (chroma-migrate --sync) until one applies at most --sync-threshold
+#      changes (default 1000; at most --sync-rounds rounds, default 5): a live source's writes
+#      during the migration reach the target before it is validated.
 #   2. chroma-validate.
-#   3. PASSED: a staged run is swapped in (chroma-migrate --cutover); an in-place run is already live.
+#   3. PASSED: a staged run is swapped in (chroma-migrate --cutover, whose final sync carries the
+#      last writes over and must converge: stop the source's writers first); an in-place run is
+#      already live.
 #      WARNING: held for review (staged collections kept) unless --accept-warning.
 #      FAILED: chroma-rollback puts the target back and verifies it.
 #   Finally it prints where every report is.
@@ -34,7 +40,7 @@
 #   {"outcome": "step-failed", "exit_code": 12, "step": "migrate", "step_exit_code": 2,
 #    "work_dir": "DIR", "message": "...", "finished_at": "..."}
 # outcome is the name of the exit code (docs/exit-codes.md); step is the last step that ran
-# (migrate | validate | cutover | rollback; null for a usage error) and step_exit_code its own
+# (migrate | sync | validate | cutover | rollback; null for a usage error) and step_exit_code its own
 # exit code (docs/exit-codes.md, that tool's table). For a usage error the file is written only
 # when DIR already exists.
 #
@@ -58,7 +64,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${CHROMA_BIN_DIR:-$root/build/bin}"
 
 source_uri="" target_uri="" work="" staged=0 accept_warning=0 fault=""
-step=""  # the step running or last run: migrate | validate | cutover | rollback
+sync_threshold=1000 sync_rounds=5
+step=""  # the step running or last run: migrate | sync | validate | cutover | rollback
 extra=()
 
 say() { printf '\ncutover.sh: %s\n' "$*"; }
@@ -145,14 +152,18 @@ interrupted() {
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --source|--target|--work-dir|--inject-fault)
+    --source|--target|--work-dir|--inject-fault|--sync-threshold|--sync-rounds)
       [[ $# -ge 2 ]] || usage "$1 needs a value"
       case "$1" in
         --source) source_uri="$2" ;;
         --target) target_uri="$2" ;;
         --work-dir) work="$2" ;;
         --inject-fault) fault="$2" ;;
+        --sync-threshold) sync_threshold="$2" ;;
+        --sync-rounds) sync_rounds="$2" ;;
       esac
+      [[ ("$1" != --sync-threshold && "$1" != --sync-rounds) || "$2" =~ ^[0-9]+$ ]] ||
+        usage "$1 needs a whole number, not '$2'"
       shift 2 ;;
     --staged) staged=1; shift ;;
     --accept-warning) accept_warning=1; shift ;;
@@ -230,6 +241,29 @@ if [[ $rc -ne 0 ]]; then
     "${partly}step migrate failed: chroma-migrate exited $rc (docs/exit-codes.md); nothing was rolled back. Resume with the same command, or roll back with: $bin/chroma-rollback --work-dir $work --force --reason '...'"
 fi
 
+# Catch-up: a live source kept taking writes while it was migrated. Sync until one sync applies
+# at most --sync-threshold changes (the cutover's final sync then has little left to do).
+step=sync
+sync=("$bin/chroma-migrate" --sync --work-dir "$work" --source "$source_uri" --target "$target_uri")
+dry_run=0
+for flag in "${extra[@]}"; do [[ "$flag" == --dry-run ]] && dry_run=1; done
+for ((round = 1; dry_run == 0; round++)); do  # a dry run wrote nothing to catch up
+  say "catch-up sync $round: ${sync[*]}"
+  sync_out="$("${sync[@]}" 2>&1)"
+  rc=$?
+  printf '%s\n' "$sync_out"
+  if [[ $rc -ne 0 ]]; then
+    step_failed sync "$rc" \
+      "step sync failed: chroma-migrate --sync exited $rc; nothing was rolled back. Run the same command again to resume"
+  fi
+  changes="$(sed -n 's/.* \([0-9][0-9]*\) change(s) applied.*/\1/p' <<<"$sync_out" | tail -1)"
+  [[ -n "$changes" && $changes -le $sync_threshold ]] && break
+  if [[ $round -ge $sync_rounds ]]; then
+    step_failed sync 0 \
+      "the source keeps changing: $sync_rounds catch-up syncs each applied more than $sync_threshold changes (last: ${changes:-?}). Slow or stop its writers, then run the same command again"
+  fi
+done
+
 step=validate
 say "step 2/3: chroma-validate --work-dir $work"
 "$bin/chroma-validate" --work-dir "$work" --target "$target_uri"
@@ -252,7 +286,8 @@ esac
 if [[ $staged -eq 1 ]]; then
   step=cutover
   say "step 3/3: chroma-migrate --cutover --work-dir $work"
-  cutover=("$bin/chroma-migrate" --cutover --work-dir "$work" --target "$target_uri")
+  cutover=("$bin/chroma-migrate" --cutover --work-dir "$work" --source "$source_uri"
+           --target "$target_uri" --max-final-sync "$sync_threshold")
   [[ $accept_warning -eq 1 ]] && cutover+=(--accept-warning)
   "${cutover[@]}"
   rc=$?

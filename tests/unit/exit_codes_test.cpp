@@ -203,11 +203,13 @@ class CutoverScriptMapping : public ::testing::Test {
              ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(root_);
     std::filesystem::create_directories(root_ / "bin");
-    // chroma-migrate (and --cutover), chroma-validate, chroma-rollback: exit $STUB_<STEP>_RC;
-    // migrate creates the work dir, and with STUB_AUDIT=1 an audit.jsonl (it wrote).
+    // chroma-migrate (and --cutover, --sync), chroma-validate, chroma-rollback: exit
+    // $STUB_<STEP>_RC; migrate creates the work dir, and with STUB_AUDIT=1 an audit.jsonl (it
+    // wrote); --sync says it applied $STUB_SYNC_CHANGES (0) changes.
     const std::string stub = R"(
 step=$STEP
-for a in "$@"; do [[ $a == --cutover ]] && step=CUTOVER; done
+for a in "$@"; do [[ $a == --cutover ]] && step=CUTOVER; [[ $a == --sync ]] && step=SYNC; done
+[[ $step == SYNC ]] && echo "sync 1 of run stub: ${STUB_SYNC_CHANGES:-0} change(s) applied in 0.1s; converged"
 while [[ $# -gt 0 ]]; do
   if [[ $1 == --work-dir ]]; then
     mkdir -p "$2"
@@ -287,6 +289,10 @@ TEST_F(CutoverScriptMapping, AStepsOwnCodeNeverComesOutAsTheScripts) {
   // 6 before anything was written (no audit.jsonl): nothing to roll back.
   expect({{"STUB_MIGRATE_RC", "6"}}, {}, kCutoverExitStepFailed, "migrate", 6);
   expect({{"STUB_MIGRATE_RC", "130"}}, {}, kCutoverExitInterrupted, "migrate", 130);
+  // A catch-up sync that fails, or a source that keeps changing faster than syncs catch up.
+  expect({{"STUB_SYNC_RC", "4"}}, {}, kCutoverExitStepFailed, "sync", 4);
+  expect({{"STUB_SYNC_CHANGES", "5000"}}, {"--sync-rounds", "2"}, kCutoverExitStepFailed, "sync",
+         0);
   // chroma-validate could not run (3): step failed, not "the rollback failed".
   expect({{"STUB_VALIDATE_RC", "3"}}, {}, kCutoverExitStepFailed, "validate", 3);
   expect({{"STUB_CUTOVER_RC", "9"}}, {"--staged"}, kCutoverExitStepFailed, "cutover", 9);
