@@ -19,6 +19,7 @@
 #include "common/run/work_dir.hpp"
 #include "common/run/work_dir_lock.hpp"
 #include "common/snapshot/snapshot_store.hpp"
+#include "migrate/finished_run.hpp"
 
 namespace cm::migrate {
 namespace {
@@ -35,35 +36,17 @@ struct StagedRun {
 // Everything --cutover and --finalize check before they connect: a complete, staged, not rolled
 // back run; then the interlocks, then the target store (audited like the migration's).
 Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
-  StagedRun run{
-      .work = WorkDir(o.work_dir), .lock = nullptr, .manifest = nullptr, .target = nullptr};
-  if (!std::filesystem::exists(run.work.run_manifest())) {
-    return make_error(
-        ErrorCode::kInvalidArgument,
-        o.work_dir.string() + " is not a chroma-migrate work directory (no run.json)");
-  }
-  CM_ASSIGN_OR_RETURN(run.lock, WorkDirLock::acquire(run.work.root(), "chroma-migrate"));
-  CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(run.work.run_manifest()));
+  CM_ASSIGN_OR_RETURN(FinishedRun finished, open_finished_run(o.work_dir, flag));
+  StagedRun run{.work = finished.work,
+                .lock = std::move(finished.lock),
+                .manifest = std::move(finished.manifest),
+                .target = nullptr};
   const auto m = run.manifest->get();
-  auto wrong_state = [&](const std::string& why) {
-    return make_error(ErrorCode::kConfigMismatch,
-                      std::string(flag) + " refused for run " + m.run_id + ": " + why);
-  };
-  if (!m.rolled_back_at.empty()) {
-    return wrong_state("it was rolled back at " + m.rolled_back_at +
-                       "; start a new run in a new --work-dir");
-  }
   if (!m.staged) {
-    return wrong_state(
+    return refuse_for_run(
+        flag, m.run_id,
         "it was not staged (--stage): its collections were written in place, there is nothing "
         "to swap");
-  }
-  CM_ASSIGN_OR_RETURN(auto checkpoint, ckpt::CheckpointStore::load(run.work.checkpoint()));
-  if (m.dry_run || checkpoint->snapshot().phase != ckpt::Phase::kComplete) {
-    return wrong_state(std::string("the migration is not complete (phase ") +
-                       ckpt::phase_name(checkpoint->snapshot().phase) +
-                       (m.dry_run ? ", last invocation a dry run" : "") +
-                       "); finish it with chroma-migrate --resume first");
   }
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {run.work.log_file("chroma-migrate", m.run_id), o.verbose, o.quiet}));

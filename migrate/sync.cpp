@@ -18,6 +18,7 @@
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
 #include "contracts/mapping.hpp"
+#include "migrate/finished_run.hpp"
 #include "migrate/merge_write.hpp"
 
 namespace cm::migrate {
@@ -53,9 +54,10 @@ struct SyncRun {
 
 Result<SyncRun> open_sync_run(const SyncOptions& o) {
   const CutoverOptions& a = o.run;
-  SyncRun run{.work = WorkDir(a.work_dir),
-              .lock = nullptr,
-              .manifest = nullptr,
+  CM_ASSIGN_OR_RETURN(FinishedRun finished, open_finished_run(a.work_dir, "--sync"));
+  SyncRun run{.work = finished.work,
+              .lock = std::move(finished.lock),
+              .manifest = std::move(finished.manifest),
               .source = nullptr,
               .target = nullptr,
               .source_snapshot = {},
@@ -65,27 +67,10 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
               .batch = 1000,
               .target_batch = 1000,
               .dry_run = o.dry_run};
-  if (!std::filesystem::exists(run.work.run_manifest())) {
-    return make_error(
-        ErrorCode::kInvalidArgument,
-        a.work_dir.string() + " is not a chroma-migrate work directory (no run.json)");
-  }
-  CM_ASSIGN_OR_RETURN(run.lock, WorkDirLock::acquire(run.work.root(), "chroma-migrate"));
-  CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::load(run.work.run_manifest()));
   const auto m = run.manifest->get();
-  auto refuse = [&](const std::string& why) {
-    return make_error(ErrorCode::kConfigMismatch,
-                      "--sync refused for run " + m.run_id + ": " + why);
-  };
-  if (!m.rolled_back_at.empty()) {
-    return refuse("it was rolled back at " + m.rolled_back_at + "; start a new run");
-  }
-  CM_ASSIGN_OR_RETURN(auto checkpoint, ckpt::CheckpointStore::load(run.work.checkpoint()));
-  if (m.dry_run || checkpoint->snapshot().phase != ckpt::Phase::kComplete) {
-    return refuse("the migration is not complete; finish it with chroma-migrate --resume first");
-  }
-  run.batch = o.batch_size ? o.batch_size
-                           : checkpoint->snapshot().config.value("batch_size", std::size_t{1000});
+  const auto& checkpoint = finished.checkpoint;
+  run.batch =
+      o.batch_size ? o.batch_size : checkpoint.config.value("batch_size", std::size_t{1000});
   if (run.batch == 0) run.batch = 1000;
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {run.work.log_file("chroma-migrate", m.run_id), a.verbose, a.quiet}));
