@@ -9,12 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/cli/exit_codes.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 #include "tests/support/fake_http_server.hpp"
+#include "tests/support/files.hpp"
 
 namespace cm::testing {
 namespace {
@@ -27,17 +26,6 @@ const std::string kSharedToken = "shared-tok-3be1f8";
 
 bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
-}
-
-bool any_file_contains(const fs::path& dir, const std::string& needle) {
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    if (contains(bytes.str(), needle)) return true;
-  }
-  return false;
 }
 
 // "http://127.0.0.1:P?database=..." with the host:port of `proxy` instead.
@@ -65,20 +53,11 @@ class CredentialsCycle : public MigrateIntegration {
   }
 
   std::map<std::string, std::string> per_store_tokens() const {
-    return {{"CHROMA_SOURCE_TOKEN", kSourceToken},
-            {"CHROMA_TARGET_TOKEN", kTargetToken},
-            {"CHROMA_BIN_DIR", CM_BIN_DIR}};
+    return {{"CHROMA_SOURCE_TOKEN", kSourceToken}, {"CHROMA_TARGET_TOKEN", kTargetToken}};
   }
-  ProcessResult flow(std::vector<std::string> args) const {
-    std::vector<std::string> all{std::string(CM_SOURCE_DIR) + "/scripts/cutover.sh",
-                                 "--source",
-                                 through(source_proxy_, source_uri()),
-                                 "--target",
-                                 through(target_proxy_, target_uri()),
-                                 "--work-dir",
-                                 work_dir().string()};
-    all.insert(all.end(), args.begin(), args.end());
-    return run_process("/bin/bash", all, per_store_tokens());
+  ProcessResult flow(const std::vector<std::string>& args) const {
+    return cutover_script(through(source_proxy_, source_uri()),
+                          through(target_proxy_, target_uri()), args, per_store_tokens());
   }
 
   // Each proxy saw requests, each with its own token only, and none was refused.
@@ -94,7 +73,7 @@ class CredentialsCycle : public MigrateIntegration {
     }
     for (const auto& token : {kSourceToken, kTargetToken}) {
       EXPECT_FALSE(contains(run.output, token)) << token;
-      EXPECT_FALSE(any_file_contains(work_dir(), token)) << token << " in the work dir";
+      EXPECT_EQ(files_containing(work_dir(), token), std::vector<fs::path>{}) << token;
     }
     EXPECT_FALSE(contains(run.output, "401")) << run.output;
   }

@@ -14,6 +14,7 @@
 #include "common/cli/exit_codes.hpp"
 #include "tests/integration/migrate_fixture.hpp"
 #include "tests/support/fake_http_server.hpp"
+#include "tests/support/files.hpp"
 
 namespace cm::testing {
 namespace {
@@ -26,19 +27,6 @@ const std::string kSharedToken = "shared-tok-5d8e0f";
 
 bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
-}
-
-// Every file under `dir` whose bytes contain `needle`.
-std::vector<fs::path> files_containing(const fs::path& dir, const std::string& needle) {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    if (contains(bytes.str(), needle)) out.push_back(e.path());
-  }
-  return out;
 }
 
 // Every file or directory under `dir` (and `dir` itself) with a group or other permission bit.

@@ -77,4 +77,20 @@ ProcessResult MigrateIntegration::migrate(const std::vector<std::string>& extra,
   return run_process(CHROMA_MIGRATE_BIN, args, env, while_running);
 }
 
+ProcessResult MigrateIntegration::cutover_script(const std::string& source,
+                                                 const std::string& target,
+                                                 const std::vector<std::string>& args,
+                                                 std::map<std::string, std::string> env) const {
+  std::vector<std::string> all{std::string(CM_SOURCE_DIR) + "/scripts/cutover.sh",
+                               "--source",
+                               source,
+                               "--target",
+                               target,
+                               "--work-dir",
+                               work_dir().string()};
+  all.insert(all.end(), args.begin(), args.end());
+  env["CHROMA_BIN_DIR"] = CM_BIN_DIR;
+  return run_process("/bin/bash", all, env);
+}
+
 }  // namespace cm::testing

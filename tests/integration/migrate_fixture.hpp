@@ -38,6 +38,11 @@ class MigrateIntegration : public ::testing::Test {
                         const std::map<std::string, std::string>& env = {},
                         const std::function<void(pid_t)>& while_running = {}) const;
   std::filesystem::path work_dir() const { return dir_ / "work"; }
+  // Runs scripts/cutover.sh --source S --target T --work-dir work_dir() ARGS with this build's
+  // binaries (CHROMA_BIN_DIR) and `env`.
+  ProcessResult cutover_script(const std::string& source, const std::string& target,
+                               const std::vector<std::string>& args,
+                               std::map<std::string, std::string> env = {}) const;
   // The target server itself, to kill and restart it (each ctest test is its own process, with
   // its own servers).
   static ChromaServer& target_server() { return *target_server_; }

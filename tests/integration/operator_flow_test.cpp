@@ -33,16 +33,8 @@ class OperatorFlow : public MigrateIntegration {
     old.seed = 5;
     seed(target_uri(), old);
   }
-  ProcessResult flow(std::vector<std::string> args) {
-    std::vector<std::string> all{std::string(CM_SOURCE_DIR) + "/scripts/cutover.sh",
-                                 "--source",
-                                 source_uri(),
-                                 "--target",
-                                 target_uri(),
-                                 "--work-dir",
-                                 work_dir().string()};
-    all.insert(all.end(), args.begin(), args.end());
-    return run_process("/bin/bash", all, {{"CHROMA_BIN_DIR", CM_BIN_DIR}});
+  ProcessResult flow(const std::vector<std::string>& args) {
+    return cutover_script(source_uri(), target_uri(), args);
   }
   nlohmann::json report(const std::string& name) {
     auto text = read_file(work_dir() / name);
