@@ -20,6 +20,7 @@
 #include "contracts/mapping.hpp"
 #include "migrate/finished_run.hpp"
 #include "migrate/merge_write.hpp"
+#include "migrate/snapshot_delta.hpp"
 
 namespace cm::migrate {
 
@@ -45,6 +46,8 @@ struct SyncRun {
   std::unique_ptr<VectorStore> source, target;
   WorkSnapshot source_snapshot;
   std::optional<WorkSnapshot> transformed;  // with a mapping: the import snapshot
+  // What the sync will write into them, applied once every collection was compared.
+  std::optional<SnapshotDelta> source_delta, transformed_delta;
   std::optional<contracts::Mapping> mapping;
   contracts::TransformContext transform_context;
   std::size_t batch = 1000;
@@ -62,6 +65,8 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
               .target = nullptr,
               .source_snapshot = {},
               .transformed = std::nullopt,
+              .source_delta = std::nullopt,
+              .transformed_delta = std::nullopt,
               .mapping = std::nullopt,
               .transform_context = {},
               .batch = 1000,
@@ -115,6 +120,15 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
     run.transformed = std::move(t);
   }
   run.transform_context = {m.run_id, m.started_at};
+  if (!o.dry_run) {
+    CM_ASSIGN_OR_RETURN(run.source_delta,
+                        SnapshotDelta::create(run.work.snapshot(WorkDir::kSyncPendingSource)));
+    if (run.transformed) {
+      CM_ASSIGN_OR_RETURN(
+          run.transformed_delta,
+          SnapshotDelta::create(run.work.snapshot(WorkDir::kSyncPendingTransformed)));
+    }
+  }
   return run;
 }
 
@@ -245,25 +259,19 @@ class CollectionSync {
     return ok_status();
   }
 
+  // Into the snapshot deltas (snapshot_delta.hpp), applied after every collection was compared.
   Status write_snapshots(const std::vector<Record>& changed,
                          const std::vector<const Record*>& deleted, const TargetChanges& t) {
-    VectorStore& source_snapshot = *run_.source_snapshot.store;
-    if (!changed.empty()) CM_RETURN_IF_ERROR(source_snapshot.upsert(snap_, changed));
-    if (!deleted.empty()) {
-      std::vector<std::string> ids;
-      for (const auto* r : deleted) ids.push_back(r->id);
-      CM_RETURN_IF_ERROR(source_snapshot.delete_records(snap_, ids));
-    }
+    CM_RETURN_IF_ERROR(run_.source_delta->upsert(snap_, changed));
+    std::vector<std::string> ids;
+    for (const auto* r : deleted) ids.push_back(r->id);
+    run_.source_delta->remove(snap_.name, ids);
     if (!run_.transformed) return ok_status();
-    VectorStore& transformed = *run_.transformed->store;
-    for (const auto& [name, ids] : t.deletes) {
-      CM_ASSIGN_OR_RETURN(auto info, transformed.find_collection(name));
-      if (info) CM_RETURN_IF_ERROR(transformed.delete_records(*info, ids));
-    }
+    for (const auto& [name, gone] : t.deletes) run_.transformed_delta->remove(name, gone);
     for (const auto& [name, records] : t.upserts) {
-      CM_ASSIGN_OR_RETURN(auto info, transformed.find_collection(name));
+      CM_ASSIGN_OR_RETURN(auto info, run_.transformed->store->find_collection(name));
       if (!info) return make_error(ErrorCode::kCorruption, "the import snapshot lacks " + name);
-      CM_RETURN_IF_ERROR(transformed.upsert(*info, records));
+      CM_RETURN_IF_ERROR(run_.transformed_delta->upsert(*info, records));
     }
     return ok_status();
   }
@@ -408,8 +416,8 @@ Result<SyncSummary> run_sync(const SyncOptions& o) {
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return summary;
   }
-  CM_RETURN_IF_ERROR(run.source_snapshot.store->flush());
-  if (run.transformed) CM_RETURN_IF_ERROR(run.transformed->store->flush());
+  CM_RETURN_IF_ERROR(run.source_delta->apply_to(*run.source_snapshot.store));
+  if (run.transformed) CM_RETURN_IF_ERROR(run.transformed_delta->apply_to(*run.transformed->store));
   summary.converged = true;
   for (const auto& name : m.source_collections) {
     CM_ASSIGN_OR_RETURN(bool agree, ids_agree(run, name, run.batch));
