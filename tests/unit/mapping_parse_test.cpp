@@ -30,10 +30,9 @@ TEST(MappingParseTest, UnknownPredicateNamesThePlace) {
 
 TEST(MappingParseTest, UnknownKeysAnywhere) {
   EXPECT_THAT(problem(with("/extra", 1)), HasSubstr("mapping.json: unknown key \"extra\""));
-  EXPECT_THAT(
-      problem(with("/targets/kb_new/spaces", "l2")),
-      HasSubstr(
-          "mapping.json: targets.kb_new: unknown key \"spaces\" (known: space, hnsw, metadata, embedding_function)"));
+  EXPECT_THAT(problem(with("/targets/kb_new/spaces", "l2")),
+              HasSubstr("mapping.json: targets.kb_new: unknown key \"spaces\" (known: space, hnsw, "
+                        "metadata, embedding_function)"));
   EXPECT_THAT(problem(with("/targets/kb_new/hnsw", {{"M", 16}})),
               HasSubstr("targets.kb_new.hnsw: unknown key \"M\""));
   EXPECT_THAT(problem(with("/routes/0/form", json::array())),
