@@ -75,16 +75,32 @@ int report_sync(const cm::Result<cm::migrate::SyncSummary>& result) {
     spdlog::info("  {}: {} added, {} changed, {} deleted{}{}", c.source_collection, c.added,
                  c.changed, c.deleted, c.samples.empty() ? "" : " (e.g. ",
                  c.samples.empty() ? "" : fmt::format("{})", fmt::join(c.samples, ", ")));
+    if (c.conflicts) {
+      spdlog::warn(
+          "  {}: {} change(s) not applied: the target record was changed by someone "
+          "else since the run wrote it (e.g. {})",
+          c.source_collection, c.conflicts, fmt::join(c.conflict_samples, ", "));
+    }
   }
   if (s.dry_run) {
     spdlog::info("dry-run sync of run {}: {} change(s) found in {:.3f}s; nothing was written",
                  s.run_id, s.total(), s.seconds);
-  } else {
-    spdlog::info("sync {} of run {}: {} change(s) applied in {:.3f}s; {}", s.generation, s.run_id,
-                 s.total(), s.seconds,
-                 s.converged
-                     ? "converged (a second id scan of the source agrees with the snapshot)"
-                     : "not converged: the source kept changing during the sync; sync again");
+    return cm::kExitOk;
+  }
+  spdlog::info("sync {} of run {}: {} change(s) applied in {:.3f}s; {}", s.generation, s.run_id,
+               s.total() - s.conflicts(), s.seconds,
+               s.converged ? "converged (a second id scan of the source agrees with the snapshot)"
+               : s.conflicts()
+                   ? "not converged: conflicts remain"
+                   : "not converged: the source kept changing during the sync; sync again");
+  if (s.conflicts()) {
+    return fail(cm::Error{
+        cm::ErrorCode::kAlreadyExists,
+        fmt::format("{} source change(s) were not applied because someone else changed the "
+                    "target records since the run wrote them (listed above and in run.json's "
+                    "syncs); nothing of theirs was replaced or deleted. Decide which version "
+                    "wins: stop that writer, or restore the run's version, then sync again",
+                    s.conflicts())});
   }
   return cm::kExitOk;
 }

@@ -1,53 +1,61 @@
 #include "migrate/snapshot_delta.hpp"
 
+#include "common/snapshot/snapshot_generations.hpp"
+
 namespace cm::migrate {
 
-Result<SnapshotDelta> SnapshotDelta::create(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot clear " + dir.string() + ": " + ec.message());
-  SnapshotDelta delta(dir);
-  CM_ASSIGN_OR_RETURN(delta.pending_, SnapshotStore::open(dir, SnapshotStore::Mode::kWrite));
-  delta.pending_->set_description("records a sync is about to apply to the run's snapshot");
+Result<SnapshotDelta> SnapshotDelta::create(const std::filesystem::path& base, SnapshotStore& below,
+                                            std::uint64_t generation,
+                                            const StoreOpenOptions& options) {
+  CM_RETURN_IF_ERROR(snapshot::remove_uncommitted_deltas(base));
+  CM_ASSIGN_OR_RETURN(auto binding, below.binding());
+  SnapshotDelta delta(base, generation);
+  CM_ASSIGN_OR_RETURN(delta.delta_, open_work_snapshot(snapshot::delta_dir(base, generation),
+                                                       SnapshotStore::Mode::kWrite, options));
+  CM_RETURN_IF_ERROR(delta.delta_.snapshot->set_lineage(generation, binding));
+  delta.delta_.snapshot->set_description("changes a catch-up sync found at the source");
   return delta;
+}
+
+Result<CollectionInfo> SnapshotDelta::collection(const CollectionInfo& like) {
+  auto it = created_.find(like.name);
+  if (it != created_.end()) return it->second;
+  CM_ASSIGN_OR_RETURN(auto copy, delta_.snapshot->create_collection_from(like));
+  return created_.emplace(like.name, copy).first->second;
 }
 
 Status SnapshotDelta::upsert(const CollectionInfo& like, std::span<const Record> records) {
   if (records.empty()) return ok_status();
-  auto it = created_.find(like.name);
-  if (it == created_.end()) {
-    CM_ASSIGN_OR_RETURN(auto copy, pending_->create_collection_from(like));
-    it = created_.emplace(like.name, copy).first;
+  CM_ASSIGN_OR_RETURN(auto info, collection(like));
+  for (std::size_t at = 0; at < records.size(); at += SnapshotStore::kMaxBatchSize) {
+    CM_RETURN_IF_ERROR(delta_.store->upsert(
+        info, records.subspan(at, std::min(SnapshotStore::kMaxBatchSize, records.size() - at))));
   }
-  CM_RETURN_IF_ERROR(pending_->upsert(it->second, records));
-  upserted_ += records.size();
+  written_ += records.size();
   return ok_status();
 }
 
-void SnapshotDelta::remove(const std::string& collection, const std::vector<std::string>& ids) {
-  auto& list = deletes_[collection];
-  list.insert(list.end(), ids.begin(), ids.end());
+Status SnapshotDelta::remove(const CollectionInfo& like, std::span<const std::string> ids) {
+  if (ids.empty()) return ok_status();
+  CM_ASSIGN_OR_RETURN(auto info, collection(like));
+  for (std::size_t at = 0; at < ids.size(); at += SnapshotStore::kMaxBatchSize) {
+    CM_RETURN_IF_ERROR(delta_.snapshot->write_tombstones(
+        info, ids.subspan(at, std::min(SnapshotStore::kMaxBatchSize, ids.size() - at))));
+  }
+  written_ += ids.size();
+  return ok_status();
 }
 
-Status SnapshotDelta::apply_to(VectorStore& store) {
-  for (const auto& [name, ids] : deletes_) {
-    CM_ASSIGN_OR_RETURN(auto info, store.find_collection(name));
-    if (info) CM_RETURN_IF_ERROR(store.delete_records(*info, ids));
-  }
-  CM_RETURN_IF_ERROR(pending_->flush());  // sealed: its parts can be read back in order
-  for (const auto& [name, pending_info] : created_) {
-    CM_ASSIGN_OR_RETURN(auto info, store.find_collection(name));
-    if (!info) return make_error(ErrorCode::kCorruption, "the run's snapshot lacks " + name);
-    CM_ASSIGN_OR_RETURN(std::size_t parts, pending_->part_count(name));
-    for (std::size_t i = 0; i < parts; ++i) {
-      CM_ASSIGN_OR_RETURN(auto records, pending_->read_part(name, i));
-      CM_RETURN_IF_ERROR(store.upsert(*info, records));
-    }
-  }
-  CM_RETURN_IF_ERROR(store.flush());
-  pending_.reset();
+Status SnapshotDelta::seal() {
+  if (written_ > 0) return delta_.store->flush();
+  delta_ = {};
   std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);  // best effort: the next sync clears it anyway
+  std::filesystem::remove_all(snapshot::delta_dir(base_, generation_), ec);
+  if (ec) {
+    return make_error(ErrorCode::kIo, "cannot remove the empty delta " +
+                                          snapshot::delta_dir(base_, generation_).string() + ": " +
+                                          ec.message());
+  }
   return ok_status();
 }
 

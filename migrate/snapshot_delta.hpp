@@ -1,45 +1,54 @@
-// The changes a sync makes to one of the run's snapshots, collected while that snapshot is still
-// being read and applied in one go at the end. Writing the snapshot during the comparison would
-// unseal it, and reads of an unsealed snapshot scan every part: the delta's upserts wait in their
-// own snapshot directory (on disk, any size), its deletes in memory (ids only).
+// The delta generation a sync writes on top of one of the run's snapshots (the source snapshot,
+// and with a mapping the import snapshot): the records upserted since the snapshot as it reads now
+// and tombstones for the ids deleted since, in the snapshot's next generation folder
+// (common/snapshot/snapshot_generations.hpp). The snapshot itself is never rewritten: a sync costs
+// what it changed.
 //
-// apply_to(): deletes first, then every pending record, then the run's snapshot is resealed and
-// the pending directory removed. A crash before or during it leaves the run's snapshot behind the
-// target (never ahead): the next sync finds the same changes again and re-applies them.
+// Life cycle: create() (discards an interrupted sync's uncommitted delta) -> upsert/remove while
+// the collections are compared -> seal() -> snapshot::commit_generation() once every delta of the
+// sync is sealed (sync.cpp commits the import snapshot's first, then the source's, so a crash
+// between the two leaves the source snapshot behind, never ahead: the next sync finds those
+// changes again).
 #pragma once
 
 #include <filesystem>
 #include <map>
-#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "common/snapshot/snapshot_store.hpp"
+#include "common/run/store_factory.hpp"
 
 namespace cm::migrate {
 
 class SnapshotDelta {
  public:
-  // Starts an empty delta in `dir` (anything there from an interrupted sync is discarded).
-  static Result<SnapshotDelta> create(const std::filesystem::path& dir);
+  // Generation `generation` of the snapshot in `base`, bound to what `below` (that snapshot
+  // opened kRead) reads now. `options`: the work role's (fault injection).
+  static Result<SnapshotDelta> create(const std::filesystem::path& base, SnapshotStore& below,
+                                      std::uint64_t generation, const StoreOpenOptions& options);
 
-  // `like`: the run's snapshot collection the records belong to (name, dimension, configuration).
+  // `like`: the snapshot's collection the records belong to (name, dimension, configuration).
   Status upsert(const CollectionInfo& like, std::span<const Record> records);
-  void remove(const std::string& collection, const std::vector<std::string>& ids);
-  std::uint64_t upserted() const { return upserted_; }
+  Status remove(const CollectionInfo& like, std::span<const std::string> ids);
+  std::uint64_t written() const { return written_; }
 
-  // Applies the delta to `target` (the run's snapshot, opened for writing through `store`, which
-  // may be its decorated form) and reseals it.
-  Status apply_to(VectorStore& store);
+  // Seals the delta; one with nothing in it is removed instead (generation numbers may skip).
+  Status seal();
+
+  const std::filesystem::path& base() const { return base_; }
+  std::uint64_t generation() const { return generation_; }
 
  private:
-  explicit SnapshotDelta(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  std::filesystem::path dir_;
-  std::unique_ptr<SnapshotStore> pending_;
-  std::map<std::string, CollectionInfo> created_;  // collection -> its pending copy
-  std::map<std::string, std::vector<std::string>> deletes_;
-  std::uint64_t upserted_ = 0;
+  SnapshotDelta(std::filesystem::path base, std::uint64_t generation)
+      : base_(std::move(base)), generation_(generation) {}
+  Result<CollectionInfo> collection(const CollectionInfo& like);
+
+  std::filesystem::path base_;
+  std::uint64_t generation_ = 0;
+  WorkSnapshot delta_;
+  std::map<std::string, CollectionInfo> created_;
+  std::uint64_t written_ = 0;
 };
 
 }  // namespace cm::migrate

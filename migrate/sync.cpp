@@ -15,18 +15,26 @@
 #include "common/run/source_diff.hpp"
 #include "common/run/work_dir.hpp"
 #include "common/run/work_dir_lock.hpp"
+#include "common/snapshot/snapshot_generations.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
 #include "contracts/mapping.hpp"
 #include "migrate/finished_run.hpp"
 #include "migrate/merge_write.hpp"
 #include "migrate/snapshot_delta.hpp"
+#include "migrate/sync_screen.hpp"
 
 namespace cm::migrate {
 
 std::uint64_t SyncSummary::total() const {
   std::uint64_t n = 0;
   for (const auto& c : collections) n += c.total();
+  return n;
+}
+
+std::uint64_t SyncSummary::conflicts() const {
+  std::uint64_t n = 0;
+  for (const auto& c : collections) n += c.conflicts;
   return n;
 }
 
@@ -46,14 +54,70 @@ struct SyncRun {
   std::unique_ptr<VectorStore> source, target;
   WorkSnapshot source_snapshot;
   std::optional<WorkSnapshot> transformed;  // with a mapping: the import snapshot
-  // What the sync will write into them, applied once every collection was compared.
+  // The delta generations the sync writes on top of them (snapshot_delta.hpp).
   std::optional<SnapshotDelta> source_delta, transformed_delta;
+  std::uint64_t generation = 0;
+  StoreOpenOptions work_options;
   std::optional<contracts::Mapping> mapping;
   contracts::TransformContext transform_context;
   std::size_t batch = 1000;
   std::size_t target_batch = 1000;
   bool dry_run = false;
 };
+
+// The run's snapshots as they read now (kRead: the base with every committed delta).
+Status open_run_snapshots(SyncRun& run, const RunManifest& m) {
+  constexpr auto kRead = SnapshotStore::Mode::kRead;
+  CM_ASSIGN_OR_RETURN(
+      run.source_snapshot,
+      open_work_snapshot(run.work.snapshot(WorkDir::kSourceSnapshot), kRead, run.work_options));
+  if (m.mapping_hash.empty()) return ok_status();
+  CM_ASSIGN_OR_RETURN(
+      auto t, open_work_snapshot(run.work.resolve(m.import_snapshot), kRead, run.work_options));
+  run.transformed = std::move(t);
+  return ok_status();
+}
+
+// The next generation: above every recorded sync and every committed delta (a sync killed after
+// committing its deltas, before run.json recorded it, left one run.json does not list).
+Result<std::uint64_t> next_generation(const SyncRun& run, const RunManifest& m) {
+  std::uint64_t g = m.syncs.size();
+  CM_ASSIGN_OR_RETURN(auto source,
+                      snapshot::committed_generation(run.source_snapshot.snapshot->dir()));
+  g = std::max(g, source);
+  if (run.transformed) {
+    CM_ASSIGN_OR_RETURN(auto t, snapshot::committed_generation(run.transformed->snapshot->dir()));
+    g = std::max(g, t);
+  }
+  return g + 1;
+}
+
+Status start_deltas(SyncRun& run, const RunManifest& m) {
+  CM_ASSIGN_OR_RETURN(run.generation, next_generation(run, m));
+  CM_ASSIGN_OR_RETURN(run.source_delta, SnapshotDelta::create(run.source_snapshot.snapshot->dir(),
+                                                              *run.source_snapshot.snapshot,
+                                                              run.generation, run.work_options));
+  if (!run.transformed) return ok_status();
+  CM_ASSIGN_OR_RETURN(
+      run.transformed_delta,
+      SnapshotDelta::create(run.transformed->snapshot->dir(), *run.transformed->snapshot,
+                            run.generation, run.work_options));
+  return ok_status();
+}
+
+// Seals the deltas and makes them visible: the import snapshot's first, then the source's, so
+// that a crash in between leaves the source snapshot behind (the next sync finds its changes
+// again), never ahead of what the targets' snapshot says. Then reopens both as they now read.
+Status commit_deltas(SyncRun& run, const RunManifest& m) {
+  if (run.transformed_delta) CM_RETURN_IF_ERROR(run.transformed_delta->seal());
+  CM_RETURN_IF_ERROR(run.source_delta->seal());
+  if (run.transformed_delta) {
+    CM_RETURN_IF_ERROR(snapshot::commit_generation(run.transformed_delta->base(), run.generation));
+  }
+  CM_RETURN_IF_ERROR(snapshot::commit_generation(run.source_delta->base(), run.generation));
+  run.transformed.reset();
+  return open_run_snapshots(run, m);
+}
 
 Result<SyncRun> open_sync_run(const SyncOptions& o) {
   const CutoverOptions& a = o.run;
@@ -67,6 +131,8 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
               .transformed = std::nullopt,
               .source_delta = std::nullopt,
               .transformed_delta = std::nullopt,
+              .generation = 0,
+              .work_options = {},
               .mapping = std::nullopt,
               .transform_context = {},
               .batch = 1000,
@@ -104,9 +170,8 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
   CM_ASSIGN_OR_RETURN(run.target, open_store(target_uri, StoreRole::kTarget, target_options));
   CM_ASSIGN_OR_RETURN(auto target_limits, run.target->limits());
   run.target_batch = std::min(run.batch, target_limits.max_batch_size);
-  const auto mode = o.dry_run ? SnapshotStore::Mode::kRead : SnapshotStore::Mode::kWrite;
-  CM_ASSIGN_OR_RETURN(run.source_snapshot,
-                      open_work_snapshot(run.work.snapshot(WorkDir::kSourceSnapshot), mode, base));
+  run.work_options = base;
+  CM_RETURN_IF_ERROR(open_run_snapshots(run, m));
   if (!m.mapping_hash.empty()) {
     CM_ASSIGN_OR_RETURN(auto mapping, contracts::load_mapping(run.work.mapping_copy()));
     if (contracts::mapping_hash(mapping) != m.mapping_hash) {
@@ -115,20 +180,9 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
                             " is not the mapping the run was bound to (hash differs)");
     }
     run.mapping = std::move(mapping);
-    CM_ASSIGN_OR_RETURN(auto t,
-                        open_work_snapshot(run.work.resolve(m.import_snapshot), mode, base));
-    run.transformed = std::move(t);
   }
   run.transform_context = {m.run_id, m.started_at};
-  if (!o.dry_run) {
-    CM_ASSIGN_OR_RETURN(run.source_delta,
-                        SnapshotDelta::create(run.work.snapshot(WorkDir::kSyncPendingSource)));
-    if (run.transformed) {
-      CM_ASSIGN_OR_RETURN(
-          run.transformed_delta,
-          SnapshotDelta::create(run.work.snapshot(WorkDir::kSyncPendingTransformed)));
-    }
-  }
+  if (!o.dry_run) CM_RETURN_IF_ERROR(start_deltas(run, m));
   return run;
 }
 
@@ -138,18 +192,27 @@ struct Placed {
   Record record;
 };
 
+// One placement's share of the transform's counts: +1 for a record's new placement, -1 for its
+// old one.
+struct RouteMark {
+  contracts::Transformed::Outcome outcome;
+  std::string target, route;
+  std::int64_t sign;
+};
+using RouteMarks = std::vector<RouteMark>;
+
 // How a sync moves the transform's counts (transform_report.json): per target and route, and the
-// skips, as +1 for a record's new placement and -1 for its old one.
+// skips.
 struct RouteChanges {
   std::map<std::string, std::map<std::string, std::int64_t>> routes;  // target -> route -> change
   std::int64_t skipped_unmatched = 0, skipped_cast_failure = 0;
-  void count(const contracts::Transformed& t, std::int64_t sign) {
-    if (t.outcome == contracts::Transformed::Outcome::kRouted) {
-      routes[t.target][t.route] += sign;
-    } else if (t.outcome == contracts::Transformed::Outcome::kSkippedUnmatched) {
-      skipped_unmatched += sign;
+  void count(const RouteMark& m) {
+    if (m.outcome == contracts::Transformed::Outcome::kRouted) {
+      routes[m.target][m.route] += m.sign;
+    } else if (m.outcome == contracts::Transformed::Outcome::kSkippedUnmatched) {
+      skipped_unmatched += m.sign;
     } else {
-      skipped_cast_failure += sign;
+      skipped_cast_failure += m.sign;
     }
   }
 };
@@ -193,36 +256,92 @@ class CollectionSync {
   }
 
  private:
-  // Where the run's transform puts `r` (nullopt: skipped by the mapping).
-  // `sign` counts the placement into (+1) or out of (-1) the transform's figures.
-  Result<std::optional<Placed>> place(const Record& r, std::int64_t sign) {
+  // Where the run's transform puts `r` (nullopt: skipped by the mapping); `marks` collects its
+  // route counts (`sign` +1 for a new placement, -1 for an old one), applied once it is written.
+  Result<std::optional<Placed>> place(const Record& r, std::int64_t sign, RouteMarks& marks) {
     if (!run_.mapping) return Placed{name_, r};
     CM_ASSIGN_OR_RETURN(
         auto t, contracts::transform_record(*run_.mapping, name_, r, run_.transform_context));
-    route_changes_.count(t, sign);
+    marks.push_back({t.outcome, t.target, t.route, sign});
     if (t.outcome != contracts::Transformed::Outcome::kRouted) return std::optional<Placed>{};
     return Placed{t.target, std::move(t.record)};
   }
 
-  // `changed[i]` replaces `olds[i]` (nullptr: added); `deleted` are gone at the source.
+  // `changed[i]` replaces `olds[i]` (nullptr: added); `deleted` are gone at the source. Source
+  // change k is changed[k] for k < changed.size(), else deleted[k - changed.size()].
   Status apply(const std::vector<Record>& changed, const std::vector<const Record*>& olds,
                const std::vector<const Record*>& deleted) {
     if (run_.dry_run) return ok_status();
-    TargetChanges t;
-    auto drop_old = [&](const Record& old, const std::optional<Placed>& now) -> Status {
-      CM_ASSIGN_OR_RETURN(auto was, place(old, -1));
-      if (was && (!now || now->collection != was->collection || now->record.id != was->record.id))
-        t.deletes[was->collection].push_back(was->record.id);
-      return ok_status();
-    };
-    for (std::size_t i = 0; i < changed.size(); ++i) {
-      CM_ASSIGN_OR_RETURN(auto now, place(changed[i], +1));
-      if (olds[i]) CM_RETURN_IF_ERROR(drop_old(*olds[i], now));
-      if (now) t.upserts[now->collection].push_back(std::move(now->record));
+    const std::size_t n = changed.size();
+    std::vector<RouteMarks> marks(n + deleted.size());
+    std::map<std::string, std::vector<TargetIntent>> intents;
+    for (std::size_t i = 0; i < n; ++i) {
+      CM_ASSIGN_OR_RETURN(auto now, place(changed[i], +1, marks[i]));
+      std::optional<Placed> was;
+      if (olds[i]) {
+        CM_ASSIGN_OR_RETURN(was, place(*olds[i], -1, marks[i]));
+      }
+      const bool same_slot =
+          was && now && was->collection == now->collection && was->record.id == now->record.id;
+      if (was && !same_slot) intents[was->collection].push_back(gone(std::move(*was), i));
+      if (now) {
+        std::optional<Record> before;
+        if (same_slot) before = std::move(was->record);
+        std::string id = now->record.id;
+        intents[now->collection].push_back(
+            {std::move(id), std::move(before), std::move(now->record), i});
+      }
     }
-    for (const auto* old : deleted) CM_RETURN_IF_ERROR(drop_old(*old, std::nullopt));
-    CM_RETURN_IF_ERROR(write_target(t));
-    return write_snapshots(changed, deleted, t);
+    for (std::size_t j = 0; j < deleted.size(); ++j) {
+      CM_ASSIGN_OR_RETURN(auto was, place(*deleted[j], -1, marks[n + j]));
+      if (was) intents[was->collection].push_back(gone(std::move(*was), n + j));
+    }
+    std::vector<bool> conflicted(marks.size(), false);
+    CM_ASSIGN_OR_RETURN(auto writes, screen(intents, conflicted));
+    CM_RETURN_IF_ERROR(write_target(writes));
+    for (std::size_t k = 0; k < marks.size(); ++k) {
+      if (conflicted[k]) continue;
+      for (const auto& mark : marks[k]) route_changes_.count(mark);
+    }
+    return write_snapshots(changed, deleted, intents, conflicted);
+  }
+
+  static TargetIntent gone(Placed was, std::size_t source_change) {
+    std::string id = was.record.id;
+    return {std::move(id), std::move(was.record), std::nullopt, source_change};
+  }
+
+  // Judges every intent against the target (sync_screen.hpp), marks the source changes with a
+  // conflicting intent, and returns what is left to write.
+  Result<TargetChanges> screen(const std::map<std::string, std::vector<TargetIntent>>& intents,
+                               std::vector<bool>& conflicted) {
+    std::map<std::string, std::vector<IntentVerdict>> verdicts;
+    for (const auto& [name, list] : intents) {
+      CM_ASSIGN_OR_RETURN(auto info, target_collection(name));
+      CM_ASSIGN_OR_RETURN(verdicts[name],
+                          screen_intents(*run_.target, info, list, run_.target_batch));
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        if (verdicts[name][i] != IntentVerdict::kConflict) continue;
+        if (!conflicted[list[i].source_change]) ++delta_.conflicts;
+        conflicted[list[i].source_change] = true;
+        if (delta_.conflict_samples.size() < SourceDiffCounts::kMaxSamples)
+          delta_.conflict_samples.push_back(name + "/" + list[i].id);
+      }
+    }
+    TargetChanges t;
+    for (const auto& [name, list] : intents) {
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const auto& intent = list[i];
+        if (conflicted[intent.source_change] || verdicts[name][i] != IntentVerdict::kWrite)
+          continue;
+        if (intent.after) {
+          t.upserts[name].push_back(*intent.after);
+        } else {
+          t.deletes[name].push_back(intent.id);
+        }
+      }
+    }
+    return t;
   }
 
   Result<CollectionInfo> target_collection(const std::string& name) {
@@ -259,18 +378,36 @@ class CollectionSync {
     return ok_status();
   }
 
-  // Into the snapshot deltas (snapshot_delta.hpp), applied after every collection was compared.
+  // Into the snapshot deltas (snapshot_delta.hpp), applied after every collection was compared:
+  // every source change that did not conflict, applied or found already applied.
   Status write_snapshots(const std::vector<Record>& changed,
-                         const std::vector<const Record*>& deleted, const TargetChanges& t) {
-    CM_RETURN_IF_ERROR(run_.source_delta->upsert(snap_, changed));
+                         const std::vector<const Record*>& deleted,
+                         const std::map<std::string, std::vector<TargetIntent>>& intents,
+                         const std::vector<bool>& conflicted) {
+    std::vector<Record> upserts;
+    for (std::size_t i = 0; i < changed.size(); ++i)
+      if (!conflicted[i]) upserts.push_back(changed[i]);
+    CM_RETURN_IF_ERROR(run_.source_delta->upsert(snap_, upserts));
     std::vector<std::string> ids;
-    for (const auto* r : deleted) ids.push_back(r->id);
-    run_.source_delta->remove(snap_.name, ids);
+    for (std::size_t j = 0; j < deleted.size(); ++j)
+      if (!conflicted[changed.size() + j]) ids.push_back(deleted[j]->id);
+    CM_RETURN_IF_ERROR(run_.source_delta->remove(snap_, ids));
     if (!run_.transformed) return ok_status();
-    for (const auto& [name, gone] : t.deletes) run_.transformed_delta->remove(name, gone);
-    for (const auto& [name, records] : t.upserts) {
+    for (const auto& [name, list] : intents) {
+      std::vector<Record> records;
+      std::vector<std::string> gone;
+      for (const auto& intent : list) {
+        if (conflicted[intent.source_change]) continue;
+        if (intent.after) {
+          records.push_back(*intent.after);
+        } else {
+          gone.push_back(intent.id);
+        }
+      }
+      if (records.empty() && gone.empty()) continue;
       CM_ASSIGN_OR_RETURN(auto info, run_.transformed->store->find_collection(name));
       if (!info) return make_error(ErrorCode::kCorruption, "the import snapshot lacks " + name);
+      CM_RETURN_IF_ERROR(run_.transformed_delta->remove(*info, gone));
       CM_RETURN_IF_ERROR(run_.transformed_delta->upsert(*info, records));
     }
     return ok_status();
@@ -359,11 +496,14 @@ Status record_sync(SyncRun& run, SyncSummary& summary,
   CM_ASSIGN_OR_RETURN(auto after, import_counts(run));
   nlohmann::json collections = nlohmann::json::object();
   for (const auto& c : summary.collections) {
-    collections[c.source_collection] = {
-        {"added", c.added}, {"changed", c.changed}, {"deleted", c.deleted}};
+    collections[c.source_collection] = {{"added", c.added},
+                                        {"changed", c.changed},
+                                        {"deleted", c.deleted},
+                                        {"conflicts", c.conflicts},
+                                        {"conflict_samples", c.conflict_samples}};
   }
   return run.manifest->update([&](RunManifest& m) {
-    summary.generation = m.syncs.size() + 1;
+    summary.generation = run.generation;
     for (auto& e : m.target_collections) {
       if (!after.contains(e.name)) continue;
       if (e.action != LedgerAction::kMerged) {
@@ -416,9 +556,8 @@ Result<SyncSummary> run_sync(const SyncOptions& o) {
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return summary;
   }
-  CM_RETURN_IF_ERROR(run.source_delta->apply_to(*run.source_snapshot.store));
-  if (run.transformed) CM_RETURN_IF_ERROR(run.transformed_delta->apply_to(*run.transformed->store));
-  summary.converged = true;
+  CM_RETURN_IF_ERROR(commit_deltas(run, m));
+  summary.converged = summary.conflicts() == 0;
   for (const auto& name : m.source_collections) {
     CM_ASSIGN_OR_RETURN(bool agree, ids_agree(run, name, run.batch));
     summary.converged = summary.converged && agree;

@@ -19,6 +19,9 @@
 //   4. a second ids-only scan compares the source's ids with the snapshot's (count and a hash of
 //      the id set): equal means the sync converged (the source was quiet enough); the final sync
 //      before a cutover is taken on a quiet source and must converge.
+// Before any target write, the target's current version of each record is compared with what the
+// run wrote there last (sync_screen.hpp): a record someone else changed since is never replaced or
+// deleted; the sync reports it as a conflict (exit 9 after applying everything else).
 // Each sync is recorded in run.json (generation, time, seconds, per-collection delta, converged),
 // every target write is audited, and the targets' expected_records follow the snapshots.
 // Memory: one 8-byte hash per source id, plus one batch.
@@ -49,16 +52,21 @@ inline constexpr std::uint64_t kDefaultMaxFinalSync = 1000;
 
 struct CollectionDelta : SourceDiffCounts {
   std::string source_collection;
+  // Source changes not applied because a target record they would touch was changed by someone
+  // else since the run wrote it (sync_screen.hpp); "<target collection>/<id>" samples.
+  std::uint64_t conflicts = 0;
+  std::vector<std::string> conflict_samples;
 };
 
 struct SyncSummary {
   std::string run_id;
   std::uint64_t generation = 0;  // 1 for the first sync; 0 for a dry run
   std::vector<CollectionDelta> collections;
-  bool converged = false;  // the second scan agreed with the snapshot
+  bool converged = false;  // the second scan agreed with the snapshot, and nothing conflicted
   bool dry_run = false;
   double seconds = 0;
-  std::uint64_t total() const;
+  std::uint64_t total() const;      // changes found
+  std::uint64_t conflicts() const;  // of those, left unapplied (conflicts)
 };
 
 Result<SyncSummary> run_sync(const SyncOptions& options);

@@ -12,7 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base/clock.hpp"
-#include "common/store/embedding_compare.hpp"
+#include "common/store/same_content.hpp"
 
 namespace cm::rollback {
 namespace {
@@ -214,11 +214,6 @@ std::string list_text(const IdList& l) {
 }
 
 }  // namespace
-
-bool same_content(const std::string& space, const Record& a, const Record& b) {
-  return a.document == b.document && a.uri == b.uri && a.metadata == b.metadata &&
-         compare_embeddings(space, a.embedding, b.embedding).equivalent;
-}
 
 Record upserted_over(const Record& existing, const Record& incoming) {
   Record out = incoming;

@@ -33,15 +33,13 @@
 
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/record.hpp"
+#include "common/store/same_content.hpp"
 #include "rollback/execute.hpp"
 #include "rollback/verify.hpp"
 
 namespace cm::rollback {
 
 enum class MergeVerdict { kDone, kRestore, kDeleteAdded, kKeptChanged, kOthersChanged };
-
-// Same document, uri, metadata (exactly) and embedding (compare_embeddings in `space`).
-bool same_content(const std::string& space, const Record& a, const Record& b);
 
 // What Chroma's upsert of `incoming` makes of an `existing` record with the same id: the incoming
 // embedding, metadata keys merged (incoming values win), document and uri replaced unless the

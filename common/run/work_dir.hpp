@@ -38,10 +38,8 @@ class WorkDir {
   static constexpr const char* kTransformedSnapshot = "transformed";  // with --mapping
   static constexpr const char* kBackupSnapshot = "backup";            // replaced/merged targets
   static constexpr const char* kArchiveSnapshot = "archive";          // written by chroma-rollback
-  // chroma-migrate --sync: what it is about to apply to the source / transformed snapshot
-  // (migrate/snapshot_delta.hpp); removed once applied.
-  static constexpr const char* kSyncPendingSource = "sync-pending-source";
-  static constexpr const char* kSyncPendingTransformed = "sync-pending-transformed";
+  // chroma-migrate --sync writes delta generations beside the source and transformed snapshots
+  // (snapshots/source.deltas/, common/snapshot/snapshot_generations.hpp).
 
   explicit WorkDir(std::filesystem::path root) : root_(std::move(root)) {}
 

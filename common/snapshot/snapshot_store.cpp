@@ -6,7 +6,9 @@
 #include <atomic>
 
 #include "common/base/atomic_file.hpp"
+#include "common/snapshot/snapshot_generations.hpp"
 #include "common/snapshot/snapshot_layout.hpp"
+#include "common/snapshot/snapshot_overlay.hpp"
 #include "common/snapshot/snapshot_store_internal.hpp"
 
 namespace cm {
@@ -34,9 +36,20 @@ Status check_manifest_paths(const SnapshotManifest& manifest) {
 }  // namespace
 
 SnapshotStore::SnapshotStore(fs::path dir, Mode mode) : dir_(std::move(dir)), mode_(mode) {}
-SnapshotStore::~SnapshotStore() = default;
+SnapshotStore::~SnapshotStore() = default;  // here, where Overlay is complete
 
 Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open(const fs::path& dir, Mode mode) {
+  CM_ASSIGN_OR_RETURN(auto store, open_single(dir, mode));
+  if (mode == Mode::kWrite) return store;
+  CM_ASSIGN_OR_RETURN(auto deltas, snapshot::committed_deltas(dir));
+  if (deltas.empty()) return store;
+  auto overlay = Overlay::open(dir, deltas);
+  if (!overlay) return std::unexpected(std::move(overlay).error().with_context(dir.string()));
+  store->overlay_ = std::move(*overlay);
+  return store;
+}
+
+Result<std::unique_ptr<SnapshotStore>> SnapshotStore::open_single(const fs::path& dir, Mode mode) {
   std::unique_ptr<SnapshotStore> store(new SnapshotStore(dir, mode));
   if (mode == Mode::kWrite) {
     CM_RETURN_IF_ERROR(store->load_for_write());
@@ -293,7 +306,24 @@ bool SnapshotStore::sealed() const {
 
 std::optional<SnapshotManifest> SnapshotStore::manifest() const {
   std::lock_guard lock(mu_);
+  if (overlay_ && manifest_) return overlay_->patched(*manifest_);
   return manifest_;
+}
+
+std::uint64_t SnapshotStore::generation() const {
+  if (overlay_) return overlay_->generation();
+  std::lock_guard lock(mu_);
+  return generation_;
+}
+
+Result<ManifestBase> SnapshotStore::binding() const {
+  if (overlay_) return overlay_->binding();
+  if (!sealed()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      describe() + " is not sealed: no delta can be based on it");
+  }
+  CM_ASSIGN_OR_RETURN(auto bytes, read_file(snapshot::manifest_path(dir_)));
+  return ManifestBase{generation(), xxh3_64_hex(bytes)};
 }
 
 Result<VerifyReport> SnapshotStore::verify() {
@@ -302,7 +332,9 @@ Result<VerifyReport> SnapshotStore::verify() {
     return make_error(ErrorCode::kInvalidArgument,
                       describe() + " is not sealed (flush() writes its manifest)");
   }
-  return verify_snapshot(dir_);
+  CM_ASSIGN_OR_RETURN(auto report, verify_snapshot(dir_));
+  if (overlay_) CM_RETURN_IF_ERROR(overlay_->verify_deltas(report));
+  return report;
 }
 
 }  // namespace cm

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "common/snapshot/snapshot_format.hpp"
 #include "common/snapshot/snapshot_manifest.hpp"
 #include "common/store/vector_store.hpp"
 
@@ -64,6 +65,10 @@ struct VerifyReport {
 // Fails (instead of reporting) only when the directory is not a sealed snapshot.
 Result<VerifyReport> verify_snapshot(const std::filesystem::path& dir);
 
+// Delta generations (snapshot_generations.hpp): opened kRead, a snapshot with committed deltas
+// reads as one snapshot, the base with every delta applied; every read below (count, list_ids,
+// get_records, query, the part reads, manifest's record counts, verify) sees that state. Opened
+// kWrite, a directory is only ever its own generation.
 class SnapshotStore final : public VectorStore {
  public:
   enum class Mode {
@@ -135,14 +140,30 @@ class SnapshotStore final : public VectorStore {
   // nearest-neighbour search, which needs nothing else.
   Result<std::vector<Record>> read_part_vectors(const std::string& collection, std::size_t index);
 
-  // verify_snapshot() on this store's directory; kInvalidArgument when not sealed.
+  // verify_snapshot() on this store's directory, and on each committed delta with its binding;
+  // kInvalidArgument when not sealed.
   Result<VerifyReport> verify();
+
+  // Writing a delta generation: open its (new) folder kWrite, set_lineage() before any write,
+  // upsert and write_tombstones, flush() to seal; then snapshot::commit_generation().
+  Status set_lineage(std::uint64_t generation, const ManifestBase& base);
+  // One part of tombstones: `ids` were deleted at the source since the base (a delta only).
+  Status write_tombstones(const CollectionInfo& collection, std::span<const std::string> ids);
+  // The newest generation read (kRead: the newest committed delta's, else this snapshot's own),
+  // and the binding a delta on top of it names as its base.
+  std::uint64_t generation() const;
+  Result<ManifestBase> binding() const;
+  // A sealed part with the marks of its records (tombstones included), checked like read_part.
+  Result<DecodedPart> read_part_marked(const std::string& collection, std::size_t index);
 
  private:
   struct IdIndex;
   struct PartView;
   struct CollectionState;
+  class Overlay;  // the committed deltas of a snapshot opened kRead (snapshot_overlay.cpp)
 
+  static Result<std::unique_ptr<SnapshotStore>> open_single(const std::filesystem::path& dir,
+                                                            Mode mode);
   SnapshotStore(std::filesystem::path dir, Mode mode);
   Status load_for_write();
   Status check_writable() const;
@@ -174,6 +195,7 @@ class SnapshotStore final : public VectorStore {
   std::optional<ManifestBase> base_;
   std::optional<ManifestShard> shard_;
   std::uint64_t next_generation_ = 1;
+  std::unique_ptr<Overlay> overlay_;  // kRead with committed deltas only
 };
 
 }  // namespace cm

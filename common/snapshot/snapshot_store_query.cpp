@@ -2,6 +2,7 @@
 // one decoded part plus k hits per query whatever the collection's size. Meant for tests and as
 // a reference, not for serving: every query reads the whole collection.
 #include "common/snapshot/snapshot_layout.hpp"
+#include "common/snapshot/snapshot_overlay.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/snapshot/snapshot_store_internal.hpp"
 #include "common/store/distance.hpp"
@@ -45,25 +46,17 @@ Result<std::vector<std::vector<QueryHit>>> SnapshotStore::query(
   prepare_rows(*space, queries);
 
   std::vector<TopK<std::string>> tops(embeddings.size(), TopK<std::string>(k));
-  CM_ASSIGN_OR_RETURN(auto view, parts_for(collection.name));
-  const auto folder = snapshot::collection_dir(dir_, collection.name);
-  for (std::uint32_t i = 0; i < view.parts.size(); ++i) {
-    CM_ASSIGN_OR_RETURN(auto part, snapshot::read_part_file(folder / view.parts[i].file));
-    std::vector<const Record*> live;
-    for (const auto& r : part.records) {
-      if (view.filter) {  // unsealed: only the current copy of each id counts
-        auto it = view.filter->winner.find(id_hash(r.id));
-        if (it == view.filter->winner.end() || it->second != i) continue;
-      }
-      if (r.embedding.size() != dim) {
+  // Offers every live record of one part to each query's top k.
+  auto offer = [&](const std::vector<const Record*>& live) -> Status {
+    for (const Record* r : live) {
+      if (r->embedding.size() != dim) {
         return make_error(ErrorCode::kInvalidArgument,
                           "query embedding of dimension " + std::to_string(dim) +
                               " for collection \"" + collection.name + "\" holding record '" +
-                              r.id + "' of dimension " + std::to_string(r.embedding.size()));
+                              r->id + "' of dimension " + std::to_string(r->embedding.size()));
       }
-      live.push_back(&r);
     }
-    if (live.empty()) continue;
+    if (live.empty()) return ok_status();
     RowMatrix points(rows_of(live.size()), rows_of(dim));
     for (std::size_t r = 0; r < live.size(); ++r) {
       points.row(rows_of(r)) =
@@ -75,6 +68,31 @@ Result<std::vector<std::vector<QueryHit>>> SnapshotStore::query(
       for (std::size_t r = 0; r < live.size(); ++r) {
         tops[q].offer(distances(rows_of(r), rows_of(q)), live[r]->id);
       }
+    }
+    return ok_status();
+  };
+  if (overlay_) {  // the merged parts of the base and its deltas
+    CM_ASSIGN_OR_RETURN(std::size_t parts, overlay_->part_count(collection.name));
+    for (std::size_t i = 0; i < parts; ++i) {
+      CM_ASSIGN_OR_RETURN(auto records, overlay_->read_part(collection.name, i, true));
+      std::vector<const Record*> live;
+      for (const auto& r : records) live.push_back(&r);
+      CM_RETURN_IF_ERROR(offer(live));
+    }
+  } else {
+    CM_ASSIGN_OR_RETURN(auto view, parts_for(collection.name));
+    const auto folder = snapshot::collection_dir(dir_, collection.name);
+    for (std::uint32_t i = 0; i < view.parts.size(); ++i) {
+      CM_ASSIGN_OR_RETURN(auto part, snapshot::read_part_file(folder / view.parts[i].file));
+      std::vector<const Record*> live;
+      for (const auto& r : part.records) {
+        if (view.filter) {  // unsealed: only the current copy of each id counts
+          auto it = view.filter->winner.find(id_hash(r.id));
+          if (it == view.filter->winner.end() || it->second != i) continue;
+        }
+        live.push_back(&r);
+      }
+      CM_RETURN_IF_ERROR(offer(live));
     }
   }
   for (std::size_t q = 0; q < tops.size(); ++q) {

@@ -4,6 +4,7 @@
 
 #include "common/base/atomic_file.hpp"
 #include "common/snapshot/snapshot_layout.hpp"
+#include "common/snapshot/snapshot_overlay.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/snapshot/snapshot_store_internal.hpp"
 
@@ -120,6 +121,7 @@ Result<std::uint64_t> SnapshotStore::count(const CollectionInfo& collection) {
   {
     std::lock_guard lock(mu_);
     CM_RETURN_IF_ERROR(state_locked(collection.name));
+    if (overlay_) return overlay_->count(collection.name);
     if (manifest_) {
       CM_ASSIGN_OR_RETURN(const ManifestCollection* entry, manifest_entry_locked(collection.name));
       return entry->record_count;
@@ -135,6 +137,7 @@ Result<std::vector<std::string>> SnapshotStore::list_ids(const CollectionInfo& c
   std::shared_lock ops(ops_mu_);
   std::vector<std::string> out;
   if (limit == 0) return out;
+  if (overlay_) return overlay_->list_ids(collection, offset, limit);
   CM_ASSIGN_OR_RETURN(auto view, parts_for(collection.name));
   const fs::path folder = snapshot::collection_dir(dir_, collection.name);
   std::uint64_t skip = offset;
@@ -167,6 +170,7 @@ Result<std::vector<Record>> SnapshotStore::get_records(const CollectionInfo& col
   std::shared_lock ops(ops_mu_);
   std::vector<Record> out;
   if (ids.empty()) return out;
+  if (overlay_) return overlay_->get_records(collection, ids);
   CM_ASSIGN_OR_RETURN(auto index, index_for(collection.name));
   // Requested ids grouped by the part holding their current copy.
   std::unordered_map<std::uint32_t, std::unordered_set<std::string_view>> by_part;
@@ -191,6 +195,7 @@ Result<std::size_t> SnapshotStore::part_count(const std::string& collection) {
     return make_error(ErrorCode::kInvalidArgument, describe() + " is not sealed");
   }
   CM_ASSIGN_OR_RETURN(const ManifestCollection* entry, manifest_entry_locked(collection));
+  if (overlay_) return overlay_->part_count(collection);
   return entry->parts.size();
 }
 
@@ -224,6 +229,7 @@ Result<std::pair<std::string, ManifestPart>> SnapshotStore::listed_part_bytes(
 Result<std::vector<Record>> SnapshotStore::read_part(const std::string& collection,
                                                      std::size_t index) {
   std::shared_lock ops(ops_mu_);
+  if (overlay_) return overlay_->read_part(collection, index, false);
   CM_ASSIGN_OR_RETURN(auto listed, listed_part_bytes(collection, index));
   const auto& [bytes, entry] = listed;
   const fs::path path = snapshot::collection_dir(dir_, collection) / entry.file;
@@ -241,6 +247,7 @@ Result<std::vector<Record>> SnapshotStore::read_part(const std::string& collecti
 Result<std::vector<Record>> SnapshotStore::read_part_vectors(const std::string& collection,
                                                              std::size_t index) {
   std::shared_lock ops(ops_mu_);
+  if (overlay_) return overlay_->read_part(collection, index, true);
   CM_ASSIGN_OR_RETURN(auto listed, listed_part_bytes(collection, index));
   const auto& [bytes, entry] = listed;
   const fs::path path = snapshot::collection_dir(dir_, collection) / entry.file;
@@ -252,6 +259,22 @@ Result<std::vector<Record>> SnapshotStore::read_part_vectors(const std::string& 
                           " records, the manifest says " + std::to_string(entry.records));
   }
   return records;
+}
+
+Result<DecodedPart> SnapshotStore::read_part_marked(const std::string& collection,
+                                                    std::size_t index) {
+  std::shared_lock ops(ops_mu_);
+  CM_ASSIGN_OR_RETURN(auto listed, listed_part_bytes(collection, index));
+  const auto& [bytes, entry] = listed;
+  const fs::path path = snapshot::collection_dir(dir_, collection) / entry.file;
+  auto part = decode_part(bytes);
+  if (!part) return std::unexpected(std::move(part).error().with_context(path.string()));
+  if (part->records.size() != entry.records) {
+    return make_error(ErrorCode::kCorruption,
+                      path.string() + " holds " + std::to_string(part->records.size()) +
+                          " records, the manifest says " + std::to_string(entry.records));
+  }
+  return std::move(*part);
 }
 
 }  // namespace cm

@@ -97,6 +97,62 @@ Status SnapshotStore::upsert(const CollectionInfo& collection, std::span<const R
   return written;
 }
 
+Status SnapshotStore::set_lineage(std::uint64_t generation, const ManifestBase& base) {
+  CM_RETURN_IF_ERROR(check_writable());
+  if (generation == 0 || base.generation >= generation) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a delta's generation must be above its base's (" +
+                          std::to_string(base.generation) + " -> " + std::to_string(generation) +
+                          ")");
+  }
+  std::lock_guard lock(mu_);
+  if (!collections_.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      describe() + " already holds collections: a delta starts empty");
+  }
+  CM_RETURN_IF_ERROR(unseal_locked());
+  generation_ = generation;
+  base_ = base;
+  return ok_status();
+}
+
+Status SnapshotStore::write_tombstones(const CollectionInfo& collection,
+                                       std::span<const std::string> ids) {
+  CM_RETURN_IF_ERROR(check_writable());
+  if (ids.empty()) return ok_status();
+  if (ids.size() > kMaxBatchSize) {
+    return make_error(ErrorCode::kInvalidArgument, std::to_string(ids.size()) +
+                                                       " tombstones exceed " +
+                                                       std::to_string(kMaxBatchSize) + " per part");
+  }
+  std::vector<Record> records;
+  std::vector<Record> named;  // the part's name hashes "tombstone:" ids: never an upsert's name
+  for (const auto& id : ids) {
+    records.push_back(Record{id, {}, std::nullopt, {}});
+    named.push_back(Record{"tombstone:" + id, {}, std::nullopt, {}});
+  }
+  const std::vector<RecordMark> marks(records.size(), RecordMark{RecordMark::Kind::kTombstone, ""});
+  std::shared_lock ops(ops_mu_);
+  std::uint64_t write_seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (generation_ == 0) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        describe() + " is a full snapshot (generation 0): it holds no tombstones");
+    }
+    CM_ASSIGN_OR_RETURN(CollectionState * state, state_locked(collection.name));
+    CM_RETURN_IF_ERROR(unseal_locked());
+    write_seq = ++state->max_write_seq;
+    invalidate_locked(*state);
+  }
+  const fs::path path =
+      snapshot::collection_dir(dir_, collection.name) / snapshot::part_file_name(named);
+  auto written = write_file_atomic(path, encode_part(records, marks, write_seq));
+  std::lock_guard lock(mu_);
+  if (auto state = state_locked(collection.name)) invalidate_locked(**state);
+  return written;
+}
+
 Status SnapshotStore::remove_metadata_keys(const CollectionInfo& collection,
                                            std::span<const MetadataKeyRemoval> removals) {
   CM_RETURN_IF_ERROR(check_writable());

@@ -94,9 +94,14 @@ bool Verifier::part(const ManifestCollection& mc, const ManifestPart& listed,
         "holds " + std::to_string(decoded->records.size()) + " records, manifest says " +
             std::to_string(listed.records));
   }
-  for (const auto& r : decoded->records) {
+  std::vector<bool> tombstone(decoded->records.size(), false);  // holds only its id
+  for (const auto& [index, mark] : decoded->marks)
+    tombstone[index] = mark.kind == RecordMark::Kind::kTombstone;
+  for (std::size_t i = 0; i < decoded->records.size(); ++i) {
+    const Record& r = decoded->records[i];
     std::string problem;
-    if (mc.info.dimension && r.embedding.size() != static_cast<std::size_t>(*mc.info.dimension)) {
+    if (mc.info.dimension && !tombstone[i] &&
+        r.embedding.size() != static_cast<std::size_t>(*mc.info.dimension)) {
       problem = "record \"" + r.id + "\" has dimension " + std::to_string(r.embedding.size()) +
                 ", the collection " + std::to_string(*mc.info.dimension);
     } else if (!seen->insert(id_hash(r.id)).second) {

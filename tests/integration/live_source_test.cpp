@@ -159,9 +159,19 @@ TEST_F(LiveSource, EveryKindOfChangeReachesTheTarget) {
   EXPECT_TRUE(contains(dry.output, "nothing was written")) << dry.output;
   EXPECT_NE(diff_text(state_of(source_uri()), state_of(target_uri())), "");
 
+  const auto snapshots = work_dir() / "snapshots";
+  const std::string base_manifest = *read_file(snapshots / "source" / "manifest.json");
   auto run = sync();
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_TRUE(contains(run.output, first_ + ": 1 added, 3 changed, 1 deleted")) << run.output;
+  // Recorded as a delta generation on top of the export, which stays as it was.
+  EXPECT_EQ(*read_file(snapshots / "source" / "manifest.json"), base_manifest);
+  auto delta =
+      nlohmann::json::parse(*read_file(snapshots / "source.deltas" / "000001" / "manifest.json"));
+  EXPECT_EQ(delta["generation"], 1);
+  ASSERT_EQ(delta["collections"].size(), 1u);
+  EXPECT_EQ(delta["collections"][0]["record_count"], 5);  // 4 upserts and 1 tombstone
+  EXPECT_EQ(delta["collections"][0]["tombstones"], 1);
   EXPECT_TRUE(contains(run.output, "converged")) << run.output;
   EXPECT_EQ(diff_text(state_of(source_uri()), state_of(target_uri())), "");
   auto m = nlohmann::json::parse(*read_file(work_dir() / "run.json"));
@@ -178,6 +188,7 @@ TEST_F(LiveSource, EveryKindOfChangeReachesTheTarget) {
   ASSERT_EQ(idle.exit_code, 0) << idle.output;
   EXPECT_TRUE(contains(idle.output, "0 change(s) applied")) << idle.output;
   EXPECT_EQ(lines_of(work_dir() / "audit.jsonl"), audited) << "an idle sync wrote to the target";
+  EXPECT_FALSE(std::filesystem::exists(snapshots / "source.deltas" / "000002"));
 }
 
 TEST_F(LiveSource, KilledMidSyncThenSyncAgainIsIdentical) {
@@ -304,6 +315,63 @@ TEST_F(LiveSource, AMappedRecordThatChangesRouteMovesBetweenTargets) {
   EXPECT_EQ(std::get<std::string>(in_others->front().metadata.at("lang")), "de");
   auto v = validate();
   EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
+// Applications write to the run's target collections (live from the start in an in-place run, or
+// after a cutover): a sync never replaces or deletes a record someone else changed since the run
+// wrote it. It applies every other change, reports the conflicts (exit 9), and finds the source
+// changes it held back again once the operator has decided.
+TEST_F(LiveSource, ATargetRecordSomeoneElseChangedIsNeverOverwritten) {
+  ASSERT_EQ(migrate({"--batch-size", "100"}).exit_code, 0);
+  auto source = open(source_uri());
+  auto target = open(target_uri());
+  const CollectionInfo c = source_collection(first_);
+  auto in_target = target->find_collection(first_);
+  ASSERT_TRUE(in_target && *in_target);
+  const CollectionInfo t = **in_target;
+  auto ids = source->list_ids(c, 0, 3);
+  ASSERT_TRUE(ids && ids->size() == 3u);
+  auto originals = source->get_records(c, *ids);
+  ASSERT_TRUE(originals && originals->size() == 3u);
+  std::map<std::string, Record> was;
+  for (auto& r : *originals) was[r.id] = r;
+  const std::string both = (*ids)[0], deleted = (*ids)[1], plain = (*ids)[2];
+  auto edited = [&](const std::string& id, const std::string& by) {
+    Record r = was[id];
+    r.metadata["edited_by"] = by;
+    return r;
+  };
+  // The application edits two target records; the source changes one of them and deletes the
+  // other, and changes a third record nobody touched in the target.
+  ASSERT_TRUE(target->upsert(t, std::vector<Record>{edited(both, "app"), edited(deleted, "app")}));
+  ASSERT_TRUE(
+      source->upsert(c, std::vector<Record>{edited(both, "source"), edited(plain, "source")}));
+  ASSERT_TRUE(source->delete_records(c, std::vector<std::string>{deleted}));
+
+  auto held = sync();
+  EXPECT_EQ(held.exit_code, kExitConflict) << held.output;
+  EXPECT_TRUE(contains(held.output, "2 change(s) not applied")) << held.output;
+  auto now = target->get_records(t, std::vector<std::string>{both, deleted, plain});
+  ASSERT_TRUE(now && now->size() == 3u) << "a record the application changed was deleted";
+  for (const auto& r : *now) {
+    const std::string expected = r.id == plain ? "source" : "app";
+    EXPECT_EQ(std::get<std::string>(r.metadata.at("edited_by")), expected) << r.id;
+  }
+  auto m = nlohmann::json::parse(*read_file(work_dir() / "run.json"));
+  ASSERT_EQ(m["syncs"].size(), 1u);
+  EXPECT_EQ(m["syncs"][0]["collections"][first_]["conflicts"], 2);
+  EXPECT_FALSE(m["syncs"][0]["converged"].get<bool>());
+
+  // Still held back on the next sync: the source changes were not forgotten.
+  EXPECT_EQ(sync().exit_code, kExitConflict);
+  // The operator puts the run's versions back (whole: an upsert would keep the added key); the
+  // next sync applies the source's changes.
+  ASSERT_TRUE(target->delete_records(t, std::vector<std::string>{both, deleted}));
+  ASSERT_TRUE(target->upsert(t, std::vector<Record>{was[both], was[deleted]}));
+  auto resolved = sync();
+  ASSERT_EQ(resolved.exit_code, 0) << resolved.output;
+  EXPECT_EQ(diff_text(state_of(source_uri()), state_of(target_uri())), "");
+  EXPECT_EQ(validate().exit_code, 0);
 }
 
 }  // namespace
