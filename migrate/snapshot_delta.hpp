@@ -13,6 +13,8 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,9 +33,13 @@ class SnapshotDelta {
   // `like`: the snapshot's collection the records belong to (name, dimension, configuration).
   Status upsert(const CollectionInfo& like, std::span<const Record> records);
   Status remove(const CollectionInfo& like, std::span<const std::string> ids);
-  std::uint64_t written() const { return written_; }
+  std::uint64_t written() const {
+    std::lock_guard lock(*mu_);
+    return written_;
+  }
 
-  // Seals the delta; one with nothing in it is removed instead (generation numbers may skip).
+  // Writes what is buffered and seals the delta; one with nothing in it is removed instead
+  // (generation numbers may skip). Memory: up to kBuffered records per collection.
   Status seal();
 
   const std::filesystem::path& base() const { return base_; }
@@ -42,12 +48,28 @@ class SnapshotDelta {
  private:
   SnapshotDelta(std::filesystem::path base, std::uint64_t generation)
       : base_(std::move(base)), generation_(generation) {}
-  Result<CollectionInfo> collection(const CollectionInfo& like);
+  // What waits to be written into one collection of the delta: changes arrive a few per batch,
+  // and each part written costs an fsync, so they are written kBuffered at a time.
+  struct Pending {
+    CollectionInfo info;  // the delta's own collection
+    std::vector<Record> upserts;
+    std::vector<std::string> tombstones;
+  };
+  static constexpr std::size_t kBuffered = 4096;
+
+  Result<Pending*> pending_for(const CollectionInfo& like);
+  Status add(const CollectionInfo& like, std::span<const Record> records,
+             std::span<const std::string> ids);
+  Status write(const CollectionInfo& info, std::vector<Record> upserts,
+               std::vector<std::string> tombstones);
 
   std::filesystem::path base_;
   std::uint64_t generation_ = 0;
   WorkSnapshot delta_;
-  std::map<std::string, CollectionInfo> created_;
+  // Collections are synced side by side: upsert and remove may run concurrently (the snapshot
+  // store is thread-safe; this guards the members below).
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
+  std::map<std::string, Pending> pending_;
   std::uint64_t written_ = 0;
 };
 

@@ -9,6 +9,7 @@
 
 #include "checkpoints/checkpoint.hpp"
 #include "common/base/atomic_file.hpp"
+#include "common/base/batch_runner.hpp"
 #include "common/base/clock.hpp"
 #include "common/base/logging.hpp"
 #include "common/run/run_manifest.hpp"
@@ -62,6 +63,7 @@ struct SyncRun {
   contracts::TransformContext transform_context;
   std::size_t batch = 1000;
   std::size_t target_batch = 1000;
+  std::size_t workers = 2;  // collections synced side by side (the run's --workers)
   bool dry_run = false;
 };
 
@@ -137,12 +139,14 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
               .transform_context = {},
               .batch = 1000,
               .target_batch = 1000,
+              .workers = 2,
               .dry_run = o.dry_run};
   const auto m = run.manifest->get();
   const auto& checkpoint = finished.checkpoint;
   run.batch =
       o.batch_size ? o.batch_size : checkpoint.config.value("batch_size", std::size_t{1000});
   if (run.batch == 0) run.batch = 1000;
+  run.workers = std::max<std::size_t>(1, checkpoint.config.value("workers", std::size_t{2}));
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {run.work.log_file("chroma-migrate", m.run_id), a.verbose, a.quiet}));
   CM_ASSIGN_OR_RETURN(auto source_uri, recorded_store_uri(o.source_uri, m.source, "--source"));
@@ -249,13 +253,46 @@ class CollectionSync {
         diff_source(*run_.source, source_, *run_.source_snapshot.store, snap_, run_.batch,
                     [this](std::vector<Record>& changed, const std::vector<const Record*>& olds,
                            const std::vector<const Record*>& deleted) {
-                      return apply(changed, olds, deleted);
+                      return collect(changed, olds, deleted);
                     }));
+    CM_RETURN_IF_ERROR(apply_collected());
     static_cast<SourceDiffCounts&>(delta_) = std::move(counts);
     return delta_;
   }
 
  private:
+  // Changes are collected over the diff's batches and applied a target batch at a time: a few
+  // changes per page would otherwise cost several target round trips per page. Memory: at most
+  // one target batch of changes (with their old versions) besides the diff's own batch.
+  Status collect(std::vector<Record>& changed, const std::vector<const Record*>& olds,
+                 const std::vector<const Record*>& deleted) {
+    if (run_.dry_run) return ok_status();
+    for (std::size_t i = 0; i < changed.size(); ++i) {
+      collected_.changed.push_back(std::move(changed[i]));
+      collected_.olds.push_back(olds[i] ? std::optional<Record>(*olds[i]) : std::nullopt);
+    }
+    for (const auto* d : deleted) collected_.deleted.push_back(*d);
+    if (collected_.changed.size() + collected_.deleted.size() < run_.target_batch)
+      return ok_status();
+    return apply_collected();
+  }
+
+  Status apply_collected() {
+    Collected batch = std::exchange(collected_, {});
+    if (batch.changed.empty() && batch.deleted.empty()) return ok_status();
+    std::vector<const Record*> olds, deleted;
+    for (const auto& o : batch.olds) olds.push_back(o ? &*o : nullptr);
+    for (const auto& d : batch.deleted) deleted.push_back(&d);
+    return apply(batch.changed, olds, deleted);
+  }
+
+  struct Collected {
+    std::vector<Record> changed;
+    std::vector<std::optional<Record>> olds;
+    std::vector<Record> deleted;
+  };
+  Collected collected_;
+
   // Where the run's transform puts `r` (nullopt: skipped by the mapping); `marks` collects its
   // route counts (`sign` +1 for a new placement, -1 for an old one), applied once it is written.
   Result<std::optional<Placed>> place(const Record& r, std::int64_t sign, RouteMarks& marks) {
@@ -542,15 +579,30 @@ Result<SyncSummary> run_sync(const SyncOptions& o) {
                o.dry_run ? "dry-run " : "", m.run_id, m.source_collections.size());
   CM_ASSIGN_OR_RETURN(const auto counts_before, import_counts(run));
   std::map<std::string, RouteChanges> route_changes;
-  for (const auto& name : m.source_collections) {
-    CollectionSync collection(run, m, name);
-    auto delta = collection.run();
-    if (!delta)
-      return std::unexpected(std::move(delta).error().with_context("syncing '" + name + "'"));
-    route_changes[name] = collection.route_changes();
-    spdlog::info("{}: {} added, {} changed, {} deleted", name, delta->added, delta->changed,
-                 delta->deleted);
-    summary.collections.push_back(std::move(*delta));
+  // Collections are synced side by side (the run's --workers): each reads its own pages, and
+  // the stores and deltas they share are thread-safe.
+  const auto& names = m.source_collections;
+  std::vector<std::optional<CollectionDelta>> deltas(names.size());
+  std::vector<RouteChanges> routes(names.size());
+  CM_RETURN_IF_ERROR(
+      run_batches(names.size(), [](std::size_t) { return false; }, run.workers,
+                  {.run = [&](std::size_t i) -> Result<std::size_t> {
+                     CollectionSync collection(run, m, names[i]);
+                     auto delta = collection.run();
+                     if (!delta) {
+                       return std::unexpected(
+                           std::move(delta).error().with_context("syncing '" + names[i] + "'"));
+                     }
+                     routes[i] = collection.route_changes();
+                     deltas[i] = std::move(*delta);
+                     return std::size_t{0};
+                   },
+                   .completed = [](std::size_t, std::size_t) { return ok_status(); }}));
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    route_changes[names[i]] = routes[i];
+    spdlog::info("{}: {} added, {} changed, {} deleted", names[i], deltas[i]->added,
+                 deltas[i]->changed, deltas[i]->deleted);
+    summary.collections.push_back(std::move(*deltas[i]));
   }
   if (o.dry_run) {
     summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -558,10 +610,16 @@ Result<SyncSummary> run_sync(const SyncOptions& o) {
   }
   CM_RETURN_IF_ERROR(commit_deltas(run, m));
   summary.converged = summary.conflicts() == 0;
-  for (const auto& name : m.source_collections) {
-    CM_ASSIGN_OR_RETURN(bool agree, ids_agree(run, name, run.batch));
-    summary.converged = summary.converged && agree;
-  }
+  std::vector<char> agree(names.size(), 0);
+  CM_RETURN_IF_ERROR(
+      run_batches(names.size(), [](std::size_t) { return false; }, run.workers,
+                  {.run = [&](std::size_t i) -> Result<std::size_t> {
+                     CM_ASSIGN_OR_RETURN(bool same, ids_agree(run, names[i], run.batch));
+                     agree[i] = same ? 1 : 0;
+                     return std::size_t{0};
+                   },
+                   .completed = [](std::size_t, std::size_t) { return ok_status(); }}));
+  for (char a : agree) summary.converged = summary.converged && a;
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   CM_RETURN_IF_ERROR(record_sync(run, summary, counts_before, o.final));
   if (run.mapping) {

@@ -13,9 +13,11 @@
 //      route a changed record to another target collection: its old copy is then deleted) to the
 //      run's target collections where its data lives now (staging or live), with the merge
 //      write (common to the import: no stale metadata key, document or uri survives), then into
-//      the snapshots, which are resealed at the end. Target first: a crash (kill -9) anywhere
-//      leaves the snapshots behind the target, and the next --sync finds and applies the rest
-//      again (idempotent writes), so a sync needs no checkpoint of its own;
+//      a new delta generation of each snapshot (snapshot_delta.hpp; the snapshots themselves
+//      are never rewritten), committed at the end. Target first: a crash (kill -9) anywhere
+//      leaves the snapshots behind the target, and the next --sync finds the rest again, sees
+//      what already landed (sync_screen.hpp) and applies what did not, so a sync needs no
+//      checkpoint of its own;
 //   4. a second ids-only scan compares the source's ids with the snapshot's (count and a hash of
 //      the id set): equal means the sync converged (the source was quiet enough); the final sync
 //      before a cutover is taken on a quiet source and must converge.

@@ -1,6 +1,8 @@
 #include "common/run/source_diff.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <future>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -33,22 +35,62 @@ class SourceDiff {
     if (counts_.samples.size() < SourceDiffCounts::kMaxSamples) counts_.samples.push_back(id);
   }
 
+  // One page of the live collection: its ids and their records.
+  struct Page {
+    std::vector<std::string> listed;
+    std::vector<Record> records;
+  };
+
+  Result<Page> fetch(std::uint64_t offset, std::uint32_t page) {
+    Page p;
+    CM_ASSIGN_OR_RETURN(p.listed, live_.list_ids(live_c_, offset, page));
+    if (p.listed.empty()) return p;
+    CM_ASSIGN_OR_RETURN(p.records, live_.get_records(live_c_, p.listed));
+    return p;
+  }
+
+  // The next pages are read from the live store (kPrefetch at a time) while this one is compared
+  // and applied (the visitor never touches the live store): the two ends overlap instead of
+  // taking turns. Memory: kPrefetch + 1 pages.
+  static constexpr std::size_t kPrefetch = 2;
+
   Status scan() {
     const auto page = static_cast<std::uint32_t>(batch_);
-    for (std::uint64_t offset = 0;; offset += page) {
-      CM_ASSIGN_OR_RETURN(auto listed, live_.list_ids(live_c_, offset, page));
-      std::vector<std::string> fresh;
-      for (auto& id : listed) {
-        if (!seen_.contains(hash(id))) fresh.push_back(std::move(id));
+    std::deque<std::future<Result<Page>>> ahead;
+    std::uint64_t requested = 0;  // offset of the next page to request
+    bool end_seen = false;
+    auto request = [&] {
+      const std::uint64_t offset = requested;
+      requested += page;
+      ahead.push_back(
+          std::async(std::launch::async, [this, offset, page] { return fetch(offset, page); }));
+    };
+    for (std::size_t i = 0; i < kPrefetch; ++i) request();
+    while (!ahead.empty()) {
+      CM_ASSIGN_OR_RETURN(Page current, ahead.front().get());
+      ahead.pop_front();
+      end_seen = end_seen || current.listed.size() < page;
+      if (!end_seen) request();
+      std::vector<Record> fresh;
+      for (auto& r : current.records) {
+        if (!seen_.contains(hash(r.id))) fresh.push_back(std::move(r));
       }
-      if (!fresh.empty()) CM_RETURN_IF_ERROR(compare(fresh));
-      if (listed.size() < page) return ok_status();
+      if (!fresh.empty()) CM_RETURN_IF_ERROR(compare_records(std::move(fresh)));
+      if (end_seen) break;  // pages requested past the end are empty
     }
+    return ok_status();
   }
 
   // Reads the batch at both ends and hands on what differs.
   Status compare(const std::vector<std::string>& ids) {
     CM_ASSIGN_OR_RETURN(auto now, live_.get_records(live_c_, ids));
+    return compare_records(std::move(now));
+  }
+
+  Status compare_records(std::vector<Record> now) {
+    std::vector<std::string> ids;
+    ids.reserve(now.size());
+    for (const auto& r : now) ids.push_back(r.id);
     CM_ASSIGN_OR_RETURN(auto before, snapshot_.get_records(snap_c_, ids));
     std::unordered_map<std::string, const Record*> old_by_id;
     for (const auto& r : before) old_by_id.emplace(r.id, &r);

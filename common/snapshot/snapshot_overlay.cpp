@@ -212,19 +212,19 @@ Result<std::vector<std::string>> SnapshotStore::Overlay::list_ids(const Collecti
                                                                   std::uint32_t limit) {
   std::lock_guard lock(cursor_mu_);
   std::uint64_t skip = 0;
-  if (!cursor_ || cursor_->collection != collection.name || cursor_->next != offset) {
-    cursor_.emplace();
-    cursor_->collection = collection.name;
+  auto found = cursors_.find(collection.name);
+  if (found == cursors_.end() || found->second.next != offset) {
+    found = cursors_.insert_or_assign(collection.name, Cursor{}).first;
     skip = offset;
   }
-  Cursor& cursor = *cursor_;
+  Cursor& cursor = found->second;
   std::vector<std::string> out;
   while (out.size() < limit) {
     if (cursor.pending_at == cursor.pending.size()) {
       if (cursor.stage == 2) break;
       auto refilled = refill(collection, cursor);
       if (!refilled) {
-        cursor_.reset();
+        cursors_.erase(collection.name);
         return std::unexpected(refilled.error());
       }
       continue;

@@ -60,7 +60,6 @@ class SnapshotStore::Overlay {
   };
   using NewestMap = std::unordered_map<std::string, Newest>;
   struct Cursor {
-    std::string collection;
     std::uint64_t next = 0;         // the merged offset the next sequential call starts at
     std::uint64_t base_offset = 0;  // how far the base's own ids were paged
     int stage = 0;                  // 0: base ids, 1: the deltas' ids, 2: done
@@ -80,7 +79,7 @@ class SnapshotStore::Overlay {
   std::map<std::string, NewestMap> newest_;
   std::map<std::string, std::uint64_t> counts_;
   std::mutex cursor_mu_;
-  std::optional<Cursor> cursor_;
+  std::map<std::string, Cursor> cursors_;  // per collection: collections are paged side by side
 };
 
 }  // namespace cm
