@@ -137,6 +137,44 @@ Status restore_chunk(ExecContext& ctx, std::size_t k, const CollectionInfo& live
   return ok_status();
 }
 
+// Records of the backup the run deleted after its import (a sync carried a deletion at the source
+// over): put back when the target still lacks them; one someone else wrote there since is kept and
+// listed. Idempotent, so it needs no journal of its own: a re-run finds them restored.
+Status restore_deleted(ExecContext& ctx, std::size_t k, const CollectionInfo& live,
+                       const CollectionInfo& backup_info) {
+  const std::string name = ctx.journal.get().merges[k].name;
+  const std::vector<std::string> deleted = ctx.import->deleted_ids(name);
+  const std::size_t max_batch = std::max<std::size_t>(1, ctx.max_batch);
+  PartResult result;
+  for (std::size_t at = 0; at < deleted.size(); at += max_batch) {
+    std::span<const std::string> ids(deleted.data() + at, std::min(max_batch, deleted.size() - at));
+    CM_ASSIGN_OR_RETURN(ById now, get(ctx.target, live, ids));
+    CM_ASSIGN_OR_RETURN(ById before, get(*ctx.backup, backup_info, ids));
+    std::vector<Record> to_restore;
+    for (const auto& id : ids) {
+      const Record* b = lookup(before, id);
+      if (!b) continue;  // the run added it and deleted it again: nothing of the backup's
+      const Record* t = lookup(now, id);
+      if (!t) {
+        to_restore.push_back(*b);
+      } else if (!same_content(backup_info.hnsw.space, *b, *t)) {
+        result.kept.push_back(id);
+      }
+    }
+    if (to_restore.empty()) continue;
+    CM_RETURN_IF_ERROR(ctx.target.upsert(live, to_restore));
+    result.restored += to_restore.size();
+  }
+  if (result.restored == 0 && result.kept.empty()) return ok_status();
+  spdlog::info("{}: {} record(s) a sync had deleted put back from the backup", live.name,
+               result.restored);
+  return ctx.journal.update([&](Journal& next) {
+    auto& m = next.merges[k];
+    m.restored += result.restored;
+    for (const auto& id : result.kept) m.kept_changed.add(id);
+  });
+}
+
 Status restore_records(ExecContext& ctx, std::size_t k, const CollectionInfo& live,
                        const CollectionInfo& backup_info) {
   const MergeItem item = ctx.journal.get().merges[k];
@@ -162,6 +200,7 @@ Status restore_records(ExecContext& ctx, std::size_t k, const CollectionInfo& li
       for (const auto& id : result.kept) m.kept_changed.add(id);
     }));
   }
+  CM_RETURN_IF_ERROR(restore_deleted(ctx, k, live, backup_info));
   return ctx.journal.update(
       [&](Journal& next) { next.merges[k].state = MergeRestoreState::kRecordsRestored; });
 }
@@ -176,6 +215,9 @@ Result<Scan> scan_others(VectorStore& target, const CollectionInfo& live, Snapsh
                          const CollectionInfo& backup_info, SnapshotStore& import,
                          const CollectionInfo& import_info, std::size_t max_batch) {
   Scan s;
+  // Deleted by a sync of the run: restore_deleted puts them back, they are not others' doing.
+  const auto deleted = import.deleted_ids(import_info.name);
+  const std::set<std::string> run_deleted(deleted.begin(), deleted.end());
   CM_ASSIGN_OR_RETURN(std::size_t parts, backup.part_count(backup_info.name));
   for (std::size_t part = 0; part < parts; ++part) {
     CM_ASSIGN_OR_RETURN(auto records, backup.read_part(backup_info.name, part));
@@ -187,6 +229,7 @@ Result<Scan> scan_others(VectorStore& target, const CollectionInfo& live, Snapsh
       CM_ASSIGN_OR_RETURN(ById now, get(target, live, ids));
       for (std::size_t i = at; i < std::min(records.size(), at + max_batch); ++i) {
         const auto& b = records[i];
+        if (run_deleted.contains(b.id)) continue;
         if (classify_merged_record(backup_info.hnsw.space, &b, lookup(written, b.id),
                                    lookup(now, b.id)) == MergeVerdict::kOthersChanged)
           s.others_changed.add(b.id);

@@ -100,6 +100,16 @@ Result<std::uint64_t> SnapshotStore::Overlay::count(const std::string& collectio
   return layers_[0].store->count(*info);
 }
 
+std::vector<std::string> SnapshotStore::Overlay::deleted_ids(const std::string& collection) const {
+  std::vector<std::string> out;
+  auto it = newest_.find(collection);
+  if (it == newest_.end()) return out;
+  for (const auto& [id, n] : it->second)
+    if (n.tombstone) out.push_back(id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 bool SnapshotStore::Overlay::current(const NewestMap* newest, const std::string& id,
                                      std::uint32_t layer) const {
   if (!newest) return layer == 0;

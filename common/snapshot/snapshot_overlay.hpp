@@ -37,6 +37,7 @@ class SnapshotStore::Overlay {
   SnapshotManifest patched(SnapshotManifest base) const;
 
   Result<std::uint64_t> count(const std::string& collection) const;
+  std::vector<std::string> deleted_ids(const std::string& collection) const;
   Result<std::vector<std::string>> list_ids(const CollectionInfo& collection, std::uint64_t offset,
                                             std::uint32_t limit);
   Result<std::vector<Record>> get_records(const CollectionInfo& collection,

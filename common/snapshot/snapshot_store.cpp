@@ -310,6 +310,10 @@ std::optional<SnapshotManifest> SnapshotStore::manifest() const {
   return manifest_;
 }
 
+std::vector<std::string> SnapshotStore::deleted_ids(const std::string& collection) const {
+  return overlay_ ? overlay_->deleted_ids(collection) : std::vector<std::string>{};
+}
+
 std::uint64_t SnapshotStore::generation() const {
   if (overlay_) return overlay_->generation();
   std::lock_guard lock(mu_);

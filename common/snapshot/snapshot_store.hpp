@@ -153,6 +153,9 @@ class SnapshotStore final : public VectorStore {
   // and the binding a delta on top of it names as its base.
   std::uint64_t generation() const;
   Result<ManifestBase> binding() const;
+  // Ids a committed delta deleted (kRead: tombstoned in the newest generation holding them),
+  // sorted; empty without deltas.
+  std::vector<std::string> deleted_ids(const std::string& collection) const;
   // A sealed part with the marks of its records (tombstones included), checked like read_part.
   Result<DecodedPart> read_part_marked(const std::string& collection, std::size_t index);
 

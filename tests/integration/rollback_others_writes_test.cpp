@@ -188,5 +188,34 @@ TEST_F(RollbackIntegration, WritesAfterTheCutoverAreAnnouncedArchivedAndListed) 
   EXPECT_EQ(o["kb_articles.staged-w1"]["live_name"], "kb_articles");
 }
 
+// A merged collection's pre-run records that a sync of the run deleted (the source deleted them
+// after the migration) come back from the backup when the run is rolled back.
+TEST_F(RollbackIntegration, MergeRollbackPutsBackWhatASyncDeleted) {
+  seed_target(1, 10);  // kb_articles: 10 records, ids the source has too
+  const auto expected = state_of(target_uri());
+  ASSERT_EQ(migrate({"--if-exists", "merge", "--batch-size", "50"}).exit_code, 0);
+  auto source = open(source_uri());
+  auto articles = source->find_collection("kb_articles");
+  ASSERT_TRUE(articles && *articles);
+  const std::vector<std::string> gone{expected.at("kb_articles").records[0].id,
+                                      expected.at("kb_articles").records[1].id};
+  ASSERT_TRUE(source->delete_records(**articles, gone));
+  auto synced = tool(CHROMA_MIGRATE_BIN, {"--sync"});
+  ASSERT_EQ(synced.exit_code, 0) << synced.output;
+  auto target = open(target_uri());
+  auto merged = target->find_collection("kb_articles");
+  ASSERT_TRUE(merged && *merged);
+  auto after_sync = target->get_records(**merged, gone);
+  ASSERT_TRUE(after_sync && after_sync->empty()) << "the sync did not carry the deletes over";
+
+  auto run = rollback({"--force", "--reason", "sync then rollback"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(diff_text(expected, state_of(target_uri()), false), "");
+  auto r = rollback_report();
+  ASSERT_EQ(r["merged_in_place"].size(), 1u);
+  EXPECT_EQ(r["merged_in_place"][0]["kept_changed_after_run"]["count"], 0);
+  EXPECT_EQ(r["merged_in_place"][0]["backup_records_changed_by_others"]["count"], 0) << r.dump(2);
+}
+
 }  // namespace
 }  // namespace cm::testing
