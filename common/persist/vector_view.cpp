@@ -43,13 +43,16 @@ Result<VectorView> VectorView::build(const std::filesystem::path& folder,
   VectorView view;
   view.folder_ = folder;
   view.after_ = after;
+  // Chroma 1.x creates header.bin, data_level0.bin and length.bin (no elements) with the
+  // collection's first write and writes the pickle only when it persists the index: without a
+  // pickle Chroma itself loads nothing from the folder, and neither does this reader.
+  if (!pickle) {
+    view.apply_overlay(overlay);
+    return view;
+  }
   CM_ASSIGN_OR_RETURN(view.segment_, HnswSegment::open(folder, collection.info.dimension,
                                                        collection.info.hnsw.space == "cosine"));
-  if (view.segment_ && !pickle) {
-    return corrupt(folder / kPickle,
-                   "is missing, so the elements of data_level0.bin cannot be matched to ids");
-  }
-  if (!view.segment_ && pickle && !pickle->labels.empty()) {
+  if (!view.segment_ && !pickle->labels.empty()) {
     return corrupt(folder / "header.bin", "is missing, but " + std::string(kPickle) + " maps " +
                                               std::to_string(pickle->labels.size()) + " ids");
   }

@@ -7,10 +7,14 @@
 // hashes, one slot -> entry index); vectors are never held, they are read from the files (pread)
 // or the queue rows when asked for.
 //
+// A folder without index_metadata.pickle holds no persisted vectors (Chroma 1.x writes an empty
+// header.bin / data_level0.bin / length.bin with a collection's first write, the pickle only when
+// it persists the index, and loads nothing from a folder without one): every vector is then in
+// the queue.
+//
 // Damage it reports (kCorruption, naming the file): a bad or inconsistent header, truncated
 // data_level0.bin / length.bin, a pickle that is not a label map, two live elements with one
-// label, a mapped label that is no live element, a pickle without segment files or segment files
-// without a pickle.
+// label, a mapped label that is no live element, a pickle mapping ids without a header.bin.
 #pragma once
 
 #include <cstdint>
