@@ -13,7 +13,7 @@
 #include "common/store/audit_log.hpp"
 #include "common/store/store_decorators.hpp"
 #include "tests/support/memory_store.hpp"
-#include "tests/support/process.hpp"
+#include "tests/unit/persist_test_util.hpp"
 
 namespace cm::testing {
 namespace {
@@ -75,22 +75,11 @@ StoreFactory snapshot_read_only() {
           true};
 }
 
-// The committed persist directory, unpacked into the test's own directory.
-Result<std::filesystem::path> unpack_persist_fixture(const std::filesystem::path& dir) {
-  const auto out = dir / "persist";
-  std::filesystem::create_directories(out);
-  auto tar = run_process(
-      "/bin/tar",
-      {"-xzf", CM_SOURCE_DIR "/tests/data/persist/conformance-1.0.5.tar.gz", "-C", out.string()});
-  if (tar.exit_code != 0) return make_error(ErrorCode::kIo, "tar: " + tar.output);
-  return out;
-}
-
 StoreFactory persist_plain() {
   return {"persist",
           [](const std::string&,
              const std::filesystem::path& dir) -> Result<std::unique_ptr<VectorStore>> {
-            CM_ASSIGN_OR_RETURN(auto persist_dir, unpack_persist_fixture(dir));
+            CM_ASSIGN_OR_RETURN(auto persist_dir, persist_test::unpack_persist_fixture(dir));
             CM_ASSIGN_OR_RETURN(auto store, PersistStore::open(persist_dir, {}));
             return std::unique_ptr<VectorStore>(std::move(store));
           },
@@ -101,7 +90,7 @@ StoreFactory persist_source() {
   return {"persist_source",
           [](const std::string&,
              const std::filesystem::path& dir) -> Result<std::unique_ptr<VectorStore>> {
-            CM_ASSIGN_OR_RETURN(auto persist_dir, unpack_persist_fixture(dir));
+            CM_ASSIGN_OR_RETURN(auto persist_dir, persist_test::unpack_persist_fixture(dir));
             CM_ASSIGN_OR_RETURN(auto uri, parse_store_uri("persist:" + persist_dir.string()));
             StoreOpenOptions options;
             options.scratch_dir = dir / "work" / "tmp";
