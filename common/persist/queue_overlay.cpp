@@ -86,11 +86,12 @@ const QueueOverlay::Entry* QueueOverlay::find(std::string_view id) const {
 
 Result<QueueRow> read_queue_row(const SqliteDb& db, std::int64_t seq_id, bool with_vector,
                                 std::optional<int> dimension) {
-  CM_ASSIGN_OR_RETURN(auto stmt,
-                      db.prepare(with_vector ? "SELECT operation, metadata, vector, encoding "
-                                               "FROM embeddings_queue WHERE seq_id = ?1"
-                                             : "SELECT operation, metadata "
-                                               "FROM embeddings_queue WHERE seq_id = ?1"));
+  CM_ASSIGN_OR_RETURN(SqliteStatement * cached,
+                      db.cached(with_vector ? "SELECT operation, metadata, vector, encoding "
+                                              "FROM embeddings_queue WHERE seq_id = ?1"
+                                            : "SELECT operation, metadata "
+                                              "FROM embeddings_queue WHERE seq_id = ?1"));
+  SqliteStatement& stmt = *cached;
   CM_RETURN_IF_ERROR(stmt.bind(1, seq_id));
   CM_ASSIGN_OR_RETURN(bool found, stmt.step());
   const std::string where = "embeddings_queue row " + std::to_string(seq_id);

@@ -9,11 +9,12 @@ namespace {
 constexpr std::size_t kIdsPerStatement = 500;  // well under SQLite's variable limit
 
 Result<bool> in_segment(const SqliteDb& db, const std::string& segment, std::string_view id) {
-  CM_ASSIGN_OR_RETURN(auto stmt, db.prepare("SELECT 1 FROM embeddings WHERE segment_id = ?1 AND "
-                                            "embedding_id = ?2"));
-  CM_RETURN_IF_ERROR(stmt.bind(1, segment));
-  CM_RETURN_IF_ERROR(stmt.bind(2, id));
-  return stmt.step();
+  CM_ASSIGN_OR_RETURN(SqliteStatement * stmt,
+                      db.cached("SELECT 1 FROM embeddings WHERE segment_id = ?1 AND "
+                                "embedding_id = ?2"));
+  CM_RETURN_IF_ERROR(stmt->bind(1, segment));
+  CM_RETURN_IF_ERROR(stmt->bind(2, id));
+  return stmt->step();
 }
 
 }  // namespace

@@ -107,19 +107,34 @@ Result<SqliteDb> SqliteDb::open(const std::filesystem::path& file) {
 }
 
 SqliteDb::SqliteDb(SqliteDb&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), file_(std::move(other.file_)) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      file_(std::move(other.file_)),
+      cache_(std::move(other.cache_)) {}
 
 SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
   if (this != &other) {
+    cache_.clear();
     sqlite3_close(db_);
     db_ = std::exchange(other.db_, nullptr);
     file_ = std::move(other.file_);
+    cache_ = std::move(other.cache_);
   }
   return *this;
 }
 
 SqliteDb::~SqliteDb() {
+  cache_.clear();  // statements are finalised before the connection closes
   sqlite3_close(db_);
+}
+
+Result<SqliteStatement*> SqliteDb::cached(const std::string& sql) const {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    CM_ASSIGN_OR_RETURN(auto stmt, prepare(sql));
+    it = cache_.emplace(sql, std::make_unique<SqliteStatement>(std::move(stmt))).first;
+  }
+  it->second->reset();
+  return it->second.get();
 }
 
 Result<SqliteStatement> SqliteDb::prepare(std::string_view sql) const {

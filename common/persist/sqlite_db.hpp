@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,9 @@ class SqliteDb {
   ~SqliteDb();
 
   Result<SqliteStatement> prepare(std::string_view sql) const;
+  // A statement prepared once per connection and reset for each use: for the point lookups
+  // done once per record. Valid until the next cached() call with the same SQL.
+  Result<SqliteStatement*> cached(const std::string& sql) const;
   Result<bool> has_table(const std::string& table) const;
   Result<bool> has_column(const std::string& table, const std::string& column) const;
   // The first column of the first row of `sql` as an integer (nullopt: no row or NULL).
@@ -70,6 +74,8 @@ class SqliteDb {
   SqliteDb(sqlite3* db, std::filesystem::path file) : db_(db), file_(std::move(file)) {}
   sqlite3* db_;
   std::filesystem::path file_;
+  // Finalised before the connection closes (~SqliteDb).
+  mutable std::map<std::string, std::unique_ptr<SqliteStatement>> cache_;
 };
 
 }  // namespace cm

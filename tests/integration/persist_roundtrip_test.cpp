@@ -177,7 +177,9 @@ TEST_F(PersistRoundTrip, KilledServerDirectoryReplaysTheQueueThenMigratesAndVali
   auto migrate = run_process(CHROMA_MIGRATE_BIN, {"--source", "persist:" + persist_dir.string(),
                                                   "--target", target_uri, "--work-dir", work});
   ASSERT_EQ(migrate.exit_code, 0) << migrate.output;
-  auto validate = run_process(CHROMA_VALIDATE_BIN, {"--work-dir", work});
+  // --source: the persist directory as the live source the target is compared with (no drift).
+  auto validate = run_process(CHROMA_VALIDATE_BIN,
+                              {"--work-dir", work, "--source", "persist:" + persist_dir.string()});
   EXPECT_EQ(validate.exit_code, 0) << validate.output;
   EXPECT_NE(validate.output.find("PASSED"), std::string::npos) << validate.output;
   auto migrated = http_store(**target, "?database=from_persist");

@@ -132,6 +132,43 @@ TEST_F(PersistStoreTest, ReadsRowsThatLiveOnlyInTheWriteAheadLog) {
   EXPECT_EQ(testing::directory_digest(crashed), before);
 }
 
+// A crash in the middle of a transaction (rollback-journal mode, what Chroma 1.0.5 uses) leaves
+// changed pages in chroma.sqlite3 and their originals in a hot -journal: the copy takes both and
+// SQLite rolls the transaction back on it, so the reader sees the last committed state.
+TEST_F(PersistStoreTest, RollsAnInterruptedTransactionBackOnTheCopy) {
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open((persist_ / "chroma.sqlite3").c_str(), &writer), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(writer,
+                         "PRAGMA cache_size=1; BEGIN; "
+                         "UPDATE embedding_metadata SET string_value = 'torn' "
+                         "WHERE string_value IS NOT NULL; "
+                         "DELETE FROM embeddings;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  const fs::path crashed = dir_ / "crashed";
+  fs::copy(persist_, crashed, fs::copy_options::recursive);  // mid-transaction, as after a kill
+  sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(writer);
+  ASSERT_TRUE(fs::exists(crashed / "chroma.sqlite3-journal"));
+  ASSERT_NE(read_bytes(crashed / "chroma.sqlite3"), read_bytes(persist_ / "chroma.sqlite3"))
+      << "the interrupted transaction did not reach the database file: nothing to roll back";
+  const auto before = testing::directory_digest(crashed);
+  {
+    auto store = PersistStore::open(crashed, {.scratch_parent = dir_ / "scratch"});
+    ASSERT_TRUE(store) << store.error().message;
+    auto uris = (*store)->find_collection("uris");
+    ASSERT_TRUE(uris && *uris);
+    auto count = (*store)->count(**uris);
+    ASSERT_TRUE(count) << count.error().message;
+    EXPECT_EQ(*count, 6u);
+    std::vector<std::string> ids{"id-0"};
+    auto got = (*store)->get_records(**uris, ids);
+    ASSERT_TRUE(got && got->size() == 1);
+    EXPECT_EQ((*got)[0].uri, std::optional<std::string>("s3://bucket/images/0.png"));
+  }
+  EXPECT_EQ(testing::directory_digest(crashed), before);
+}
+
 TEST_F(PersistStoreTest, NotAPersistDirectoryIsAUsageErrorNamingIt) {
   struct Case {
     fs::path dir;
