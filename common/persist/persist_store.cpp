@@ -172,11 +172,14 @@ Result<std::vector<Record>> PersistStore::get_records(const CollectionInfo& coll
           continue;
         }
       }
-      return make_error(ErrorCode::kCorruption,
-                        describe() + ", collection '" + collection.name + "': record '" +
-                            records[i].id + "' has no vector: it is neither in the HNSW segment " +
-                            vectors.folder().string() + " nor in embeddings_queue after seq_id " +
-                            std::to_string(vectors.after()));
+      return make_error(
+          ErrorCode::kCorruption,
+          describe() + ", collection '" + collection.name + "': record '" + records[i].id +
+              "' has no vector: it is neither in the HNSW segment " + vectors.folder().string() +
+              " nor in embeddings_queue after seq_id " + std::to_string(vectors.after()) + [&] {
+                const auto why = vectors.missing_reason(records[i].id);
+                return why.empty() ? std::string() : " (" + why + ")";
+              }());
     }
   }
   // The segment's files never change: read them without holding the database lock.

@@ -9,6 +9,7 @@ namespace cm {
 namespace {
 
 constexpr std::uint32_t kNoEntry = std::numeric_limits<std::uint32_t>::max();
+constexpr std::uint64_t kNoSlot = std::numeric_limits<std::uint64_t>::max();
 constexpr const char* kPickle = "index_metadata.pickle";
 
 bool hash_less(const std::pair<IdHash, std::uint32_t>& a,
@@ -81,17 +82,20 @@ Status VectorView::map_labels(IndexMetadata pickle) {
   by_hash_.reserve(pickle.labels.size());
   for (const auto& [id, label] : pickle.labels) {
     auto it = std::lower_bound(live.begin(), live.end(), std::make_pair(label, std::uint64_t{0}));
-    if (it == live.end() || it->first != label) {
-      return corrupt(folder_ / kPickle, "maps id '" + id + "' to label " + std::to_string(label) +
-                                            ", which is no live element of data_level0.bin (" +
-                                            std::to_string(live.size()) + " live of " +
-                                            std::to_string(segment_->slot_count()) + " elements)");
-    }
+    const bool found = it != live.end() && it->first == label;
     const auto index = static_cast<std::uint32_t>(entries_.size());
-    entries_.push_back({ids_.size(), static_cast<std::uint32_t>(id.size()), false, it->second});
+    entries_.push_back(
+        {ids_.size(), static_cast<std::uint32_t>(id.size()), false, found ? it->second : kNoSlot});
     ids_ += id;
     by_hash_.emplace_back(id_hash(id), index);
-    entry_of_slot_[it->second] = index;
+    if (found) {
+      entry_of_slot_[it->second] = index;
+    } else {
+      missing_[id] = (folder_ / kPickle).string() + ": maps it to label " + std::to_string(label) +
+                     ", which is no live element of data_level0.bin (" +
+                     std::to_string(live.size()) + " live of " +
+                     std::to_string(segment_->slot_count()) + " elements)";
+    }
   }
   std::sort(by_hash_.begin(), by_hash_.end(), hash_less);
   return ok_status();
@@ -99,11 +103,10 @@ Status VectorView::map_labels(IndexMetadata pickle) {
 
 void VectorView::apply_overlay(const QueueOverlay& overlay) {
   for (const auto& entry : overlay.entries()) {
-    const Location base = locate(entry.id);
-    const bool in_base = base.kind == Location::Kind::kSegment;
-    const VectorState state = replay_vector(in_base, entry.ops, after_);
-    if (state.exists && !state.queue_seq && in_base) continue;  // the segment's copy is current
-    if (in_base) entries_[entry_of_slot_[base.slot]].replaced = true;
+    const Entry* base = find_entry(entry.id);  // Chroma's "exists": the pickle maps the id
+    const VectorState state = replay_vector(base != nullptr, entry.ops, after_);
+    if (state.exists && !state.queue_seq && base) continue;  // the segment's copy is current
+    if (base) entries_[static_cast<std::size_t>(base - entries_.data())].replaced = true;
     Location decided;
     if (state.exists && state.queue_seq) {
       decided = {Location::Kind::kQueue, 0, *state.queue_seq};
@@ -113,14 +116,24 @@ void VectorView::apply_overlay(const QueueOverlay& overlay) {
   }
 }
 
-VectorView::Location VectorView::locate(std::string_view id) const {
-  if (auto it = queued_.find(id); it != queued_.end()) return it->second;
+const VectorView::Entry* VectorView::find_entry(std::string_view id) const {
   const std::pair<IdHash, std::uint32_t> key{id_hash(id), 0};
   auto it = std::lower_bound(by_hash_.begin(), by_hash_.end(), key, hash_less);
-  if (it == by_hash_.end() || !(it->first == key.first)) return {};
+  if (it == by_hash_.end() || !(it->first == key.first)) return nullptr;
   const Entry& e = entries_[it->second];
-  if (id_of(e) != id) return {};  // a 128-bit hash collision: never seen, but not trusted
-  return {Location::Kind::kSegment, e.slot, 0};
+  return id_of(e) == id ? &e : nullptr;  // a 128-bit hash collision: never seen, not trusted
+}
+
+VectorView::Location VectorView::locate(std::string_view id) const {
+  if (auto it = queued_.find(id); it != queued_.end()) return it->second;
+  const Entry* e = find_entry(id);
+  if (!e || e->slot == kNoSlot) return {};
+  return {Location::Kind::kSegment, e->slot, 0};
+}
+
+std::string VectorView::missing_reason(std::string_view id) const {
+  auto it = missing_.find(std::string(id));
+  return it == missing_.end() ? std::string() : it->second;
 }
 
 Status VectorView::scan_segment(

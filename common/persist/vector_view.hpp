@@ -12,9 +12,12 @@
 // it persists the index, and loads nothing from a folder without one): every vector is then in
 // the queue.
 //
-// Damage it reports (kCorruption, naming the file): a bad or inconsistent header, truncated
-// data_level0.bin / length.bin, a pickle that is not a label map, two live elements with one
-// label, a mapped label that is no live element, a pickle mapping ids without a header.bin.
+// Damage that fails the whole view (kCorruption, naming the file): a bad or inconsistent header,
+// truncated data_level0.bin / length.bin, a pickle that is not a label map, two live elements
+// with one label, a pickle mapping ids without a header.bin. A label the pickle maps that no live
+// element carries (out of range, or marked deleted: an interrupted persist can leave that) only
+// loses that id's segment copy: its vector may still be in the queue, and a record that needs it
+// gets the problem in its error (missing_reason()).
 #pragma once
 
 #include <cstdint>
@@ -59,6 +62,8 @@ class VectorView {
                                   std::int64_t after);
 
   Location locate(std::string_view id) const;
+  // Why the segment has no vector for `id` when the pickle maps it (empty: no known reason).
+  std::string missing_reason(std::string_view id) const;
   const HnswSegment* segment() const { return segment_ ? &*segment_ : nullptr; }
   const std::filesystem::path& folder() const { return folder_; }
   std::int64_t after() const { return after_; }
@@ -75,10 +80,12 @@ class VectorView {
   struct Entry {
     std::uint64_t id_offset = 0;
     std::uint32_t id_size = 0;
-    bool replaced = false;  // the queue deleted the id or gave it a newer vector
-    std::uint64_t slot = 0;
+    bool replaced = false;   // the queue deleted the id or gave it a newer vector
+    std::uint64_t slot = 0;  // kNoSlot: the pickle maps the id to a label no live element has
   };
   std::string_view id_of(const Entry& e) const { return {ids_.data() + e.id_offset, e.id_size}; }
+  // The pickle's entry for `id`, or nullptr.
+  const Entry* find_entry(std::string_view id) const;
   Status map_labels(IndexMetadata pickle);
   void apply_overlay(const QueueOverlay& overlay);
 
@@ -91,6 +98,7 @@ class VectorView {
   std::vector<std::uint32_t> entry_of_slot_;               // kNoEntry for unmapped slots
   std::unordered_map<std::string_view, Location> queued_;  // ids the queue decided
   std::vector<std::pair<const std::string*, std::int64_t>> queue_vectors_;
+  std::unordered_map<std::string, std::string> missing_;  // id -> why the segment lacks it
 };
 
 }  // namespace cm
