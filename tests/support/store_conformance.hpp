@@ -7,7 +7,7 @@
 //                                                      sealed snapshot and a Chroma persist
 //                                                      directory read-only
 //   tests/integration/store_conformance_test.cpp       a real Chroma server, plain and decorated
-//   tests/integration/persist_store_test.cpp           a persist directory the real server just
+//   tests/integration/persist_roundtrip_test.cpp       a persist directory the real server just
 //                                                      wrote, read-only
 //
 //   INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values(StoreFactory{...}),
