@@ -86,7 +86,8 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
                                  .counters = counters,
                                  .fault_spec = o.fault_spec,
                                  .audit = audit,
-                                 .dry_run = o.dry_run};
+                                 .dry_run = o.dry_run,
+                                 .scratch_dir = work.scratch_dir()};
   CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
   store_options.token = tokens.target;
   CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));

@@ -163,7 +163,8 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
                         .counters = std::make_shared<StoreCounters>(),
                         .fault_spec = a.fault_spec,
                         .audit = nullptr,
-                        .dry_run = false};
+                        .dry_run = false,
+                        .scratch_dir = run.work.scratch_dir()};
   StoreOpenOptions source_options = base;
   source_options.token = tokens.source;
   CM_ASSIGN_OR_RETURN(run.source, open_store(source_uri, StoreRole::kSource, source_options));

@@ -141,7 +141,8 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
       .counters = std::make_shared<StoreCounters>(),
       .fault_spec = o.fault_spec,
       .audit = o.dry_run ? nullptr : AuditLog::open(work.audit_log(), m.run_id),
-      .dry_run = o.dry_run};
+      .dry_run = o.dry_run,
+      .scratch_dir = work.scratch_dir()};
   CM_ASSIGN_OR_RETURN(auto target, open_store(uri, StoreRole::kTarget, store_options));
   CM_ASSIGN_OR_RETURN(auto limits, target->limits());
   const std::size_t max_batch = std::clamp<std::size_t>(limits.max_batch_size, 1, 1000);

@@ -195,6 +195,7 @@ SourceCheck check_source(const RollbackOptions& o, const RunManifest& m, const W
     return s;
   }
   StoreOpenOptions options;
+  options.scratch_dir = work.scratch_dir();  // a persist source's private copy of its database
   const auto target_uri = recorded_store_uri(o.target_uri, m.target, "--target");
   auto tokens = resolve_store_tokens(o.tokens, &*uri, target_uri ? &*target_uri : nullptr);
   if (!tokens) {  // run_rollback refused this before contacting anything; kept for other callers

@@ -123,6 +123,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   // Validation never writes: the source role wraps the target in the read-only guard.
   StoreOpenOptions open_options;
   open_options.fault_spec = request.fault_spec;
+  open_options.scratch_dir = work.scratch_dir();
   CM_ASSIGN_OR_RETURN(auto uri,
                       recorded_store_uri(request.target_uri, in.manifest.target, "--target"));
   std::optional<StoreUri> source_uri;

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/chroma/chroma_http_store.hpp"
+#include "common/persist/persist_store.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/fault_injection.hpp"
 
@@ -24,9 +25,22 @@ const char* role_name(StoreRole role) {
 
 Result<std::unique_ptr<VectorStore>> open_base(const StoreUri& uri, StoreRole role,
                                                const StoreOpenOptions& options) {
-  if (role == StoreRole::kWork && uri.kind != StoreUri::Kind::kSnapshot) {
+  if (role == StoreRole::kWork && uri.kind == StoreUri::Kind::kHttp) {
     return make_error(ErrorCode::kInvalidArgument,
                       "a work-directory store must be a snapshot, not " + uri.redacted());
+  }
+  if (uri.kind == StoreUri::Kind::kPersist) {
+    if (role != StoreRole::kSource) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        uri.redacted() + " cannot be a " + role_name(role) +
+                            ": a Chroma persist directory is only ever read (use it as --source; "
+                            "to write one, run a Chroma server on it and give its http:// URI)");
+    }
+    CM_ASSIGN_OR_RETURN(
+        auto persist, PersistStore::open(uri.persist_dir, {.tenant = uri.tenant,
+                                                           .database = uri.database,
+                                                           .scratch_parent = options.scratch_dir}));
+    return std::unique_ptr<VectorStore>(std::move(persist));
   }
   if (uri.kind == StoreUri::Kind::kSnapshot) {
     auto mode =

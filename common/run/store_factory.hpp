@@ -7,8 +7,11 @@
 // The role is also the logging name and the fault-injection role (CHROMA_MIGRATE_FAULTS
 // "work.upsert=transient@1", see common/store/fault_injection.hpp).
 //
+// A persist directory (persist:DIR, common/persist/persist_store.hpp) is a source only: it is
+// refused as a target (and as a work store) before anything is opened.
+//
 // Composition, innermost first:
-//   base store (HTTP server or snapshot directory)
+//   base store (HTTP server, snapshot directory or persist directory)
 //   -> FaultInjectingStore (tests only: CHROMA_MIGRATE_FAULTS; faults look like server faults)
 //   -> RetryingStore       (transient failures: backoff with jitter)
 //   -> AuditingStore       (targets with an audit log: one JSON line per mutating call, after
@@ -63,6 +66,9 @@ struct StoreOpenOptions {
   std::string fault_spec;           // CHROMA_MIGRATE_FAULTS
   std::shared_ptr<AuditLog> audit;  // targets: where mutations are recorded
   bool dry_run = false;             // targets: refuse every write (the plan must not write)
+  // Where a store that needs private scratch files makes them (a persist directory's copy of
+  // chroma.sqlite3): the run's work directory when there is one; empty: the system temp dir.
+  std::filesystem::path scratch_dir;
 };
 
 // kWork: the URI must name a snapshot directory; it is opened for writing (use

@@ -24,6 +24,8 @@
 //   validation_report.json, validation_report.md   chroma-validate's verdict
 //   rollback.json                   chroma-rollback's plan and journal (every step's state)
 //   rollback_report.json, rollback_report.md   what chroma-rollback did, timings, verification
+//   tmp/                            scratch files of stores that need them (a persist directory's
+//                                   private copy of chroma.sqlite3), removed when the store closes
 #pragma once
 
 #include <filesystem>
@@ -83,6 +85,9 @@ class WorkDir {
   std::filesystem::path rollback_journal() const { return root_ / "rollback.json"; }
   std::filesystem::path rollback_report() const { return root_ / "rollback_report.json"; }
   std::filesystem::path rollback_report_md() const { return root_ / "rollback_report.md"; }
+  // Scratch space of stores (StoreOpenOptions::scratch_dir): each makes and removes its own
+  // sub-directory.
+  std::filesystem::path scratch_dir() const { return root_ / "tmp"; }
   // chroma-migrate's backup of an existing target collection.
   std::filesystem::path backup_scan_file(const std::string& collection) const {
     return scan_dir() / ("backup-" + collection + ".ids");

@@ -8,7 +8,8 @@ namespace {
 std::unexpected<Error> bad_uri(std::string_view text, const std::string& why) {
   return make_error(ErrorCode::kInvalidArgument,
                     "invalid store URI '" + std::string(text) + "': " + why +
-                        " (expected http://host:port[?tenant=T&database=D] or snapshot:PATH)");
+                        " (expected http://host:port[?tenant=T&database=D], snapshot:PATH or "
+                        "persist:DIR[?tenant=T&database=D])");
 }
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -38,6 +39,31 @@ bool percent_decode(std::string_view in, std::string* out) {
     }
   }
   return true;
+}
+
+// tenant=T&database=D (both optional, %-escapes decoded) into `uri`.
+Status parse_query(std::string_view text, std::string_view query, StoreUri* uri) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos)
+      return bad_uri(text, "query parameter '" + std::string(pair) + "' has no value");
+    std::string key(pair.substr(0, eq)), value;
+    if (!percent_decode(pair.substr(eq + 1), &value))
+      return bad_uri(text, "bad %-escape in '" + key + "'");
+    if (value.empty()) return bad_uri(text, "query parameter '" + key + "' is empty");
+    if (key == "tenant") {
+      uri->tenant = value;
+    } else if (key == "database") {
+      uri->database = value;
+    } else {
+      return bad_uri(text, "unknown query parameter '" + key + "' (known: tenant, database)");
+    }
+  }
+  return ok_status();
 }
 
 Result<StoreUri> parse_http(std::string_view text) {
@@ -71,26 +97,24 @@ Result<StoreUri> parse_http(std::string_view text) {
   std::string base(rest);
   while (!base.empty() && base.back() == '/') base.pop_back();
   uri.base_url = base;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    if (eq == std::string_view::npos)
-      return bad_uri(text, "query parameter '" + std::string(pair) + "' has no value");
-    std::string key(pair.substr(0, eq)), value;
-    if (!percent_decode(pair.substr(eq + 1), &value))
-      return bad_uri(text, "bad %-escape in '" + key + "'");
-    if (value.empty()) return bad_uri(text, "query parameter '" + key + "' is empty");
-    if (key == "tenant") {
-      uri.tenant = value;
-    } else if (key == "database") {
-      uri.database = value;
-    } else {
-      return bad_uri(text, "unknown query parameter '" + key + "' (known: tenant, database)");
-    }
+  CM_RETURN_IF_ERROR(parse_query(text, query, &uri));
+  return uri;
+}
+
+// persist:DIR[?tenant=T&database=D]. A '?' in a directory name cannot be given (none of Chroma's
+// own paths has one).
+Result<StoreUri> parse_persist(std::string_view text) {
+  StoreUri uri;
+  uri.kind = StoreUri::Kind::kPersist;
+  std::string_view path = text.substr(8);
+  std::string_view query;
+  if (auto q = path.find('?'); q != std::string_view::npos) {
+    query = path.substr(q + 1);
+    path = path.substr(0, q);
   }
+  if (path.empty()) return bad_uri(text, "the persist directory is empty");
+  CM_RETURN_IF_ERROR(parse_query(text, query, &uri));
+  uri.persist_dir = std::filesystem::path(path);
   return uri;
 }
 
@@ -99,6 +123,7 @@ Result<StoreUri> parse_http(std::string_view text) {
 Result<StoreUri> parse_store_uri(std::string_view text) {
   if (text.empty()) return bad_uri(text, "it is empty");
   if (starts_with(text, "http://") || starts_with(text, "https://")) return parse_http(text);
+  if (starts_with(text, "persist:")) return parse_persist(text);
   StoreUri uri;
   uri.kind = StoreUri::Kind::kSnapshot;
   std::string_view path = text;
@@ -116,6 +141,10 @@ Result<StoreUri> parse_store_uri(std::string_view text) {
 
 std::string StoreUri::redacted() const {
   if (kind == Kind::kSnapshot) return "snapshot:" + snapshot_dir.string();
+  const std::string namespace_query = tenant != "default_tenant" || database != "default_database"
+                                          ? "?tenant=" + tenant + "&database=" + database
+                                          : "";
+  if (kind == Kind::kPersist) return "persist:" + persist_dir.string() + namespace_query;
   std::string out = base_url;
   auto scheme_end = out.find("://");
   auto at = out.find('@', scheme_end + 3);
@@ -123,10 +152,7 @@ std::string StoreUri::redacted() const {
   if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
     out.replace(scheme_end + 3, at - (scheme_end + 3), "***");
   }
-  if (tenant != "default_tenant" || database != "default_database") {
-    out += "?tenant=" + tenant + "&database=" + database;
-  }
-  return out;
+  return out + namespace_query;
 }
 
 Result<StoreUri> recorded_store_uri(const std::string& given, const std::string& recorded,

@@ -131,6 +131,11 @@ void ChromaServer::kill_hard() {
   pid_ = -1;
 }
 
+void ChromaServer::stop() {
+  stop_process(pid_);
+  pid_ = -1;
+}
+
 Status ChromaServer::restart() {
   kill_hard();
   Status up = make_error(ErrorCode::kTransient, "not started");

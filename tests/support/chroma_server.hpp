@@ -23,6 +23,11 @@ class ChromaServer {
 
   // SIGKILL, as a crash or the OOM killer would: nothing flushed, nothing shut down.
   void kill_hard();
+  // SIGTERM and wait for the exit (SIGKILL after ~5 s), as an operator stops a server; the data
+  // directory stays (removed by the destructor as usual).
+  void stop();
+  // The directory `chroma run --path` was given: the persist directory.
+  std::filesystem::path persist_dir() const { return data_dir_ / "data"; }
   // Starts the server again on the same port and data directory (after kill_hard) and waits for
   // its heartbeat; retries the start while the old socket still holds the port.
   Status restart();

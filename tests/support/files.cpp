@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/store/canonical.hpp"
+
 namespace cm::testing {
 
 std::vector<std::filesystem::path> files_containing(const std::filesystem::path& dir,
@@ -14,6 +16,24 @@ std::vector<std::filesystem::path> files_containing(const std::filesystem::path&
     std::stringstream bytes;
     bytes << in.rdbuf();
     if (bytes.str().find(needle) != std::string::npos) out.push_back(e.path());
+  }
+  return out;
+}
+
+std::map<std::string, std::string> directory_digest(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    const std::string name = std::filesystem::relative(e.path(), dir).string();
+    if (e.is_symlink()) {
+      out[name] = "link -> " + std::filesystem::read_symlink(e.path()).string();
+    } else if (e.is_directory()) {
+      out[name] = "dir";
+    } else {
+      std::ifstream in(e.path(), std::ios::binary);
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      out[name] = std::to_string(bytes.str().size()) + " " + xxh3_64_hex(bytes.str());
+    }
   }
   return out;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,5 +12,9 @@ namespace cm::testing {
 // written anywhere in a work directory).
 std::vector<std::filesystem::path> files_containing(const std::filesystem::path& dir,
                                                     const std::string& needle);
+
+// Every entry under `dir` (relative path -> "dir", or "<size> <XXH3-64 hex>" for a file, or
+// "link -> target"): equal digests mean no file was added, removed, resized or changed.
+std::map<std::string, std::string> directory_digest(const std::filesystem::path& dir);
 
 }  // namespace cm::testing

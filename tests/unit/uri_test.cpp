@@ -39,6 +39,25 @@ TEST(UriTest, SnapshotForms) {
   }
 }
 
+TEST(UriTest, PersistDirectoryWithAndWithoutNamespace) {
+  auto plain = parse_store_uri("persist:/var/lib/chroma");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->kind, StoreUri::Kind::kPersist);
+  EXPECT_EQ(plain->persist_dir, std::filesystem::path("/var/lib/chroma"));
+  EXPECT_EQ(plain->tenant, "default_tenant");
+  EXPECT_EQ(plain->database, "default_database");
+  EXPECT_EQ(plain->redacted(), "persist:/var/lib/chroma");
+  auto named = parse_store_uri("persist:data/chroma?tenant=acme&database=prod%20db");
+  ASSERT_TRUE(named) << named.error().message;
+  EXPECT_EQ(named->persist_dir, std::filesystem::path("data/chroma"));
+  EXPECT_EQ(named->tenant, "acme");
+  EXPECT_EQ(named->database, "prod db");
+  auto again = parse_store_uri(named->redacted());  // describe() form: read back by later steps
+  ASSERT_TRUE(again) << named->redacted();
+  EXPECT_EQ(again->persist_dir, named->persist_dir);
+  EXPECT_EQ(again->tenant, "acme");
+}
+
 TEST(UriTest, RejectsBadInputWithReason) {
   struct Case {
     const char* text;
@@ -53,6 +72,9 @@ TEST(UriTest, RejectsBadInputWithReason) {
       {"http://host:8000?colour=red", "unknown query parameter 'colour'"},
       {"http://host:8000?tenant=%zz", "%-escape"},
       {"snapshot:", "path is empty"},
+      {"persist:", "persist directory is empty"},
+      {"persist:?tenant=t", "persist directory is empty"},
+      {"persist:/d?colour=red", "unknown query parameter 'colour'"},
   };
   for (const auto& c : cases) {
     auto uri = parse_store_uri(c.text);

@@ -1,0 +1,195 @@
+#include "common/persist/persist_store.hpp"
+
+#include <algorithm>
+
+#include "common/persist/persist_store_internal.hpp"
+#include "common/store/uri.hpp"
+
+namespace cm {
+
+PersistStore::PersistStore(std::filesystem::path dir, PersistStoreOptions options, SqliteCopy copy,
+                           SqliteDb db)
+    : dir_(std::move(dir)),
+      options_(std::move(options)),
+      copy_(std::move(copy)),
+      db_(std::move(db)) {}
+
+PersistStore::~PersistStore() = default;
+
+Result<std::unique_ptr<PersistStore>> PersistStore::open(const std::filesystem::path& dir,
+                                                         const PersistStoreOptions& options) {
+  CM_ASSIGN_OR_RETURN(SqliteCopy copy, SqliteCopy::make(dir, options.scratch_parent));
+  auto db = SqliteDb::open(copy.database());
+  if (!db) {
+    return std::unexpected(
+        std::move(db).error().with_context("reading " + (dir / "chroma.sqlite3").string()));
+  }
+  auto store = std::unique_ptr<PersistStore>(
+      new PersistStore(dir, options, std::move(copy), std::move(*db)));
+  const std::string label = "persist directory " + dir.string();
+  CM_ASSIGN_OR_RETURN(store->schema_, detect_schema(store->db_, label));
+  auto collections = read_collections(store->db_, store->schema_, options.tenant, options.database);
+  if (!collections) return std::unexpected(std::move(collections).error().with_context(label));
+  store->collections_ = std::move(*collections);
+  return store;
+}
+
+std::string PersistStore::describe() const {
+  StoreUri uri;
+  uri.kind = StoreUri::Kind::kPersist;
+  uri.persist_dir = dir_;
+  uri.tenant = options_.tenant;
+  uri.database = options_.database;
+  return uri.redacted();
+}
+
+Result<StoreLimits> PersistStore::limits() {
+  return StoreLimits{kMaxBatchSize, false};
+}
+
+Result<std::vector<CollectionInfo>> PersistStore::list_collections() {
+  std::vector<CollectionInfo> out;
+  for (const auto& c : collections_) out.push_back(c.info);
+  return out;
+}
+
+Result<std::optional<CollectionInfo>> PersistStore::find_collection(const std::string& name) {
+  for (const auto& c : collections_) {
+    if (c.info.name == name) return std::optional<CollectionInfo>(c.info);
+  }
+  return std::optional<CollectionInfo>{};
+}
+
+Status PersistStore::refuse_write(const char* what) const {
+  return make_error(ErrorCode::kInvalidArgument,
+                    std::string(what) + " refused: " + describe() +
+                        " is a Chroma persist directory, read offline and never written");
+}
+
+Result<CollectionInfo> PersistStore::create_collection(const CollectionSpec&) {
+  return std::unexpected(refuse_write("create_collection").error());
+}
+Status PersistStore::delete_collection(const std::string&) {
+  return refuse_write("delete_collection");
+}
+Status PersistStore::update_collection_metadata(const CollectionInfo&, const Metadata&) {
+  return refuse_write("update_collection_metadata");
+}
+Status PersistStore::rename_collection(const CollectionInfo&, const std::string&) {
+  return refuse_write("rename_collection");
+}
+Status PersistStore::upsert(const CollectionInfo&, std::span<const Record>) {
+  return refuse_write("upsert");
+}
+Status PersistStore::remove_metadata_keys(const CollectionInfo&,
+                                          std::span<const MetadataKeyRemoval>) {
+  return refuse_write("remove_metadata_keys");
+}
+Status PersistStore::delete_records(const CollectionInfo&, std::span<const std::string>) {
+  return refuse_write("delete_records");
+}
+
+Result<PersistStore::State*> PersistStore::state_locked(const CollectionInfo& collection) {
+  auto known = std::find_if(collections_.begin(), collections_.end(), [&](const auto& c) {
+    return collection.id.empty() ? c.info.name == collection.name : c.info.id == collection.id;
+  });
+  if (known == collections_.end()) {
+    return make_error(ErrorCode::kNotFound,
+                      "collection '" + collection.name + "' is not in " + describe());
+  }
+  auto& slot = states_[known->info.id];
+  if (slot) return slot.get();
+  const std::string where = describe() + ", collection '" + known->info.name + "'";
+  auto built = [&]() -> Result<std::unique_ptr<State>> {
+    auto state = std::make_unique<State>();
+    state->collection = &*known;
+    CM_ASSIGN_OR_RETURN(auto meta_after, read_max_seq_id(db_, known->metadata_segment));
+    const auto folder = dir_ / known->vector_segment;
+    std::optional<IndexMetadata> pickle;
+    std::optional<std::int64_t> vector_after;
+    if (!known->vector_segment.empty()) {
+      CM_ASSIGN_OR_RETURN(vector_after, read_max_seq_id(db_, known->vector_segment));
+      CM_ASSIGN_OR_RETURN(pickle, read_segment_pickle(folder));
+      // Before 1.0 the vector segment kept its position in the pickle, not in max_seq_id.
+      if (!vector_after && pickle && pickle->max_seq_id) {
+        vector_after = static_cast<std::int64_t>(*pickle->max_seq_id);
+      }
+    }
+    const std::int64_t meta_pos = meta_after.value_or(0);
+    const std::int64_t vector_pos = vector_after.value_or(0);
+    CM_ASSIGN_OR_RETURN(state->overlay,
+                        QueueOverlay::read(db_, known->info.id, std::min(meta_pos, vector_pos)));
+    CM_ASSIGN_OR_RETURN(auto records,
+                        RecordView::build(db_, schema_, *known, state->overlay, meta_pos));
+    state->records.emplace(std::move(records));
+    CM_ASSIGN_OR_RETURN(auto vectors, VectorView::build(folder, std::move(pickle), *known,
+                                                        state->overlay, vector_pos));
+    state->vectors.emplace(std::move(vectors));
+    return state;
+  }();
+  if (!built) {
+    states_.erase(known->info.id);
+    return std::unexpected(std::move(built).error().with_context(where));
+  }
+  slot = std::move(*built);
+  return slot.get();
+}
+
+Result<std::uint64_t> PersistStore::count(const CollectionInfo& collection) {
+  std::lock_guard lock(mu_);
+  CM_ASSIGN_OR_RETURN(State * state, state_locked(collection));
+  return state->records->count();
+}
+
+Result<std::vector<std::string>> PersistStore::list_ids(const CollectionInfo& collection,
+                                                        std::uint64_t offset, std::uint32_t limit) {
+  std::lock_guard lock(mu_);
+  CM_ASSIGN_OR_RETURN(State * state, state_locked(collection));
+  return state->records->list_ids(db_, offset, limit);
+}
+
+Result<std::vector<Record>> PersistStore::get_records(const CollectionInfo& collection,
+                                                      std::span<const std::string> ids) {
+  std::vector<Record> records;
+  std::vector<std::pair<std::size_t, std::uint64_t>> from_segment;  // (record, slot)
+  State* state = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    CM_ASSIGN_OR_RETURN(state, state_locked(collection));
+    CM_ASSIGN_OR_RETURN(records, state->records->fetch(db_, ids));
+    const VectorView& vectors = *state->vectors;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const auto where = vectors.locate(records[i].id);
+      if (where.kind == VectorView::Location::Kind::kSegment) {
+        from_segment.emplace_back(i, where.slot);
+        continue;
+      }
+      if (where.kind == VectorView::Location::Kind::kQueue) {
+        CM_ASSIGN_OR_RETURN(QueueRow row, read_queue_row(db_, where.queue_seq, true,
+                                                         state->collection->info.dimension));
+        if (row.vector) {
+          records[i].embedding = std::move(*row.vector);
+          continue;
+        }
+      }
+      return make_error(
+          ErrorCode::kCorruption,
+          describe() + ", collection '" + collection.name + "': record '" + records[i].id +
+              "' has no vector: it is neither in the HNSW segment " + vectors.folder().string() +
+              " nor in embeddings_queue after seq_id " + std::to_string(vectors.after()) + [&] {
+                const auto why = vectors.missing_reason(records[i].id);
+                return why.empty() ? std::string() : " (" + why + ")";
+              }());
+    }
+  }
+  // The segment's files never change: read them without holding the database lock.
+  for (const auto& [i, slot] : from_segment) {
+    auto v = state->vectors->segment()->read_vector(slot);
+    if (!v)
+      return std::unexpected(std::move(v).error().with_context("record '" + records[i].id + "'"));
+    records[i].embedding = std::move(*v);
+  }
+  return records;
+}
+
+}  // namespace cm

@@ -1,0 +1,163 @@
+#include "common/persist/record_view.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace cm {
+namespace {
+
+constexpr std::size_t kIdsPerStatement = 500;  // well under SQLite's variable limit
+
+Result<bool> in_segment(const SqliteDb& db, const std::string& segment, std::string_view id) {
+  CM_ASSIGN_OR_RETURN(SqliteStatement * stmt,
+                      db.cached("SELECT 1 FROM embeddings WHERE segment_id = ?1 AND "
+                                "embedding_id = ?2"));
+  CM_RETURN_IF_ERROR(stmt->bind(1, segment));
+  CM_RETURN_IF_ERROR(stmt->bind(2, id));
+  return stmt->step();
+}
+
+}  // namespace
+
+Result<RecordView> RecordView::build(const SqliteDb& db, const PersistSchema& schema,
+                                     const PersistCollection& collection,
+                                     const QueueOverlay& overlay, std::int64_t after) {
+  RecordView view;
+  view.collection_ = &collection;
+  view.overlay_ = &overlay;
+  view.after_ = after;
+  view.with_bool_ = schema.has_metadata_bool;
+  const std::string& segment = collection.metadata_segment;
+  for (const auto& entry : overlay.entries()) {
+    CM_ASSIGN_OR_RETURN(bool in_base, in_segment(db, segment, entry.id));
+    const bool exists = replay_exists(in_base, entry.ops, after);
+    if (in_base && !exists) view.removed_.insert(entry.id);
+    if (!in_base && exists) view.added_.push_back(&entry.id);
+  }
+  CM_ASSIGN_OR_RETURN(auto stmt, db.prepare("SELECT id, embedding_id FROM embeddings WHERE "
+                                            "segment_id = ?1 ORDER BY id"));
+  CM_RETURN_IF_ERROR(stmt.bind(1, segment));
+  while (true) {
+    CM_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) break;
+    if (!view.removed_.empty() && view.removed_.contains(stmt.text(1))) continue;
+    if (view.base_live_ % kStride == 0) view.checkpoints_.push_back(stmt.int64(0));
+    ++view.base_live_;
+  }
+  return view;
+}
+
+Result<std::vector<std::string>> RecordView::list_ids(const SqliteDb& db, std::uint64_t offset,
+                                                      std::uint32_t limit) const {
+  std::vector<std::string> out;
+  if (limit == 0) return out;
+  if (offset < base_live_) {
+    const std::uint64_t k = offset / kStride;
+    std::uint64_t skip = offset - k * kStride;
+    CM_ASSIGN_OR_RETURN(auto stmt, db.prepare("SELECT embedding_id FROM embeddings WHERE "
+                                              "segment_id = ?1 AND id >= ?2 ORDER BY id"));
+    CM_RETURN_IF_ERROR(stmt.bind(1, collection_->metadata_segment));
+    CM_RETURN_IF_ERROR(stmt.bind(2, checkpoints_[k]));
+    while (out.size() < limit) {
+      CM_ASSIGN_OR_RETURN(bool row, stmt.step());
+      if (!row) break;
+      const std::string_view id = stmt.text(0);
+      if (!removed_.empty() && removed_.contains(id)) continue;
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
+      out.emplace_back(id);
+    }
+  }
+  const std::uint64_t position = offset + out.size();  // of the next id, over both parts
+  if (position < base_live_) return out;               // the page ended inside the segment
+  for (std::uint64_t i = position - base_live_; out.size() < limit && i < added_.size(); ++i) {
+    out.push_back(*added_[i]);
+  }
+  return out;
+}
+
+Result<std::vector<Record>> RecordView::fetch_base(const SqliteDb& db,
+                                                   std::span<const std::string> ids) const {
+  std::vector<Record> out;
+  std::unordered_map<std::string, std::size_t> at;
+  for (std::size_t begin = 0; begin < ids.size(); begin += kIdsPerStatement) {
+    const std::size_t n = std::min(kIdsPerStatement, ids.size() - begin);
+    std::string sql =
+        std::string("SELECT e.embedding_id, m.key, m.string_value, m.int_value, m.float_value") +
+        (with_bool_ ? ", m.bool_value" : "") +
+        " FROM embeddings e LEFT JOIN embedding_metadata m ON m.id = e.id WHERE e.segment_id = ?1 "
+        "AND e.embedding_id IN (?2";
+    for (std::size_t i = 1; i < n; ++i) sql += ", ?" + std::to_string(i + 2);
+    sql += ")";
+    CM_ASSIGN_OR_RETURN(auto stmt, db.prepare(sql));
+    CM_RETURN_IF_ERROR(stmt.bind(1, collection_->metadata_segment));
+    for (std::size_t i = 0; i < n; ++i) {
+      CM_RETURN_IF_ERROR(stmt.bind(static_cast<int>(i + 2), ids[begin + i]));
+    }
+    while (true) {
+      CM_ASSIGN_OR_RETURN(bool row, stmt.step());
+      if (!row) break;
+      std::string id(stmt.text(0));
+      auto [it, inserted] = at.try_emplace(id, out.size());
+      if (inserted) {
+        out.emplace_back();
+        out.back().id = std::move(id);
+      }
+      if (stmt.is_null(1)) continue;  // a record without metadata rows
+      auto value = typed_value(stmt, 2, with_bool_);
+      if (!value) continue;
+      MetadataUpdate one;
+      one.emplace_back(std::string(stmt.text(1)), std::move(value));
+      apply_metadata_update(one, &out[it->second]);
+    }
+  }
+  return out;
+}
+
+Status RecordView::replay(const SqliteDb& db, const QueueOverlay::Entry& entry,
+                          std::optional<Record>* record) const {
+  for (const auto& ref : entry.ops) {
+    if (ref.seq_id <= after_) continue;
+    const bool exists = record->has_value();
+    if (ref.op == QueueOp::kDelete) {
+      record->reset();
+      continue;
+    }
+    if ((ref.op == QueueOp::kAdd && exists) || (ref.op == QueueOp::kUpdate && !exists)) continue;
+    CM_ASSIGN_OR_RETURN(QueueRow row, read_queue_row(db, ref.seq_id, false, std::nullopt));
+    if (!exists) {
+      record->emplace();
+      (*record)->id = entry.id;
+    }
+    apply_metadata_update(row.metadata, &**record);
+  }
+  return ok_status();
+}
+
+Result<bool> RecordView::exists_after_replay(const SqliteDb& db,
+                                             const QueueOverlay::Entry& entry) const {
+  CM_ASSIGN_OR_RETURN(bool in_base, in_segment(db, collection_->metadata_segment, entry.id));
+  return replay_exists(in_base, entry.ops, after_);
+}
+
+Result<std::vector<Record>> RecordView::fetch(const SqliteDb& db,
+                                              std::span<const std::string> ids) const {
+  CM_ASSIGN_OR_RETURN(std::vector<Record> base, fetch_base(db, ids));
+  std::unordered_map<std::string, std::size_t> by_id;  // owned keys: records are moved out
+  for (std::size_t i = 0; i < base.size(); ++i) by_id.emplace(base[i].id, i);
+  std::vector<Record> out;
+  std::unordered_set<std::string_view> seen;
+  for (const auto& id : ids) {
+    if (!seen.insert(id).second) continue;
+    const auto it = by_id.find(id);
+    std::optional<Record> record;
+    if (it != by_id.end()) record = std::move(base[it->second]);
+    if (const auto* entry = overlay_->find(id)) CM_RETURN_IF_ERROR(replay(db, *entry, &record));
+    if (record) out.push_back(std::move(*record));
+  }
+  return out;
+}
+
+}  // namespace cm

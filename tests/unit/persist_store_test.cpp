@@ -1,0 +1,295 @@
+// PersistStore (common/persist/persist_store.hpp) on the real 1.0.5 fixture directory
+// (tests/data/persist/conformance-1.0.5.tar.gz) and on damaged copies of it: it never writes a
+// byte into the directory, reads rows still in a -wal file, and reports every kind of damage as
+// an error value naming the file, never a crash. The records themselves are checked by the
+// read-only conformance suite (tests/unit/store_conformance_unit_test.cpp).
+#include "common/persist/persist_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstring>
+
+#include "common/run/store_factory.hpp"
+#include "tests/support/chroma_server.hpp"
+#include "tests/support/files.hpp"
+#include "tests/unit/persist_test_util.hpp"
+
+namespace cm {
+namespace {
+
+namespace fs = std::filesystem;
+using persist_test::read_bytes;
+using persist_test::write_bytes;
+
+class PersistStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("persist-store");
+    auto unpacked = persist_test::unpack_persist_fixture(dir_);
+    ASSERT_TRUE(unpacked) << unpacked.error().message;
+    persist_ = *unpacked;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result<std::unique_ptr<PersistStore>> open() {
+    return PersistStore::open(persist_, {.scratch_parent = dir_ / "scratch"});
+  }
+  // The HNSW folder of a collection (its vector segment's id).
+  fs::path segment_folder(const std::string& collection) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2((persist_ / "chroma.sqlite3").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT s.id FROM segments s JOIN collections c ON c.id = s.collection "
+                       "WHERE c.name = ?1 AND s.scope = 'VECTOR'",
+                       -1, &stmt, nullptr);
+    sqlite3_bind_text(stmt, 1, collection.c_str(), -1, SQLITE_TRANSIENT);
+    std::string id = sqlite3_step(stmt) == SQLITE_ROW
+                         ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))
+                         : "";
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return persist_ / id;
+  }
+  // Reads every record of `collection` (count, every id page, every record, one query).
+  Status read_all(VectorStore& store, const std::string& collection) {
+    CM_ASSIGN_OR_RETURN(auto info, store.find_collection(collection));
+    if (!info) return make_error(ErrorCode::kNotFound, collection);
+    CM_ASSIGN_OR_RETURN(auto n, store.count(*info));
+    CM_ASSIGN_OR_RETURN(auto ids, store.list_ids(*info, 0, static_cast<std::uint32_t>(n + 1)));
+    CM_ASSIGN_OR_RETURN(auto records, store.get_records(*info, ids));
+    if (!records.empty()) {
+      CM_RETURN_IF_ERROR(
+          store.query(*info, std::vector<std::vector<float>>{records[0].embedding}, 3));
+    }
+    return ok_status();
+  }
+  void expect_damage(const std::string& collection, const std::string& file,
+                     const std::string& message) {
+    auto store = open();
+    ASSERT_TRUE(store) << store.error().message;
+    auto read = read_all(**store, collection);
+    ASSERT_FALSE(read) << "damage to " << file << " went unnoticed";
+    EXPECT_EQ(read.error().code, ErrorCode::kCorruption) << read.error().message;
+    EXPECT_NE(read.error().message.find(file), std::string::npos) << read.error().message;
+    EXPECT_NE(read.error().message.find(message), std::string::npos) << read.error().message;
+  }
+
+  fs::path dir_;
+  fs::path persist_;
+};
+
+TEST_F(PersistStoreTest, ReadingEverythingLeavesTheDirectoryByteForByteUnchanged) {
+  const auto before = testing::directory_digest(persist_);
+  ASSERT_GT(before.size(), 20u);
+  {
+    auto store = open();
+    ASSERT_TRUE(store) << store.error().message;
+    auto list = (*store)->list_collections();
+    ASSERT_TRUE(list);
+    for (const auto& c : *list) ASSERT_TRUE(read_all(**store, c.name)) << c.name;
+    EXPECT_FALSE(fs::is_empty(dir_ / "scratch")) << "the private copy is under scratch_parent";
+  }
+  EXPECT_EQ(testing::directory_digest(persist_), before);
+  EXPECT_TRUE(fs::is_empty(dir_ / "scratch")) << "the private copy is removed at close";
+}
+
+TEST_F(PersistStoreTest, DescribesItselfAsItsUri) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ((*store)->describe(), "persist:" + persist_.string());
+  auto parsed = parse_store_uri((*store)->describe());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->persist_dir, persist_);
+}
+
+// A crash in WAL mode leaves committed rows in chroma.sqlite3-wal only: they are read (from the
+// private copy, with the -wal and -shm copied along), and the three files stay as they were.
+TEST_F(PersistStoreTest, ReadsRowsThatLiveOnlyInTheWriteAheadLog) {
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open((persist_ / "chroma.sqlite3").c_str(), &writer), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(writer,
+                         "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; "
+                         "INSERT INTO collection_metadata (collection_id, key, int_value) "
+                         "SELECT id, 'only_in_wal', 42 FROM collections WHERE name = 'gamma';",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  // The writer stays open (as a killed server's would have): its WAL is not checkpointed.
+  const fs::path crashed = dir_ / "crashed";
+  fs::copy(persist_, crashed, fs::copy_options::recursive);
+  sqlite3_close(writer);
+  ASSERT_TRUE(fs::exists(crashed / "chroma.sqlite3-wal"));
+  const auto before = testing::directory_digest(crashed);
+  {
+    auto store = PersistStore::open(crashed, {.scratch_parent = dir_ / "scratch"});
+    ASSERT_TRUE(store) << store.error().message;
+    auto gamma = (*store)->find_collection("gamma");
+    ASSERT_TRUE(gamma && *gamma);
+    EXPECT_EQ((*gamma)->metadata.at("only_in_wal"), MetaValue{std::int64_t{42}});
+    ASSERT_TRUE(read_all(**store, "gamma"));
+  }
+  EXPECT_EQ(testing::directory_digest(crashed), before);
+}
+
+// A crash in the middle of a transaction (rollback-journal mode, what Chroma 1.0.5 uses) leaves
+// changed pages in chroma.sqlite3 and their originals in a hot -journal: the copy takes both and
+// SQLite rolls the transaction back on it, so the reader sees the last committed state.
+TEST_F(PersistStoreTest, RollsAnInterruptedTransactionBackOnTheCopy) {
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open((persist_ / "chroma.sqlite3").c_str(), &writer), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(writer,
+                         "PRAGMA cache_size=1; BEGIN; "
+                         "UPDATE embedding_metadata SET string_value = 'torn' "
+                         "WHERE string_value IS NOT NULL; "
+                         "DELETE FROM embeddings;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  const fs::path crashed = dir_ / "crashed";
+  fs::copy(persist_, crashed, fs::copy_options::recursive);  // mid-transaction, as after a kill
+  sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(writer);
+  ASSERT_TRUE(fs::exists(crashed / "chroma.sqlite3-journal"));
+  ASSERT_NE(read_bytes(crashed / "chroma.sqlite3"), read_bytes(persist_ / "chroma.sqlite3"))
+      << "the interrupted transaction did not reach the database file: nothing to roll back";
+  const auto before = testing::directory_digest(crashed);
+  {
+    auto store = PersistStore::open(crashed, {.scratch_parent = dir_ / "scratch"});
+    ASSERT_TRUE(store) << store.error().message;
+    auto uris = (*store)->find_collection("uris");
+    ASSERT_TRUE(uris && *uris);
+    auto count = (*store)->count(**uris);
+    ASSERT_TRUE(count) << count.error().message;
+    EXPECT_EQ(*count, 6u);
+    std::vector<std::string> ids{"id-0"};
+    auto got = (*store)->get_records(**uris, ids);
+    ASSERT_TRUE(got && got->size() == 1);
+    EXPECT_EQ((*got)[0].uri, std::optional<std::string>("s3://bucket/images/0.png"));
+  }
+  EXPECT_EQ(testing::directory_digest(crashed), before);
+}
+
+TEST_F(PersistStoreTest, NotAPersistDirectoryIsAUsageErrorNamingIt) {
+  struct Case {
+    fs::path dir;
+    ErrorCode code;
+    const char* message;
+  };
+  fs::create_directories(dir_ / "empty");
+  fs::create_directories(dir_ / "garbage");
+  write_bytes(dir_ / "garbage" / "chroma.sqlite3", std::string(4096, 'x'));
+  fs::create_directories(dir_ / "other-db");
+  sqlite3* other = nullptr;
+  sqlite3_open((dir_ / "other-db" / "chroma.sqlite3").c_str(), &other);
+  sqlite3_exec(other, "CREATE TABLE t (x)", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  const Case cases[] = {
+      {dir_ / "nowhere", ErrorCode::kInvalidArgument, "does not exist"},
+      {persist_ / "chroma.sqlite3", ErrorCode::kInvalidArgument, "is not a directory"},
+      {dir_ / "empty", ErrorCode::kInvalidArgument, "has no chroma.sqlite3"},
+      {dir_ / "garbage", ErrorCode::kCorruption, "is not a SQLite 3 database"},
+      {dir_ / "other-db", ErrorCode::kInvalidArgument, "has no 'collections' table"},
+  };
+  for (const auto& c : cases) {
+    auto store = PersistStore::open(c.dir, {.scratch_parent = dir_ / "scratch"});
+    ASSERT_FALSE(store) << c.dir;
+    EXPECT_EQ(store.error().code, c.code) << store.error().message;
+    EXPECT_NE(store.error().message.find(c.message), std::string::npos) << store.error().message;
+  }
+}
+
+TEST_F(PersistStoreTest, UnknownTenantOrDatabaseListsTheOnesThatExist) {
+  PersistStoreOptions options;
+  options.database = "nope";
+  auto store = PersistStore::open(persist_, options);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(store.error().message.find("default_tenant/default_database"), std::string::npos)
+      << store.error().message;
+}
+
+TEST_F(PersistStoreTest, TheFactoryOpensItAsASourceOnly) {
+  auto uri = parse_store_uri("persist:" + persist_.string());
+  ASSERT_TRUE(uri);
+  StoreOpenOptions options;
+  options.scratch_dir = dir_ / "scratch";
+  auto source = open_store(*uri, StoreRole::kSource, options);
+  ASSERT_TRUE(source) << source.error().message;
+  for (StoreRole role : {StoreRole::kTarget, StoreRole::kWork}) {
+    auto refused = open_store(*uri, role, {});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.error().message.find("only ever read"), std::string::npos)
+        << refused.error().message;
+  }
+}
+
+TEST_F(PersistStoreTest, TruncatedDataLevel0) {
+  const auto file = segment_folder("gamma") / "data_level0.bin";
+  write_bytes(file, read_bytes(file).substr(0, 1000));
+  expect_damage("gamma", file.string(), "truncated");
+}
+
+TEST_F(PersistStoreTest, BadHeader) {
+  const auto file = segment_folder("gamma") / "header.bin";
+  std::string bytes = read_bytes(file);
+  bytes[0] = 7;
+  write_bytes(file, bytes);
+  expect_damage("gamma", file.string(), "persistence version 7");
+}
+
+// A label in the pickle that no live element carries: overwritten in data_level0.bin, or the
+// element marked deleted.
+TEST_F(PersistStoreTest, LabelOutOfRangeOrDeleted) {
+  const auto folder = segment_folder("gamma");
+  const std::string original = read_bytes(folder / "data_level0.bin");
+  std::string header = read_bytes(folder / "header.bin");
+  std::uint64_t slot_bytes = 0, label_offset = 0;
+  std::memcpy(&slot_bytes, header.data() + 28, 8);
+  std::memcpy(&label_offset, header.data() + 36, 8);
+  std::string bytes = original;
+  const std::uint64_t far = 999999;
+  std::memcpy(bytes.data() + label_offset, &far, 8);  // slot 0's label
+  write_bytes(folder / "data_level0.bin", bytes);
+  expect_damage("gamma", (folder / "index_metadata.pickle").string(), "no live element");
+  bytes = original;
+  bytes[slot_bytes * 3 + 2] |= 1;  // slot 3 deleted
+  write_bytes(folder / "data_level0.bin", bytes);
+  expect_damage("gamma", (folder / "index_metadata.pickle").string(), "no live element");
+}
+
+TEST_F(PersistStoreTest, ShortLengthsOfACosineCollection) {
+  const auto file = segment_folder("query_cosine") / "length.bin";
+  write_bytes(file, read_bytes(file).substr(0, 40));
+  expect_damage("query_cosine", file.string(), "truncated");
+}
+
+TEST_F(PersistStoreTest, DamagedPickle) {
+  const auto file = segment_folder("gamma") / "index_metadata.pickle";
+  write_bytes(file, read_bytes(file).substr(0, 300));
+  expect_damage("gamma", file.string(), "offset");
+}
+
+// Without its pickle the segment holds nothing (as Chroma sees it) and the queue was purged up to
+// the segment: the records exist in SQLite but their vectors are gone. Named, not made up.
+TEST_F(PersistStoreTest, RecordsWhoseVectorIsNowhere) {
+  fs::remove(segment_folder("gamma") / "index_metadata.pickle");
+  expect_damage("gamma", "record 'id-", "has no vector");
+}
+
+TEST_F(PersistStoreTest, TruncatedDatabase) {
+  const auto file = persist_ / "chroma.sqlite3";
+  write_bytes(file, read_bytes(file).substr(0, 8192 * 3));
+  auto store = open();
+  if (store) {
+    auto read = read_all(**store, "gamma");
+    ASSERT_FALSE(read);
+    EXPECT_NE(read.error().message.find("chroma.sqlite3"), std::string::npos);
+  } else {
+    EXPECT_NE(store.error().message.find("chroma.sqlite3"), std::string::npos)
+        << store.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace cm
