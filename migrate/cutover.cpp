@@ -63,7 +63,8 @@ Result<StagedRun> open_staged_run(const CutoverOptions& o, const char* flag) {
                                  .counters = std::make_shared<StoreCounters>(),
                                  .fault_spec = o.fault_spec,
                                  .audit = AuditLog::open(run.work.audit_log(), m.run_id),
-                                 .dry_run = false};
+                                 .dry_run = false,
+                                 .scratch_dir = run.work.scratch_dir()};
   CM_ASSIGN_OR_RETURN(run.target, open_store(uri, StoreRole::kTarget, store_options));
   return run;
 }
