@@ -22,8 +22,8 @@ Result<PersistStore::State*> PersistStore::state_locked(const CollectionInfo& co
   auto built = build_state(*known);
   if (!built) {
     states_.erase(known->info.id);
-    return std::unexpected(std::move(built).error().with_context(
-        describe() + ", collection '" + known->info.name + "'"));
+    return std::unexpected(std::move(built).error().with_context(describe() + ", collection '" +
+                                                                 known->info.name + "'"));
   }
   slot = std::move(*built);
   return slot.get();
@@ -85,13 +85,13 @@ std::unexpected<Error> PersistStore::no_vector_error(const State& state,
                                                      const std::string& id) const {
   const VectorView& vectors = *state.vectors;
   const std::string why = vectors.missing_reason(id);
-  return make_error(
-      ErrorCode::kCorruption,
-      describe() + ", collection '" + state.collection->info.name + "': record '" + id +
-          "' has no vector: it is neither in the HNSW segment " + vectors.folder().string() +
-          " nor in any surviving embeddings_queue row" + (why.empty() ? "" : " (" + why + ")") +
-          "; " + std::to_string(state.unrecoverable.size()) +
-          " record(s) of the collection are in that state");
+  return make_error(ErrorCode::kCorruption,
+                    describe() + ", collection '" + state.collection->info.name + "': record '" +
+                        id + "' has no vector: it is neither in the HNSW segment " +
+                        vectors.folder().string() + " nor in any surviving embeddings_queue row" +
+                        (why.empty() ? "" : " (" + why + ")") + "; " +
+                        std::to_string(state.unrecoverable.size()) +
+                        " record(s) of the collection are in that state");
 }
 
 Result<std::vector<std::string>> PersistStore::unrecoverable_ids(const CollectionInfo& collection) {
@@ -145,7 +145,8 @@ Result<std::vector<PersistDatabase>> PersistStore::databases() const {
   if (!schema_.has_databases) {
     return std::vector<PersistDatabase>{{"default_tenant", "default_database"}};
   }
-  CM_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT tenant_id, name FROM databases ORDER BY 1, 2"));
+  CM_ASSIGN_OR_RETURN(auto stmt,
+                      db_.prepare("SELECT tenant_id, name FROM databases ORDER BY 1, 2"));
   std::vector<PersistDatabase> out;
   while (true) {
     CM_ASSIGN_OR_RETURN(bool row, stmt.step());

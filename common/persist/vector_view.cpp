@@ -50,8 +50,8 @@ Result<VectorView> VectorView::build(const std::filesystem::path& folder, Segmen
     auto header = HnswSegment::open(folder, std::nullopt, false);
     if (header && *header && (*header)->header().cur_element_count > 0) {
       view.note((folder / "header.bin").string() + ": counts " +
-                std::to_string((*header)->header().cur_element_count) + " elements, but there is no " +
-                kPickle + " to match them to ids");
+                std::to_string((*header)->header().cur_element_count) +
+                " elements, but there is no " + kPickle + " to match them to ids");
     }
     view.apply_overlay(overlay);
     return view;
@@ -74,7 +74,13 @@ Result<VectorView> VectorView::build(const std::filesystem::path& folder, Segmen
     view.note((folder / "header.bin").string() + ": is missing, but " + kPickle + " maps " +
               std::to_string(pickle.metadata->labels.size()) + " ids");
   }
-  if (pickle.metadata) CM_RETURN_IF_ERROR(view.map_labels(std::move(*pickle.metadata), with_lengths));
+  if (pickle.metadata) {
+    CM_RETURN_IF_ERROR(view.map_labels(std::move(*pickle.metadata), with_lengths));
+  } else {
+    // No label map: the live elements are counted (orphans all), none can be matched to an id.
+    CM_ASSIGN_OR_RETURN(auto live, view.live_elements(with_lengths));
+    view.figures_.orphan_labels = live.size();
+  }
   view.apply_overlay(overlay);
   return view;
 }
@@ -191,9 +197,9 @@ Result<std::size_t> VectorView::recover(const SqliteDb& db, const std::string& c
                                         const std::vector<std::string>& lost) {
   if (lost.empty()) return std::size_t{0};
   const std::unordered_set<std::string_view> wanted(lost.begin(), lost.end());
-  CM_ASSIGN_OR_RETURN(auto rows, QueueOverlay::read(db, collection_id, -1, [&](std::string_view id) {
-                        return wanted.contains(id);
-                      }));
+  CM_ASSIGN_OR_RETURN(auto rows,
+                      QueueOverlay::read(db, collection_id, -1,
+                                         [&](std::string_view id) { return wanted.contains(id); }));
   std::size_t found = 0;
   for (const auto& entry : rows.entries()) {
     const auto seq = recover_vector(entry.ops);
@@ -210,7 +216,7 @@ Result<std::size_t> VectorView::recover(const SqliteDb& db, const std::string& c
 
 Status VectorView::scan_segment(
     const std::function<Status(std::string_view id, const HnswSlot&)>& fn) const {
-  if (!segment_) return ok_status();
+  if (!segment_ || entry_of_slot_.size() < segment_->slot_count()) return ok_status();  // no map
   return segment_->scan([&](const HnswSlot& slot) -> Status {
     const std::uint32_t e = entry_of_slot_[slot.index];
     if (e == kNoEntry || entries_[e].replaced) return ok_status();
