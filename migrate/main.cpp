@@ -10,6 +10,7 @@
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
 #include "migrate/cutover.hpp"
+#include "migrate/lost_vectors.hpp"
 #include "migrate/migration.hpp"
 #include "migrate/sync.hpp"
 
@@ -116,7 +117,8 @@ int run(int argc, char** argv) {
   int max_attempts = o.retry.max_attempts;
   long retry_base_ms = o.retry.base_delay.count();
   app.add_option("--source", source,
-                 "source store: http(s)://host:port[?tenant=T&database=D] or snapshot:DIR");
+                 "source store: http(s)://host:port[?tenant=T&database=D], snapshot:DIR or "
+                 "persist:DIR[?tenant=T&database=D] (a Chroma persist directory, read offline)");
   app.add_option("--target", target,
                  "target store, same forms as --source (--cutover/--finalize: default run.json's)");
   app.add_option("--work-dir", work_dir, "run directory: manifest, snapshot, checkpoint, logs")
@@ -152,6 +154,9 @@ int run(int argc, char** argv) {
                  "for target collections that exist: fail | replace | merge (both back up first)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fail", "replace", "merge"}));
+  app.add_flag("--allow-missing-vectors", o.allow_missing_vectors,
+               "persist:DIR source: migrate the records whose vector survives and list the others "
+               "as unrecoverable at the source (without it such a source is refused, exit 7)");
   app.add_flag("--stage", o.stage,
                "import into '<name>.staged-<run id>' collections; live names keep serving until "
                "--cutover");
@@ -294,6 +299,12 @@ int run(int argc, char** argv) {
         "{} retries",
         s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
         s.seconds, s.records_per_second, s.retries);
+  }
+  if (!s.unrecoverable_at_source.empty()) {
+    spdlog::warn(
+        "unrecoverable at the source (lost before this run, not migrated{}): {}",
+        s.dry_run ? "; a real run needs --allow-missing-vectors" : "",
+        cm::migrate::describe_lost_vectors(s.unrecoverable_at_source, cm::WorkDir(s.work_dir)));
   }
   if (!s.dry_run && o.stage) {
     spdlog::info(
