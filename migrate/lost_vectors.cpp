@@ -68,7 +68,8 @@ Result<nlohmann::json> record_lost_vectors(const LostVectors& lost, const WorkDi
 
 std::string describe_lost_vectors(const nlohmann::json& recorded, const WorkDir& work) {
   std::string per;
-  for (const auto& [name, c] : recorded.value("collections", nlohmann::json::object()).items()) {
+  const auto collections = recorded.value("collections", nlohmann::json::object());
+  for (const auto& [name, c] : collections.items()) {
     per += fmt::format("{}{}: {} (e.g. {})", per.empty() ? "" : "; ", name,
                        c.value("count", std::uint64_t{0}),
                        sample_text(c.value("sample", std::vector<std::string>{})));

@@ -75,7 +75,8 @@ namespace {
 std::vector<std::string> unrecoverable_lines(const nlohmann::json& report) {
   std::vector<std::string> out;
   const auto u = report.value("unrecoverable_at_source", nlohmann::json::object());
-  for (const auto& [name, c] : u.value("collections", nlohmann::json::object()).items()) {
+  const auto collections = u.value("collections", nlohmann::json::object());
+  for (const auto& [name, c] : collections.items()) {
     std::string sample;
     for (const auto& id : c.value("sample", nlohmann::json::array())) {
       sample += (sample.empty() ? "" : ", ") + id.get<std::string>();
