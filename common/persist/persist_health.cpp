@@ -12,6 +12,7 @@ nlohmann::json health_to_json(const PersistCollectionHealth& h) {
           {"records", h.records},
           {"records_in_sqlite", h.records_in_sqlite},
           {"queue_only_records", h.queue_only_records},
+          {"vectors_in_queue", h.vectors_in_queue},
           {"segment_elements", h.segment_elements},
           {"segment_vectors", h.segment_vectors},
           {"deleted_labels", h.deleted_labels},

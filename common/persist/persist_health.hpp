@@ -22,6 +22,8 @@ struct PersistCollectionHealth {
   std::uint64_t records = 0;
   std::uint64_t records_in_sqlite = 0;
   std::uint64_t queue_only_records = 0;
+  // Live records whose current vector is in a queue row past the segment (not yet persisted).
+  std::uint64_t vectors_in_queue = 0;
   // The HNSW segment: header.bin's element count, elements marked deleted, usable live elements
   // mapped to an id (vectors in the segment), usable live elements no id maps (orphan labels).
   std::uint64_t segment_elements = 0;

@@ -42,6 +42,7 @@ Result<std::unique_ptr<PersistStore>> PersistStore::open_on(
       new PersistStore(dir, options, std::move(copy), std::move(*db)));
   const std::string label = "persist directory " + dir.string();
   CM_ASSIGN_OR_RETURN(store->schema_, detect_schema(store->db_, label));
+  if (options.tenant.empty()) return store;  // the directory alone (see the header)
   auto collections = read_collections(store->db_, store->schema_, options.tenant, options.database);
   if (!collections) return std::unexpected(std::move(collections).error().with_context(label));
   store->collections_ = std::move(*collections);

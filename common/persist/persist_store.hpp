@@ -69,9 +69,11 @@ class PersistStore final : public VectorStore {
   static constexpr std::size_t kMaxBatchSize = 10000;
 
   // Copies the database, checks it is a Chroma persist directory and reads the collections of
-  // the tenant and database. Errors: kInvalidArgument (no such directory, not a persist
-  // directory), kNotFound (no such tenant/database), kCorruption (damaged catalog), kVerifyFailed
-  // (the database kept changing: a server is running on it), kIo.
+  // the tenant and database. An empty options.tenant opens the directory without a database (no
+  // collections): for databases(), orphan_segment_folders() and open_database(). Errors:
+  // kInvalidArgument (no such directory, not a persist directory), kNotFound (no such
+  // tenant/database), kCorruption (damaged catalog), kVerifyFailed (the database kept changing: a
+  // server is running on it), kIo.
   static Result<std::unique_ptr<PersistStore>> open(const std::filesystem::path& dir,
                                                     const PersistStoreOptions& options);
   // The same directory's `tenant` / `database`, read from this store's copy of the database (no

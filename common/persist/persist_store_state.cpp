@@ -133,6 +133,7 @@ Result<PersistCollectionHealth> PersistStore::health(const CollectionInfo& colle
                                  state->vector_position.value_or(*state->metadata_position));
   }
   h.vectors_recovered_from_queue = f.recovered;
+  h.vectors_in_queue = state->vectors->queue_vectors().size() - f.recovered;
   h.damage = state->vectors->damage();
   h.unrecoverable = state->unrecoverable.size();
   for (std::size_t i = 0; i < state->unrecoverable.size() && i < h.kSampleIds; ++i) {

@@ -141,5 +141,61 @@ TEST_F(PersistDamageMigrate, RefusesByDefaultThenMigratesTheRestAndValidatesWith
   EXPECT_EQ(directory_digest(persist_), before) << "chroma-migrate wrote into the source";
 }
 
+// --inspect needs no work dir and covers every collection; its JSON goes to --report, or to
+// ./persist_inspect.json; exit 7 because records are unrecoverable. A --dry-run plan carries the
+// same figures for the collections it reads.
+TEST_F(PersistDamageMigrate, InspectAndTheDryRunPlanShowTheHealth) {
+  const auto before = directory_digest(persist_);
+  const fs::path report = dir_ / "health.json";
+  auto inspect = run_process(
+      CHROMA_MIGRATE_BIN,
+      {"--inspect", "--source", "persist:" + persist_.string(), "--report", report.string()});
+  EXPECT_EQ(inspect.exit_code, 7) << inspect.output;
+  for (const char* expected :
+       {"default_tenant/default_database/gamma", "UNRECOVERABLE", "is 99 bytes, expected 100",
+        "73 record(s) have no vector left anywhere", "report written to"}) {
+    EXPECT_NE(inspect.output.find(expected), std::string::npos) << expected << "\n"
+                                                                << inspect.output;
+  }
+  const auto json = read_json(report);
+  ASSERT_TRUE(json.is_object()) << inspect.output;
+  EXPECT_EQ(json["unrecoverable"], 73);
+  EXPECT_EQ(json["every_vector_recoverable"], false);
+  ASSERT_EQ(json["collections"].size(), 13u);
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& c : json["collections"]) by_name[c["collection"]] = c;
+  EXPECT_EQ(by_name["gamma"]["unrecoverable"], 24);
+  EXPECT_EQ(by_name["gamma"]["vectors_recovered_from_queue"], 1);
+  EXPECT_EQ(by_name["query_cosine"]["segment_vectors"], 10);
+  EXPECT_EQ(by_name["epsilon"]["vectors_in_queue"], 23) << "never persisted: all in the queue";
+  EXPECT_EQ(by_name["query_l2"]["every_vector_recoverable"], true);
+
+  // The default report path is the working directory's persist_inspect.json.
+  const fs::path cwd = dir_ / "cwd";
+  fs::create_directories(cwd);
+  auto in_cwd =
+      run_process("/bin/sh", {"-c", "cd '" + cwd.string() + "' && " + CHROMA_MIGRATE_BIN +
+                                        " --inspect --source persist:" + persist_.string()});
+  EXPECT_EQ(in_cwd.exit_code, 7) << in_cwd.output;
+  EXPECT_EQ(read_json(cwd / "persist_inspect.json")["unrecoverable"], 73);
+
+  const fs::path work = dir_ / "dry";
+  auto dry = migrate(work, {"--dry-run", "--collections", "gamma,query_l2"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  const auto plan = read_json(work / "plan.json");
+  ASSERT_EQ(plan["source_health"].size(), 2u);
+  EXPECT_EQ(plan["source_health"][0]["collection"], "gamma");
+  EXPECT_EQ(plan["source_health"][0]["unrecoverable"], 24);
+  EXPECT_EQ(plan["unrecoverable_at_source"]["total"], 24);
+  std::ifstream md(work / "plan.md");
+  const std::string markdown((std::istreambuf_iterator<char>(md)), {});
+  EXPECT_NE(markdown.find("24 record(s) have no vector left anywhere"), std::string::npos);
+  // Executing that plan still needs the flag.
+  auto resumed = migrate(work, {"--resume", "--collections", "gamma,query_l2"});
+  EXPECT_EQ(resumed.exit_code, 7) << resumed.output;
+  EXPECT_NE(resumed.output.find("--allow-missing-vectors"), std::string::npos) << resumed.output;
+  EXPECT_EQ(directory_digest(persist_), before);
+}
+
 }  // namespace
 }  // namespace cm::testing
