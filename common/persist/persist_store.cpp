@@ -7,19 +7,27 @@
 
 namespace cm {
 
-PersistStore::PersistStore(std::filesystem::path dir, PersistStoreOptions options,
-                           std::shared_ptr<const SqliteCopy> copy, SqliteDb db)
+PersistStore::PersistStore(std::filesystem::path dir, PersistStoreOptions options, Files files,
+                           SqliteDb db)
     : dir_(std::move(dir)),
       options_(std::move(options)),
-      copy_(std::move(copy)),
+      files_(std::move(files)),
       db_(std::move(db)) {}
 
 PersistStore::~PersistStore() = default;
 
 Result<std::unique_ptr<PersistStore>> PersistStore::open(const std::filesystem::path& dir,
                                                          const PersistStoreOptions& options) {
-  CM_ASSIGN_OR_RETURN(SqliteCopy copy, SqliteCopy::make(dir, options.scratch_parent));
-  return open_on(dir, options, std::make_shared<const SqliteCopy>(std::move(copy)));
+  Files files{dir, nullptr, nullptr};
+  std::error_code ec;
+  if (is_persist_archive(dir) && !std::filesystem::is_directory(dir, ec)) {
+    CM_ASSIGN_OR_RETURN(auto unpacked, UnpackedArchive::unpack(dir, options.scratch_parent));
+    files.unpacked = std::make_shared<const UnpackedArchive>(std::move(unpacked));
+    files.data = files.unpacked->persist_dir();
+  }
+  CM_ASSIGN_OR_RETURN(SqliteCopy copy, SqliteCopy::make(files.data, options.scratch_parent));
+  files.copy = std::make_shared<const SqliteCopy>(std::move(copy));
+  return open_on(dir, options, std::move(files));
 }
 
 Result<std::unique_ptr<PersistStore>> PersistStore::open_database(
@@ -27,19 +35,19 @@ Result<std::unique_ptr<PersistStore>> PersistStore::open_database(
   PersistStoreOptions options = options_;
   options.tenant = tenant;
   options.database = database;
-  return open_on(dir_, options, copy_);
+  return open_on(dir_, options, files_);
 }
 
-Result<std::unique_ptr<PersistStore>> PersistStore::open_on(
-    const std::filesystem::path& dir, const PersistStoreOptions& options,
-    std::shared_ptr<const SqliteCopy> copy) {
-  auto db = SqliteDb::open(copy->database());
+Result<std::unique_ptr<PersistStore>> PersistStore::open_on(const std::filesystem::path& dir,
+                                                            const PersistStoreOptions& options,
+                                                            Files files) {
+  auto db = SqliteDb::open(files.copy->database());
   if (!db) {
     return std::unexpected(
         std::move(db).error().with_context("reading " + (dir / "chroma.sqlite3").string()));
   }
   auto store = std::unique_ptr<PersistStore>(
-      new PersistStore(dir, options, std::move(copy), std::move(*db)));
+      new PersistStore(dir, options, std::move(files), std::move(*db)));
   const std::string label = "persist directory " + dir.string();
   CM_ASSIGN_OR_RETURN(store->schema_, detect_schema(store->db_, label));
   if (options.tenant.empty()) return store;  // the directory alone (see the header)

@@ -14,8 +14,10 @@
 // when they come from the segment, and exactly as sent when they come from the queue.
 //
 // The directory is assumed not to change while it is read: its database is copied once, at
-// open(), and the HNSW files are read in place. A server still writing to it is refused when the
-// database changes during the copy, not detected afterwards.
+// open(), and the HNSW files are read in place. An archive (persist:backup.tar.gz, .tar, .tgz) is
+// unpacked first under scratch_parent and read from there (common/persist/persist_archive.hpp). A
+// server still writing to it is refused when the database changes during the copy, not detected
+// afterwards.
 //
 // Damage (common/persist/vector_view.hpp) never fails a collection: each vector is taken from
 // wherever it still exists (segment, or any surviving queue row), and the live records whose
@@ -39,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "common/persist/persist_archive.hpp"
 #include "common/persist/persist_catalog.hpp"
 #include "common/persist/persist_health.hpp"
 #include "common/persist/sqlite_copy.hpp"
@@ -123,11 +126,18 @@ class PersistStore final : public VectorStore {
 
  private:
   struct State;
-  PersistStore(std::filesystem::path dir, PersistStoreOptions options,
-               std::shared_ptr<const SqliteCopy> copy, SqliteDb db);
+  // What the store reads, shared with the stores open_database() makes. Members are destroyed in
+  // reverse order: the copy of the database before the unpacked archive it was copied from.
+  struct Files {
+    std::filesystem::path
+        data;  // chroma.sqlite3 and the segment folders: DIR, or the unpacked copy
+    std::shared_ptr<const UnpackedArchive> unpacked;  // null unless the URI names an archive
+    std::shared_ptr<const SqliteCopy> copy;
+  };
+  PersistStore(std::filesystem::path dir, PersistStoreOptions options, Files files, SqliteDb db);
   static Result<std::unique_ptr<PersistStore>> open_on(const std::filesystem::path& dir,
                                                        const PersistStoreOptions& options,
-                                                       std::shared_ptr<const SqliteCopy> copy);
+                                                       Files files);
   Status refuse_write(const char* what) const;
   // The collection's state, built on first use; callers hold mu_.
   Result<State*> state_locked(const CollectionInfo& collection);
@@ -138,11 +148,10 @@ class PersistStore final : public VectorStore {
   Status query_queue_vectors(
       State& state, const std::function<void(const std::string&, std::span<const float>)>& fn);
 
-  const std::filesystem::path dir_;
+  const std::filesystem::path dir_;  // as the URI names it: a directory or an archive
   const PersistStoreOptions options_;
-  // Shared by the stores open_database() made; declared before db_: the connection closes before
-  // the last owner removes the copy.
-  std::shared_ptr<const SqliteCopy> copy_;
+  // Declared before db_: the connection closes before the last owner removes the copy.
+  Files files_;
   SqliteDb db_;
   PersistSchema schema_;
   std::vector<PersistCollection> collections_;

@@ -34,7 +34,7 @@ Result<std::unique_ptr<PersistStore::State>> PersistStore::build_state(
   auto state = std::make_unique<State>();
   state->collection = &known;
   CM_ASSIGN_OR_RETURN(state->metadata_position, read_max_seq_id(db_, known.metadata_segment));
-  const auto folder = dir_ / known.vector_segment;
+  const auto folder = files_.data / known.vector_segment;
   SegmentPickle pickle;
   if (!known.vector_segment.empty()) {
     CM_ASSIGN_OR_RETURN(state->vector_position, read_max_seq_id(db_, known.vector_segment));
@@ -166,11 +166,13 @@ Result<std::vector<std::string>> PersistStore::orphan_segment_folders() const {
   }
   std::vector<std::string> out;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(files_.data, ec)) {
     const std::string name = entry.path().filename().string();
     if (entry.is_directory(ec) && !segments.contains(name)) out.push_back(name);
   }
-  if (ec) return make_error(ErrorCode::kIo, dir_.string() + ": cannot list: " + ec.message());
+  if (ec) {
+    return make_error(ErrorCode::kIo, files_.data.string() + ": cannot list: " + ec.message());
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
