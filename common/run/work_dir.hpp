@@ -26,7 +26,8 @@
 //   rollback.json                   chroma-rollback's plan and journal (every step's state)
 //   rollback_report.json, rollback_report.md   what chroma-rollback did, timings, verification
 //   tmp/                            scratch files of stores that need them (a persist directory's
-//                                   private copy of chroma.sqlite3), removed when the store closes
+//                                   private copy of chroma.sqlite3, a persist tarball unpacked),
+//                                   removed when the store closes
 #pragma once
 
 #include <filesystem>
