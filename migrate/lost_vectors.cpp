@@ -36,7 +36,8 @@ Result<LostVectors> find_lost_vectors(PersistStore* persist,
   return out;
 }
 
-std::unexpected<Error> refuse_lost_vectors(const LostVectors& lost, const std::string& source) {
+std::unexpected<Error> refuse_lost_vectors(const LostVectors& lost, const std::string& source,
+                                           bool resumed) {
   std::string per;
   for (const auto& [name, ids] : lost.ids) {
     per += fmt::format("{}{}: {} (e.g. {})", per.empty() ? "" : "; ", name, ids.size(),
@@ -45,10 +46,11 @@ std::unexpected<Error> refuse_lost_vectors(const LostVectors& lost, const std::s
   return make_error(
       ErrorCode::kCorruption,
       fmt::format("{} record(s) of {} have no vector left anywhere (damaged HNSW segment, and no "
-                  "embeddings_queue row holds it): {}. Nothing was written. See every figure with "
-                  "chroma-migrate --inspect --source {}; to migrate the other records and list "
-                  "these as unrecoverable at the source, run again with --allow-missing-vectors",
-                  lost.total(), source, per, source));
+                  "embeddings_queue row holds it): {}. Nothing {}was written. See every figure "
+                  "with chroma-migrate --inspect --source {}; to migrate the other records and "
+                  "list these as unrecoverable at the source, run again with "
+                  "--allow-missing-vectors",
+                  lost.total(), source, per, resumed ? "more " : "", source));
 }
 
 Result<nlohmann::json> record_lost_vectors(const LostVectors& lost, const WorkDir& work) {

@@ -29,7 +29,9 @@ struct LostVectors {
 Result<LostVectors> find_lost_vectors(PersistStore* persist, const std::vector<std::string>& names);
 
 // The refusal (kCorruption, exit 7): counts per collection, sample ids, and the two ways on.
-std::unexpected<Error> refuse_lost_vectors(const LostVectors& lost, const std::string& source);
+// `resumed`: the run wrote before this invocation (the message says nothing *more* was written).
+std::unexpected<Error> refuse_lost_vectors(const LostVectors& lost, const std::string& source,
+                                           bool resumed);
 
 // Writes unrecoverable_at_source.json (every id) and returns run.json's unrecoverable_at_source
 // entry (counts and samples); an empty object and no file when nothing is lost.

@@ -44,7 +44,7 @@ Status recheck_lost_vectors(const MigrateOptions& o, const WorkDir& work, Persis
   CM_ASSIGN_OR_RETURN(const LostVectors lost,
                       find_lost_vectors(persist, manifest.get().source_collections));
   if (lost.total() && !o.allow_missing_vectors && !o.dry_run) {
-    return refuse_lost_vectors(lost, manifest.get().source);
+    return refuse_lost_vectors(lost, manifest.get().source, true);
   }
   CM_ASSIGN_OR_RETURN(auto recorded, record_lost_vectors(lost, work));
   return manifest.update([&](RunManifest& m) { m.unrecoverable_at_source = recorded; });

@@ -213,7 +213,7 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
           source, in.mapping ? contracts::mapped_source_collections(*in.mapping) : o.collections));
   CM_ASSIGN_OR_RETURN(const LostVectors lost, find_lost_vectors(persist, names));
   if (lost.total() && !o.allow_missing_vectors && !o.dry_run) {
-    return refuse_lost_vectors(lost, source.describe());
+    return refuse_lost_vectors(lost, source.describe(), false);
   }
   CM_ASSIGN_OR_RETURN(auto targets, plan_targets(o, in, run_id, source, target, names));
   const std::size_t batch =
