@@ -10,6 +10,8 @@
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
 #include "migrate/cutover.hpp"
+#include "migrate/inspect.hpp"
+#include "migrate/lost_vectors.hpp"
 #include "migrate/migration.hpp"
 #include "migrate/sync.hpp"
 
@@ -105,6 +107,34 @@ int report_sync(const cm::Result<cm::migrate::SyncSummary>& result) {
   return cm::kExitOk;
 }
 
+int report_inspect(const std::string& source, const std::string& report) {
+  if (source.empty()) {
+    return fail(cm::Error{cm::ErrorCode::kInvalidArgument, "--inspect needs --source persist:DIR"});
+  }
+  auto uri = cm::parse_store_uri(source);
+  if (!uri) return fail(std::move(uri).error().with_context("--source"));
+  auto inspection = cm::migrate::run_inspect(*uri, report);
+  if (!inspection) return fail(inspection.error());
+  std::cout << cm::migrate::render_health_table(inspection->collections);
+  for (const auto& folder : inspection->orphan_segment_folders) {
+    std::cout << "  orphan folder (no segment names it): " << folder << "\n";
+  }
+  std::cout << std::flush;
+  const auto written =
+      std::filesystem::absolute(report.empty() ? cm::migrate::kDefaultInspectReport : report);
+  spdlog::info("{}: {} collection(s); report written to {}", inspection->source,
+               inspection->collections.size(), written.string());
+  if (const auto lost = inspection->unrecoverable()) {
+    return fail(cm::Error{
+        cm::ErrorCode::kCorruption,
+        fmt::format("{} record(s) have no vector left anywhere (listed above and in {}); "
+                    "chroma-migrate --allow-missing-vectors migrates the others and lists these",
+                    lost, written.string())});
+  }
+  spdlog::info("every record's vector is recoverable");
+  return cm::kExitOk;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{
       "chroma-migrate: copy every chunk of a source Chroma into a target Chroma, through a "
@@ -116,11 +146,13 @@ int run(int argc, char** argv) {
   int max_attempts = o.retry.max_attempts;
   long retry_base_ms = o.retry.base_delay.count();
   app.add_option("--source", source,
-                 "source store: http(s)://host:port[?tenant=T&database=D] or snapshot:DIR");
+                 "source store: http(s)://host:port[?tenant=T&database=D], snapshot:DIR or "
+                 "persist:DIR[?tenant=T&database=D] (a Chroma persist directory, read offline)");
   app.add_option("--target", target,
                  "target store, same forms as --source (--cutover/--finalize: default run.json's)");
-  app.add_option("--work-dir", work_dir, "run directory: manifest, snapshot, checkpoint, logs")
-      ->required();
+  app.add_option(
+      "--work-dir", work_dir,
+      "run directory: manifest, snapshot, checkpoint, logs (required, but by --inspect)");
   app.add_option("--collections", collections, "comma-separated source collections (default: all)");
   app.add_option("--batch-size", o.batch_size, "records per batch (lowered to the servers' max)")
       ->capture_default_str();
@@ -152,6 +184,9 @@ int run(int argc, char** argv) {
                  "for target collections that exist: fail | replace | merge (both back up first)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fail", "replace", "merge"}));
+  app.add_flag("--allow-missing-vectors", o.allow_missing_vectors,
+               "persist:DIR source: migrate the records whose vector survives and list the others "
+               "as unrecoverable at the source (without it such a source is refused, exit 7)");
   app.add_flag("--stage", o.stage,
                "import into '<name>.staged-<run id>' collections; live names keep serving until "
                "--cutover");
@@ -179,7 +214,15 @@ int run(int argc, char** argv) {
                  "cutover (validate again)")
       ->capture_default_str();
   app.add_option("--report", report,
-                 "--cutover: the validation report (default <work dir>/validation_report.json)");
+                 "--cutover: the validation report (default <work dir>/validation_report.json); "
+                 "--inspect: where its JSON goes (default ./persist_inspect.json)");
+  bool inspect = false;
+  auto* inspect_flag = app.add_flag(
+      "--inspect", inspect,
+      "with --source persist:DIR (or a .tar/.tar.gz of one): print and write (JSON, see --report) "
+      "the health of every collection of every tenant and database; no work dir; exit 7 when a "
+      "record's vector cannot be recovered");
+  inspect_flag->excludes(cutover_flag)->excludes(finalize_flag)->excludes(sync_flag);
   app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
   app.add_flag("-q,--quiet", o.quiet, "warnings and errors only on the console");
   app.set_version_flag("--version", std::string("chroma-migrate ") + CHROMA_MIGRATE_VERSION);
@@ -191,6 +234,10 @@ int run(int argc, char** argv) {
   }
 
   cm::init_console_logging("chroma-migrate");
+  if (inspect) return report_inspect(source, report);
+  if (work_dir.empty()) {
+    return fail(cm::Error{cm::ErrorCode::kInvalidArgument, "--work-dir is required"});
+  }
   const cm::CliEnvironment env = cm::cli_environment();
   if (target_env.empty()) target_env = env.target_env;
   // The flags' values were checked by CLI11 (IsMember); MIGRATION_TARGET is checked here.
@@ -294,6 +341,12 @@ int run(int argc, char** argv) {
         "{} retries",
         s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
         s.seconds, s.records_per_second, s.retries);
+  }
+  if (!s.unrecoverable_at_source.empty()) {
+    spdlog::warn(
+        "unrecoverable at the source (lost before this run, not migrated{}): {}",
+        s.dry_run ? "; a real run needs --allow-missing-vectors" : "",
+        cm::migrate::describe_lost_vectors(s.unrecoverable_at_source, cm::WorkDir(s.work_dir)));
   }
   if (!s.dry_run && o.stage) {
     spdlog::info(

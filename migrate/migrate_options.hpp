@@ -62,6 +62,9 @@ struct MigrateOptions {
   // Import into staging collections (staging_name_for) and leave the live names serving until
   // `--cutover` swaps them in (migrate/cutover.hpp).
   bool stage = false;
+  // A persist-directory source with records whose vector is lost (migrate/lost_vectors.hpp):
+  // migrate the rest and list them as unrecoverable at the source, instead of refusing (exit 7).
+  bool allow_missing_vectors = false;
 };
 
 }  // namespace cm::migrate

@@ -14,6 +14,7 @@
 #include "common/base/logging.hpp"
 #include "common/run/interlocks.hpp"
 #include "common/run/store_factory.hpp"
+#include "migrate/lost_vectors.hpp"
 #include "migrate/phase_context.hpp"
 #include "migrate/run_setup.hpp"
 
@@ -31,8 +32,22 @@ Status write_summary(const WorkDir& work, const MigrationSummary& s) {
                          {"phase_seconds", s.phase_seconds},
                          {"peak_rss_mb", s.peak_rss_mb},
                          {"dry_run", s.dry_run},
+                         {"unrecoverable_at_source", s.unrecoverable_at_source},
                          {"finished_at", now_iso8601()}};
   return write_file_atomic(work.migration_summary(), json.dump(2) + "\n");
+}
+
+// A resumed run reads its persist source again: what it lost must still be allowed (or a dry
+// run), and the list is refreshed from what the directory holds now.
+Status recheck_lost_vectors(const MigrateOptions& o, const WorkDir& work, PersistStore* persist,
+                            RunManifestStore& manifest) {
+  CM_ASSIGN_OR_RETURN(const LostVectors lost,
+                      find_lost_vectors(persist, manifest.get().source_collections));
+  if (lost.total() && !o.allow_missing_vectors && !o.dry_run) {
+    return refuse_lost_vectors(lost, manifest.get().source, true);
+  }
+  CM_ASSIGN_OR_RETURN(auto recorded, record_lost_vectors(lost, work));
+  return manifest.update([&](RunManifest& m) { m.unrecoverable_at_source = recorded; });
 }
 
 }  // namespace
@@ -88,7 +103,12 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
                                  .audit = audit,
                                  .dry_run = o.dry_run,
                                  .scratch_dir = work.scratch_dir()};
-  CM_ASSIGN_OR_RETURN(auto source, open_store(o.source, StoreRole::kSource, store_options));
+  // A persist source skips the records whose vector is lost: lost_vectors refuses them below (or
+  // in start_run) unless --allow-missing-vectors, before the export reads anything.
+  store_options.skip_unrecoverable = true;
+  CM_ASSIGN_OR_RETURN(SourceStore opened, open_source_store(o.source, store_options));
+  std::unique_ptr<VectorStore> source = std::move(opened.store);
+  store_options.skip_unrecoverable = false;
   store_options.token = tokens.target;
   CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
   spdlog::info("{} target ({}{}): {}  <-  source {}",
@@ -98,7 +118,9 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
                source->describe());
   if (!has_checkpoint) {
     CM_ASSIGN_OR_RETURN(run, start_run(o, in, run_id, decision.target_kind, work, *source, *target,
-                                       std::move(lock)));
+                                       std::move(lock), opened.persist));
+  } else if (opened.persist) {
+    CM_RETURN_IF_ERROR(recheck_lost_vectors(o, work, opened.persist, *run.manifest));
   }
   CM_RETURN_IF_ERROR(run.manifest->update([&](RunManifest& m) {
     m.dry_run = o.dry_run;
@@ -116,7 +138,8 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
                    init["target_max_batch"].get<std::size_t>(),
                    in.mapping ? &*in.mapping : nullptr,
                    in.contract ? &*in.contract : nullptr,
-                   audit};
+                   audit,
+                   opened.persist};
   spdlog::info("run {}: {} -> {}, batch {}, {} worker(s), work dir {}", run.manifest->get().run_id,
                source->describe(), target->describe(), ctx.batch_size, o.workers,
                work.root().string());
@@ -183,6 +206,7 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   ::getrusage(RUSAGE_SELF, &usage);
   summary.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   summary.work_dir = work.root();
+  summary.unrecoverable_at_source = manifest.unrecoverable_at_source;
   CM_RETURN_IF_ERROR(write_summary(work, summary));
   return summary;
 }

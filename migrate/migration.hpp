@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/base/error.hpp"
 #include "migrate/migrate_options.hpp"
 
@@ -25,6 +27,9 @@ struct MigrationSummary {
   std::map<std::string, double> phase_seconds;  // phases run by this invocation
   double peak_rss_mb = 0;                       // of this process
   std::filesystem::path work_dir;
+  // run.json's unrecoverable_at_source: records of a persist source whose vector was lost before
+  // the run, left out (--allow-missing-vectors); not data lost by the migration.
+  nlohmann::json unrecoverable_at_source = nlohmann::json::object();
 };
 
 Result<MigrationSummary> run_migration(const MigrateOptions& options);

@@ -30,6 +30,8 @@ struct PhaseContext {
   const contracts::Mapping* mapping = nullptr;    // nullptr: identity transform
   const contracts::Contract* contract = nullptr;  // nullptr: no contract checks
   std::shared_ptr<AuditLog> audit;                // records overrides too, not only store calls
+  PersistStore* persist =
+      nullptr;  // the source's persist store (a persist:DIR source), for the plan
 };
 
 // The run ledger keys (kLedgerRunId, ...) are in common/run/run_manifest.hpp.

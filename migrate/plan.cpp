@@ -5,6 +5,7 @@
 
 #include "common/base/atomic_file.hpp"
 #include "common/snapshot/snapshot_store.hpp"
+#include "migrate/inspect.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
@@ -46,6 +47,17 @@ std::string render_markdown(const nlohmann::json& plan) {
   md += "\n## Schema change\n\n```json\n" + plan["schema_change"].dump(2) +
         "\n```\n\n## Sample transformed records\n\n```json\n" + plan["samples"].dump(2) +
         "\n```\n\n## Contract preflight\n\n" + plan["preflight"].get<std::string>() + "\n";
+  if (plan.contains("source_health")) {
+    md += "\n## Source persist directory health\n\n```\n" +
+          plan["source_health_table"].get<std::string>() + "```\n";
+    if (const auto lost = plan["unrecoverable_at_source"].value("total", 0); lost > 0) {
+      md += fmt::format(
+          "\n**{} record(s) have no vector left anywhere**: a real run refuses them (exit 7) "
+          "unless given --allow-missing-vectors, which migrates the others and lists these as "
+          "unrecoverable at the source (every id: unrecoverable_at_source.json).\n",
+          lost);
+    }
+  }
   return md;
 }
 
@@ -110,6 +122,14 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
                                         ? "contract " + ctx.contract->version + " holds"
                                         : "contract drift allowed, see run.json")
                                  : std::string("no contract given")}};
+  if (ctx.persist) {
+    // The same figures as chroma-migrate --inspect, for the collections this run reads.
+    CM_ASSIGN_OR_RETURN(auto health, collections_health(*ctx.persist, manifest.source_collections));
+    plan["source_health"] = nlohmann::json::array();
+    for (const auto& h : health) plan["source_health"].push_back(health_to_json(h));
+    plan["source_health_table"] = render_health_table(health);
+    plan["unrecoverable_at_source"] = manifest.unrecoverable_at_source;
+  }
   CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.plan_json(), plan.dump(2) + "\n"));
   CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.plan_md(), render_markdown(plan)));
   for (const auto& t : targets) {

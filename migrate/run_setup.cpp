@@ -9,6 +9,7 @@
 #include "common/base/atomic_file.hpp"
 #include "common/base/clock.hpp"
 #include "common/base/logging.hpp"
+#include "migrate/lost_vectors.hpp"
 #include "migrate/phase_context.hpp"
 #include "migrate/space_check.hpp"
 
@@ -201,7 +202,8 @@ Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const I
 
 Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
                           TargetKind target_kind, const WorkDir& work, VectorStore& source,
-                          VectorStore& target, std::unique_ptr<WorkDirLock> lock) {
+                          VectorStore& target, std::unique_ptr<WorkDirLock> lock,
+                          PersistStore* persist) {
   // Init phase: every check happens before anything is written, locally or remotely.
   CM_ASSIGN_OR_RETURN(auto source_limits, source.limits());
   CM_ASSIGN_OR_RETURN(auto target_limits, target.limits());
@@ -209,6 +211,10 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
       auto names,
       resolve_collections(
           source, in.mapping ? contracts::mapped_source_collections(*in.mapping) : o.collections));
+  CM_ASSIGN_OR_RETURN(const LostVectors lost, find_lost_vectors(persist, names));
+  if (lost.total() && !o.allow_missing_vectors && !o.dry_run) {
+    return refuse_lost_vectors(lost, source.describe(), false);
+  }
   CM_ASSIGN_OR_RETURN(auto targets, plan_targets(o, in, run_id, source, target, names));
   const std::size_t batch =
       std::min({o.batch_size, source_limits.max_batch_size, target_limits.max_batch_size});
@@ -255,6 +261,7 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   run.lock = std::move(lock);
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {work.log_file("chroma-migrate", manifest.run_id), o.verbose, o.quiet}));
+  CM_ASSIGN_OR_RETURN(manifest.unrecoverable_at_source, record_lost_vectors(lost, work));
   CM_ASSIGN_OR_RETURN(run.manifest, RunManifestStore::create(work.run_manifest(), manifest));
   // The run is bound to these files (by hash); keep the exact bytes for validation and forensics.
   for (const auto& [from, to] : {std::pair{o.mapping_file, work.mapping_copy()},

@@ -49,8 +49,12 @@ Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const I
 // The init phase: limits, collections, target plan and --if-exists conflicts, then the work dir
 // (locked at once, unless `lock` already holds it), run.json, input copies and the first
 // checkpoint.
+// `persist`: the source's persist store when it is a persist directory (else null): its records
+// without a vector are refused here, before anything is written, unless allowed
+// (migrate/lost_vectors.hpp).
 Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::string& run_id,
                           TargetKind target_kind, const WorkDir& work, VectorStore& source,
-                          VectorStore& target, std::unique_ptr<WorkDirLock> lock);
+                          VectorStore& target, std::unique_ptr<WorkDirLock> lock,
+                          PersistStore* persist);
 
 }  // namespace cm::migrate

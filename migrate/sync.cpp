@@ -143,7 +143,9 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
                         .fault_spec = a.fault_spec,
                         .audit = nullptr,
                         .dry_run = false,
-                        .scratch_dir = run.work.scratch_dir()};
+                        .scratch_dir = run.work.scratch_dir(),
+                        // A persist source as the run read it (migrate/lost_vectors.hpp).
+                        .skip_unrecoverable = !m.unrecoverable_at_source.empty()};
   StoreOpenOptions source_options = base;
   source_options.token = tokens.source;
   CM_ASSIGN_OR_RETURN(run.source, open_store(source_uri, StoreRole::kSource, source_options));

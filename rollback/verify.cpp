@@ -196,6 +196,8 @@ SourceCheck check_source(const RollbackOptions& o, const RunManifest& m, const W
   }
   StoreOpenOptions options;
   options.scratch_dir = work.scratch_dir();  // a persist source's private copy of its database
+  // A persist source as the run read it: without the records it listed as lost there.
+  options.skip_unrecoverable = !m.unrecoverable_at_source.empty();
   const auto target_uri = recorded_store_uri(o.target_uri, m.target, "--target");
   auto tokens = resolve_store_tokens(o.tokens, &*uri, target_uri ? &*target_uri : nullptr);
   if (!tokens) {  // run_rollback refused this before contacting anything; kept for other callers

@@ -6,7 +6,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 packages=(build-essential cmake pkg-config nlohmann-json3-dev libsimdjson-dev libeigen3-dev
           libhnswlib-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
-          libcli11-dev libsqlite3-dev libxxhash-dev curl time)
+          libcli11-dev libsqlite3-dev libxxhash-dev libarchive-dev curl time)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

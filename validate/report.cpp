@@ -68,6 +68,26 @@ nlohmann::json report_to_json(const ReportHeader& h, const Verdict& v,
   return report;
 }
 
+namespace {
+
+// Records whose vector was lost at a persist source before the run (run.json
+// unrecoverable_at_source): one line per collection.
+std::vector<std::string> unrecoverable_lines(const nlohmann::json& report) {
+  std::vector<std::string> out;
+  const auto u = report.value("unrecoverable_at_source", nlohmann::json::object());
+  const auto collections = u.value("collections", nlohmann::json::object());
+  for (const auto& [name, c] : collections.items()) {
+    std::string sample;
+    for (const auto& id : c.value("sample", nlohmann::json::array())) {
+      sample += (sample.empty() ? "" : ", ") + id.get<std::string>();
+    }
+    out.push_back(fmt::format("{}: {} record(s), e.g. {}", name, c.value("count", 0), sample));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string render_markdown(const nlohmann::json& report) {
   std::string md = "# Validation report: " + text(report, "overall_status") + "\n\n";
   md += "| | |\n| --- | --- |\n";
@@ -113,6 +133,14 @@ std::string render_markdown(const nlohmann::json& report) {
     md += "\n<details><summary>Figures</summary>\n\n```json\n" +
           dump(t.value("figures", nlohmann::json::object()), 2) + "\n```\n\n</details>\n";
   }
+  if (const auto lines = unrecoverable_lines(report); !lines.empty()) {
+    md +=
+        "\n## Unrecoverable at the source\n\nRecords whose vector was lost in the source persist "
+        "directory before the run (no segment or queue copy left): not migrated, not counted as "
+        "migration data loss. Every id: `" +
+        cell(text(report["unrecoverable_at_source"], "file")) + "` in the work dir.\n\n";
+    for (const auto& l : lines) md += "- " + cell(l) + "\n";
+  }
   return md + render_drift_markdown(report);
 }
 
@@ -135,6 +163,9 @@ std::string render_console_summary(const nlohmann::json& report,
       (report.value("rollback_triggered", false) ? "YES (" + text(report, "rollback_reason") + ")"
                                                  : std::string("no")) +
       "\n";
+  for (const auto& l : unrecoverable_lines(report)) {
+    out += "  unrecoverable at the source (lost before the run, not migrated): " + l + "\n";
+  }
   out += render_drift_console(report);
   out += "  reports:            " + json_path.string() + "\n                      " +
          markdown_path_for(json_path).string() + "\n";

@@ -152,26 +152,24 @@ Result<std::optional<HnswSegment>> HnswSegment::open(const std::filesystem::path
   HnswSegment segment;
   segment.folder_ = folder;
   segment.header_ = *header;
+  segment.readable_ = header->cur_element_count;
   CM_ASSIGN_OR_RETURN(segment.data_, File::open(folder / "data_level0.bin"));
-  const std::uint64_t need = header->cur_element_count * header->size_data_per_element;
-  if (segment.data_->size() < need) {
-    return make_error(ErrorCode::kCorruption,
-                      segment.data_->path().string() +
-                          ": is truncated: " + std::to_string(segment.data_->size()) +
-                          " bytes, but the header's " + std::to_string(header->cur_element_count) +
-                          " elements of " + std::to_string(header->size_data_per_element) +
-                          " bytes need " + std::to_string(need));
-  }
+  segment.limit_to(*segment.data_, header->size_data_per_element);
   if (with_lengths) {
     CM_ASSIGN_OR_RETURN(segment.lengths_, File::open(folder / "length.bin"));
-    if (segment.lengths_->size() < header->cur_element_count * 4) {
-      return make_error(ErrorCode::kCorruption,
-                        segment.lengths_->path().string() + ": is truncated: " +
-                            std::to_string(segment.lengths_->size()) + " bytes for " +
-                            std::to_string(header->cur_element_count) + " elements (4 bytes each)");
-    }
+    segment.limit_to(*segment.lengths_, 4);
   }
   return std::optional<HnswSegment>(std::move(segment));
+}
+
+void HnswSegment::limit_to(const File& file, std::uint64_t bytes_per_element) {
+  const std::uint64_t whole = file.size() / bytes_per_element;
+  if (whole >= readable_) return;
+  readable_ = whole;
+  truncation_ = file.path().string() + ": is truncated: " + std::to_string(file.size()) +
+                " bytes hold " + std::to_string(whole) + " of the header's " +
+                std::to_string(header_.cur_element_count) + " elements (" +
+                std::to_string(bytes_per_element) + " bytes each)";
 }
 
 Result<std::vector<float>> HnswSegment::restore(const HnswSlot& slot) const {

@@ -12,7 +12,10 @@
 //                    (cosine only; the stored vector is v / (|v| + 1e-30), so v = stored * norm)
 //   link_lists.bin   upper layers: not needed to read vectors, not read.
 //
-// Every problem is a kCorruption error naming the file and what is wrong with it.
+// A bad header or a missing file is a kCorruption error naming the file; a data_level0.bin or
+// length.bin shorter than the header's element count is not: the elements wholly inside both files
+// stay readable (an interrupted flush loses the tail, not the segment) and truncation() says why
+// the rest is not.
 #pragma once
 
 #include <cstdint>
@@ -72,13 +75,18 @@ class HnswSegment {
   // Opens the segment folder. nullopt when it holds no header.bin (Chroma had not persisted the
   // segment yet: every vector is still in embeddings_queue). `dimension`: the collection's, when
   // known, checked against the header. `with_lengths`: cosine collections, whose vectors are
-  // restored from length.bin. Checks the files are long enough for cur_element_count slots.
+  // restored from length.bin. Files shorter than cur_element_count slots are read up to the last
+  // whole element (slot_count(), truncation()).
   static Result<std::optional<HnswSegment>> open(const std::filesystem::path& folder,
                                                  std::optional<int> dimension, bool with_lengths);
 
   const HnswHeader& header() const { return header_; }
   const std::filesystem::path& folder() const { return folder_; }
-  std::uint64_t slot_count() const { return header_.cur_element_count; }
+  // The elements that can be read: cur_element_count unless a file is truncated.
+  std::uint64_t slot_count() const { return readable_; }
+  // Empty when every element the header counts is readable; else which file is short and by how
+  // much, naming the file.
+  const std::string& truncation() const { return truncation_; }
 
   // Visits slots 0 .. slot_count()-1 in order, reading the files in blocks of a few MiB; stops at
   // the first error `fn` returns.
@@ -93,9 +101,13 @@ class HnswSegment {
  private:
   class File;  // an open descriptor, read with pread (thread-safe, no shared file position)
   HnswSegment() = default;
+  // Lowers readable_ to the elements wholly inside `file` and says so in truncation_.
+  void limit_to(const File& file, std::uint64_t bytes_per_element);
 
   std::filesystem::path folder_;
   HnswHeader header_;
+  std::uint64_t readable_ = 0;
+  std::string truncation_;
   std::shared_ptr<const File> data_;
   std::shared_ptr<const File> lengths_;  // null unless opened with_lengths
 };

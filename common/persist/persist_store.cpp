@@ -7,27 +7,50 @@
 
 namespace cm {
 
-PersistStore::PersistStore(std::filesystem::path dir, PersistStoreOptions options, SqliteCopy copy,
+PersistStore::PersistStore(std::filesystem::path dir, PersistStoreOptions options, Files files,
                            SqliteDb db)
     : dir_(std::move(dir)),
       options_(std::move(options)),
-      copy_(std::move(copy)),
+      files_(std::move(files)),
       db_(std::move(db)) {}
 
 PersistStore::~PersistStore() = default;
 
 Result<std::unique_ptr<PersistStore>> PersistStore::open(const std::filesystem::path& dir,
                                                          const PersistStoreOptions& options) {
-  CM_ASSIGN_OR_RETURN(SqliteCopy copy, SqliteCopy::make(dir, options.scratch_parent));
-  auto db = SqliteDb::open(copy.database());
+  Files files{dir, nullptr, nullptr};
+  std::error_code ec;
+  if (is_persist_archive(dir) && !std::filesystem::is_directory(dir, ec)) {
+    CM_ASSIGN_OR_RETURN(auto unpacked, UnpackedArchive::unpack(dir, options.scratch_parent));
+    files.unpacked = std::make_shared<const UnpackedArchive>(std::move(unpacked));
+    files.data = files.unpacked->persist_dir();
+  }
+  CM_ASSIGN_OR_RETURN(SqliteCopy copy, SqliteCopy::make(files.data, options.scratch_parent));
+  files.copy = std::make_shared<const SqliteCopy>(std::move(copy));
+  return open_on(dir, options, std::move(files));
+}
+
+Result<std::unique_ptr<PersistStore>> PersistStore::open_database(
+    const std::string& tenant, const std::string& database) const {
+  PersistStoreOptions options = options_;
+  options.tenant = tenant;
+  options.database = database;
+  return open_on(dir_, options, files_);
+}
+
+Result<std::unique_ptr<PersistStore>> PersistStore::open_on(const std::filesystem::path& dir,
+                                                            const PersistStoreOptions& options,
+                                                            Files files) {
+  auto db = SqliteDb::open(files.copy->database());
   if (!db) {
     return std::unexpected(
         std::move(db).error().with_context("reading " + (dir / "chroma.sqlite3").string()));
   }
   auto store = std::unique_ptr<PersistStore>(
-      new PersistStore(dir, options, std::move(copy), std::move(*db)));
+      new PersistStore(dir, options, std::move(files), std::move(*db)));
   const std::string label = "persist directory " + dir.string();
   CM_ASSIGN_OR_RETURN(store->schema_, detect_schema(store->db_, label));
+  if (options.tenant.empty()) return store;  // the directory alone (see the header)
   auto collections = read_collections(store->db_, store->schema_, options.tenant, options.database);
   if (!collections) return std::unexpected(std::move(collections).error().with_context(label));
   store->collections_ = std::move(*collections);
@@ -89,52 +112,6 @@ Status PersistStore::delete_records(const CollectionInfo&, std::span<const std::
   return refuse_write("delete_records");
 }
 
-Result<PersistStore::State*> PersistStore::state_locked(const CollectionInfo& collection) {
-  auto known = std::find_if(collections_.begin(), collections_.end(), [&](const auto& c) {
-    return collection.id.empty() ? c.info.name == collection.name : c.info.id == collection.id;
-  });
-  if (known == collections_.end()) {
-    return make_error(ErrorCode::kNotFound,
-                      "collection '" + collection.name + "' is not in " + describe());
-  }
-  auto& slot = states_[known->info.id];
-  if (slot) return slot.get();
-  const std::string where = describe() + ", collection '" + known->info.name + "'";
-  auto built = [&]() -> Result<std::unique_ptr<State>> {
-    auto state = std::make_unique<State>();
-    state->collection = &*known;
-    CM_ASSIGN_OR_RETURN(auto meta_after, read_max_seq_id(db_, known->metadata_segment));
-    const auto folder = dir_ / known->vector_segment;
-    std::optional<IndexMetadata> pickle;
-    std::optional<std::int64_t> vector_after;
-    if (!known->vector_segment.empty()) {
-      CM_ASSIGN_OR_RETURN(vector_after, read_max_seq_id(db_, known->vector_segment));
-      CM_ASSIGN_OR_RETURN(pickle, read_segment_pickle(folder));
-      // Before 1.0 the vector segment kept its position in the pickle, not in max_seq_id.
-      if (!vector_after && pickle && pickle->max_seq_id) {
-        vector_after = static_cast<std::int64_t>(*pickle->max_seq_id);
-      }
-    }
-    const std::int64_t meta_pos = meta_after.value_or(0);
-    const std::int64_t vector_pos = vector_after.value_or(0);
-    CM_ASSIGN_OR_RETURN(state->overlay,
-                        QueueOverlay::read(db_, known->info.id, std::min(meta_pos, vector_pos)));
-    CM_ASSIGN_OR_RETURN(auto records,
-                        RecordView::build(db_, schema_, *known, state->overlay, meta_pos));
-    state->records.emplace(std::move(records));
-    CM_ASSIGN_OR_RETURN(auto vectors, VectorView::build(folder, std::move(pickle), *known,
-                                                        state->overlay, vector_pos));
-    state->vectors.emplace(std::move(vectors));
-    return state;
-  }();
-  if (!built) {
-    states_.erase(known->info.id);
-    return std::unexpected(std::move(built).error().with_context(where));
-  }
-  slot = std::move(*built);
-  return slot.get();
-}
-
 Result<std::uint64_t> PersistStore::count(const CollectionInfo& collection) {
   std::lock_guard lock(mu_);
   CM_ASSIGN_OR_RETURN(State * state, state_locked(collection));
@@ -172,14 +149,7 @@ Result<std::vector<Record>> PersistStore::get_records(const CollectionInfo& coll
           continue;
         }
       }
-      return make_error(
-          ErrorCode::kCorruption,
-          describe() + ", collection '" + collection.name + "': record '" + records[i].id +
-              "' has no vector: it is neither in the HNSW segment " + vectors.folder().string() +
-              " nor in embeddings_queue after seq_id " + std::to_string(vectors.after()) + [&] {
-                const auto why = vectors.missing_reason(records[i].id);
-                return why.empty() ? std::string() : " (" + why + ")";
-              }());
+      return no_vector_error(*state, records[i].id);
     }
   }
   // The segment's files never change: read them without holding the database lock.

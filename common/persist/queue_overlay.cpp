@@ -53,8 +53,34 @@ VectorState replay_vector(bool in_base, std::span<const QueueRef> ops, std::int6
   return s;
 }
 
+std::optional<std::int64_t> recover_vector(std::span<const QueueRef> ops) {
+  enum class Known { kUnknown, kExists, kAbsent } state = Known::kUnknown;
+  std::optional<std::int64_t> vector;
+  for (const auto& r : ops) {
+    switch (r.op) {
+      case QueueOp::kAdd:
+        if (state != Known::kExists && r.has_vector) vector = r.seq_id;
+        state = Known::kExists;
+        break;
+      case QueueOp::kUpdate:
+        if (state != Known::kAbsent && r.has_vector) vector = r.seq_id;
+        break;
+      case QueueOp::kUpsert:
+        if (r.has_vector) vector = r.seq_id;
+        state = Known::kExists;
+        break;
+      case QueueOp::kDelete:
+        state = Known::kAbsent;
+        vector.reset();
+        break;
+    }
+  }
+  return state == Known::kAbsent ? std::nullopt : vector;
+}
+
 Result<QueueOverlay> QueueOverlay::read(const SqliteDb& db, const std::string& collection_id,
-                                        std::int64_t after) {
+                                        std::int64_t after,
+                                        const std::function<bool(std::string_view)>& keep) {
   CM_ASSIGN_OR_RETURN(auto stmt,
                       db.prepare("SELECT seq_id, operation, id, vector IS NOT NULL "
                                  "FROM embeddings_queue WHERE seq_id > ?1 AND "
@@ -68,6 +94,7 @@ Result<QueueOverlay> QueueOverlay::read(const SqliteDb& db, const std::string& c
     const std::int64_t seq = stmt.int64(0);
     CM_ASSIGN_OR_RETURN(QueueOp op, op_of(stmt.int64(1), seq));
     const std::string_view id = stmt.text(2);
+    if (keep && !keep(id)) continue;
     auto it = out.index_.find(id);
     if (it == out.index_.end()) {
       out.entries_.push_back(Entry{std::string(id), {}});

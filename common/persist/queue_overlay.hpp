@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +46,12 @@ struct VectorState {
 
 bool replay_exists(bool in_base, std::span<const QueueRef> ops, std::int64_t after);
 VectorState replay_vector(bool in_base, std::span<const QueueRef> ops, std::int64_t after);
+// The row holding an id's vector when its segment copy is lost, from the rows that survive (the
+// oldest may have been purged, so whether the id existed before the first one is unknown: an
+// update with a vector is then taken, and so is an add, which Chroma would have ignored had the
+// id existed already: a duplicate add in purged history is the one case this can misread).
+// nullopt: no row gives it one, or the last of them deleted it.
+std::optional<std::int64_t> recover_vector(std::span<const QueueRef> ops);
 
 class QueueOverlay {
  public:
@@ -53,9 +60,11 @@ class QueueOverlay {
     std::vector<QueueRef> ops;  // ascending seq_id
   };
 
-  // Positions of every row of `collection_id` with seq_id > `after`.
+  // Positions of every row of `collection_id` with seq_id > `after` (of the ids `keep` accepts,
+  // when given).
   static Result<QueueOverlay> read(const SqliteDb& db, const std::string& collection_id,
-                                   std::int64_t after);
+                                   std::int64_t after,
+                                   const std::function<bool(std::string_view)>& keep = {});
 
   // Ids in the order the queue first touched them.
   const std::deque<Entry>& entries() const { return entries_; }

@@ -21,8 +21,10 @@ Result<bool> in_segment(const SqliteDb& db, const std::string& segment, std::str
 
 Result<RecordView> RecordView::build(const SqliteDb& db, const PersistSchema& schema,
                                      const PersistCollection& collection,
-                                     const QueueOverlay& overlay, std::int64_t after) {
+                                     const QueueOverlay& overlay, std::int64_t after,
+                                     const std::unordered_set<std::string>* hidden) {
   RecordView view;
+  view.hidden_ = hidden && !hidden->empty() ? hidden : nullptr;
   view.collection_ = &collection;
   view.overlay_ = &overlay;
   view.after_ = after;
@@ -32,7 +34,7 @@ Result<RecordView> RecordView::build(const SqliteDb& db, const PersistSchema& sc
     CM_ASSIGN_OR_RETURN(bool in_base, in_segment(db, segment, entry.id));
     const bool exists = replay_exists(in_base, entry.ops, after);
     if (in_base && !exists) view.removed_.insert(entry.id);
-    if (!in_base && exists) view.added_.push_back(&entry.id);
+    if (!in_base && exists && !view.is_hidden(entry.id)) view.added_.push_back(&entry.id);
   }
   CM_ASSIGN_OR_RETURN(auto stmt, db.prepare("SELECT id, embedding_id FROM embeddings WHERE "
                                             "segment_id = ?1 ORDER BY id"));
@@ -40,11 +42,26 @@ Result<RecordView> RecordView::build(const SqliteDb& db, const PersistSchema& sc
   while (true) {
     CM_ASSIGN_OR_RETURN(bool row, stmt.step());
     if (!row) break;
-    if (!view.removed_.empty() && view.removed_.contains(stmt.text(1))) continue;
+    ++view.base_rows_;
+    if (view.skipped(stmt.text(1))) continue;
     if (view.base_live_ % kStride == 0) view.checkpoints_.push_back(stmt.int64(0));
     ++view.base_live_;
   }
   return view;
+}
+
+Status RecordView::for_each_id(const SqliteDb& db,
+                               const std::function<Status(std::string_view)>& fn) const {
+  CM_ASSIGN_OR_RETURN(auto stmt, db.prepare("SELECT embedding_id FROM embeddings WHERE "
+                                            "segment_id = ?1 ORDER BY id"));
+  CM_RETURN_IF_ERROR(stmt.bind(1, collection_->metadata_segment));
+  while (true) {
+    CM_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) break;
+    if (!skipped(stmt.text(0))) CM_RETURN_IF_ERROR(fn(stmt.text(0)));
+  }
+  for (const std::string* id : added_) CM_RETURN_IF_ERROR(fn(*id));
+  return ok_status();
 }
 
 Result<std::vector<std::string>> RecordView::list_ids(const SqliteDb& db, std::uint64_t offset,
@@ -62,7 +79,7 @@ Result<std::vector<std::string>> RecordView::list_ids(const SqliteDb& db, std::u
       CM_ASSIGN_OR_RETURN(bool row, stmt.step());
       if (!row) break;
       const std::string_view id = stmt.text(0);
-      if (!removed_.empty() && removed_.contains(id)) continue;
+      if (skipped(id)) continue;
       if (skip > 0) {
         --skip;
         continue;
@@ -150,7 +167,7 @@ Result<std::vector<Record>> RecordView::fetch(const SqliteDb& db,
   std::vector<Record> out;
   std::unordered_set<std::string_view> seen;
   for (const auto& id : ids) {
-    if (!seen.insert(id).second) continue;
+    if (!seen.insert(id).second || is_hidden(id)) continue;
     const auto it = by_id.find(id);
     std::optional<Record> record;
     if (it != by_id.end()) record = std::move(base[it->second]);

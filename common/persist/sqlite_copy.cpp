@@ -62,24 +62,6 @@ Result<SqliteJournal> journal_of(const std::filesystem::path& db) {
                                                 " in its header (expected 1/1 or 2/2)");
 }
 
-Result<std::filesystem::path> make_private_dir(const std::filesystem::path& parent) {
-  std::error_code ec;
-  std::filesystem::path base = parent.empty() ? std::filesystem::temp_directory_path(ec) : parent;
-  if (ec) return make_error(ErrorCode::kIo, "no temporary directory: " + ec.message());
-  if (!parent.empty()) {
-    std::filesystem::create_directories(base, ec);
-    if (ec)
-      return make_error(ErrorCode::kIo, "cannot create " + base.string() + ": " + ec.message());
-    ::chmod(base.c_str(), 0700);
-  }
-  std::string templ = (base / "persist-sqlite-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) {  // mkdtemp makes it 0700
-    return make_error(ErrorCode::kIo, "cannot create a directory under " + base.string() + ": " +
-                                          std::strerror(errno));
-  }
-  return std::filesystem::path(templ);
-}
-
 Status copy_one(const std::filesystem::path& from, const std::filesystem::path& to) {
   std::error_code ec;
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
@@ -92,6 +74,25 @@ Status copy_one(const std::filesystem::path& from, const std::filesystem::path& 
 }
 
 }  // namespace
+
+Result<std::filesystem::path> make_private_dir(const std::filesystem::path& parent,
+                                               const std::string& prefix) {
+  std::error_code ec;
+  std::filesystem::path base = parent.empty() ? std::filesystem::temp_directory_path(ec) : parent;
+  if (ec) return make_error(ErrorCode::kIo, "no temporary directory: " + ec.message());
+  if (!parent.empty()) {
+    std::filesystem::create_directories(base, ec);
+    if (ec)
+      return make_error(ErrorCode::kIo, "cannot create " + base.string() + ": " + ec.message());
+    ::chmod(base.c_str(), 0700);
+  }
+  std::string templ = (base / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(templ.data()) == nullptr) {  // mkdtemp makes it 0700
+    return make_error(ErrorCode::kIo, "cannot create a directory under " + base.string() + ": " +
+                                          std::strerror(errno));
+  }
+  return std::filesystem::path(templ);
+}
 
 Result<SqliteCopy> SqliteCopy::make(const std::filesystem::path& persist_dir,
                                     const std::filesystem::path& scratch_parent) {
@@ -112,7 +113,7 @@ Result<SqliteCopy> SqliteCopy::make(const std::filesystem::path& persist_dir,
     return make_error(ErrorCode::kIo, db.string() + ": cannot read: " + std::strerror(errno));
   }
   SqliteCopy copy;
-  CM_ASSIGN_OR_RETURN(copy.dir_, make_private_dir(scratch_parent));
+  CM_ASSIGN_OR_RETURN(copy.dir_, make_private_dir(scratch_parent, "persist-sqlite"));
   copy.database_ = copy.dir_ / kDatabase;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     const auto before = look_all(db);

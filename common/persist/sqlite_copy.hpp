@@ -20,6 +20,11 @@ namespace cm {
 
 enum class SqliteJournal { kRollback, kWal };
 
+// A new directory `prefix`-XXXXXX (mode 0700) under `parent`, created (0700) if missing; under the
+// system temp directory when `parent` is empty.
+Result<std::filesystem::path> make_private_dir(const std::filesystem::path& parent,
+                                               const std::string& prefix);
+
 class SqliteCopy {
  public:
   // Copies `persist_dir`/chroma.sqlite3 (and companions) into a new directory made under

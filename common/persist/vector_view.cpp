@@ -1,9 +1,11 @@
 #include "common/persist/vector_view.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <unordered_set>
 
 namespace cm {
 namespace {
@@ -17,28 +19,23 @@ bool hash_less(const std::pair<IdHash, std::uint32_t>& a,
   return std::tie(a.first.high, a.first.low) < std::tie(b.first.high, b.first.low);
 }
 
-std::unexpected<Error> corrupt(const std::filesystem::path& file, const std::string& why) {
-  return make_error(ErrorCode::kCorruption, file.string() + ": " + why);
-}
-
 }  // namespace
 
-Result<std::optional<IndexMetadata>> read_segment_pickle(const std::filesystem::path& folder) {
+Result<SegmentPickle> read_segment_pickle(const std::filesystem::path& folder) {
   const auto file = folder / kPickle;
   std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) return std::optional<IndexMetadata>{};
+  if (!std::filesystem::exists(file, ec)) return SegmentPickle{};
   std::ifstream in(file, std::ios::binary);
   std::ostringstream bytes;
   if (!in || !(bytes << in.rdbuf())) {
     return make_error(ErrorCode::kIo, file.string() + ": cannot read");
   }
   auto parsed = parse_index_metadata(bytes.str());
-  if (!parsed) return std::unexpected(std::move(parsed).error().with_context(file.string()));
-  return std::optional<IndexMetadata>(std::move(*parsed));
+  if (!parsed) return SegmentPickle{std::nullopt, file.string() + ": " + parsed.error().message};
+  return SegmentPickle{std::move(*parsed), {}};
 }
 
-Result<VectorView> VectorView::build(const std::filesystem::path& folder,
-                                     std::optional<IndexMetadata> pickle,
+Result<VectorView> VectorView::build(const std::filesystem::path& folder, SegmentPickle pickle,
                                      const PersistCollection& collection,
                                      const QueueOverlay& overlay, std::int64_t after) {
   VectorView view;
@@ -47,56 +44,108 @@ Result<VectorView> VectorView::build(const std::filesystem::path& folder,
   // Chroma 1.x creates header.bin, data_level0.bin and length.bin (no elements) with the
   // collection's first write and writes the pickle only when it persists the index: without a
   // pickle Chroma itself loads nothing from the folder, and neither does this reader.
-  if (!pickle) {
+  if (!pickle.metadata && pickle.damage.empty()) {
+    // A header that counts elements says a pickle was written and is gone: their vectors are
+    // lost (said here so that the records the queue cannot give back are explained).
+    auto header = HnswSegment::open(folder, std::nullopt, false);
+    if (header && *header && (*header)->header().cur_element_count > 0) {
+      view.note((folder / "header.bin").string() + ": counts " +
+                std::to_string((*header)->header().cur_element_count) +
+                " elements, but there is no " + kPickle + " to match them to ids");
+    }
     view.apply_overlay(overlay);
     return view;
   }
-  CM_ASSIGN_OR_RETURN(view.segment_, HnswSegment::open(folder, collection.info.dimension,
-                                                       collection.info.hnsw.space == "cosine"));
-  if (!view.segment_ && !pickle->labels.empty()) {
-    return corrupt(folder / "header.bin", "is missing, but " + std::string(kPickle) + " maps " +
-                                              std::to_string(pickle->labels.size()) + " ids");
+  if (!pickle.damage.empty()) {
+    view.note(pickle.damage + "; no vector of the segment can be matched to its id");
   }
-  if (view.segment_) CM_RETURN_IF_ERROR(view.map_labels(std::move(*pickle)));
+  const bool with_lengths = collection.info.hnsw.space == "cosine";
+  auto segment = HnswSegment::open(folder, collection.info.dimension, with_lengths);
+  if (!segment) {
+    if (segment.error().code != ErrorCode::kCorruption) return std::unexpected(segment.error());
+    view.note(segment.error().message + "; the segment's vectors cannot be read");
+  } else {
+    view.segment_ = std::move(*segment);
+  }
+  if (view.segment_) {
+    view.figures_.elements = view.segment_->header().cur_element_count;
+    if (!view.segment_->truncation().empty()) view.note(view.segment_->truncation());
+  } else if (segment && pickle.metadata && !pickle.metadata->labels.empty()) {
+    view.note((folder / "header.bin").string() + ": is missing, but " + kPickle + " maps " +
+              std::to_string(pickle.metadata->labels.size()) + " ids");
+  }
+  if (pickle.metadata) {
+    CM_RETURN_IF_ERROR(view.map_labels(std::move(*pickle.metadata), with_lengths));
+  } else {
+    // No label map: the live elements are counted (orphans all), none can be matched to an id.
+    CM_ASSIGN_OR_RETURN(auto live, view.live_elements(with_lengths));
+    view.figures_.orphan_labels = live.size();
+  }
   view.apply_overlay(overlay);
   return view;
 }
 
-Status VectorView::map_labels(IndexMetadata pickle) {
-  const std::filesystem::path data = folder_ / "data_level0.bin";
+Result<std::vector<std::pair<std::uint64_t, std::uint64_t>>> VectorView::live_elements(
+    bool with_lengths) {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> live;  // (label, slot)
+  if (!segment_) return live;
+  std::uint64_t bad_norms = 0;
   CM_RETURN_IF_ERROR(segment_->scan([&](const HnswSlot& slot) -> Status {
-    if (!slot.deleted) live.emplace_back(slot.label, slot.index);
+    if (slot.deleted) {
+      ++figures_.deleted;
+    } else if (with_lengths && (!std::isfinite(slot.norm) || slot.norm < 0)) {
+      ++bad_norms;  // restore() would refuse it: the element's vector is lost
+    } else {
+      live.emplace_back(slot.label, slot.index);
+    }
     return ok_status();
   }));
-  std::sort(live.begin(), live.end());
-  for (std::size_t i = 1; i < live.size(); ++i) {
-    if (live[i].first == live[i - 1].first) {
-      return corrupt(data, "elements " + std::to_string(live[i - 1].second) + " and " +
-                               std::to_string(live[i].second) + " are both live with label " +
-                               std::to_string(live[i].first));
-    }
+  if (bad_norms) {
+    note((folder_ / "length.bin").string() + ": " + std::to_string(bad_norms) +
+         " element(s) have an impossible norm (negative or not finite)");
   }
-  entry_of_slot_.assign(segment_->slot_count(), kNoEntry);
+  std::sort(live.begin(), live.end());
+  // A label carried by two live elements: neither can be trusted to be the id's vector.
+  std::uint64_t twice = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> unique;
+  unique.reserve(live.size());
+  for (std::size_t i = 0; i < live.size();) {
+    std::size_t j = i + 1;
+    while (j < live.size() && live[j].first == live[i].first) ++j;
+    if (j - i == 1) {
+      unique.push_back(live[i]);
+    } else {
+      ++twice;
+    }
+    i = j;
+  }
+  if (twice) {
+    note((folder_ / "data_level0.bin").string() + ": " + std::to_string(twice) +
+         " label(s) are carried by more than one live element");
+  }
+  figures_.live = unique.size();
+  return unique;
+}
+
+Status VectorView::map_labels(IndexMetadata pickle, bool with_lengths) {
+  CM_ASSIGN_OR_RETURN(auto live, live_elements(with_lengths));
+  entry_of_slot_.assign(segment_ ? segment_->slot_count() : 0, kNoEntry);
   entries_.reserve(pickle.labels.size());
   by_hash_.reserve(pickle.labels.size());
   for (const auto& [id, label] : pickle.labels) {
     auto it = std::lower_bound(live.begin(), live.end(), std::make_pair(label, std::uint64_t{0}));
     const bool found = it != live.end() && it->first == label;
     const auto index = static_cast<std::uint32_t>(entries_.size());
-    entries_.push_back(
-        {ids_.size(), static_cast<std::uint32_t>(id.size()), false, found ? it->second : kNoSlot});
+    entries_.push_back({ids_.size(), static_cast<std::uint32_t>(id.size()), false,
+                        found ? it->second : kNoSlot, label});
     ids_ += id;
     by_hash_.emplace_back(id_hash(id), index);
     if (found) {
       entry_of_slot_[it->second] = index;
-    } else {
-      missing_[id] = (folder_ / kPickle).string() + ": maps it to label " + std::to_string(label) +
-                     ", which is no live element of data_level0.bin (" +
-                     std::to_string(live.size()) + " live of " +
-                     std::to_string(segment_->slot_count()) + " elements)";
+      ++figures_.mapped;
     }
   }
+  figures_.orphan_labels = figures_.live - figures_.mapped;
   std::sort(by_hash_.begin(), by_hash_.end(), hash_less);
   return ok_status();
 }
@@ -132,13 +181,42 @@ VectorView::Location VectorView::locate(std::string_view id) const {
 }
 
 std::string VectorView::missing_reason(std::string_view id) const {
-  auto it = missing_.find(std::string(id));
-  return it == missing_.end() ? std::string() : it->second;
+  std::string why;
+  const Entry* e = find_entry(id);
+  if (e && e->slot == kNoSlot && segment_) {
+    why = (folder_ / kPickle).string() + ": maps it to label " + std::to_string(e->label) +
+          ", which no usable live element of data_level0.bin carries (" +
+          std::to_string(figures_.live) + " usable of " + std::to_string(segment_->slot_count()) +
+          " readable elements)";
+  }
+  for (const auto& d : damage_) why += (why.empty() ? "" : "; ") + d;
+  return why;
+}
+
+Result<std::size_t> VectorView::recover(const SqliteDb& db, const std::string& collection_id,
+                                        const std::vector<std::string>& lost) {
+  if (lost.empty()) return std::size_t{0};
+  const std::unordered_set<std::string_view> wanted(lost.begin(), lost.end());
+  CM_ASSIGN_OR_RETURN(auto rows,
+                      QueueOverlay::read(db, collection_id, -1,
+                                         [&](std::string_view id) { return wanted.contains(id); }));
+  std::size_t found = 0;
+  for (const auto& entry : rows.entries()) {
+    const auto seq = recover_vector(entry.ops);
+    if (!seq) continue;
+    recovered_ids_.push_back(entry.id);
+    const std::string& id = recovered_ids_.back();
+    queued_.insert_or_assign(std::string_view(id), Location{Location::Kind::kQueue, 0, *seq});
+    queue_vectors_.emplace_back(&id, *seq);
+    ++found;
+  }
+  figures_.recovered += found;
+  return found;
 }
 
 Status VectorView::scan_segment(
     const std::function<Status(std::string_view id, const HnswSlot&)>& fn) const {
-  if (!segment_) return ok_status();
+  if (!segment_ || entry_of_slot_.size() < segment_->slot_count()) return ok_status();  // no map
   return segment_->scan([&](const HnswSlot& slot) -> Status {
     const std::uint32_t e = entry_of_slot_[slot.index];
     if (e == kNoEntry || entries_[e].replaced) return ok_status();

@@ -120,6 +120,7 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
           {"backup", m.backup},
           {"contract_overrides", m.contract_overrides},
           {"syncs", m.syncs},
+          {"unrecoverable_at_source", m.unrecoverable_at_source},
           {"staged", m.staged},
           {"cutover", cutover_to_json(m.cutover)},
           {"rolled_back_at", m.rolled_back_at}};
@@ -149,6 +150,7 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
     m.backup = j.value("backup", nlohmann::json::object());
     m.contract_overrides = j.value("contract_overrides", nlohmann::json::array());
     m.syncs = j.value("syncs", nlohmann::json::array());
+    m.unrecoverable_at_source = j.value("unrecoverable_at_source", nlohmann::json::object());
     m.staged = j.value("staged", false);
     CM_ASSIGN_OR_RETURN(m.cutover, cutover_from_json(j.value("cutover", nlohmann::json::object())));
     m.rolled_back_at = j.value("rolled_back_at", "");

@@ -158,6 +158,11 @@ struct RunManifest {
   // Every chroma-migrate --sync that applied (migrate/sync.hpp): {"generation", "at", "seconds",
   // "converged", "collections": {source collection: {"added", "changed", "deleted"}}}.
   nlohmann::json syncs = nlohmann::json::array();
+  // Records of a persist-directory source whose vector could not be recovered anywhere, which the
+  // run left out (--allow-missing-vectors; docs/persist-source.md): {"file": path relative to the
+  // work dir of the full list, "collections": {source collection: {"count", "sample": [ids]}}}.
+  // Empty: none. Data lost at the source, not by the migration: never in a snapshot.
+  nlohmann::json unrecoverable_at_source = nlohmann::json::object();
   bool staged = false;         // --stage: import into staging collections, swap in at --cutover
   CutoverRecord cutover;       // staged runs only
   std::string rolled_back_at;  // set by chroma-rollback once the target is restored and verified

@@ -24,7 +24,8 @@ const char* role_name(StoreRole role) {
 }
 
 Result<std::unique_ptr<VectorStore>> open_base(const StoreUri& uri, StoreRole role,
-                                               const StoreOpenOptions& options) {
+                                               const StoreOpenOptions& options,
+                                               PersistStore** persist_out = nullptr) {
   if (role == StoreRole::kWork && uri.kind == StoreUri::Kind::kHttp) {
     return make_error(ErrorCode::kInvalidArgument,
                       "a work-directory store must be a snapshot, not " + uri.redacted());
@@ -37,9 +38,12 @@ Result<std::unique_ptr<VectorStore>> open_base(const StoreUri& uri, StoreRole ro
                             "to write one, run a Chroma server on it and give its http:// URI)");
     }
     CM_ASSIGN_OR_RETURN(
-        auto persist, PersistStore::open(uri.persist_dir, {.tenant = uri.tenant,
-                                                           .database = uri.database,
-                                                           .scratch_parent = options.scratch_dir}));
+        auto persist,
+        PersistStore::open(uri.persist_dir, {.tenant = uri.tenant,
+                                             .database = uri.database,
+                                             .scratch_parent = options.scratch_dir,
+                                             .skip_unrecoverable = options.skip_unrecoverable}));
+    if (persist_out) *persist_out = persist.get();
     return std::unique_ptr<VectorStore>(std::move(persist));
   }
   if (uri.kind == StoreUri::Kind::kSnapshot) {
@@ -137,6 +141,13 @@ Result<std::unique_ptr<VectorStore>> open_store(const StoreUri& uri, StoreRole r
                                                 const StoreOpenOptions& options) {
   CM_ASSIGN_OR_RETURN(std::unique_ptr<VectorStore> store, open_base(uri, role, options));
   return decorate(std::move(store), role, options);
+}
+
+Result<SourceStore> open_source_store(const StoreUri& uri, const StoreOpenOptions& options) {
+  SourceStore out;
+  CM_ASSIGN_OR_RETURN(auto base, open_base(uri, StoreRole::kSource, options, &out.persist));
+  CM_ASSIGN_OR_RETURN(out.store, decorate(std::move(base), StoreRole::kSource, options));
+  return out;
 }
 
 Result<WorkSnapshot> open_work_snapshot(const std::filesystem::path& dir, SnapshotStore::Mode mode,

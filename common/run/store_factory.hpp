@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 
+#include "common/persist/persist_store.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/audit_log.hpp"
 #include "common/store/store_decorators.hpp"
@@ -69,12 +70,25 @@ struct StoreOpenOptions {
   // Where a store that needs private scratch files makes them (a persist directory's copy of
   // chroma.sqlite3): the run's work directory when there is one; empty: the system temp dir.
   std::filesystem::path scratch_dir;
+  // A persist directory source: leave the records whose vector cannot be recovered out of every
+  // answer instead of failing on them (PersistStoreOptions::skip_unrecoverable). Whoever sets it
+  // must have listed them first (PersistStore::unrecoverable_ids).
+  bool skip_unrecoverable = false;
 };
 
 // kWork: the URI must name a snapshot directory; it is opened for writing (use
 // open_work_snapshot() to read a sealed one or to reach the snapshot's own methods).
 Result<std::unique_ptr<VectorStore>> open_store(const StoreUri& uri, StoreRole role,
                                                 const StoreOpenOptions& options);
+
+// A source opened through the factory (role kSource), with the persist store under its decorators
+// when the URI names a persist directory (nullptr otherwise; owned by `store`), for what only it
+// can tell: its health and the records whose vector is lost.
+struct SourceStore {
+  std::unique_ptr<VectorStore> store;
+  PersistStore* persist = nullptr;
+};
+Result<SourceStore> open_source_store(const StoreUri& uri, const StoreOpenOptions& options);
 
 // A work-directory snapshot opened through the factory. Every VectorStore call goes through
 // `store` (fault injection under role "work", retry, logging); `snapshot` is the same snapshot

@@ -15,6 +15,7 @@
 //   snapshots/archive/              the run's collections as they were when rollback dropped them
 //   logs/<program>-<run id>.log     each program's log
 //   migration_summary.json          the final figures of the last migrate invocation
+//   unrecoverable_at_source.json    persist sources: ids whose vector was lost before the run
 //   inputs/mapping.json, inputs/contract.json   copies of the files the run was started with
 //   audit.jsonl                     every mutating call on the target
 //   plan.json, plan.md              the dry-run plan
@@ -25,7 +26,8 @@
 //   rollback.json                   chroma-rollback's plan and journal (every step's state)
 //   rollback_report.json, rollback_report.md   what chroma-rollback did, timings, verification
 //   tmp/                            scratch files of stores that need them (a persist directory's
-//                                   private copy of chroma.sqlite3), removed when the store closes
+//                                   private copy of chroma.sqlite3, a persist tarball unpacked),
+//                                   removed when the store closes
 #pragma once
 
 #include <filesystem>
@@ -67,6 +69,10 @@ class WorkDir {
     return logs_dir() / (program + "-" + run_id + ".log");
   }
   std::filesystem::path migration_summary() const { return root_ / "migration_summary.json"; }
+  // Every id of a persist source left out for a lost vector (run.json unrecoverable_at_source).
+  std::filesystem::path unrecoverable_at_source() const {
+    return root_ / "unrecoverable_at_source.json";
+  }
   // Copies of the --mapping / --contract files the run was started with (validation reads them).
   std::filesystem::path mapping_copy() const { return root_ / "inputs" / "mapping.json"; }
   std::filesystem::path contract_copy() const { return root_ / "inputs" / "contract.json"; }

@@ -19,6 +19,10 @@
 //     answers before it stopped: exact.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
 #include "common/chroma/chroma_http_store.hpp"
 #include "common/persist/persist_store.hpp"
 #include "common/run/store_factory.hpp"
@@ -115,6 +119,29 @@ TEST_F(PersistRoundTrip, StoppedServerDirectoryReadsBackAsWrittenInEveryDatabase
     auto acme_persist = open_persist("acme", "prod");
     ASSERT_TRUE(acme_persist) << acme_persist.error().message;
     expect_same_contents(acme_model, export_all(**acme_persist), acme_spaces, kVsWritten);
+  }
+  // --inspect: every collection of both tenants and databases, healthy (exit 0).
+  const auto report = dir_ / "inspect.json";
+  auto inspect = run_process(CHROMA_MIGRATE_BIN,
+                             {"--inspect", "--source", "persist:" + server_->persist_dir().string(),
+                              "--report", report.string()});
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("every record's vector is recoverable"), std::string::npos);
+  std::ifstream in(report);
+  const auto json = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(json.is_object()) << inspect.output;
+  std::map<std::string, std::uint64_t> records;  // tenant/database/collection -> records
+  for (const auto& c : json["collections"]) {
+    records[c["tenant"].get<std::string>() + "/" + c["database"].get<std::string>() + "/" +
+            c["collection"].get<std::string>()] = c["records"];
+    EXPECT_TRUE(c["damage"].empty()) << c.dump();
+  }
+  EXPECT_EQ(records.size(), model.size() + acme_model.size()) << inspect.output;
+  for (const auto& [name, contents] : model) {
+    EXPECT_EQ(records["default_tenant/default_database/" + name], contents.size()) << name;
+  }
+  for (const auto& [name, contents] : acme_model) {
+    EXPECT_EQ(records["acme/prod/" + name], contents.size()) << name;
   }
   EXPECT_EQ(directory_digest(server_->persist_dir()), before);
 }

@@ -155,12 +155,6 @@ TEST_F(PersistHnswTest, DamageIsAnErrorNamingTheFile) {
     EXPECT_NE(segment.error().message.find(message), std::string::npos) << segment.error().message;
   };
   write_segment(slots);
-  write_bytes(dir_ / "data_level0.bin", read_bytes(dir_ / "data_level0.bin").substr(0, 50));
-  expect_error("data_level0.bin", "truncated");
-  write_segment(slots);
-  write_bytes(dir_ / "length.bin", "abc");
-  expect_error("length.bin", "truncated");
-  write_segment(slots);
   fs::remove(dir_ / "data_level0.bin");
   expect_error("data_level0.bin", "cannot open");
   write_segment(slots);
@@ -168,6 +162,42 @@ TEST_F(PersistHnswTest, DamageIsAnErrorNamingTheFile) {
   expect_error("header.bin", "60 bytes");
   write_segment(slots);
   expect_error("header.bin", "dimension 3 but the collection's is 4", 4);
+}
+
+// A short data_level0.bin or length.bin loses the elements past the last whole one, not the
+// segment: the rest stay readable and truncation() names the file.
+TEST_F(PersistHnswTest, TruncatedFilesKeepTheirWholeElements) {
+  const std::vector<Slot> slots{{1, false, {1, 2, 3}, 1.0f}, {2, false, {4, 5, 6}, 2.0f}};
+  const std::size_t slot_bytes = 4 + 4 * kMaxM0 + 4 * kDim + 8;  // 40
+  struct Case {
+    const char* file;
+    std::size_t keep;
+    std::uint64_t readable;
+  };
+  for (const Case& c : {Case{"data_level0.bin", slot_bytes + 10, 1}, Case{"length.bin", 3, 0},
+                        Case{"length.bin", 4, 1}}) {
+    write_segment(slots);
+    write_bytes(dir_ / c.file, read_bytes(dir_ / c.file).substr(0, c.keep));
+    auto segment = HnswSegment::open(dir_, 3, true);
+    ASSERT_TRUE(segment && *segment) << c.file;
+    EXPECT_EQ((*segment)->slot_count(), c.readable) << c.file << " " << c.keep;
+    EXPECT_NE((*segment)->truncation().find((dir_ / c.file).string() + ": is truncated"),
+              std::string::npos)
+        << (*segment)->truncation();
+    std::uint64_t scanned = 0;
+    ASSERT_TRUE((*segment)->scan([&](const HnswSlot&) -> Status {
+      ++scanned;
+      return ok_status();
+    }));
+    EXPECT_EQ(scanned, c.readable);
+    EXPECT_FALSE((*segment)->read_vector(c.readable)) << "past the readable elements";
+    if (c.readable) EXPECT_EQ(*(*segment)->read_vector(0), (std::vector<float>{1, 2, 3}));
+  }
+  write_segment(slots);
+  auto whole = HnswSegment::open(dir_, 3, true);
+  ASSERT_TRUE(whole && *whole);
+  EXPECT_EQ((*whole)->slot_count(), 2u);
+  EXPECT_EQ((*whole)->truncation(), "");
 }
 
 TEST_F(PersistHnswTest, ImpossibleNormsAreErrorsNotVectors) {

@@ -1,8 +1,8 @@
 // PersistStore (common/persist/persist_store.hpp) on the real 1.0.5 fixture directory
-// (tests/data/persist/conformance-1.0.5.tar.gz) and on damaged copies of it: it never writes a
-// byte into the directory, reads rows still in a -wal file, and reports every kind of damage as
-// an error value naming the file, never a crash. The records themselves are checked by the
-// read-only conformance suite (tests/unit/store_conformance_unit_test.cpp).
+// (tests/data/persist/conformance-1.0.5.tar.gz): it never writes a byte into the directory, reads
+// rows still in a -wal file, and refuses what is not a persist directory. The records themselves
+// are checked by the read-only conformance suite (tests/unit/store_conformance_unit_test.cpp);
+// damage to the segment files by tests/unit/persist_damage_test.cpp.
 #include "common/persist/persist_store.hpp"
 
 #include <gtest/gtest.h>
@@ -35,23 +35,6 @@ class PersistStoreTest : public ::testing::Test {
   Result<std::unique_ptr<PersistStore>> open() {
     return PersistStore::open(persist_, {.scratch_parent = dir_ / "scratch"});
   }
-  // The HNSW folder of a collection (its vector segment's id).
-  fs::path segment_folder(const std::string& collection) {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2((persist_ / "chroma.sqlite3").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(db,
-                       "SELECT s.id FROM segments s JOIN collections c ON c.id = s.collection "
-                       "WHERE c.name = ?1 AND s.scope = 'VECTOR'",
-                       -1, &stmt, nullptr);
-    sqlite3_bind_text(stmt, 1, collection.c_str(), -1, SQLITE_TRANSIENT);
-    std::string id = sqlite3_step(stmt) == SQLITE_ROW
-                         ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))
-                         : "";
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return persist_ / id;
-  }
   // Reads every record of `collection` (count, every id page, every record, one query).
   Status read_all(VectorStore& store, const std::string& collection) {
     CM_ASSIGN_OR_RETURN(auto info, store.find_collection(collection));
@@ -64,16 +47,6 @@ class PersistStoreTest : public ::testing::Test {
           store.query(*info, std::vector<std::vector<float>>{records[0].embedding}, 3));
     }
     return ok_status();
-  }
-  void expect_damage(const std::string& collection, const std::string& file,
-                     const std::string& message) {
-    auto store = open();
-    ASSERT_TRUE(store) << store.error().message;
-    auto read = read_all(**store, collection);
-    ASSERT_FALSE(read) << "damage to " << file << " went unnoticed";
-    EXPECT_EQ(read.error().code, ErrorCode::kCorruption) << read.error().message;
-    EXPECT_NE(read.error().message.find(file), std::string::npos) << read.error().message;
-    EXPECT_NE(read.error().message.find(message), std::string::npos) << read.error().message;
   }
 
   fs::path dir_;
@@ -222,59 +195,6 @@ TEST_F(PersistStoreTest, TheFactoryOpensItAsASourceOnly) {
     EXPECT_NE(refused.error().message.find("only ever read"), std::string::npos)
         << refused.error().message;
   }
-}
-
-TEST_F(PersistStoreTest, TruncatedDataLevel0) {
-  const auto file = segment_folder("gamma") / "data_level0.bin";
-  write_bytes(file, read_bytes(file).substr(0, 1000));
-  expect_damage("gamma", file.string(), "truncated");
-}
-
-TEST_F(PersistStoreTest, BadHeader) {
-  const auto file = segment_folder("gamma") / "header.bin";
-  std::string bytes = read_bytes(file);
-  bytes[0] = 7;
-  write_bytes(file, bytes);
-  expect_damage("gamma", file.string(), "persistence version 7");
-}
-
-// A label in the pickle that no live element carries: overwritten in data_level0.bin, or the
-// element marked deleted.
-TEST_F(PersistStoreTest, LabelOutOfRangeOrDeleted) {
-  const auto folder = segment_folder("gamma");
-  const std::string original = read_bytes(folder / "data_level0.bin");
-  std::string header = read_bytes(folder / "header.bin");
-  std::uint64_t slot_bytes = 0, label_offset = 0;
-  std::memcpy(&slot_bytes, header.data() + 28, 8);
-  std::memcpy(&label_offset, header.data() + 36, 8);
-  std::string bytes = original;
-  const std::uint64_t far = 999999;
-  std::memcpy(bytes.data() + label_offset, &far, 8);  // slot 0's label
-  write_bytes(folder / "data_level0.bin", bytes);
-  expect_damage("gamma", (folder / "index_metadata.pickle").string(), "no live element");
-  bytes = original;
-  bytes[slot_bytes * 3 + 2] |= 1;  // slot 3 deleted
-  write_bytes(folder / "data_level0.bin", bytes);
-  expect_damage("gamma", (folder / "index_metadata.pickle").string(), "no live element");
-}
-
-TEST_F(PersistStoreTest, ShortLengthsOfACosineCollection) {
-  const auto file = segment_folder("query_cosine") / "length.bin";
-  write_bytes(file, read_bytes(file).substr(0, 40));
-  expect_damage("query_cosine", file.string(), "truncated");
-}
-
-TEST_F(PersistStoreTest, DamagedPickle) {
-  const auto file = segment_folder("gamma") / "index_metadata.pickle";
-  write_bytes(file, read_bytes(file).substr(0, 300));
-  expect_damage("gamma", file.string(), "offset");
-}
-
-// Without its pickle the segment holds nothing (as Chroma sees it) and the queue was purged up to
-// the segment: the records exist in SQLite but their vectors are gone. Named, not made up.
-TEST_F(PersistStoreTest, RecordsWhoseVectorIsNowhere) {
-  fs::remove(segment_folder("gamma") / "index_metadata.pickle");
-  expect_damage("gamma", "record 'id-", "has no vector");
 }
 
 TEST_F(PersistStoreTest, TruncatedDatabase) {
