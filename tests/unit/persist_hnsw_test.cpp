@@ -191,7 +191,9 @@ TEST_F(PersistHnswTest, TruncatedFilesKeepTheirWholeElements) {
     }));
     EXPECT_EQ(scanned, c.readable);
     EXPECT_FALSE((*segment)->read_vector(c.readable)) << "past the readable elements";
-    if (c.readable) EXPECT_EQ(*(*segment)->read_vector(0), (std::vector<float>{1, 2, 3}));
+    if (c.readable) {
+      EXPECT_EQ(*(*segment)->read_vector(0), (std::vector<float>{1, 2, 3}));
+    }
   }
   write_segment(slots);
   auto whole = HnswSegment::open(dir_, 3, true);

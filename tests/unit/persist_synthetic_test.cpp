@@ -144,8 +144,8 @@ TEST_P(PersistSyntheticTest, ReadsBackAsWritten) {
 
 INSTANTIATE_TEST_SUITE_P(Synthetic, PersistSyntheticTest,
                          ::testing::Values("0.4.14", "0.4.24", "0.5.3", "0.5.5", "0.6.3"),
-                         [](const auto& info) {
-                           std::string name = "v" + info.param;
+                         [](const auto& param_info) {
+                           std::string name = "v" + param_info.param;
                            std::replace(name.begin(), name.end(), '.', '_');
                            return name;
                          });
