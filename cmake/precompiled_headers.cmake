@@ -110,6 +110,8 @@ if(CHROMA_MIGRATE_PCH)
     target_link_libraries(cm_test_pch PRIVATE nlohmann_json::nlohmann_json spdlog::spdlog
                                               Eigen3::Eigen Threads::Threads GTest::gtest)
     target_compile_definitions(cm_test_pch PRIVATE CHROMA_MIGRATE_VERSION="${PROJECT_VERSION}")
+    # The optimisation of everything under tests/ (tests/CMakeLists.txt).
+    target_compile_options(cm_test_pch PRIVATE ${CHROMA_MIGRATE_TEST_OPTIMIZATION})
     target_precompile_headers(cm_test_pch PRIVATE ${CM_PCH_HEADERS} <gtest/gtest.h>)
   endif()
 endif()
