@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/persist/open_writers.hpp"
+
 namespace cm {
 namespace {
 
@@ -73,6 +75,25 @@ Status copy_one(const std::filesystem::path& from, const std::filesystem::path& 
   return ok_status();
 }
 
+// A Chroma server still running on the directory: refused before anything is copied, since its
+// files change under the reader (the HNSW segments are not even flushed in step with SQLite).
+Status refuse_running_server(const std::filesystem::path& persist_dir,
+                             const std::filesystem::path& db) {
+  std::vector<std::filesystem::path> files{db};
+  for (const char* suffix : kCompanions) files.emplace_back(db.string() + suffix);
+  const auto writers = find_open_writers(files);
+  if (writers.empty()) return ok_status();
+  const auto& w = writers.front();
+  return make_error(
+      ErrorCode::kAlreadyExists,
+      w.file.string() + " is open for writing by process " + std::to_string(w.pid) +
+          (w.command.empty() ? "" : " (" + w.command + ")") +
+          (writers.size() > 1 ? " and " + std::to_string(writers.size() - 1) + " other(s)" : "") +
+          ": a Chroma server is still running on " + persist_dir.string() +
+          ". Stop it and run again, or read it through the server (--source http://HOST:PORT); "
+          "the files of a running server change while they are read");
+}
+
 }  // namespace
 
 Result<std::filesystem::path> make_private_dir(const std::filesystem::path& parent,
@@ -112,6 +133,7 @@ Result<SqliteCopy> SqliteCopy::make(const std::filesystem::path& persist_dir,
   if (::access(db.c_str(), R_OK) != 0) {
     return make_error(ErrorCode::kIo, db.string() + ": cannot read: " + std::strerror(errno));
   }
+  CM_RETURN_IF_ERROR(refuse_running_server(persist_dir, db));
   SqliteCopy copy;
   CM_ASSIGN_OR_RETURN(copy.dir_, make_private_dir(scratch_parent, "persist-sqlite"));
   copy.database_ = copy.dir_ / kDatabase;

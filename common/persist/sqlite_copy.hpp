@@ -8,7 +8,10 @@
 // interrupted transaction back on the copy, as it would have on the original) and -shm (only an
 // index of the WAL, rebuilt by SQLite anyway; copied so the copy is the complete set). Sizes and
 // modification times are compared before and after: a directory that changes while it is copied
-// (a server still running on it) is copied again, and refused after three attempts.
+// is copied again, and refused after three attempts. Before that, a process holding chroma.sqlite3
+// open for writing (a Chroma server still running on the directory) is refused outright
+// (common/persist/open_writers.hpp); the size check is what remains for a writer this user cannot
+// see.
 #pragma once
 
 #include <filesystem>
@@ -31,7 +34,9 @@ class SqliteCopy {
   // `scratch_parent` (created 0700 if missing; the system temp directory when empty).
   // Errors: kInvalidArgument when the directory or its chroma.sqlite3 does not exist (not a
   // persist directory); kCorruption when chroma.sqlite3 is not a SQLite 3 database;
-  // kVerifyFailed when it kept changing during the copy; kIo for file-system failures.
+  // kAlreadyExists when another process holds it open for writing (a running server: the
+  // message names its pid and command); kVerifyFailed when it kept changing during the copy; kIo
+  // for file-system failures.
   static Result<SqliteCopy> make(const std::filesystem::path& persist_dir,
                                  const std::filesystem::path& scratch_parent);
   SqliteCopy(SqliteCopy&& other) noexcept;

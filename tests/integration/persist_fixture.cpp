@@ -81,6 +81,80 @@ Contents write_corpus(VectorStore& store, std::size_t records, int dimension,
   return model;
 }
 
+namespace {
+
+constexpr const char* kSyllables[] = {"ka",  "lo", "mir", "ste", "an",  "vel", "dor", "qui",
+                                      "tha", "ne", "zo",  "ur",  "bel", "fi",  "gra", "sen"};
+constexpr const char* kGlossWords[] = {
+    "a",      "the",    "of",        "small",   "large",    "device",  "used",  "for",
+    "person", "who",    "moves",     "quickly", "relating", "to",      "water", "an",
+    "act",    "making", "something", "state",   "being",    "without", "light", "sound"};
+constexpr const char* kLexnames[] = {"noun.artifact", "noun.person", "verb.motion",
+                                     "adj.all",       "noun.state",  "verb.communication"};
+constexpr const char* kPos[] = {"n", "v", "a", "r"};
+
+std::string lemma_of(std::size_t word) {
+  std::string out;
+  for (std::size_t w = word + 17; out.size() < 4 || w > 0; w /= std::size(kSyllables)) {
+    out += kSyllables[w % std::size(kSyllables)];
+  }
+  return out;
+}
+
+Record lexicon_record(std::size_t i, int dimension, std::mt19937& rng) {
+  const std::size_t word = i / 3;  // about three senses per word
+  const int sense = static_cast<int>(i % 3) + 1;
+  const std::string lemma = lemma_of(word);
+  const std::string pos = kPos[word % std::size(kPos)];
+  std::uniform_int_distribution<std::size_t> pick(0, std::size(kGlossWords) - 1);
+  std::string gloss;
+  for (int w = 0; w < 6 + static_cast<int>(i % 9); ++w) {
+    gloss += (w ? " " : "") + std::string(kGlossWords[pick(rng)]);
+  }
+  Record r;
+  r.id = lemma + "." + pos + "." + std::to_string(sense);
+  r.document = lemma + " (" + pos + "): " + gloss + "; synonyms: " + lemma_of(word + 1) + ", " +
+               lemma_of(word + 7);
+  r.metadata = {{"lemma", lemma},
+                {"pos", pos},
+                {"sense", static_cast<std::int64_t>(sense)},
+                {"lexname", std::string(kLexnames[i % std::size(kLexnames)])},
+                {"frequency", 1.0 / static_cast<double>(i + 3)},
+                {"polysemous", sense > 1 || i % 3 != 2}};
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  r.embedding.resize(static_cast<std::size_t>(dimension));
+  for (auto& x : r.embedding) x = normal(rng);
+  return r;
+}
+
+}  // namespace
+
+std::map<std::string, Record> write_lexicon(VectorStore& store, const std::string& name,
+                                            const std::string& space, int dimension,
+                                            std::size_t n) {
+  std::map<std::string, Record> model;
+  CollectionSpec spec;
+  spec.name = name;
+  spec.hnsw.space = space;
+  spec.metadata = {{"source", std::string("wordnet-like lexicon")}};
+  auto info = store.create_collection(spec);
+  EXPECT_TRUE(info) << info.error().message;
+  if (!info) return model;
+  std::mt19937 rng(static_cast<std::uint32_t>(dimension * 31 + n));
+  for (std::size_t start = 0; start < n; start += kBatch) {
+    std::vector<Record> batch;
+    for (std::size_t i = start; i < std::min(n, start + kBatch); ++i) {
+      Record r = lexicon_record(i, dimension, rng);
+      model[r.id] = r;
+      batch.push_back(std::move(r));
+    }
+    auto status = store.upsert(*info, batch);
+    EXPECT_TRUE(status) << status.error().message;
+  }
+  EXPECT_EQ(model.size(), n) << "lexicon ids must be unique";
+  return model;
+}
+
 void change_records(VectorStore& store, Contents& model, std::size_t n) {
   std::mt19937 rng(99);
   std::normal_distribution<float> normal(0.0f, 1.0f);

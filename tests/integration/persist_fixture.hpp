@@ -23,6 +23,11 @@ using Contents = std::map<std::string, std::map<std::string, Record>>;
 // `prefix` prefixes collection names. Returns the model of what was written.
 Contents write_corpus(VectorStore& store, std::size_t records, int dimension,
                       const std::string& prefix);
+// A WordNet-like lexicon (one record per word sense: "lemma (pos): gloss", metadata lemma, pos,
+// sense, lexname, frequency, polysemous; random unit-free vectors of `dimension`) of `n` records
+// in a new collection `name` with distance `space`, in batches of 500. Returns its model.
+std::map<std::string, Record> write_lexicon(VectorStore& store, const std::string& name,
+                                            const std::string& space, int dimension, std::size_t n);
 // Upserts new versions of `n` records of each collection (a new vector, every metadata value
 // changed, a new document), removes the "lang" key of `n` others (an update with a null value),
 // deletes `n` more; applies the same to `model`.

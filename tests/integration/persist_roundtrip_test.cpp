@@ -90,12 +90,40 @@ TEST_F(PersistRoundTrip, StoppedServerDirectoryReadsBackAsWrittenInEveryDatabase
   auto acme = http_store(*server_, "?tenant=acme&database=prod");
   ASSERT_TRUE(acme);
   Contents acme_model = write_corpus(*acme, 1400, 16, "acme_");
+  // WordNet-like text in each space, one collection at OpenAI's 1536 dimensions; 1100 records get
+  // an HNSW segment (flushed at 1000) with the rest in the queue, 600 stay in the queue only.
+  model["lexicon_cosine_1536"] = write_lexicon(*store, "lexicon_cosine_1536", "cosine", 1536, 1100);
+  model["lexicon_l2"] = write_lexicon(*store, "lexicon_l2", "l2", 384, 600);
+  model["lexicon_ip"] = write_lexicon(*store, "lexicon_ip", "ip", 384, 1100);
   const Contents served = export_all(*store);
   const auto served_collections = *store->list_collections();
   const auto spaces = spaces_of(*store);
   const auto acme_spaces = spaces_of(*acme);
   store.reset();
   acme.reset();
+
+  // While the server runs, its directory is refused (exit 9, its pid named), and nothing is read
+  // or written: reading the files of a live server would give an inconsistent picture.
+  {
+    auto running = open_persist();
+    ASSERT_FALSE(running);
+    EXPECT_EQ(running.error().code, ErrorCode::kAlreadyExists) << running.error().message;
+    EXPECT_NE(running.error().message.find("still running"), std::string::npos);
+    const auto snapshot = dir_ / "refused-snapshot";
+    auto migrate =
+        run_process(CHROMA_MIGRATE_BIN, {"--source", "persist:" + server_->persist_dir().string(),
+                                         "--target", "snapshot:" + snapshot.string(), "--work-dir",
+                                         (dir_ / "refused-work").string()});
+    EXPECT_EQ(migrate.exit_code, 9) << migrate.output;
+    EXPECT_NE(migrate.output.find("is open for writing by process"), std::string::npos)
+        << migrate.output;
+    EXPECT_FALSE(std::filesystem::exists(snapshot));
+    auto inspect = run_process(
+        CHROMA_MIGRATE_BIN, {"--inspect", "--source", "persist:" + server_->persist_dir().string(),
+                             "--report", (dir_ / "refused-inspect.json").string()});
+    EXPECT_EQ(inspect.exit_code, 9) << inspect.output;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "refused-inspect.json"));
+  }
   server_->stop();
 
   const auto before = directory_digest(server_->persist_dir());
