@@ -3,37 +3,71 @@
 // 0 PASSED, 1 WARNING, 2 FAILED (the report is written for all three), 3 could not run.
 #include <malloc.h>
 
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
+#include "common/run/work_dir.hpp"
+#include "validate/standalone.hpp"
 #include "validate/validator.hpp"
 #include "validate/verdict.hpp"
 
 namespace {
 
+bool has_run(const std::string& work_dir) {
+  return !work_dir.empty() && std::filesystem::exists(cm::WorkDir(work_dir).run_manifest());
+}
+
+cm::Result<cm::validate::StandaloneWorkDir> standalone_reference(
+    const std::string& work_dir, const std::string& source, const std::string& target,
+    const std::string& mapping, const std::string& contract, bool verbose) {
+  if (source.empty() || target.empty()) {
+    return cm::make_error(
+        cm::ErrorCode::kInvalidArgument,
+        (work_dir.empty() ? std::string("no --work-dir")
+                          : work_dir + " holds no chroma-migrate run (no run.json)") +
+            ": give the work dir of a run, or --source and --target to validate any two "
+            "databases (standalone)");
+  }
+  return cm::validate::build_reference({.source_uri = source,
+                                        .mapping = mapping,
+                                        .contract = contract,
+                                        .work_dir = work_dir,
+                                        .verbose = verbose});
+}
+
 int run(int argc, char** argv) {
   CLI::App app{
       "chroma-validate: prove that a migration landed what it should have: eight tests comparing "
-      "the target with the run's work directory, a PASSED/WARNING/FAILED verdict that drives "
-      "rollback, and validation_report.json/.md.\n"
+      "the target with the run's work directory (or, standalone, with --source), a "
+      "PASSED/WARNING/FAILED verdict that drives rollback, and validation_report.json/.md.\n"
       "Exit codes: 0 PASSED, 1 WARNING, 2 FAILED, 3 could not run (docs/exit-codes.md)",
       "chroma-validate"};
   cm::validate::ValidateRequest r;
-  std::string work_dir, report, thresholds, queries;
-  app.add_option("--work-dir", work_dir, "the migration's work directory (run.json, snapshots/)")
-      ->required();
-  app.add_option("--target", r.target_uri,
+  std::string work_dir, report, markdown, thresholds, queries, mapping, contract;
+  app.add_option("--work-dir", work_dir,
+                 "the migration's work directory (run.json, snapshots/); with --source and "
+                 "--target and no run in it: where the standalone validation keeps its reference");
+  app.add_option("--target,--new-db-url", r.target_uri,
                  "target store URI (default: run.json's, unless redacted)");
-  app.add_option("--source", r.source_uri,
-                 "live source server, for server-to-server search comparison");
-  app.add_option("--queries", queries,
+  app.add_option("--source,--old-db-url", r.source_uri,
+                 "source store URI: with a run, the live source for drift and server-to-server "
+                 "search; without one, what the target is validated against (standalone)");
+  app.add_option("--mapping", mapping,
+                 "standalone: the mapping the target was migrated with (default: identity)");
+  app.add_option("--contract", contract, "standalone: the contract the target must meet");
+  app.add_option("--queries,--test-queries", queries,
                  "query file for the semantic-search test (queries/README.md)");
-  app.add_option("--report", report,
-                 "where to write the JSON report (.json; the .md goes beside it)");
+  auto* report_opt = app.add_option(
+      "--report", report, "where to write the JSON report (.json; the .md goes beside it)");
+  app.add_option("--output", markdown,
+                 "where to write the Markdown report (.md; the .json goes beside it)")
+      ->excludes(report_opt);
   app.add_option("--top-k", r.options.top_k, "k of the semantic-search test")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
@@ -53,6 +87,35 @@ int run(int argc, char** argv) {
     return code == 0 ? 0 : cm::kValidateExitCouldNotRun;
   }
   cm::init_console_logging("chroma-validate");
+  if (!markdown.empty()) {
+    if (std::filesystem::path(markdown).extension() != ".md") {
+      spdlog::error("--output must name a .md file (the .json is written beside it), not {}",
+                    markdown);
+      return cm::kValidateExitCouldNotRun;
+    }
+    report = std::filesystem::path(markdown).replace_extension(".json").string();
+  }
+  // Without a run to read, the reference is built from --source first (validate/standalone.hpp).
+  std::optional<cm::validate::StandaloneWorkDir> standalone;
+  if (!has_run(work_dir)) {
+    auto built =
+        standalone_reference(work_dir, r.source_uri, r.target_uri, mapping, contract, r.verbose);
+    if (!built) {
+      spdlog::error("validation could not run: {}", built.error().message);
+      spdlog::error("exit {} (could not run; no report written)", cm::kValidateExitCouldNotRun);
+      return cm::kValidateExitCouldNotRun;
+    }
+    standalone.emplace(std::move(*built));
+    work_dir = standalone->path().string();
+    // A temporary work dir goes away: its reports would too.
+    if (report.empty() && standalone->temporary()) report = "validation_report.json";
+  } else if (!mapping.empty() || !contract.empty()) {
+    spdlog::error(
+        "--mapping and --contract are for a standalone validation: {} holds a run, "
+        "which is validated with its own mapping and contract",
+        work_dir);
+    return cm::kValidateExitCouldNotRun;
+  }
   r.work_dir = work_dir;
   r.report_path = report;
   r.thresholds_file = thresholds;
