@@ -9,6 +9,7 @@
 #include "common/base/cancellation.hpp"
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
+#include "migrate/cli_work_dir.hpp"
 #include "migrate/cutover.hpp"
 #include "migrate/inspect.hpp"
 #include "migrate/lost_vectors.hpp"
@@ -141,18 +142,21 @@ int run(int argc, char** argv) {
       "verified snapshot, with checkpoints so --resume finishes an interrupted run.\n"
       "Exit codes: docs/exit-codes.md",
       "chroma-migrate"};
-  std::string source, target, collections, work_dir;
+  std::string source, target, collections, work_dir, checkpoint_file;
   cm::migrate::MigrateOptions o;
   int max_attempts = o.retry.max_attempts;
   long retry_base_ms = o.retry.base_delay.count();
-  app.add_option("--source", source,
+  app.add_option("--source,--source-url", source,
                  "source store: http(s)://host:port[?tenant=T&database=D], snapshot:DIR or "
                  "persist:DIR[?tenant=T&database=D] (a Chroma persist directory, read offline)");
-  app.add_option("--target", target,
+  app.add_option("--target,--target-url", target,
                  "target store, same forms as --source (--cutover/--finalize: default run.json's)");
   app.add_option(
       "--work-dir", work_dir,
-      "run directory: manifest, snapshot, checkpoint, logs (required, but by --inspect)");
+      "run directory: manifest, snapshot, checkpoint, logs (default for a new run: "
+      "./chroma-migrate-<UTC time>, printed; required by --resume, --sync, --cutover, --finalize)");
+  app.add_option("--checkpoint-file,--resume-from", checkpoint_file,
+                 "resume the run this checkpoint.json belongs to (its work dir)");
   app.add_option("--collections", collections, "comma-separated source collections (default: all)");
   app.add_option("--batch-size", o.batch_size, "records per batch (lowered to the servers' max)")
       ->capture_default_str();
@@ -235,8 +239,13 @@ int run(int argc, char** argv) {
 
   cm::init_console_logging("chroma-migrate");
   if (inspect) return report_inspect(source, report);
-  if (work_dir.empty()) {
-    return fail(cm::Error{cm::ErrorCode::kInvalidArgument, "--work-dir is required"});
+  auto chosen = cm::migrate::choose_work_dir(work_dir, checkpoint_file,
+                                             !(sync || cutover || finalize), o.resume);
+  if (!chosen) return fail(chosen.error());
+  work_dir = chosen->dir.string();
+  o.resume = chosen->resume;
+  if (chosen->defaulted) {
+    spdlog::info("work dir: {} (--work-dir chooses another; --resume needs it)", work_dir);
   }
   const cm::CliEnvironment env = cm::cli_environment();
   if (target_env.empty()) target_env = env.target_env;
