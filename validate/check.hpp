@@ -25,8 +25,11 @@ class ExpectedIndex;   // validate/expected_index.hpp
 
 inline constexpr std::size_t kMaxSamples = 20;
 
-enum class CheckStatus { kPassed, kWarning, kFailed, kError };  // ordered: worst is greatest
-const char* status_name(CheckStatus status);                    // PASSED | WARNING | FAILED | ERROR
+// Ordered: worst is greatest. kNotApplicable: the test could not judge anything in this mode (a
+// contract-only validation has no source to count against); it never makes a verdict worse.
+enum class CheckStatus { kNotApplicable, kPassed, kWarning, kFailed, kError };
+// NOT_APPLICABLE | PASSED | WARNING | FAILED | ERROR
+const char* status_name(CheckStatus status);
 
 struct CheckResult {
   std::string name;   // snake_case id, e.g. "count_verification"

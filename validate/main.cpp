@@ -31,8 +31,9 @@ cm::Result<cm::validate::StandaloneWorkDir> standalone_reference(
         cm::ErrorCode::kInvalidArgument,
         (work_dir.empty() ? std::string("no --work-dir")
                           : work_dir + " holds no chroma-migrate run (no run.json)") +
-            ": give the work dir of a run, or --source and --target to validate any two "
-            "databases (standalone)");
+            ": give the work dir of a run, --source and --target to validate any two "
+            "databases (standalone), or --target and --contract to check a database against "
+            "its contract");
   }
   return cm::validate::build_reference({.source_uri = source,
                                         .mapping = mapping,
@@ -98,8 +99,22 @@ int run(int argc, char** argv) {
   // Without a run to read, the reference is built from --source first (validate/standalone.hpp).
   std::optional<cm::validate::StandaloneWorkDir> standalone;
   if (!has_run(work_dir)) {
-    auto built =
-        standalone_reference(work_dir, r.source_uri, r.target_uri, mapping, contract, r.verbose);
+    // --target and --contract alone: what the contract can judge, with the target itself as the
+    // reference; the tests that need a source are NOT_APPLICABLE (validate/README.md).
+    const bool contract_only = r.source_uri.empty() && !r.target_uri.empty() && !contract.empty();
+    if (contract_only && !mapping.empty()) {
+      spdlog::error(
+          "--mapping needs --source: a contract-only validation (--target and "
+          "--contract) has no source to map");
+      return cm::kValidateExitCouldNotRun;
+    }
+    if (contract_only) {
+      r.not_applicable = {"count_verification", "semantic_search_equivalence",
+                          "collection_distribution", "duplicate_detection"};
+      r.mode = "contract-only: the target is judged against the contract alone, no source";
+    }
+    auto built = standalone_reference(work_dir, contract_only ? r.target_uri : r.source_uri,
+                                      r.target_uri, mapping, contract, r.verbose);
     if (!built) {
       spdlog::error("validation could not run: {}", built.error().message);
       spdlog::error("exit {} (could not run; no report written)", cm::kValidateExitCouldNotRun);

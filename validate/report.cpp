@@ -54,7 +54,8 @@ nlohmann::json report_to_json(const ReportHeader& h, const Verdict& v,
         {"passed", v.passed},
         {"warnings", v.warnings},
         {"failed", v.failed},
-        {"errors", v.errors}}},
+        {"errors", v.errors},
+        {"not_applicable", v.not_applicable}}},
       {"tests", tests},
       {"run_id", h.run_id},
       {"source", h.source},
@@ -153,9 +154,13 @@ std::string render_console_summary(const nlohmann::json& report,
         "  {:<8} {:<28} {:>7.2f} s{}\n", text(t, "status"), text(t, "name"), number(t, "seconds"),
         text(t, "rollback_reason").empty() ? "" : "  -> " + text(t, "rollback_reason"));
   }
-  out += fmt::format("  total tests:        {} (passed {}, warnings {}, failed {}, errors {})\n",
+  out += fmt::format("  total tests:        {} (passed {}, warnings {}, failed {}, errors {}{})\n",
                      s.value("total", 0), s.value("passed", 0), s.value("warnings", 0),
-                     s.value("failed", 0), s.value("errors", 0));
+                     s.value("failed", 0), s.value("errors", 0),
+                     s.value("not_applicable", 0)
+                         ? fmt::format(", not applicable {}", s.value("not_applicable", 0))
+                         : std::string());
+  if (report.contains("mode")) out += "  mode:               " + text(report, "mode") + "\n";
   out += fmt::format("  elapsed:            {:.2f} s\n", number(report, "elapsed_seconds"));
   out += "  overall status:     " + text(report, "overall_status") + "\n";
   out +=

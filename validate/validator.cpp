@@ -1,5 +1,6 @@
 #include "validate/validator.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -84,6 +85,15 @@ CheckResult error_result(const Check& check, const std::string& message) {
   r.title = check.title();
   r.status = CheckStatus::kError;
   r.findings.push_back("could not run: " + message);
+  return r;
+}
+
+CheckResult not_applicable_result(const Check& check, const std::string& mode) {
+  CheckResult r;
+  r.name = check.name();
+  r.title = check.title();
+  r.status = CheckStatus::kNotApplicable;
+  r.findings.push_back("not applicable: " + mode);
   return r;
 }
 
@@ -191,6 +201,12 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
       results.push_back(error_result(check, "reading the target failed: " + pass.error().message));
       continue;
     }
+    if (std::find(request.not_applicable.begin(), request.not_applicable.end(), check.name()) !=
+        request.not_applicable.end()) {
+      results.push_back(not_applicable_result(check, request.mode));
+      spdlog::info("{}: NOT_APPLICABLE ({})", check.name(), request.mode);
+      continue;
+    }
     const auto check_start = Clock::now();
     Result<CheckResult> result = make_error(ErrorCode::kInternal, "not run");
     try {
@@ -229,6 +245,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   }
   ValidationOutcome out;
   out.report = report_to_json(header, verdict, results);
+  if (!request.mode.empty()) out.report["mode"] = request.mode;
   if (live_source) {
     out.report["source_drift"] =
         measure_source_drift(*live_source, exported, in.manifest, work.root().string(), 1000);

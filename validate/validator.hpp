@@ -30,6 +30,11 @@ struct ValidateRequest {
   std::filesystem::path thresholds_file;
   ValidateOptions options;
   bool verbose = false, quiet = false;
+  // Tests that cannot judge anything in this mode: reported NOT_APPLICABLE with `mode` as the
+  // reason, not run (a contract-only validation: count_verification, semantic search,
+  // distribution and duplicates need a source).
+  std::vector<std::string> not_applicable;
+  std::string mode;  // shown in the report: empty for a run, else e.g. "contract-only: ..."
 };
 
 struct ValidationOutcome {

@@ -24,6 +24,8 @@ void add_reason(std::vector<std::string>& reasons, const std::string& reason) {
 
 const char* status_name(CheckStatus status) {
   switch (status) {
+    case CheckStatus::kNotApplicable:
+      return "NOT_APPLICABLE";
     case CheckStatus::kPassed:
       return "PASSED";
     case CheckStatus::kWarning:
@@ -70,6 +72,9 @@ Verdict compute_verdict(std::vector<CheckResult>& results, const Thresholds& thr
   }
   for (auto& r : results) {
     switch (r.status) {
+      case CheckStatus::kNotApplicable:
+        ++v.not_applicable;
+        break;
       case CheckStatus::kPassed:
         ++v.passed;
         break;
@@ -98,6 +103,7 @@ Verdict compute_verdict(std::vector<CheckResult>& results, const Thresholds& thr
 
 int exit_code_for_status(CheckStatus overall) {
   switch (overall) {
+    case CheckStatus::kNotApplicable:  // never the overall status; it cannot be worse than PASSED
     case CheckStatus::kPassed:
       return kValidateExitPassed;
     case CheckStatus::kWarning:

@@ -25,7 +25,7 @@ struct Verdict {
   std::vector<std::string> rollback_reasons;
   double data_loss_percentage = 0;            // check 1's figure; 0 when it did not report one
   double semantic_divergence_percentage = 0;  // check 4's figure; 0 when it did not report one
-  std::uint64_t passed = 0, warnings = 0, failed = 0, errors = 0;
+  std::uint64_t passed = 0, warnings = 0, failed = 0, errors = 0, not_applicable = 0;
 
   bool rollback_triggered() const { return !rollback_reasons.empty(); }
   std::string rollback_reason() const;  // the reasons joined with "; "

@@ -317,3 +317,51 @@ TEST_F(ValidateIntegration, CouldNotRunExitsThreeWithoutAReport) {
 
 }  // namespace
 }  // namespace cm::testing
+
+namespace cm::testing {
+namespace {
+
+// The seed's --verify-only: `chroma-validate --target T --contract F`, no run and no source. What
+// the contract can judge is judged (here a good target passes, then a record without a required
+// key fails); the tests that need a source say NOT_APPLICABLE and never decide the verdict.
+TEST_F(ValidateIntegration, ContractOnlyJudgesTheTargetAloneInBothDirections) {
+  migrate_with_mapping();
+  const auto report = dir_ / "contract-only" / "report.md";
+  auto check = [&] {
+    auto p = run_process(CHROMA_VALIDATE_BIN,
+                         {"--target", target_uri(), "--contract", (dir_ / "contract.json").string(),
+                          "--output", report.string()});
+    auto text = read_file(std::filesystem::path(report).replace_extension(".json"));
+    Validation v;
+    v.process = p;
+    if (text) v.report = nlohmann::json::parse(*text);
+    return v;
+  };
+  auto good = check();
+  EXPECT_EQ(good.process.exit_code, 0) << good.why();
+  ASSERT_TRUE(good.report.is_object()) << good.process.output;
+  EXPECT_NE(good.report.value("mode", "").find("contract-only"), std::string::npos);
+  for (const char* name : {"count_verification", "semantic_search_equivalence",
+                           "collection_distribution", "duplicate_detection"}) {
+    EXPECT_EQ(good.status(name), "NOT_APPLICABLE") << name;
+  }
+  for (const char* name : {"embedding_integrity", "metadata_completeness", "field_type_validation",
+                           "citation_references"}) {
+    EXPECT_EQ(good.status(name), "PASSED") << name << good.why();
+  }
+  EXPECT_EQ(good.report["summary"]["not_applicable"], 4);
+
+  auto store = target();
+  auto info = collection(*store, "kb_intl");
+  auto r = some_record(*store, "kb_intl");
+  r.metadata.erase("language");
+  ASSERT_TRUE(store->delete_records(info, std::vector<std::string>{r.id}));
+  ASSERT_TRUE(store->upsert(info, std::vector<Record>{r}));
+  auto bad = check();
+  EXPECT_EQ(bad.process.exit_code, 2) << bad.why();
+  EXPECT_EQ(bad.status("metadata_completeness"), "FAILED") << bad.why();
+  EXPECT_TRUE(bad.has_reason("Schema Violation")) << bad.report["rollback_reasons"].dump();
+}
+
+}  // namespace
+}  // namespace cm::testing

@@ -117,6 +117,22 @@ TEST(ValidateVerdictTest, StatusNames) {
   EXPECT_STREQ(status_name(CheckStatus::kWarning), "WARNING");
   EXPECT_STREQ(status_name(CheckStatus::kFailed), "FAILED");
   EXPECT_STREQ(status_name(CheckStatus::kError), "ERROR");
+  EXPECT_STREQ(status_name(CheckStatus::kNotApplicable), "NOT_APPLICABLE");
+}
+
+// A contract-only validation: the source-based tests are NOT_APPLICABLE; they are counted apart
+// and neither pass nor fail the verdict, which the judged tests alone decide.
+TEST(ValidateVerdictTest, NotApplicableTestsNeverDecideTheVerdict) {
+  auto results = all_passed();
+  for (std::size_t i : {0u, 3u, 4u, 5u}) results[i].status = CheckStatus::kNotApplicable;
+  auto v = compute_verdict(results, {});
+  EXPECT_EQ(v.overall, CheckStatus::kPassed);
+  EXPECT_EQ(v.not_applicable, 4u);
+  EXPECT_EQ(v.passed, 4u);
+  results[2].status = CheckStatus::kFailed;
+  v = compute_verdict(results, {});
+  EXPECT_EQ(v.overall, CheckStatus::kFailed);
+  EXPECT_EQ(v.rollback_reason(), "Schema Violation");
 }
 
 }  // namespace
