@@ -79,7 +79,9 @@ HttpClientOptions client_options(const ChromaHttpStoreOptions& options) {
 }  // namespace
 
 ChromaHttpStore::ChromaHttpStore(StoreUri uri, ChromaHttpStoreOptions options)
-    : uri_(std::move(uri)), http_(uri_.base_url, client_options(options)) {}
+    : uri_(std::move(uri)),
+      http_(uri_.base_url, client_options(options)),
+      max_request_bytes_(options.max_request_bytes) {}
 
 Result<std::string> ChromaHttpStore::call(std::string_view method, const std::string& path,
                                           std::string_view body) {
@@ -212,18 +214,35 @@ Result<std::vector<std::string>> ChromaHttpStore::list_ids(const CollectionInfo&
 
 Result<std::vector<Record>> ChromaHttpStore::get_records(const CollectionInfo& collection,
                                                          std::span<const std::string> ids) {
-  if (ids.empty()) return std::vector<Record>();
-  CM_ASSIGN_OR_RETURN(std::string body, call("POST", collection_path(collection, "get"),
-                                             encode_get_by_ids_body(ids)));
-  return parse_get_records(body);
+  std::vector<Record> out;
+  CM_RETURN_IF_ERROR(get_split_.run(ids.size(), [&](std::size_t begin, std::size_t end) -> Status {
+    CM_ASSIGN_OR_RETURN(std::string body,
+                        call("POST", collection_path(collection, "get"),
+                             encode_get_by_ids_body(ids.subspan(begin, end - begin))));
+    CM_ASSIGN_OR_RETURN(auto part, parse_get_records(body));
+    out.insert(out.end(), std::make_move_iterator(part.begin()),
+               std::make_move_iterator(part.end()));
+    return ok_status();
+  }));
+  return out;
 }
 
 Status ChromaHttpStore::upsert(const CollectionInfo& collection, std::span<const Record> records) {
   if (records.empty()) return ok_status();
   CM_ASSIGN_OR_RETURN(StoreLimits lim, limits());
-  CM_RETURN_IF_ERROR(call("POST", collection_path(collection, "upsert"),
-                          encode_upsert_body(records, lim.supports_base64)));
-  return ok_status();
+  return upsert_split_.run(records.size(), [&](std::size_t begin, std::size_t end) -> Status {
+    const std::string body =
+        encode_upsert_body(records.subspan(begin, end - begin), lim.supports_base64);
+    if (body.size() > max_request_bytes_ && end - begin > 1) {
+      return make_error(ErrorCode::kRejected,
+                        "a body of " + std::to_string(body.size()) +
+                            " bytes is over the request limit of " +
+                            std::to_string(max_request_bytes_) + " bytes (not sent)",
+                        413);
+    }
+    CM_RETURN_IF_ERROR(call("POST", collection_path(collection, "upsert"), body));
+    return ok_status();
+  });
 }
 
 Status ChromaHttpStore::remove_metadata_keys(const CollectionInfo& collection,
@@ -240,8 +259,11 @@ Status ChromaHttpStore::remove_metadata_keys(const CollectionInfo& collection,
 Status ChromaHttpStore::delete_records(const CollectionInfo& collection,
                                        std::span<const std::string> ids) {
   if (ids.empty()) return ok_status();  // never send an unfiltered delete
-  CM_RETURN_IF_ERROR(call("POST", collection_path(collection, "delete"), encode_ids_body(ids)));
-  return ok_status();
+  return delete_split_.run(ids.size(), [&](std::size_t begin, std::size_t end) -> Status {
+    CM_RETURN_IF_ERROR(call("POST", collection_path(collection, "delete"),
+                            encode_ids_body(ids.subspan(begin, end - begin))));
+    return ok_status();
+  });
 }
 
 Result<std::vector<std::vector<QueryHit>>> ChromaHttpStore::query(

@@ -10,6 +10,9 @@
 // exists"}`) or any error saying "already exists" into kAlreadyExists; delete_collection turns
 // 404 into kNotFound.
 //
+// Upserts, gets and deletes that the server refuses as too large (413, a quota such as Chroma
+// Cloud's 300 records per request) are split and sent again (common/chroma/request_split.hpp).
+//
 // Requests that would be no-ops (get/upsert/delete of zero ids) are not sent: Chroma's delete
 // with an empty id list and no filter is not a no-op on every version.
 //
@@ -22,6 +25,7 @@
 #include <string>
 
 #include "common/chroma/http_client.hpp"
+#include "common/chroma/request_split.hpp"
 #include "common/store/uri.hpp"
 #include "common/store/vector_store.hpp"
 
@@ -33,6 +37,9 @@ struct ChromaHttpStoreOptions {
   std::optional<std::string> token;
   long connect_timeout_ms = 5000;
   long request_timeout_ms = 120000;
+  // The largest request body sent: a larger upsert is split before sending (the Rust server's
+  // default `max_payload_size_bytes`, 40 MiB; a bigger body gets 413 there anyway).
+  std::size_t max_request_bytes = 41'943'040;
 };
 
 class ChromaHttpStore : public VectorStore {
@@ -75,6 +82,10 @@ class ChromaHttpStore : public VectorStore {
                                                    std::size_t k) override;
   static constexpr std::size_t kQueryBatch = 64;
 
+  // The most records one upsert request carries now: SIZE_MAX until the server (or the body
+  // limit) refused a larger one (request_split.hpp).
+  std::size_t upsert_request_cap() const { return upsert_split_.cap(); }
+
   // Creates the URI's database inside its tenant when missing (a target-side step; sources must
   // not create anything). An existing database is fine, including one created concurrently.
   Status ensure_database();
@@ -90,8 +101,12 @@ class ChromaHttpStore : public VectorStore {
 
   StoreUri uri_;
   HttpClient http_;
+  std::size_t max_request_bytes_;
   std::mutex limits_mutex_;
   std::optional<StoreLimits> limits_;
+  RequestSplitter upsert_split_{"upsert"};
+  RequestSplitter get_split_{"get"};
+  RequestSplitter delete_split_{"delete"};
 };
 
 // Percent-encodes everything but RFC 3986 unreserved characters, for one path segment.

@@ -23,10 +23,11 @@ class ChromaHttpStoreTest : public ::testing::Test {
     store_ = open(server_->url());
   }
 
-  static std::unique_ptr<ChromaHttpStore> open(const std::string& url) {
+  static std::unique_ptr<ChromaHttpStore> open(const std::string& url,
+                                               ChromaHttpStoreOptions options = {}) {
     auto uri = parse_store_uri(url);
     EXPECT_TRUE(uri) << uri.error().message;
-    auto store = ChromaHttpStore::open(*uri);
+    auto store = ChromaHttpStore::open(*uri, options);
     EXPECT_TRUE(store) << store.error().message;
     return std::move(*store);
   }
@@ -225,6 +226,31 @@ TEST_F(ChromaHttpStoreTest, EnsureDatabaseCreatesANonDefaultDatabase) {
   ASSERT_TRUE(default_db);
   EXPECT_TRUE(default_db->empty());
   EXPECT_EQ(store->describe(), server_->url() + "?tenant=default_tenant&database=migrated_db");
+}
+
+// A batch of long documents over the real server's 40 MiB request-body limit: sent as it is, the
+// server answers 413 and the store splits it; with the body limit known (the default), it is split
+// before sending. Either way every record lands once, as written.
+TEST_F(ChromaHttpStoreTest, ABatchOverTheBodyLimitLandsInParts) {
+  auto records = random_records(900, 8, 11);
+  for (auto& r : records)
+    r.document = std::string(50'000, 'a' + static_cast<char>(r.id.size() % 26));
+  ChromaHttpStoreOptions unlimited;
+  unlimited.max_request_bytes = std::numeric_limits<std::size_t>::max();
+  auto refused_first = open(server_->url(), unlimited);
+  const auto c1 = create("over_limit_413");
+  ASSERT_TRUE(refused_first->upsert(c1, records));
+  EXPECT_LT(refused_first->upsert_request_cap(), 900u) << "the server's 413 lowered the cap";
+  EXPECT_EQ(*store_->count(c1), 900u);
+
+  const auto c2 = create("over_limit_presplit");
+  ASSERT_TRUE(store_->upsert(c2, records));
+  EXPECT_LT(store_->upsert_request_cap(), 900u);
+  std::vector<std::string> ids;
+  for (const auto& r : records) ids.push_back(r.id);
+  auto got = store_->get_records(c2, ids);
+  ASSERT_TRUE(got) << got.error().message;
+  expect_same_records(*got, records);
 }
 
 }  // namespace
