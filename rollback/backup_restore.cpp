@@ -47,7 +47,7 @@ std::string export_description(const BackupSource& b) {
 Status export_persist_backup(const RollbackOptions& o, const BackupSource& b, const WorkDir& work,
                              std::size_t max_batch) {
   const fs::path dir = work.snapshot(WorkDir::kBackupSnapshot);
-  if (fs::exists(manifest_path(dir))) {
+  if (fs::exists(snapshot::manifest_path(dir))) {
     CM_ASSIGN_OR_RETURN(auto sealed, SnapshotStore::open(dir, SnapshotStore::Mode::kRead));
     if (sealed->manifest()->description == export_description(b)) return ok_status();
     return make_error(ErrorCode::kConfigMismatch,
@@ -64,12 +64,12 @@ Status export_persist_backup(const RollbackOptions& o, const BackupSource& b, co
   CM_ASSIGN_OR_RETURN(auto collections, source.store->list_collections());
   for (const auto& c : collections) {
     spdlog::info("exporting {} from the backup into {}", c.name, dir.string());
-    CM_RETURN_IF_ERROR(copy_collection_to_snapshot(*source.store, c, snapshot,
-                                                   {.batch_size = max_batch,
-                                                    .workers = o.workers,
-                                                    .scan_file = work.backup_scan_file(c.name),
-                                                    .progress_label = "export " + c.name})
-                           .transform([](std::uint64_t) {}));
+    auto copied = copy_collection_to_snapshot(*source.store, c, snapshot,
+                                              {.batch_size = max_batch,
+                                               .workers = o.workers,
+                                               .scan_file = work.backup_scan_file(c.name),
+                                               .progress_label = "export " + c.name});
+    if (!copied) return std::unexpected(std::move(copied).error());
   }
   return snapshot.store->flush();
 }
@@ -166,7 +166,7 @@ Result<BackupSource> classify_backup(const std::string& text) {
   if (path_text.empty() || !fs::exists(status))
     return not_a_backup(text, "no such file or directory");
   if (fs::is_directory(status)) {
-    if (fs::exists(manifest_path(b.path), ec)) {
+    if (fs::exists(snapshot::manifest_path(b.path), ec)) {
       if (q != std::string::npos) {
         return not_a_backup(
             text, "a snapshot directory takes no ?tenant=&database= (that is for persist backups)");
@@ -222,7 +222,8 @@ Result<Outcome> run_backup_restore(const RollbackOptions& o) {
             "of its own (omit --work-dir for a new one)");
   }
   CM_RETURN_IF_ERROR(ensure_directory(work.root()));
-  CM_RETURN_IF_ERROR(restrict_to_owner(work.root()).transform([](auto) {}));
+  if (auto owner_only = restrict_to_owner(work.root()); !owner_only)
+    return std::unexpected(std::move(owner_only).error());
   CM_ASSIGN_OR_RETURN(auto lock, WorkDirLock::acquire(work.root(), "chroma-rollback"));
   std::unique_ptr<JournalStore> journal;
   if (fs::exists(work.rollback_journal())) {
