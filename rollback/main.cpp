@@ -118,8 +118,8 @@ int run(int argc, char** argv) {
 
   cm::install_stop_signal_handlers();
   if (backup_mode && o.work_dir.empty()) {
+    // Logged ("work directory: ...") once the backup and the URI passed their checks.
     o.work_dir = cm::rollback::default_restore_work_dir(std::filesystem::current_path());
-    std::cout << "work directory: " << o.work_dir.string() << std::endl;
   }
   auto outcome = backup_mode ? cm::rollback::run_backup_restore(o) : cm::rollback::run_rollback(o);
   if (!outcome) return fail(outcome.error());
