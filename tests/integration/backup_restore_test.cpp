@@ -6,6 +6,8 @@
 // (exit 2) that writes and contacts nothing; an archive that fails deletes nothing.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <fstream>
 #include <iterator>
 
@@ -194,7 +196,8 @@ TEST_F(BackupRestore, WhenTheArchiveFailsNothingOnTheTargetIsDeleted) {
       CHROMA_ROLLBACK_BIN,
       {"--backup-path", backup.string(), "--restore-url", (*b)->url(), "--work-dir", work.string()},
       {{"CHROMA_MIGRATE_FAULTS", "work.upsert=reject@1"}});
-  EXPECT_NE(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.exit_code, 5) << run.output;  // rejected: the archive's first write
+  EXPECT_NE(run.output.find("archiv"), std::string::npos) << run.output;
   auto store = open_uri((*b)->url());
   auto found = store->find_collection("notes");
   ASSERT_TRUE(found && *found) << run.output;
@@ -206,6 +209,53 @@ TEST_F(BackupRestore, WhenTheArchiveFailsNothingOnTheTargetIsDeleted) {
   EXPECT_EQ(again.exit_code, 0) << again.output;
   auto restored = export_all(*open_uri((*b)->url()));
   EXPECT_EQ(restored["notes"].size(), 12u);
+}
+
+// The same-named collection takes a write while it is being archived (the binary is stopped right
+// after the archive's write): it no longer equals what was archived, so it is not dropped (the
+// copy's own check, exit 6, or the content proof before the drop, exit 9); its new record
+// survives.
+TEST_F(BackupRestore, ACollectionWrittenAfterItsArchiveIsNotDropped) {
+  const fs::path backup = dir_ / "backup-snapshot";
+  {
+    auto snap = SnapshotStore::open(backup, SnapshotStore::Mode::kWrite);
+    ASSERT_TRUE(snap) << snap.error().message;
+    write_other(**snap, "notes", 12);
+    ASSERT_TRUE((*snap)->flush());
+  }
+  auto b = ChromaServer::start();
+  ASSERT_TRUE(b) << b.error().message;
+  write_other(*open_uri((*b)->url()), "notes", 7);
+  bool wrote = false;
+  auto run = run_process(
+      CHROMA_ROLLBACK_BIN,
+      {"--backup-path", backup.string(), "--restore-url", (*b)->url(), "--work-dir",
+       (dir_ / "work").string()},
+      {{"CHROMA_MIGRATE_FAULTS", "work.upsert=stop@1"}}, [&](pid_t pid) {
+        if (wrote) return;
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        const auto close = text.rfind(')');
+        if (close == std::string::npos || close + 2 >= text.size() || text[close + 2] != 'T')
+          return;
+        auto store = open_uri((*b)->url());
+        auto info = store->find_collection("notes");
+        if (info && *info) {
+          Record late;
+          late.id = "late";
+          late.embedding = {9, 9, 9, 9};
+          late.document = "written after the archive";
+          wrote = store->upsert(**info, std::vector<Record>{late}).has_value();
+        }
+        kill(pid, SIGCONT);  // always: a stopped child would hang the test
+      });
+  ASSERT_TRUE(wrote) << run.output;
+  // 6 when the archive's copy sees the count move, 9 when the proof before the drop sees the new
+  // record: either way nothing is dropped.
+  EXPECT_TRUE(run.exit_code == 6 || run.exit_code == 9) << run.output;
+  auto after = export_all(*open_uri((*b)->url()));
+  EXPECT_EQ(after["notes"].size(), 8u) << "the collection was dropped";
+  EXPECT_TRUE(after["notes"].contains("late"));
 }
 
 }  // namespace
