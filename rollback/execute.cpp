@@ -11,6 +11,7 @@
 #include "common/run/store_factory.hpp"
 #include "rollback/merge_restore.hpp"
 #include "rollback/plan.hpp"
+#include "rollback/verify.hpp"
 
 namespace cm::rollback {
 namespace {
@@ -124,7 +125,8 @@ static Status check_archived_for_others(ExecContext& ctx) {
   std::unique_ptr<SnapshotStore> archive;
   for (std::size_t i = 0; i < j.archive.size(); ++i) {
     const ArchiveItem& item = j.archive[i];
-    if (item.others_checked || item.state == ArchiveState::kPending) continue;
+    // A pre-existing collection was never the run's: "what others wrote" has no meaning for it.
+    if (item.others_checked || item.pre_existing || item.state == ArchiveState::kPending) continue;
     IdList others;
     std::string note;
     if (!ctx.import) {
@@ -154,6 +156,29 @@ static Status check_archived_for_others(ExecContext& ctx) {
   return ok_status();
 }
 
+// A pre-existing collection carries no ledger key: before it is dropped it is proven, by content,
+// to be exactly what the sealed archive holds (its id was compared by the caller), so a record
+// written to it after it was archived is never lost. Read-only.
+static Status prove_archived(ExecContext& ctx, const ArchiveItem& item) {
+  // Direct open: manifest and part reads of the sealed archive.
+  CM_ASSIGN_OR_RETURN(auto archive,
+                      SnapshotStore::open(ctx.work.snapshot(WorkDir::kArchiveSnapshot),
+                                          SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(
+      auto check, check_equal_to_snapshot(item.name, ctx.target, archive.get(), ctx.options.workers,
+                                          ctx.max_batch, "archived"));
+  if (check.ok) return ok_status();
+  std::string problems;
+  for (const auto& p : check.problems) problems += "; " + p;
+  return make_error(
+      ErrorCode::kAlreadyExists,
+      "refusing to drop '" + item.name + "' (collection " + item.collection_id +
+          "): it no longer holds what its archive " +
+          ctx.work.snapshot(WorkDir::kArchiveSnapshot).string() +
+          " holds (written after it was archived?)" + problems +
+          ". Nothing was dropped; stop its writers, then run again in a new work dir");
+}
+
 Status archive_and_drop(ExecContext& ctx) {
   if (ctx.journal.get().archive.empty()) return ok_status();
   if (ctx.journal.get().archive_state != ArchiveSealState::kSealed)
@@ -168,12 +193,15 @@ Status archive_and_drop(ExecContext& ctx) {
     std::string detail = "archived first (" + std::to_string(item.records) + " records)";
     if (!found) {
       detail = "already gone (the drop had landed before a crash)";
-    } else if (found->id != item.collection_id || !owned_by_run(*found, j.run_id)) {
+    } else if (found->id != item.collection_id ||
+               (!item.pre_existing && !owned_by_run(*found, j.run_id))) {
       return make_error(ErrorCode::kAlreadyExists,
                         "refusing to drop '" + item.name + "': it is collection " + found->id +
-                            ", not the run's collection " + item.collection_id +
+                            ", not the " + (item.pre_existing ? "" : "run's ") + "collection " +
+                            item.collection_id +
                             " that was archived (someone changed the target meanwhile)");
     } else {
+      if (item.pre_existing) CM_RETURN_IF_ERROR(prove_archived(ctx, item));
       CM_RETURN_IF_ERROR(ctx.target.delete_collection(item.name));
       spdlog::info("dropped {} (archived first)", item.name);
     }
@@ -181,6 +209,10 @@ Status archive_and_drop(ExecContext& ctx) {
       next.archive[i].state = ArchiveState::kDropped;
       next.archive[i].dropped_at = now_iso8601();
       if (item.restores_live) mark_live_restored(next, item.live_name, next.archive[i].dropped_at);
+      // A replaced pre-existing collection stops serving at its drop, until its restore.
+      if (auto* l = next.find_live(item.live_name);
+          item.pre_existing && found && l && l->disrupted_at.empty())
+        l->disrupted_at = next.archive[i].dropped_at;
       next.actions.push_back(
           action(ActionKind::kDrop, item.name, detail, next.archive[i].dropped_at, start));
     }));

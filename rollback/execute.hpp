@@ -34,9 +34,11 @@ struct ExecContext {
 // a crash is recognised rather than repeated.
 Status undo_renames(ExecContext& ctx);
 // kCorruption when the archive does not verify (nothing is dropped then); kAlreadyExists when a
-// collection to drop is no longer the run's. Once the archive is sealed and before the drops, each
-// archived collection is compared with the import snapshot: the records the run did not write as
-// they are (others wrote them after the run) are journalled (ArchiveItem::others_wrote).
+// collection to drop is no longer the run's (for a pre-existing collection, ArchiveItem::
+// pre_existing: no longer the archived id, or no longer equal to its archive by content). Once the
+// archive is sealed and before the drops, each archived collection is compared with the import
+// snapshot: the records the run did not write as they are (others wrote them after the run) are
+// journalled (ArchiveItem::others_wrote).
 Status archive_and_drop(ExecContext& ctx);
 // Parts already upserted (journalled) are skipped; "creating" is journalled before each create.
 Status restore_from_backup(ExecContext& ctx);

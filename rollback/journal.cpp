@@ -10,7 +10,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IdList, count, ids)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ArchiveItem, name, collection_id, live_name,
                                                 restores_live, state, records, archived_at,
                                                 dropped_at, others_checked, others_note,
-                                                others_wrote)
+                                                others_wrote, pre_existing)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LiveName, name, action, path, note, disrupted_at,
                                                 restored_at)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Action, action, collection, detail, at, seconds)
@@ -113,6 +113,7 @@ nlohmann::json journal_to_json(const Journal& j) {
           {"trigger", j.trigger},
           {"paths", j.paths},
           {"backup_path", j.backup_path},
+          {"backup_source", j.backup_source},
           {"renames", j.renames},
           {"archive_state", j.archive_state},
           {"archive_verified_at", j.archive_verified_at},
@@ -142,6 +143,7 @@ Result<Journal> journal_from_json(const nlohmann::json& json) {
     j.trigger = json.value("trigger", nlohmann::json::object());
     j.paths = json.value("paths", std::vector<RollbackPath>{});
     j.backup_path = json.value("backup_path", "");
+    j.backup_source = json.value("backup_source", "");
     j.renames = json.at("renames").get<std::vector<UndoRename>>();
     j.archive_state = json.value("archive_state", ArchiveSealState::kNone);
     j.archive_verified_at = json.value("archive_verified_at", "");

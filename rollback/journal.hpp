@@ -166,6 +166,10 @@ struct ArchiveItem {
   bool others_checked = false;
   std::string others_note;  // why not checked, when it could not be
   IdList others_wrote;
+  // A collection that was on the target before this invocation and is not a run's (a backup
+  // restore replaces it, rollback/backup_restore.hpp): it carries no ledger key, so it is dropped
+  // only once proven by id AND content to be what the sealed archive holds.
+  bool pre_existing = false;
 };
 
 // A merged collection put back in place, by record (rollback/merge_restore.hpp); the collection
@@ -229,6 +233,9 @@ struct Journal {
   nlohmann::json trigger = nlohmann::json::object();
   std::vector<RollbackPath> paths;  // A, B, C (in the order they apply)
   std::string backup_path;          // relative to the work dir; "" when no backup is used
+  // A backup restore (--backup-path): the backup it restores, as given (redacted). A re-run in the
+  // same work dir must name the same backup. "" for the rollback of a run.
+  std::string backup_source;
   std::vector<UndoRename> renames;
   ArchiveSealState archive_state = ArchiveSealState::kNone;
   std::string archive_verified_at;

@@ -70,7 +70,7 @@ std::pair<double, double> phase_figures(const Journal& j) {
 
 }  // namespace
 
-nlohmann::json build_report(const Journal& j, const Verification& v, const RunManifest& m,
+nlohmann::json build_report(const Journal& j, const Verification& v, const std::string& target,
                             const WorkDir& work) {
   double last_restored = 0;
   auto down = downtime(j, &last_restored);
@@ -130,7 +130,7 @@ nlohmann::json build_report(const Journal& j, const Verification& v, const RunMa
       {"run_id", j.run_id},
       {"status", v.ok() ? "ROLLED_BACK" : "VERIFY_FAILED"},
       {"work_dir", work.root().string()},
-      {"target", m.target},
+      {"target", target},
       {"started_at", j.started_at},
       {"finished_at", j.finished_at},
       {"total_seconds", total ? nlohmann::json(*total) : nlohmann::json(nullptr)},
@@ -169,6 +169,10 @@ Status write_report(const WorkDir& work, const nlohmann::json& report) {
 namespace {
 
 std::string trigger_text(const nlohmann::json& t) {
+  if (t.contains("backup")) {
+    return "restore of the " + t["backup"].value("kind", "") + " backup " +
+           t["backup"].value("path", "");
+  }
   if (t.value("forced", false)) return "forced: " + t.value("reason", "");
   std::string reasons;
   for (const auto& r : t.value("rollback_reasons", nlohmann::json::array()))

@@ -24,8 +24,11 @@
 
 namespace cm::rollback {
 
+// `target`: the target as described for people (redacted). A backup restore's journal carries the
+// backup in its trigger ({"backup": {kind, path, ...}}), which the texts name instead of a
+// validation verdict.
 nlohmann::json build_report(const Journal& journal, const Verification& verification,
-                            const RunManifest& manifest, const WorkDir& work);
+                            const std::string& target, const WorkDir& work);
 Status write_report(const WorkDir& work, const nlohmann::json& report);
 std::string report_markdown(const nlohmann::json& report);
 std::string console_summary(const nlohmann::json& report, const WorkDir& work);

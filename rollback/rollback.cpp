@@ -245,7 +245,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
                          .at = j.finished_at,
                          .seconds = v.seconds});
   }));
-  const auto report = build_report(journal->get(), v, m, work);
+  const auto report = build_report(journal->get(), v, m.target, work);
   CM_RETURN_IF_ERROR(write_report(work, report));
   if (v.ok()) {
     CM_RETURN_IF_ERROR(

@@ -1,4 +1,6 @@
-// What chroma-rollback was asked to do (rollback/main.cpp fills it from the command line).
+// What chroma-rollback was asked to do (rollback/main.cpp fills it from the command line). Two
+// modes: the rollback of a run (work_dir is the run's; rollback/rollback.hpp) and, when
+// backup_path is set, the restore of any backup (rollback/backup_restore.hpp; work_dir is its own).
 #pragma once
 
 #include <cstddef>
@@ -25,6 +27,10 @@ struct RollbackOptions {
   std::string fault_spec;                   // CHROMA_MIGRATE_FAULTS (tests)
   RetryPolicy retry;
   bool verbose = false, quiet = false;
+  // Backup restore mode only.
+  std::string backup_path;              // --backup-path: snapshot dir, persist dir or its tarball
+  std::string restore_url;              // --restore-url: the target store URI
+  std::filesystem::path report_output;  // --report-output: Markdown; the JSON beside it (.json)
 };
 
 }  // namespace cm::rollback

@@ -24,6 +24,7 @@ void note(CollectionCheck& c, std::string problem) {
 
 std::string record_difference(const std::string& space, const Record& want, const Record& got) {
   if (want.document != got.document) return "document differs";
+  if (want.uri != got.uri) return "uri differs";
   if (want.metadata != got.metadata) {
     return "metadata " + metadata_to_json(want.metadata).dump() + " vs " +
            metadata_to_json(got.metadata).dump();
@@ -72,16 +73,18 @@ Status compare_records(CollectionCheck& check, VectorStore& target, const Collec
   return ok_status();
 }
 
-Result<CollectionCheck> check_equal_to_backup(const std::string& name, VectorStore& target,
-                                              SnapshotStore* backup, std::size_t workers,
-                                              std::size_t max_batch) {
+}  // namespace
+
+Result<CollectionCheck> check_equal_to_snapshot(const std::string& name, VectorStore& target,
+                                                SnapshotStore* backup, std::size_t workers,
+                                                std::size_t max_batch, const std::string& expect) {
   CollectionCheck c;
   c.name = name;
-  c.expect = "equal to backup";
+  c.expect = expect;
   const auto manifest = backup ? backup->manifest() : std::nullopt;
   const auto* bc = manifest ? manifest->find(name) : nullptr;
   if (!bc) {
-    note(c, "the backup does not hold it");
+    note(c, "the snapshot does not hold it");
     return c;
   }
   c.expected_records = bc->record_count;
@@ -106,6 +109,8 @@ Result<CollectionCheck> check_equal_to_backup(const std::string& name, VectorSto
       compare_records(c, target, *live, *backup, bc->info.hnsw.space, workers, max_batch));
   return c;
 }
+
+namespace {
 
 Result<CollectionCheck> check_untouched(const std::string& name, VectorStore& target,
                                         SnapshotStore* backup) {
@@ -153,7 +158,7 @@ Result<Verification> verify_rollback(const Journal& j, VectorStore& target, Snap
   Verification v;
   for (const auto& name : j.equal_to_backup) {
     CM_ASSIGN_OR_RETURN(auto check,
-                        check_equal_to_backup(name, target, backup, workers, max_batch));
+                        check_equal_to_snapshot(name, target, backup, workers, max_batch));
     v.collections.push_back(std::move(check));
   }
   for (const auto& m : j.merges) {

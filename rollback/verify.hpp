@@ -1,8 +1,8 @@
 // The final proof of a rollback, read-only:
 //   - every live name that must serve its pre-run data equals the backup: count, hnsw
-//     configuration, collection metadata, and every record (id, document, metadata exactly; the
-//     embedding under common/store/embedding_compare.hpp, since cosine vectors come back within 1-2
-//     ulp);
+//     configuration, collection metadata, and every record (id, document, uri, metadata exactly;
+//     the embedding under common/store/embedding_compare.hpp, since cosine vectors come back within
+//     1-2 ulp);
 //   - pre-run collections the run never wrote are still there, the same collection as backed up
 //     (id); their content is not compared, since live traffic may have written to them;
 //   - merged collections (restored in place) are still the same collection (id) with the backup's
@@ -67,6 +67,18 @@ struct Verification {
   std::uint64_t mismatches() const;  // record mismatches
   bool ok() const;                   // every collection check ok and the source not mismatched
 };
+
+// Collection `name` on the target equals collection `name` of the sealed `snapshot`: count, hnsw
+// configuration, collection metadata, and every record (id, document, uri, metadata exactly; the
+// embedding within compare_embeddings' tolerance). Since the counts are equal and every snapshot id
+// is found, the target holds exactly the snapshot's records. A difference is a failed check
+// (ok == false, problems listed), not an error. Used for the final verification (against the
+// backup) and, before a pre-existing collection is dropped, as the proof that the archive holds
+// its content (rollback/execute.hpp).
+Result<CollectionCheck> check_equal_to_snapshot(const std::string& name, VectorStore& target,
+                                                SnapshotStore* snapshot, std::size_t workers,
+                                                std::size_t max_batch,
+                                                const std::string& expect = "equal to backup");
 
 // `import`: the run's import snapshot (merged collections are checked against it and the
 // backup); nullptr when the run has none.
