@@ -161,6 +161,10 @@ int run(int argc, char** argv) {
   app.add_option("--batch-size", o.batch_size, "records per batch (lowered to the servers' max)")
       ->capture_default_str();
   app.add_option("--workers", o.workers, "requests in flight")->capture_default_str();
+  app.add_option("--source-rate", o.source_rate,
+                 "at most this many source records read per second, for a production source "
+                 "that keeps serving (0: no limit; a resume may change it)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--resume", o.resume, "continue the interrupted run in --work-dir");
   app.add_option("--run-id", o.run_id, "name of the run (default: UTC time + random suffix)");
   app.add_option("--max-attempts", max_attempts, "tries per request on transient failures")

@@ -39,6 +39,9 @@ struct MigrateOptions {
   std::vector<std::string> collections;  // empty: every collection of the source
   std::size_t batch_size = 1000;         // clamped to both stores' max_batch_size
   std::size_t workers = 2;               // requests in flight
+  // --source-rate: at most this many source records read per second (0: no limit). Pacing only:
+  // not part of the run's configuration, so a resume may change it.
+  double source_rate = 0;
   bool resume = false;
   std::string run_id;  // generated when empty
   StoreTokens tokens;  // as read from the environment (resolved per store by the run)

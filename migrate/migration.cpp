@@ -103,12 +103,14 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
                                  .audit = audit,
                                  .dry_run = o.dry_run,
                                  .scratch_dir = work.scratch_dir()};
+  store_options.max_records_per_second = o.source_rate;
   // A persist source skips the records whose vector is lost: lost_vectors refuses them below (or
   // in start_run) unless --allow-missing-vectors, before the export reads anything.
   store_options.skip_unrecoverable = true;
   CM_ASSIGN_OR_RETURN(SourceStore opened, open_source_store(o.source, store_options));
   std::unique_ptr<VectorStore> source = std::move(opened.store);
   store_options.skip_unrecoverable = false;
+  store_options.max_records_per_second = 0;  // the target is not paced
   store_options.token = tokens.target;
   CM_ASSIGN_OR_RETURN(auto target, open_store(o.target, StoreRole::kTarget, store_options));
   spdlog::info("{} target ({}{}): {}  <-  source {}",

@@ -7,6 +7,7 @@
 #include "common/persist/persist_store.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/fault_injection.hpp"
+#include "common/store/throttled_store.hpp"
 
 namespace cm {
 namespace {
@@ -71,6 +72,9 @@ Result<std::unique_ptr<VectorStore>> decorate(std::unique_ptr<VectorStore> store
     std::erase_if(rules, [&](const FaultRule& r) { return r.role != role_name(role); });
     if (!rules.empty())
       store = std::make_unique<FaultInjectingStore>(std::move(store), std::move(rules));
+  }
+  if (role == StoreRole::kSource && options.max_records_per_second > 0) {
+    store = std::make_unique<ThrottledStore>(std::move(store), options.max_records_per_second);
   }
   store = std::make_unique<RetryingStore>(std::move(store), options.retry, options.counters);
   if (role == StoreRole::kTarget && options.audit) {

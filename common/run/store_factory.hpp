@@ -74,6 +74,8 @@ struct StoreOpenOptions {
   // answer instead of failing on them (PersistStoreOptions::skip_unrecoverable). Whoever sets it
   // must have listed them first (PersistStore::unrecoverable_ids).
   bool skip_unrecoverable = false;
+  // Sources: at most this many records read per second on average (ThrottledStore); 0: no limit.
+  double max_records_per_second = 0;
 };
 
 // kWork: the URI must name a snapshot directory; it is opened for writing (use

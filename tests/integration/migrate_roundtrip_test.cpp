@@ -122,5 +122,27 @@ TEST_F(MigrateIntegration, SnapshotDirectoryWorksAsTargetAndAsSource) {
   EXPECT_EQ(diff_text(before, state_of(target_uri("restored"))), "");
 }
 
+// --source-rate paces the source reads (a production server keeps serving): 600 records at 1000
+// per second cannot be exported in less than 0.5 s after the first batch of 100, however fast the
+// machine; the target still equals the source. (A lower bound only: a slow machine just takes
+// longer, so this cannot flake on load.)
+TEST_F(MigrateIntegration, SourceRateBoundsTheExportAndChangesNothingElse) {
+  corpus::CorpusOptions o;
+  o.total_records = 600;
+  o.collections = 2;
+  o.dimension = 16;
+  seed(source_uri(), o);
+  const auto before = state_of(source_uri());
+  auto run = migrate({"--batch-size", "100", "--source-rate", "1000"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(diff_text(before, state_of(target_uri())), "");
+  auto summary = read_file(work_dir() / "migration_summary.json");
+  ASSERT_TRUE(summary);
+  const double export_seconds = nlohmann::json::parse(*summary)["phase_seconds"]["export"];
+  EXPECT_GE(export_seconds, 0.45) << "600 records at 1000/s, the first 100 at once";
+  auto bad = migrate({"--source-rate", "-5"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
 }  // namespace
 }  // namespace cm::testing
