@@ -45,6 +45,15 @@ struct Stats {
   nlohmann::json minimum() const { return n ? nlohmann::json(min) : nlohmann::json(); }
 };
 
+bool any_below(const std::vector<CollectionEvaluation>& evaluations, double threshold) {
+  for (const auto& eval : evaluations) {
+    for (const auto& o : eval.outcomes) {
+      if (o.recall && *o.recall < threshold) return true;
+    }
+  }
+  return false;
+}
+
 // --sample split over the source collections in proportion to their sizes (largest remainder).
 std::vector<std::size_t> allocate(std::size_t total, const std::vector<std::uint64_t>& sizes) {
   std::vector<std::size_t> out(sizes.size(), 0);
@@ -114,8 +123,17 @@ class SemanticSearch final : public Check {
       unresolved += eval.unresolved;
       evaluations.push_back(std::move(eval));
     }
-    CM_ASSIGN_OR_RETURN(auto indexes,
-                        run_baselines(ctx, evaluations, ctx.thresholds.distance_tie_tolerance));
+    // The baseline only explains a shortfall (is the target as good as HNSW gets on this data?)
+    // and never decides the verdict: indexing every record to explain nothing cost most of a
+    // large validation's time (57 of 99 s at 300,000 x 384), so it is built only when a query fell
+    // below the recall threshold.
+    nlohmann::json indexes = {{"skipped", "every query reached recall@k " +
+                                              fmt_num(ctx.thresholds.recall_threshold) +
+                                              ": no shortfall for a baseline to explain"}};
+    if (any_below(evaluations, ctx.thresholds.recall_threshold)) {
+      CM_ASSIGN_OR_RETURN(indexes,
+                          run_baselines(ctx, evaluations, ctx.thresholds.distance_tie_tolerance));
+    }
     judge(ctx, evaluations, unresolved, file_queries.size(), result);
     result.figures["hnswlib_baseline_indexes"] = std::move(indexes);
     if (file_error) result.figures["queries_file_error"] = *file_error;
@@ -377,9 +395,10 @@ class SemanticSearch final : public Check {
       result.status = CheckStatus::kWarning;
     }
     if (below == 0 && recall.n > 0) {
-      result.findings.push_back("all " + std::to_string(recall.n) + " queries reach recall@k " +
-                                fmt_num(t.recall_threshold) + " (mean " + fmt_num(sum_or(recall)) +
-                                ", hnswlib baseline " + fmt_num(sum_or(baseline)) + ")");
+      result.findings.push_back(
+          "all " + std::to_string(recall.n) + " queries reach recall@k " +
+          fmt_num(t.recall_threshold) + " (mean " + fmt_num(sum_or(recall)) +
+          (baseline.n ? ", hnswlib baseline " + fmt_num(sum_or(baseline)) : std::string()) + ")");
     }
   }
 
