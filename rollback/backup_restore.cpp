@@ -278,15 +278,7 @@ Result<Outcome> run_backup_restore(const RollbackOptions& o) {
   CM_ASSIGN_OR_RETURN(Verification v, verify_rollback(journal->get(), *target, backup.get(),
                                                       nullptr, o.workers, max_batch));
   v.source.detail = "no source: a backup restore";
-  CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
-    j.finished_at = now_iso8601();
-    j.actions.push_back({.action = ActionKind::kVerify,
-                         .collection = "",
-                         .detail = std::to_string(v.records_compared()) + " records compared, " +
-                                   std::to_string(v.mismatches()) + " mismatches",
-                         .at = j.finished_at,
-                         .seconds = v.seconds});
-  }));
+  CM_RETURN_IF_ERROR(record_verification(*journal, v));
   auto report = build_report(journal->get(), v, uri.redacted(), work);
   report["status"] = v.ok() ? "RESTORED" : "VERIFY_FAILED";
   report["backup"] = journal->get().trigger["backup"];

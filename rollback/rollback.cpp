@@ -236,15 +236,7 @@ Result<Outcome> run_rollback(const RollbackOptions& o) {
   CM_ASSIGN_OR_RETURN(Verification v, verify_rollback(journal->get(), *target, backup.get(),
                                                       import.get(), o.workers, max_batch));
   v.source = check_source(o, m, work);
-  CM_RETURN_IF_ERROR(journal->update([&](Journal& j) {
-    j.finished_at = now_iso8601();
-    j.actions.push_back({.action = ActionKind::kVerify,
-                         .collection = "",
-                         .detail = std::to_string(v.records_compared()) + " records compared, " +
-                                   std::to_string(v.mismatches()) + " mismatches",
-                         .at = j.finished_at,
-                         .seconds = v.seconds});
-  }));
+  CM_RETURN_IF_ERROR(record_verification(*journal, v));
   const auto report = build_report(journal->get(), v, m.target, work);
   CM_RETURN_IF_ERROR(write_report(work, report));
   if (v.ok()) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/base/batch_runner.hpp"
+#include "common/base/clock.hpp"
 #include "common/run/store_factory.hpp"
 #include "common/store/embedding_compare.hpp"
 #include "rollback/merge_restore.hpp"
@@ -269,6 +270,18 @@ nlohmann::json verification_to_json(const Verification& v) {
             {"detail", v.source.detail},
             {"problems", v.source.problems}}},
           {"seconds", v.seconds}};
+}
+
+Status record_verification(JournalStore& journal, const Verification& v) {
+  return journal.update([&](Journal& j) {
+    j.finished_at = now_iso8601();
+    j.actions.push_back({.action = ActionKind::kVerify,
+                         .collection = "",
+                         .detail = std::to_string(v.records_compared()) + " records compared, " +
+                                   std::to_string(v.mismatches()) + " mismatches",
+                         .at = j.finished_at,
+                         .seconds = v.seconds});
+  });
 }
 
 }  // namespace cm::rollback

@@ -86,6 +86,9 @@ Result<Verification> verify_rollback(const Journal& journal, VectorStore& target
                                      SnapshotStore* backup, SnapshotStore* import,
                                      std::size_t workers, std::size_t max_batch);
 
+// Marks the journal finished and records the verification as its last action.
+Status record_verification(JournalStore& journal, const Verification& verification);
+
 // Fills verification.source; never fails (problems become "not checked" or "mismatch").
 SourceCheck check_source(const RollbackOptions& options, const RunManifest& manifest,
                          const WorkDir& work);

@@ -1,9 +1,11 @@
-// ChromaHttpStore against a scripted fake server: status mapping, headers, request shapes.
+// ChromaHttpStore against a scripted fake server: status mapping, headers, request shapes, and
+// the splitting of requests refused as too large.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/chroma/chroma_http_store.hpp"
+#include "common/chroma/request_split.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace cm {
@@ -220,6 +222,110 @@ TEST(ChromaHttpStoreErrorsTest, DeleteMissingCollectionIsNotFound) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
   EXPECT_EQ(server.requests()[0].method, "DELETE");
+}
+
+// Requests the server refuses as too large are split, not failed (common/chroma/request_split.hpp):
+// the answers of the Rust server's body limit (413) and of Chroma Cloud's documented quota
+// ("exceeds limit of 300") replayed.
+const CannedResponse kPreflight = answer(200, R"({"max_batch_size":5461})");
+const std::string kQuota =
+    R"({"error":"ChromaError","message":"Quota exceeded: 'Number of records' current usage of )"
+    R"(1056 exceeds limit of 300."})";
+
+ChromaHttpStoreOptions limited(std::size_t max_request_bytes) {
+  ChromaHttpStoreOptions options;
+  options.max_request_bytes = max_request_bytes;
+  return options;
+}
+
+std::vector<Record> records(std::size_t n) {
+  std::vector<Record> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back({"r" + std::to_string(i), std::vector<float>(8, 0.5f), "doc", {}});
+  }
+  return out;
+}
+
+// The ids each upsert request carried, in order (the pre-flight left out).
+std::vector<std::size_t> upsert_sizes(const FakeHttpServer& server) {
+  std::vector<std::size_t> out;
+  for (const auto& r : server.requests()) {
+    if (r.path.ends_with("/upsert")) out.push_back(json::parse(r.body)["ids"].size());
+  }
+  return out;
+}
+
+TEST(ChromaHttpStoreSplitTest, A413HalvesTheBatchAndLaterBatchesStaySmall) {
+  FakeHttpServer server({kPreflight, answer(413, "payload too large"), answer(200, "{}"),
+                         answer(200, "{}"), answer(200, "{}"), answer(200, "{}")});
+  auto store = open_store(server);
+  ASSERT_TRUE(store->upsert(some_collection(), records(100)));
+  EXPECT_EQ(upsert_sizes(server), (std::vector<std::size_t>{100, 50, 50}));
+  ASSERT_TRUE(store->upsert(some_collection(), records(100)));  // no second refusal
+  EXPECT_EQ(upsert_sizes(server), (std::vector<std::size_t>{100, 50, 50, 50, 50}));
+}
+
+TEST(ChromaHttpStoreSplitTest, AQuotaErrorSetsThePartSizeItNames) {
+  FakeHttpServer server({kPreflight, answer(422, kQuota), answer(200, "{}"), answer(200, "{}"),
+                         answer(200, "{}"), answer(200, "{}")});
+  auto store = open_store(server);
+  ASSERT_TRUE(store->upsert(some_collection(), records(1056)));
+  EXPECT_EQ(upsert_sizes(server), (std::vector<std::size_t>{1056, 300, 300, 300, 156}));
+}
+
+TEST(ChromaHttpStoreSplitTest, ReadsAndDeletesSplitOnTheQuotaToo) {
+  FakeHttpServer server({answer(422, kQuota),
+                         answer(200, R"({"ids":["a"],"embeddings":[[1]],)"
+                                     R"("documents":[null],"metadatas":[null]})"),
+                         answer(200, R"({"ids":["b"],"embeddings":[[2]],)"
+                                     R"("documents":[null],"metadatas":[null]})"),
+                         answer(422, kQuota), answer(200, "{}"), answer(200, "{}")});
+  auto store = open_store(server);
+  std::vector<std::string> ids(400, "x");
+  auto got = store->get_records(some_collection(), ids);
+  ASSERT_TRUE(got) << got.error().message;
+  ASSERT_EQ(got->size(), 2u) << "both parts' records are returned";
+  EXPECT_EQ((*got)[1].id, "b");
+  ASSERT_TRUE(store->delete_records(some_collection(), ids));
+  std::vector<std::size_t> sizes;
+  for (const auto& r : server.requests()) sizes.push_back(json::parse(r.body)["ids"].size());
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{400, 300, 100, 400, 300, 100}));
+}
+
+TEST(ChromaHttpStoreSplitTest, ABodyOverTheLimitIsSplitBeforeItIsSent) {
+  FakeHttpServer server({kPreflight});
+  server.set_fallback(answer(200, "{}"));
+  auto store = open_store(server, limited(3000));  // 64 of these records take about 6 KB of JSON
+  ASSERT_TRUE(store->upsert(some_collection(), records(64)));
+  const auto sizes = upsert_sizes(server);
+  EXPECT_GT(sizes.size(), 1u);
+  std::size_t total = 0;
+  for (auto n : sizes) total += n;
+  EXPECT_EQ(total, 64u);
+  for (const auto& r : server.requests()) EXPECT_LE(r.body.size(), 3000u) << "sent over the limit";
+}
+
+TEST(ChromaHttpStoreSplitTest, OtherErrorsAndASingleRecordTooLargeAreReturned) {
+  FakeHttpServer server({kPreflight, answer(400, R"({"error":"bad"})"), answer(413, "too large")});
+  auto store = open_store(server);
+  auto bad = store->upsert(some_collection(), records(10));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().http_status, 400);
+  auto single = store->upsert(some_collection(), records(1));
+  ASSERT_FALSE(single);
+  EXPECT_EQ(single.error().http_status, 413);
+  EXPECT_EQ(upsert_sizes(server), (std::vector<std::size_t>{10, 1}));
+}
+
+TEST(ChromaHttpStoreSplitTest, IsTooLargeReadsTheStatusAndTheQuota) {
+  std::size_t limit = 7;
+  EXPECT_TRUE(is_too_large(Error{ErrorCode::kRejected, "x", 413}, &limit));
+  EXPECT_EQ(limit, 0u);
+  EXPECT_TRUE(is_too_large(
+      Error{ErrorCode::kRejected, "current usage of 9 exceeds limit of 300", 400}, &limit));
+  EXPECT_EQ(limit, 300u);
+  EXPECT_FALSE(is_too_large(Error{ErrorCode::kTransient, "exceeds limit of 3", 429}, &limit));
+  EXPECT_FALSE(is_too_large(Error{ErrorCode::kRejected, "bad request", 400}, &limit));
 }
 
 }  // namespace
