@@ -79,22 +79,18 @@ std::string migration_phase(const WorkDir& work) {
              : "unknown";
 }
 
-CheckResult error_result(const Check& check, const std::string& message) {
+// A result the check did not produce itself: it could not run, or does not apply in this mode.
+CheckResult result_without_running(const Check& check, CheckStatus status, std::string finding) {
   CheckResult r;
   r.name = check.name();
   r.title = check.title();
-  r.status = CheckStatus::kError;
-  r.findings.push_back("could not run: " + message);
+  r.status = status;
+  r.findings.push_back(std::move(finding));
   return r;
 }
 
-CheckResult not_applicable_result(const Check& check, const std::string& mode) {
-  CheckResult r;
-  r.name = check.name();
-  r.title = check.title();
-  r.status = CheckStatus::kNotApplicable;
-  r.findings.push_back("not applicable: " + mode);
-  return r;
+CheckResult error_result(const Check& check, const std::string& message) {
+  return result_without_running(check, CheckStatus::kError, "could not run: " + message);
 }
 
 }  // namespace
@@ -203,7 +199,8 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
     }
     if (std::find(request.not_applicable.begin(), request.not_applicable.end(), check.name()) !=
         request.not_applicable.end()) {
-      results.push_back(not_applicable_result(check, request.mode));
+      results.push_back(result_without_running(check, CheckStatus::kNotApplicable,
+                                               "not applicable: " + request.mode));
       spdlog::info("{}: NOT_APPLICABLE ({})", check.name(), request.mode);
       continue;
     }
