@@ -272,8 +272,12 @@ int run(int argc, char** argv) {
   c.targets_file = targets_file;
   c.verbose = o.verbose;
   c.quiet = o.quiet;
-  cm::migrate::SyncOptions so{
-      .run = c, .source_uri = source, .batch_size = 0, .dry_run = o.dry_run, .final = false};
+  cm::migrate::SyncOptions so{.run = c,
+                              .source_uri = source,
+                              .batch_size = 0,
+                              .dry_run = o.dry_run,
+                              .final = false,
+                              .source_rate = o.source_rate};
   if (sync) {
     cm::install_stop_signal_handlers();
     return report_sync(cm::migrate::run_sync(so));

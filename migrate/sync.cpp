@@ -148,6 +148,7 @@ Result<SyncRun> open_sync_run(const SyncOptions& o) {
                         .skip_unrecoverable = !m.unrecoverable_at_source.empty()};
   StoreOpenOptions source_options = base;
   source_options.token = tokens.source;
+  source_options.max_records_per_second = o.source_rate;
   CM_ASSIGN_OR_RETURN(run.source, open_store(source_uri, StoreRole::kSource, source_options));
   StoreOpenOptions target_options = base;
   target_options.token = tokens.target;

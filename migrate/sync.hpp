@@ -45,7 +45,8 @@ struct SyncOptions {
   std::string source_uri;      // --source; default: run.json's (unless redacted)
   std::size_t batch_size = 0;  // 0: the run's
   bool dry_run = false;
-  bool final = false;  // the last sync before --cutover (recorded as such in run.json)
+  bool final = false;      // the last sync before --cutover (recorded as such in run.json)
+  double source_rate = 0;  // --source-rate: source records read per second (0: no limit)
 };
 
 // --cutover's final sync: at most this many changes may be applied unvalidated (default of

@@ -140,6 +140,13 @@ TEST_F(MigrateIntegration, SourceRateBoundsTheExportAndChangesNothingElse) {
   ASSERT_TRUE(summary);
   const double export_seconds = nlohmann::json::parse(*summary)["phase_seconds"]["export"];
   EXPECT_GE(export_seconds, 0.45) << "600 records at 1000/s, the first 100 at once";
+  // A sync reads every source record again: paced the same way.
+  const auto sync_start = std::chrono::steady_clock::now();
+  auto sync = run_process(CHROMA_MIGRATE_BIN,
+                          {"--sync", "--work-dir", work_dir().string(), "--source-rate", "1000"});
+  const std::chrono::duration<double> sync_seconds = std::chrono::steady_clock::now() - sync_start;
+  EXPECT_EQ(sync.exit_code, 0) << sync.output;
+  EXPECT_GE(sync_seconds.count(), 0.45) << "600 records read again at 1000/s";
   auto bad = migrate({"--source-rate", "-5"});
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
 }
