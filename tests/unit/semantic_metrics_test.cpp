@@ -69,6 +69,20 @@ TEST(SemanticMetricsTest, MergeKeepsEachIdOnceAtItsBestDistance) {
   EXPECT_EQ(merge_answers(lists, 10).size(), 4u);
 }
 
+// The rows of `raw` as a reference stream: records "r<i>" in row order (a copy is kept, so the
+// stream may outlive the caller's matrix).
+RowStream stream_of(const RowMatrix& raw) {
+  return [raw](const ReferenceSet::Visitor& visit) -> Status {
+    for (Eigen::Index i = 0; i < raw.rows(); ++i) {
+      Record r;
+      r.id = "r" + std::to_string(i);
+      r.embedding.assign(raw.row(i).data(), raw.row(i).data() + raw.cols());
+      CM_RETURN_IF_ERROR(visit(r));
+    }
+    return ok_status();
+  };
+}
+
 // Exact top-k per space: common/store/distance.hpp via ReferenceMatrix vs plain double-precision
 // loops.
 TEST(SemanticMetricsTest, ExactTopKMatchesBruteForceInEverySpace) {
@@ -81,18 +95,19 @@ TEST(SemanticMetricsTest, ExactTopKMatchesBruteForceInEverySpace) {
   queries.row(2) = raw.row(42);  // a query that is a stored vector
   for (auto space : {DistanceSpace::kL2, DistanceSpace::kCosine, DistanceSpace::kIp}) {
     SCOPED_TRACE(distance_space_name(space));
-    ReferenceMatrix m;
-    m.space = space;
-    m.rows = raw;
-    for (std::size_t i = 0; i < n; ++i) {
-      m.ids.push_back("r" + std::to_string(i));
-      m.row_of.emplace(id_hash(m.ids.back()), static_cast<std::uint32_t>(i));
-    }
-    prepare_rows(space, m.rows);
+    const auto stream = stream_of(raw);
     RowMatrix q = queries;
     prepare_rows(space, q);
     const std::vector<std::size_t> ks{k, k, k};
-    auto got = m.top_k(q, ks);
+    auto tops = exact_top_k(stream, space, dim, q, ks, 100, n);
+    ASSERT_TRUE(tops) << tops.error().message;
+    const auto& got = tops->all;
+    std::unordered_set<IdHash, IdHashHasher> wanted;
+    for (const auto& list : got)
+      for (const auto& h : list) wanted.insert(id_hash(h.id));
+    auto m = ReferenceMatrix::load(stream, space, dim, wanted);
+    ASSERT_TRUE(m) << m.error().message;
+    EXPECT_EQ(m->ids.size(), wanted.size()) << "only the wanted rows are kept";
     for (Eigen::Index qi = 0; qi < queries.rows(); ++qi) {
       std::vector<std::pair<double, std::string>> all;
       for (std::size_t i = 0; i < n; ++i) {
@@ -114,7 +129,7 @@ TEST(SemanticMetricsTest, ExactTopKMatchesBruteForceInEverySpace) {
         EXPECT_EQ(hits[r].id, all[r].second) << "query " << qi << " rank " << r;
         EXPECT_NEAR(hits[r].distance, all[r].first, 1e-5 * std::max(1.0, std::abs(all[r].first)));
         // The per-id lookup used to judge answers agrees with the block computation.
-        EXPECT_NEAR(*m.distance(q, static_cast<std::size_t>(qi), hits[r].id), hits[r].distance,
+        EXPECT_NEAR(*m->distance(q, static_cast<std::size_t>(qi), hits[r].id), hits[r].distance,
                     1e-5);
       }
     }
@@ -122,7 +137,14 @@ TEST(SemanticMetricsTest, ExactTopKMatchesBruteForceInEverySpace) {
     if (space != DistanceSpace::kIp) {
       EXPECT_EQ(got[2][0].id, "r42");
     }
-    EXPECT_FALSE(m.distance(q, 0, "unknown"));
+    EXPECT_FALSE(m->distance(q, 0, "unknown"));
+    // The source-only lists cover the first 100 rows alone.
+    for (const auto& list : tops->source_only) {
+      ASSERT_EQ(list.size(), k);
+      for (const auto& h : list) EXPECT_LT(std::stoul(h.id.substr(1)), 100u) << h.id;
+    }
+    // A stream that gives fewer rows than expected: a snapshot changed while it was read.
+    EXPECT_FALSE(exact_top_k(stream, space, dim, q, ks, 0, n + 1));
   }
 }
 
@@ -154,22 +176,19 @@ TEST(SemanticMetricsTest, NonFiniteDistancesRankAfterEveryFiniteOne) {
 TEST(SemanticMetricsTest, ExactTopKLeavesOverflowingIpDistancesOutAndCountsThem) {
   // Rows 0..2 huge (3e28 per component: every dot product with a huge query overflows), rows 3..5
   // small. A huge query overflows against the huge rows only.
-  ReferenceMatrix m;
-  m.space = DistanceSpace::kIp;
-  m.rows.resize(6, 4);
+  RowMatrix rows(6, 4);
   for (Eigen::Index r = 0; r < 6; ++r) {
     for (Eigen::Index c = 0; c < 4; ++c)
-      m.rows(r, c) = r < 3 ? (c % 2 ? -3e28f : 3e28f) * float(r + 1) : 0.1f * float(r + c);
-    m.ids.push_back("r" + std::to_string(r));
-    m.row_of.emplace(id_hash(m.ids.back()), static_cast<std::uint32_t>(r));
+      rows(r, c) = r < 3 ? (c % 2 ? -3e28f : 3e28f) * float(r + 1) : 0.1f * float(r + c);
   }
   RowMatrix q(2, 4);
-  q.row(0) = m.rows.row(0);                    // huge
+  q.row(0) = rows.row(0);                      // huge
   q.row(1) << 1e-30f, 1e-30f, 1e-30f, 1e-30f;  // tiny: every distance finite
-  std::vector<std::size_t> non_finite;
   const std::vector<std::size_t> ks{5, 5};
-  auto got = m.top_k(q, ks, SIZE_MAX, &non_finite);
-  EXPECT_EQ(non_finite, (std::vector<std::size_t>{3, 0}));
+  auto tops = exact_top_k(stream_of(rows), DistanceSpace::kIp, 4, q, ks, 0);
+  ASSERT_TRUE(tops);
+  EXPECT_EQ(tops->non_finite, (std::vector<std::size_t>{3, 0}));
+  const auto& got = tops->all;
   ASSERT_EQ(got[0].size(), 3u);  // only the three finite ones
   for (const auto& h : got[0]) {
     EXPECT_TRUE(std::isfinite(h.distance)) << h.id;
@@ -177,14 +196,14 @@ TEST(SemanticMetricsTest, ExactTopKLeavesOverflowingIpDistancesOutAndCountsThem)
   }
   EXPECT_EQ(got[1].size(), 5u);
   // A query whose distances to every row overflow has nothing to find.
-  ReferenceMatrix huge = m;
-  huge.rows.conservativeResize(3, 4);
-  huge.ids.resize(3);
+  const RowMatrix huge_rows = rows.topRows(3);
   const RowMatrix huge_query = q.topRows(1);
   const std::vector<std::size_t> k5{5};
-  auto none = huge.top_k(huge_query, k5, SIZE_MAX, &non_finite);
+  auto none_tops = exact_top_k(stream_of(huge_rows), DistanceSpace::kIp, 4, huge_query, k5, 0);
+  ASSERT_TRUE(none_tops);
+  const auto& none = none_tops->all;
   EXPECT_TRUE(none[0].empty());
-  EXPECT_EQ(non_finite[0], 3u);
+  EXPECT_EQ(none_tops->non_finite[0], 3u);
   EXPECT_FALSE(recall_with_ties(none[0], std::vector<JudgedHit>{{"r0", std::nullopt}}, 1e-3));
 }
 

@@ -50,7 +50,8 @@ class DuplicateDetection final : public Check, public RecordObserver {
     space_ = cut.expected.hnsw.space;
     if (dimension > 0 && cut.actual) {
       index_ = std::make_unique<NearDuplicateIndex>(static_cast<std::size_t>(dimension),
-                                                    static_cast<std::size_t>(cut.actual_records));
+                                                    static_cast<std::size_t>(cut.actual_records),
+                                                    ctx_->work.scratch_dir());
     }
   }
   void on_expected(const CollectionUnderTest& cut, std::span<const Record> expected,

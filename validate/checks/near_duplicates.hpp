@@ -5,10 +5,13 @@
 // index (inner product over normalised vectors: distance = 1 - cosine similarity) is built over the
 // suspects only and queried with every record: a clean collection costs nothing beyond the copy,
 // and a copied record is found next to its original at distance 0, which HNSW finds reliably.
-// Memory: one normalised float32 copy of the collection's vectors (one collection at a time) plus
-// the suspects' index.
+// Memory: the ids and the suspects' index. The normalised vectors go to an unlinked scratch file
+// (in the work dir's tmp/, so on disk, not in memory: 460 MB at 300,000 x 384 would be), read back
+// sequentially twice when there are suspects: once to index them, once to query with every record.
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,21 +28,35 @@ class NearDuplicateIndex {
     double similarity = 0;
   };
 
-  // `capacity` is a hint (the collection's size).
-  NearDuplicateIndex(std::size_t dimension, std::size_t capacity);
+  // `capacity` is a hint (the collection's size); the spill file is made under `scratch_dir`
+  // (created if missing) at the first add.
+  NearDuplicateIndex(std::size_t dimension, std::size_t capacity,
+                     std::filesystem::path scratch_dir);
+  ~NearDuplicateIndex();
+  NearDuplicateIndex(const NearDuplicateIndex&) = delete;
+  NearDuplicateIndex& operator=(const NearDuplicateIndex&) = delete;
 
   // Keeps the record's vector; one of another dimension, zero or non-finite is skipped (other
   // checks report it) and counted in skipped().
   void add(const Record& record, bool suspect);
   // Every pair of distinct records with similarity >= threshold that involves a suspect, each
-  // once, at most `max_pairs`. Searches run on a few threads.
-  Result<std::vector<Pair>> suspect_pairs(double threshold, std::size_t max_pairs) const;
+  // once, at most `max_pairs`. Searches run on a few threads. Fails with kIo when the spill file
+  // could not be written or read.
+  Result<std::vector<Pair>> suspect_pairs(double threshold, std::size_t max_pairs);
   std::size_t size() const { return ids_.size(); }
   std::size_t suspects() const { return suspects_.size(); }
   std::size_t skipped() const { return skipped_; }
 
  private:
-  std::vector<float> vectors_;  // size() x dimension_, normalised
+  Status spill(std::span<const float> vector);
+  Status flush();
+  // Calls f(first record, vectors) for consecutive chunks of the spilled vectors.
+  Status read_back(const std::function<Status(std::size_t, std::span<const float>)>& f) const;
+
+  std::filesystem::path scratch_dir_;
+  int fd_ = -1;                 // the unlinked spill file
+  std::vector<float> pending_;  // vectors not yet written
+  Status spill_status_ = ok_status();
   std::vector<std::string> ids_;
   std::vector<std::size_t> suspects_;  // indexes into ids_
   std::size_t dimension_;

@@ -290,12 +290,26 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
   std::vector<std::vector<QueryHit>> exact;
   const double tolerance = ctx.thresholds.distance_tie_tolerance;
   {
-    CM_ASSIGN_OR_RETURN(auto matrix, ReferenceMatrix::load(set, *space, *dim));
-    std::vector<std::size_t> non_finite;
-    exact = matrix.top_k(prepared, ks, SIZE_MAX, &non_finite);
-    // The old server only knows the source collection: judge it against the source's own records.
-    std::vector<std::vector<QueryHit>> exact_source;
-    if (live_answers) exact_source = matrix.top_k(prepared, ks, eval.reference.landed);
+    // The old server only knows the source collection: it is judged against the source's own
+    // records (source_only).
+    CM_ASSIGN_OR_RETURN(auto tops,
+                        exact_top_k(rows_of(set), *space, *dim, prepared, ks,
+                                    live_answers ? eval.reference.landed : 0, set.counts().rows()));
+    exact = std::move(tops.all);
+    const std::vector<std::size_t> non_finite = std::move(tops.non_finite);
+    const std::vector<std::vector<QueryHit>> exact_source = std::move(tops.source_only);
+    // Second pass: the vectors of the records a judgement reads (the answers' and the exact
+    // neighbours'), a few per query instead of the whole collection.
+    std::unordered_set<IdHash, IdHashHasher> judged_ids;
+    for (const auto* lists : {&exact, &target_answers}) {
+      for (const auto& list : *lists)
+        for (const auto& h : list) judged_ids.insert(id_hash(h.id));
+    }
+    if (live_answers) {
+      for (const auto& list : *live_answers)
+        for (const auto& h : list) judged_ids.insert(id_hash(h.id));
+    }
+    CM_ASSIGN_OR_RETURN(auto matrix, ReferenceMatrix::load(rows_of(set), *space, *dim, judged_ids));
     std::vector<std::vector<JudgedHit>> judged(queries.size());
     std::set<std::string> to_look_up;  // exact neighbours some answer missed
     for (std::size_t q = 0; q < queries.size(); ++q) {
@@ -346,7 +360,7 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
     for (std::size_t q = 0; q < queries.size(); ++q) {
       eval.outcomes[q].attribution = attribute_shortfall(exact[q], judged[q], tolerance, state_of);
     }
-  }  // the matrix is freed here
+  }  // the rows are freed here
   const auto excluded = static_cast<std::size_t>(
       std::count_if(eval.outcomes.begin(), eval.outcomes.end(),
                     [](const QueryOutcome& o) { return o.excluded_non_finite; }));

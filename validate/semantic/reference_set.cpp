@@ -145,66 +145,136 @@ Status ReferenceSet::stream(const Visitor& visit) const {
   return ok_status();
 }
 
-Result<ReferenceMatrix> ReferenceMatrix::load(const ReferenceSet& set, DistanceSpace space,
-                                              std::size_t dim) {
-  ReferenceMatrix m;
-  m.space = space;
-  const auto rows = static_cast<Eigen::Index>(set.counts().rows());
-  m.rows.resize(rows, static_cast<Eigen::Index>(dim));
-  m.ids.reserve(static_cast<std::size_t>(rows));
-  m.row_of.reserve(static_cast<std::size_t>(rows));
-  CM_RETURN_IF_ERROR(set.stream([&](const Record& r) -> Status {
-    if (r.embedding.size() != dim) {
-      return make_error(ErrorCode::kInvalidArgument, "record '" + r.id + "' has dimension " +
-                                                         std::to_string(r.embedding.size()) +
-                                                         ", the collection " + std::to_string(dim));
-    }
-    const auto row = static_cast<Eigen::Index>(m.ids.size());
-    if (row >= rows) {
-      return make_error(ErrorCode::kInternal, "a snapshot changed while it was being read");
-    }
-    m.rows.row(row) = Eigen::Map<const Eigen::RowVectorXf>(r.embedding.data(), m.rows.cols());
-    m.row_of.emplace(id_hash(r.id), static_cast<std::uint32_t>(row));
-    m.ids.push_back(r.id);
-    return ok_status();
-  }));
-  if (static_cast<Eigen::Index>(m.ids.size()) != rows) {
-    return make_error(ErrorCode::kInternal, "a snapshot changed while it was being read");
-  }
-  prepare_rows(space, m.rows);
-  return m;
+namespace {
+
+Status check_dimension(const Record& r, std::size_t dim) {
+  if (r.embedding.size() == dim) return ok_status();
+  return make_error(ErrorCode::kInvalidArgument, "record '" + r.id + "' has dimension " +
+                                                     std::to_string(r.embedding.size()) +
+                                                     ", the collection " + std::to_string(dim));
 }
 
-std::vector<std::vector<QueryHit>> ReferenceMatrix::top_k(
-    const RowMatrix& queries, std::span<const std::size_t> ks, std::size_t row_limit,
-    std::vector<std::size_t>* non_finite) const {
-  // Blocks of rows keep the distance matrix small (block x queries floats) whatever the size.
-  constexpr Eigen::Index kBlock = 4096;
-  const Eigen::Index end = static_cast<Eigen::Index>(std::min<std::size_t>(row_limit, ids.size()));
-  std::vector<TopK<std::uint32_t>> tops;
-  for (const std::size_t k : ks) tops.emplace_back(k);
-  if (non_finite) non_finite->assign(ks.size(), 0);
-  for (Eigen::Index start = 0; start < end; start += kBlock) {
-    const Eigen::Index n = std::min(kBlock, end - start);
-    const Eigen::MatrixXf d = distance_block(space, rows.middleRows(start, n), queries);
-    for (std::size_t q = 0; q < tops.size(); ++q) {
+// The running top-k lists of exact_top_k, fed one block of rows at a time.
+class TopKScan {
+ public:
+  TopKScan(DistanceSpace space, const RowMatrix& queries, std::span<const std::size_t> ks,
+           std::size_t source_rows)
+      : space_(space), queries_(queries), source_rows_(source_rows) {
+    for (const std::size_t k : ks) {
+      all_.emplace_back(k);
+      if (source_rows_ > 0) source_.emplace_back(k);
+    }
+    non_finite_.assign(ks.size(), 0);
+  }
+
+  // `block` holds the raw vectors of rows [first_row, first_row + ids.size()).
+  void add(RowMatrix& block, std::span<const std::string> ids, std::uint64_t first_row) {
+    const auto n = static_cast<Eigen::Index>(ids.size());
+    prepare_rows(space_, block);
+    const Eigen::MatrixXf d = distance_block(space_, block.topRows(n), queries_);
+    for (std::size_t q = 0; q < all_.size(); ++q) {
       const auto column = d.col(static_cast<Eigen::Index>(q));
       for (Eigen::Index r = 0; r < n; ++r) {
-        if (!std::isfinite(column(r))) {
-          if (non_finite) ++(*non_finite)[q];
+        const float distance = column(r);
+        if (!std::isfinite(distance)) {
+          ++non_finite_[q];
           continue;
         }
-        if (tops[q].would_accept(column(r)))
-          tops[q].offer(column(r), static_cast<std::uint32_t>(start + r));
+        const std::uint64_t row = first_row + static_cast<std::uint64_t>(r);
+        offer(all_[q], distance, row, ids[static_cast<std::size_t>(r)]);
+        if (row < source_rows_) offer(source_[q], distance, row, ids[static_cast<std::size_t>(r)]);
       }
     }
   }
-  std::vector<std::vector<QueryHit>> out(tops.size());
-  for (std::size_t q = 0; q < tops.size(); ++q) {
-    for (const auto& [distance, row] : tops[q].take())
-      out[q].push_back(QueryHit{ids[row], distance});
+
+  ExactTopK take() {
+    ExactTopK out;
+    out.all = take(all_);
+    out.source_only = take(source_);
+    out.non_finite = std::move(non_finite_);
+    return out;
   }
-  return out;
+
+ private:
+  // Keyed by row, so ties keep the stream's order; the ids of rows that ever entered a list are
+  // kept aside (a few per query).
+  void offer(TopK<std::uint64_t>& top, float distance, std::uint64_t row, const std::string& id) {
+    if (!top.would_accept(distance)) return;
+    top.offer(distance, row);
+    id_of_.try_emplace(row, id);
+  }
+  std::vector<std::vector<QueryHit>> take(std::vector<TopK<std::uint64_t>>& tops) {
+    std::vector<std::vector<QueryHit>> out(tops.size());
+    for (std::size_t q = 0; q < tops.size(); ++q) {
+      for (const auto& [distance, row] : tops[q].take())
+        out[q].push_back(QueryHit{id_of_.at(row), distance});
+    }
+    return out;
+  }
+
+  DistanceSpace space_;
+  const RowMatrix& queries_;
+  std::size_t source_rows_;
+  std::vector<TopK<std::uint64_t>> all_, source_;
+  std::vector<std::size_t> non_finite_;
+  std::unordered_map<std::uint64_t, std::string> id_of_;
+};
+
+}  // namespace
+
+RowStream rows_of(const ReferenceSet& set) {
+  return [&set](const ReferenceSet::Visitor& visit) { return set.stream(visit); };
+}
+
+Result<ExactTopK> exact_top_k(const RowStream& stream, DistanceSpace space, std::size_t dim,
+                              const RowMatrix& queries, std::span<const std::size_t> ks,
+                              std::size_t source_rows, std::uint64_t expected_rows) {
+  // Blocks keep the distance matrix small (block x queries floats) whatever the size.
+  constexpr Eigen::Index kBlock = 4096;
+  TopKScan scan(space, queries, ks, source_rows);
+  RowMatrix block(kBlock, static_cast<Eigen::Index>(dim));
+  std::vector<std::string> ids;
+  std::uint64_t first_row = 0;
+  const auto flush = [&] {
+    if (ids.empty()) return;
+    scan.add(block, ids, first_row);
+    first_row += ids.size();
+    ids.clear();
+  };
+  CM_RETURN_IF_ERROR(stream([&](const Record& r) -> Status {
+    CM_RETURN_IF_ERROR(check_dimension(r, dim));
+    block.row(static_cast<Eigen::Index>(ids.size())) =
+        Eigen::Map<const Eigen::RowVectorXf>(r.embedding.data(), block.cols());
+    ids.push_back(r.id);
+    if (static_cast<Eigen::Index>(ids.size()) == kBlock) flush();
+    return ok_status();
+  }));
+  flush();
+  if (expected_rows != SIZE_MAX && first_row != expected_rows) {
+    return make_error(ErrorCode::kInternal, "a snapshot changed while it was being read");
+  }
+  return scan.take();
+}
+
+Result<ReferenceMatrix> ReferenceMatrix::load(
+    const RowStream& stream, DistanceSpace space, std::size_t dim,
+    const std::unordered_set<IdHash, IdHashHasher>& wanted) {
+  ReferenceMatrix m;
+  m.space = space;
+  std::vector<float> flat;
+  CM_RETURN_IF_ERROR(stream([&](const Record& r) -> Status {
+    CM_RETURN_IF_ERROR(check_dimension(r, dim));
+    const IdHash h = id_hash(r.id);
+    if (!wanted.contains(h)) return ok_status();
+    m.row_of.emplace(h, static_cast<std::uint32_t>(m.ids.size()));
+    m.ids.push_back(r.id);
+    flat.insert(flat.end(), r.embedding.begin(), r.embedding.end());
+    return ok_status();
+  }));
+  m.rows = Eigen::Map<const RowMatrix>(flat.data(), static_cast<Eigen::Index>(m.ids.size()),
+                                       static_cast<Eigen::Index>(dim));
+  prepare_rows(space, m.rows);
+  return m;
 }
 
 std::optional<float> ReferenceMatrix::distance(const RowMatrix& queries, std::size_t q,

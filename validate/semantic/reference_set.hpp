@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -83,9 +84,35 @@ Status stream_target_content(ValidationContext& ctx, const std::string& target,
                              SnapshotStore* backup, const ReferenceSet::Visitor& visit);
 bool merged_by_run(ValidationContext& ctx, const std::string& target);
 
-// The reference loaded for exact search: prepared rows (common/store/distance.hpp), their ids, and
-// an id
-// -> row index for judging answers.
+// The exact top-k of prepared queries over a reference set, streamed: blocks of the set's rows
+// against every query at once (a matrix product), each query keeping a running top-k. Memory: one
+// block (kBlock x dim float32) and the top lists, whatever the set's size.
+//
+// all[q]: ks[q] results for query q over every row, ascending, ties by row order (the order of
+// ReferenceSet::stream). source_only[q]: the same over the first `source_rows` rows only (the
+// source collection's own records, which stream yields first); empty when source_rows is 0.
+// Rows at a non-finite distance (an `ip` dot product that overflows float32) rank after every
+// finite one and carry no order, so they are left out: a list is shorter than k when fewer rows are
+// at a finite distance; non_finite[q] counts the rows left out that way.
+struct ExactTopK {
+  std::vector<std::vector<QueryHit>> all;
+  std::vector<std::vector<QueryHit>> source_only;
+  std::vector<std::size_t> non_finite;
+};
+// Rows to scan: calls the visitor with every record (id and embedding) in a fixed order, as
+// ReferenceSet::stream does.
+using RowStream = std::function<Status(const ReferenceSet::Visitor&)>;
+RowStream rows_of(const ReferenceSet& set);
+// Fails with kInvalidArgument naming the record when a vector's dimension is not `dim`.
+// `expected_rows`: how many rows the stream must give (kInternal otherwise: a snapshot changed
+// while it was read); SIZE_MAX: not checked.
+Result<ExactTopK> exact_top_k(const RowStream& stream, DistanceSpace space, std::size_t dim,
+                              const RowMatrix& queries, std::span<const std::size_t> ks,
+                              std::size_t source_rows, std::uint64_t expected_rows = SIZE_MAX);
+
+// The prepared rows (common/store/distance.hpp) of the set's records whose ids are `wanted`, for
+// judging answers by the reference's own arithmetic: one pass over the set, keeping only those
+// (the ids of the answers and of the exact neighbours: a few per query, not the collection).
 struct ReferenceMatrix {
   DistanceSpace space = DistanceSpace::kL2;
   RowMatrix rows;
@@ -93,19 +120,10 @@ struct ReferenceMatrix {
   std::unordered_map<IdHash, std::uint32_t, IdHashHasher> row_of;
 
   // Fails with kInvalidArgument naming the record when a vector's dimension is not `dim`.
-  static Result<ReferenceMatrix> load(const ReferenceSet& set, DistanceSpace space,
-                                      std::size_t dim);
-  // Exact top-k of each prepared query (rows of `queries`), ascending, ties by row order;
-  // ks[q] results for query q. Only the first `row_limit` rows take part (the source's own
-  // records: ReferenceSet::stream yields them first). Rows at a non-finite distance (an `ip` dot
-  // product that overflows float32) rank after every finite one and carry no order, so they are
-  // left out: a list is shorter than k when fewer rows are at a finite distance. `non_finite`,
-  // when given, receives per query how many rows were left out that way.
-  std::vector<std::vector<QueryHit>> top_k(const RowMatrix& queries,
-                                           std::span<const std::size_t> ks,
-                                           std::size_t row_limit = SIZE_MAX,
-                                           std::vector<std::size_t>* non_finite = nullptr) const;
-  // The distance of a prepared query to the record `id`; nullopt when the set lacks the id.
+  static Result<ReferenceMatrix> load(const RowStream& stream, DistanceSpace space, std::size_t dim,
+                                      const std::unordered_set<IdHash, IdHashHasher>& wanted);
+  // The distance of a prepared query to the record `id`; nullopt when the set lacks the id (or it
+  // was not wanted).
   std::optional<float> distance(const RowMatrix& queries, std::size_t q,
                                 const std::string& id) const;
 };
