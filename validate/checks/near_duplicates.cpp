@@ -76,7 +76,7 @@ NearDuplicateIndex::~NearDuplicateIndex() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status NearDuplicateIndex::spill(std::span<const float> vector) {
+Status NearDuplicateIndex::spill(std::span<const float> raw, double scale) {
   if (fd_ < 0) {
     CM_RETURN_IF_ERROR(ensure_directory(scratch_dir_));
     std::string name = (scratch_dir_ / "near-duplicates-XXXXXX").string();
@@ -87,7 +87,7 @@ Status NearDuplicateIndex::spill(std::span<const float> vector) {
     }
     ::unlink(name.c_str());  // gone with the descriptor, even after a crash
   }
-  pending_.insert(pending_.end(), vector.begin(), vector.end());
+  for (float x : raw) pending_.push_back(static_cast<float>(x * scale));
   return pending_.size() >= kSpillFloats ? flush() : ok_status();
 }
 
@@ -144,10 +144,7 @@ void NearDuplicateIndex::add(const Record& r, bool suspect) {
   }
   if (!spill_status_) return;  // reported by suspect_pairs
   const double scale = 1.0 / std::sqrt(norm);
-  std::vector<float> normalised(dimension_);
-  for (std::size_t i = 0; i < dimension_; ++i)
-    normalised[i] = static_cast<float>(r.embedding[i] * scale);
-  spill_status_ = spill(normalised);
+  spill_status_ = spill(r.embedding, scale);
   if (suspect) suspects_.push_back(ids_.size());
   ids_.push_back(r.id);
 }

@@ -48,7 +48,8 @@ class NearDuplicateIndex {
   std::size_t skipped() const { return skipped_; }
 
  private:
-  Status spill(std::span<const float> vector);
+  // Appends `raw` * `scale` (the normalised vector) to the spill file.
+  Status spill(std::span<const float> raw, double scale);
   Status flush();
   // Calls f(first record, vectors) for consecutive chunks of the spilled vectors.
   Status read_back(const std::function<Status(std::size_t, std::span<const float>)>& f) const;
