@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 
 namespace cm {
 
@@ -199,6 +201,51 @@ Result<std::vector<float>> HnswSegment::read_vector(std::uint64_t index) const {
     CM_RETURN_IF_ERROR(lengths_->read(index * 4, 4, reinterpret_cast<char*>(&slot.norm)));
   }
   return restore(slot);
+}
+
+Result<std::vector<std::vector<float>>> HnswSegment::read_vectors(
+    std::span<const std::uint64_t> slots) const {
+  const std::uint64_t slot_bytes = header_.size_data_per_element;
+  const std::uint64_t per_block = std::max<std::uint64_t>(1, kScanBlockBytes / slot_bytes);
+  std::vector<std::size_t> order(slots.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return slots[a] < slots[b]; });
+  std::vector<std::vector<float>> out(slots.size());
+  std::vector<char> block;
+  std::vector<float> norms;
+  const std::size_t dim = header_.dimension();
+  std::vector<float> stored(dim);
+  for (std::size_t run = 0; run < order.size();) {
+    // A run: sorted slots within one block of the run's first slot.
+    const std::uint64_t first = slots[order[run]];
+    if (first >= slot_count()) {
+      return make_error(ErrorCode::kInternal, "HNSW slot " + std::to_string(first) +
+                                                  " is beyond the segment's " +
+                                                  std::to_string(slot_count()));
+    }
+    std::size_t end = run + 1;
+    while (end < order.size() && slots[order[end]] < slot_count() &&
+           slots[order[end]] - first < per_block) {
+      ++end;
+    }
+    const std::uint64_t n = slots[order[end - 1]] - first + 1;
+    block.resize(n * slot_bytes);
+    CM_RETURN_IF_ERROR(data_->read(first * slot_bytes, block.size(), block.data()));
+    norms.assign(n, 1.0f);
+    if (lengths_) {
+      CM_RETURN_IF_ERROR(lengths_->read(first * 4, n * 4, reinterpret_cast<char*>(norms.data())));
+    }
+    for (std::size_t k = run; k < end; ++k) {
+      const std::uint64_t at = slots[order[k]] - first;
+      std::memcpy(stored.data(), block.data() + at * slot_bytes + header_.offset_data,
+                  dim * sizeof(float));
+      const HnswSlot slot{slots[order[k]], 0, false, stored, norms[at]};
+      CM_ASSIGN_OR_RETURN(out[order[k]], restore(slot));
+    }
+    run = end;
+  }
+  return out;
 }
 
 Status HnswSegment::scan(const std::function<Status(const HnswSlot&)>& fn) const {

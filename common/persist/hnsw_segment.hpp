@@ -95,6 +95,10 @@ class HnswSegment {
   // 2 ulp of the original; l2 and ip: the stored bytes). A norm that is negative or not finite is
   // kCorruption naming length.bin.
   Result<std::vector<float>> read_vector(std::uint64_t index) const;
+  // read_vector for many slots at once, in the order given: slots close to each other are read
+  // with one pread per run of at most a few MiB (a batch of an export is mostly consecutive
+  // slots, and two reads per vector cost more than the copy).
+  Result<std::vector<std::vector<float>>> read_vectors(std::span<const std::uint64_t> slots) const;
   // Restores one vector from its stored form (exposed for scans).
   Result<std::vector<float>> restore(const HnswSlot& slot) const;
 

@@ -125,39 +125,75 @@ Result<std::vector<std::string>> PersistStore::list_ids(const CollectionInfo& co
   return state->records->list_ids(db_, offset, limit);
 }
 
-Result<std::vector<Record>> PersistStore::get_records(const CollectionInfo& collection,
-                                                      std::span<const std::string> ids) {
-  std::vector<Record> records;
-  std::vector<std::pair<std::size_t, std::uint64_t>> from_segment;  // (record, slot)
-  State* state = nullptr;
+Result<SqliteDb> PersistStore::take_reader() {
   {
-    std::lock_guard lock(mu_);
-    CM_ASSIGN_OR_RETURN(state, state_locked(collection));
-    CM_ASSIGN_OR_RETURN(records, state->records->fetch(db_, ids));
-    const VectorView& vectors = *state->vectors;
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      const auto where = vectors.locate(records[i].id);
-      if (where.kind == VectorView::Location::Kind::kSegment) {
-        from_segment.emplace_back(i, where.slot);
-        continue;
-      }
-      if (where.kind == VectorView::Location::Kind::kQueue) {
-        CM_ASSIGN_OR_RETURN(QueueRow row, read_queue_row(db_, where.queue_seq, true,
-                                                         state->collection->info.dimension));
-        if (row.vector) {
-          records[i].embedding = std::move(*row.vector);
-          continue;
-        }
-      }
-      return no_vector_error(*state, records[i].id);
+    std::lock_guard lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      SqliteDb db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return db;
     }
   }
-  // The segment's files never change: read them without holding the database lock.
-  for (const auto& [i, slot] : from_segment) {
-    auto v = state->vectors->segment()->read_vector(slot);
-    if (!v)
-      return std::unexpected(std::move(v).error().with_context("record '" + records[i].id + "'"));
-    records[i].embedding = std::move(*v);
+  return SqliteDb::open(files_.copy->database());
+}
+
+void PersistStore::give_back_reader(SqliteDb db) {
+  std::lock_guard lock(readers_mu_);
+  idle_readers_.push_back(std::move(db));
+}
+
+Result<std::vector<Record>> PersistStore::get_records(const CollectionInfo& collection,
+                                                      std::span<const std::string> ids) {
+  State* state = nullptr;
+  {
+    // A state never changes once built and is never moved (std::map of unique_ptr), so it is
+    // read below without the lock.
+    std::lock_guard lock(mu_);
+    CM_ASSIGN_OR_RETURN(state, state_locked(collection));
+  }
+  CM_ASSIGN_OR_RETURN(SqliteDb db, take_reader());
+  auto records = fetch_records(*state, db, ids);
+  give_back_reader(std::move(db));
+  return records;
+}
+
+Result<std::vector<Record>> PersistStore::fetch_records(const State& state, const SqliteDb& db,
+                                                        std::span<const std::string> ids) const {
+  CM_ASSIGN_OR_RETURN(std::vector<Record> records, state.records->fetch(db, ids));
+  std::vector<std::size_t> from_segment;  // records whose vector is in the segment, and where
+  std::vector<std::uint64_t> slots;
+  const VectorView& vectors = *state.vectors;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto where = vectors.locate(records[i].id);
+    if (where.kind == VectorView::Location::Kind::kSegment) {
+      from_segment.push_back(i);
+      slots.push_back(where.slot);
+      continue;
+    }
+    if (where.kind == VectorView::Location::Kind::kQueue) {
+      CM_ASSIGN_OR_RETURN(QueueRow row, read_queue_row(db, where.queue_seq, true,
+                                                       state.collection->info.dimension));
+      if (row.vector) {
+        records[i].embedding = std::move(*row.vector);
+        continue;
+      }
+    }
+    return no_vector_error(state, records[i].id);
+  }
+  if (slots.empty()) return records;
+  auto read = vectors.segment()->read_vectors(slots);
+  if (!read) {  // rare: read one by one to name the record whose vector fails
+    for (std::size_t k = 0; k < from_segment.size(); ++k) {
+      auto v = vectors.segment()->read_vector(slots[k]);
+      if (!v) {
+        return std::unexpected(
+            std::move(v).error().with_context("record '" + records[from_segment[k]].id + "'"));
+      }
+    }
+    return std::unexpected(std::move(read).error());
+  }
+  for (std::size_t k = 0; k < from_segment.size(); ++k) {
+    records[from_segment[k]].embedding = std::move((*read)[k]);
   }
   return records;
 }

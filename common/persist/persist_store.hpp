@@ -31,7 +31,9 @@
 // the unrecoverable ids. list_ids order: the metadata segment's row order, then queue-only records
 // in queue order.
 //
-// Thread-safe: SQLite reads are serialised by one mutex; the HNSW files are read with pread.
+// Thread-safe: catalog reads and building a collection's state are serialised by one mutex;
+// get_records reads a built state through a connection of its own (a small pool on the same
+// private copy), so workers fetch in parallel; the HNSW files are read with pread.
 #pragma once
 
 #include <filesystem>
@@ -145,6 +147,9 @@ class PersistStore final : public VectorStore {
   // Finds the records whose vector is nowhere, after looking in every surviving queue row.
   Status find_unrecoverable(State& state);
   std::unexpected<Error> no_vector_error(const State& state, const std::string& id) const;
+  // get_records' work on a built state, through `db` (a connection the caller holds alone).
+  Result<std::vector<Record>> fetch_records(const State& state, const SqliteDb& db,
+                                            std::span<const std::string> ids) const;
   Status query_queue_vectors(
       State& state, const std::function<void(const std::string&, std::span<const float>)>& fn);
 
@@ -157,6 +162,11 @@ class PersistStore final : public VectorStore {
   std::vector<PersistCollection> collections_;
   std::mutex mu_;                                         // guards db_ and states_
   std::map<std::string, std::unique_ptr<State>> states_;  // by collection id
+  // Idle connections for get_records (at most one per concurrent caller, opened on demand).
+  Result<SqliteDb> take_reader();
+  void give_back_reader(SqliteDb db);
+  std::mutex readers_mu_;
+  std::vector<SqliteDb> idle_readers_;
 };
 
 }  // namespace cm

@@ -1,7 +1,9 @@
 #include "common/persist/record_view.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace cm {
 namespace {
@@ -95,40 +97,96 @@ Result<std::vector<std::string>> RecordView::list_ids(const SqliteDb& db, std::u
   return out;
 }
 
+namespace {
+
+// The columns fetch_base reads, in this order, for one (record, metadata key) per row.
+std::string record_columns(bool with_bool) {
+  return std::string("SELECT e.embedding_id, m.key, m.string_value, m.int_value, m.float_value") +
+         (with_bool ? ", m.bool_value" : "") +
+         " FROM embeddings e LEFT JOIN embedding_metadata m ON m.id = e.id ";
+}
+
+Result<std::optional<std::int64_t>> row_of(const SqliteDb& db, const std::string& segment,
+                                           const std::string& id) {
+  CM_ASSIGN_OR_RETURN(SqliteStatement * stmt,
+                      db.cached("SELECT id FROM embeddings WHERE segment_id = ?1 AND "
+                                "embedding_id = ?2"));
+  CM_RETURN_IF_ERROR(stmt->bind(1, segment));
+  CM_RETURN_IF_ERROR(stmt->bind(2, id));
+  CM_ASSIGN_OR_RETURN(bool row, stmt->step());
+  std::optional<std::int64_t> out;
+  if (row) out = stmt->int64(0);
+  stmt->reset();
+  return out;
+}
+
+}  // namespace
+
+// Collects the rows of `stmt` into records, one per embedding_id that `wanted` holds (or every
+// one when `wanted` is null); `at` maps an id to its place in `out`.
+Status RecordView::collect(SqliteStatement& stmt,
+                           const std::unordered_set<std::string_view>* wanted,
+                           std::vector<Record>& out,
+                           std::unordered_map<std::string, std::size_t>& at) const {
+  while (true) {
+    CM_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) return ok_status();
+    const std::string_view id_text = stmt.text(0);
+    if (wanted && !wanted->contains(id_text)) continue;
+    auto [it, inserted] = at.try_emplace(std::string(id_text), out.size());
+    if (inserted) {
+      out.emplace_back();
+      out.back().id = it->first;
+    }
+    if (stmt.is_null(1)) continue;  // a record without metadata rows
+    auto value = typed_value(stmt, 2, with_bool_);
+    if (!value) continue;
+    MetadataUpdate one;
+    one.emplace_back(std::string(stmt.text(1)), std::move(value));
+    apply_metadata_update(one, &out[it->second]);
+  }
+}
+
 Result<std::vector<Record>> RecordView::fetch_base(const SqliteDb& db,
                                                    std::span<const std::string> ids) const {
   std::vector<Record> out;
   std::unordered_map<std::string, std::size_t> at;
-  for (std::size_t begin = 0; begin < ids.size(); begin += kIdsPerStatement) {
-    const std::size_t n = std::min(kIdsPerStatement, ids.size() - begin);
+  if (ids.empty()) return out;
+  const std::string& segment = collection_->metadata_segment;
+  // An export asks for ids in list_ids order: consecutive rows of `embeddings`. Then one scan of
+  // the rows between the first id's and the last id's reads them in order, much faster than
+  // looking each id up through the (segment_id, embedding_id) index. The `+` keeps SQLite on the
+  // rowid range instead of that index. Ids outside the range (a caller asking in another order)
+  // are looked up below.
+  CM_ASSIGN_OR_RETURN(auto first, row_of(db, segment, ids.front()));
+  CM_ASSIGN_OR_RETURN(auto last, row_of(db, segment, ids.back()));
+  if (first && last && *first <= *last &&
+      static_cast<std::uint64_t>(*last - *first) < 4 * ids.size() + 64) {
+    const std::unordered_set<std::string_view> wanted(ids.begin(), ids.end());
+    CM_ASSIGN_OR_RETURN(auto stmt, db.prepare(record_columns(with_bool_) +
+                                              "WHERE +e.segment_id = ?1 AND e.id BETWEEN ?2 AND "
+                                              "?3 ORDER BY e.id"));
+    CM_RETURN_IF_ERROR(stmt.bind(1, segment));
+    CM_RETURN_IF_ERROR(stmt.bind(2, *first));
+    CM_RETURN_IF_ERROR(stmt.bind(3, *last));
+    CM_RETURN_IF_ERROR(collect(stmt, &wanted, out, at));
+  }
+  std::vector<std::string_view> rest;
+  for (const auto& id : ids) {
+    if (!at.contains(id)) rest.push_back(id);
+  }
+  for (std::size_t begin = 0; begin < rest.size(); begin += kIdsPerStatement) {
+    const std::size_t n = std::min(kIdsPerStatement, rest.size() - begin);
     std::string sql =
-        std::string("SELECT e.embedding_id, m.key, m.string_value, m.int_value, m.float_value") +
-        (with_bool_ ? ", m.bool_value" : "") +
-        " FROM embeddings e LEFT JOIN embedding_metadata m ON m.id = e.id WHERE e.segment_id = ?1 "
-        "AND e.embedding_id IN (?2";
+        record_columns(with_bool_) + "WHERE e.segment_id = ?1 AND e.embedding_id IN (?2";
     for (std::size_t i = 1; i < n; ++i) sql += ", ?" + std::to_string(i + 2);
     sql += ")";
     CM_ASSIGN_OR_RETURN(auto stmt, db.prepare(sql));
-    CM_RETURN_IF_ERROR(stmt.bind(1, collection_->metadata_segment));
+    CM_RETURN_IF_ERROR(stmt.bind(1, segment));
     for (std::size_t i = 0; i < n; ++i) {
-      CM_RETURN_IF_ERROR(stmt.bind(static_cast<int>(i + 2), ids[begin + i]));
+      CM_RETURN_IF_ERROR(stmt.bind(static_cast<int>(i + 2), rest[begin + i]));
     }
-    while (true) {
-      CM_ASSIGN_OR_RETURN(bool row, stmt.step());
-      if (!row) break;
-      std::string id(stmt.text(0));
-      auto [it, inserted] = at.try_emplace(id, out.size());
-      if (inserted) {
-        out.emplace_back();
-        out.back().id = std::move(id);
-      }
-      if (stmt.is_null(1)) continue;  // a record without metadata rows
-      auto value = typed_value(stmt, 2, with_bool_);
-      if (!value) continue;
-      MetadataUpdate one;
-      one.emplace_back(std::string(stmt.text(1)), std::move(value));
-      apply_metadata_update(one, &out[it->second]);
-    }
+    CM_RETURN_IF_ERROR(collect(stmt, nullptr, out, at));
   }
   return out;
 }

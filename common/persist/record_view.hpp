@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -55,6 +56,8 @@ class RecordView {
  private:
   Result<std::vector<Record>> fetch_base(const SqliteDb& db,
                                          std::span<const std::string> ids) const;
+  Status collect(SqliteStatement& stmt, const std::unordered_set<std::string_view>* wanted,
+                 std::vector<Record>& out, std::unordered_map<std::string, std::size_t>& at) const;
   bool is_hidden(std::string_view id) const {
     return hidden_ && hidden_->contains(std::string(id));
   }

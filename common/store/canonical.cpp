@@ -22,14 +22,93 @@ void update_bytes(XXH3_state_t* state, const void* data, std::size_t size) {
   if (size > 0) XXH3_64bits_update(state, data, size);
 }
 
+// Appends `text`, valid UTF-8, as nlohmann's dump(ensure_ascii = false) writes it: quoted, with
+// '"', '\\' and the control characters below 0x20 escaped, everything else as is.
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+bool all_valid_utf8(const Metadata& metadata) {
+  for (const auto& [key, value] : metadata) {
+    if (!is_valid_utf8(key)) return false;
+    const auto* text = std::get_if<std::string>(&value);
+    if (text && !is_valid_utf8(*text)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string canonical_metadata_json(const Metadata& metadata) {
   if (metadata.empty()) return "{}";
-  // nlohmann's object is a std::map<std::string, ...> with the same byte-wise key order as
-  // Metadata, and it prints doubles in shortest round-trip form with ".0" added to integral values.
-  return metadata_to_json(metadata).dump(-1, ' ', /*ensure_ascii=*/false,
-                                         nlohmann::json::error_handler_t::replace);
+  if (!all_valid_utf8(metadata)) {
+    // nlohmann's object is a std::map<std::string, ...> with the same byte-wise key order as
+    // Metadata; its `replace` handler is the definition of how invalid UTF-8 is written.
+    return metadata_to_json(metadata).dump(-1, ' ', /*ensure_ascii=*/false,
+                                           nlohmann::json::error_handler_t::replace);
+  }
+  // The same bytes as the dump above, without building a JSON tree per record (this runs once per
+  // record on every snapshot write and verification). Floats are still printed by nlohmann
+  // (shortest round-trip form, ".0" added to integral values, null when not finite) so that the
+  // digests of snapshots written before stay what they were; canonical_test compares the two.
+  std::string out = "{";
+  for (const auto& [key, value] : metadata) {
+    if (out.size() > 1) out += ',';
+    append_json_string(out, key);
+    out += ':';
+    switch (value_type_of(value)) {
+      case ValueType::kString:
+        append_json_string(out, std::get<std::string>(value));
+        break;
+      case ValueType::kInt:
+        out += std::to_string(std::get<std::int64_t>(value));
+        break;
+      case ValueType::kFloat:
+        out += nlohmann::json(std::get<double>(value)).dump();
+        break;
+      case ValueType::kBool:
+        out += std::get<bool>(value) ? "true" : "false";
+        break;
+    }
+  }
+  out += '}';
+  return out;
 }
 
 bool is_valid_utf8(std::string_view text) {

@@ -138,6 +138,27 @@ TEST_F(PersistHnswTest, ScansSlotsAndRestoresCosineVectorsFromTheirNorms) {
   EXPECT_FALSE((*plain)->read_vector(3)) << "beyond cur_element_count";
 }
 
+TEST_F(PersistHnswTest, ReadVectorsIsReadVectorInTheOrderAsked) {
+  write_segment({{1, false, {0.6f, 0.8f, 0.0f}, 5.0f},
+                 {2, false, {1.0f, 0.0f, 0.0f}, 2.0f},
+                 {7, false, {0.0f, 0.0f, 1.0f}, 0.5f},
+                 {9, false, {0.0f, 1.0f, 0.0f}, 3.0f}});
+  auto segment = HnswSegment::open(dir_, 3, /*with_lengths=*/true);
+  ASSERT_TRUE(segment && *segment);
+  const std::vector<std::uint64_t> slots = {3, 0, 2, 0, 1};  // unordered, one slot twice
+  auto many = (*segment)->read_vectors(slots);
+  ASSERT_TRUE(many) << many.error().message;
+  ASSERT_EQ(many->size(), slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    EXPECT_EQ((*many)[i], *(*segment)->read_vector(slots[i])) << "slot " << slots[i];
+  }
+  EXPECT_EQ((*many)[0], (std::vector<float>{0.0f, 3.0f, 0.0f}));
+  const std::vector<std::uint64_t> beyond = {1, 4};
+  auto bad = (*segment)->read_vectors(beyond);
+  ASSERT_FALSE(bad) << "slot 4 is beyond cur_element_count";
+  EXPECT_NE(bad.error().message.find("beyond"), std::string::npos) << bad.error().message;
+}
+
 TEST_F(PersistHnswTest, NoHeaderMeansNothingPersisted) {
   auto segment = HnswSegment::open(dir_ / "missing", 3, true);
   ASSERT_TRUE(segment) << segment.error().message;
