@@ -16,7 +16,9 @@
 #include "common/base/batch_runner.hpp"
 #include "common/base/progress.hpp"
 #include "common/run/id_scan.hpp"
+#include "common/snapshot/snapshot_layout.hpp"
 #include "common/snapshot/snapshot_store.hpp"
+#include "migrate/import_stream.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
@@ -101,7 +103,15 @@ Result<std::optional<ExportItem>> plan_collection(PhaseContext& ctx, WorkSnapsho
 }
 
 // Fetches every planned batch by explicit ids into the snapshot, all collections behind one queue.
-Status export_batches(PhaseContext& ctx, VectorStore& snapshot, std::vector<ExportItem>& items) {
+std::size_t distinct_ids(const std::vector<Record>& records) {
+  std::unordered_set<std::string_view> ids;
+  for (const auto& r : records) ids.insert(r.id);
+  return ids.size();
+}
+
+// `stream`: the pipelined import (import_stream.hpp), handed each part once it is durable.
+Status export_batches(PhaseContext& ctx, VectorStore& snapshot, std::vector<ExportItem>& items,
+                      ImportStream* stream) {
   BatchPlan plan;
   std::uint64_t total = 0, already = 0;
   for (const auto& item : items) {
@@ -130,6 +140,10 @@ Status export_batches(PhaseContext& ctx, VectorStore& snapshot, std::vector<Expo
                    item.source.name, gaps.vanished.size(), gaps.vanished.front());
     }
     CM_RETURN_IF_ERROR(snapshot.upsert(item.snapshot, records));
+    if (stream && !records.empty()) {
+      CM_RETURN_IF_ERROR(stream->push(item.snapshot.name, snapshot::part_file_name(records),
+                                      distinct_ids(records)));
+    }
     std::lock_guard lock(vanished_mutex);
     vanished[g] = gaps.vanished.size();
     return ids.size();
@@ -161,7 +175,7 @@ Status export_batches(PhaseContext& ctx, VectorStore& snapshot, std::vector<Expo
 
 }  // namespace
 
-Status run_export_phase(PhaseContext& ctx) {
+Result<std::uint64_t> run_export_phase(PhaseContext& ctx) {
   CM_ASSIGN_OR_RETURN(auto work,
                       open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kSourceSnapshot),
                                          SnapshotStore::Mode::kWrite));
@@ -176,7 +190,15 @@ Status run_export_phase(PhaseContext& ctx) {
       return std::unexpected(std::move(item).error().with_context("exporting '" + name + "'"));
     if (*item) items.push_back(std::move(**item));
   }
-  CM_RETURN_IF_ERROR(export_batches(ctx, *snapshot, items));
+  std::unique_ptr<ImportStream> stream;
+  if (pipelining_allowed(ctx) && !items.empty()) {
+    CM_ASSIGN_OR_RETURN(stream, ImportStream::start(ctx, *work.snapshot));
+  }
+  CM_RETURN_IF_ERROR(export_batches(ctx, *snapshot, items, stream.get()));
+  std::uint64_t streamed = 0;
+  if (stream) {
+    CM_ASSIGN_OR_RETURN(streamed, stream->finish());
+  }
   CM_RETURN_IF_ERROR(snapshot->flush());
   // The sealed snapshot must hold exactly the distinct ids the scan saw, less those deleted at
   // the source before their batch was fetched: anything else is a fault of this suite.
@@ -205,7 +227,9 @@ Status run_export_phase(PhaseContext& ctx) {
   }
   spdlog::info("export complete: snapshot sealed at {}",
                ctx.work.snapshot(WorkDir::kSourceSnapshot).string());
-  return ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kTransform; });
+  CM_RETURN_IF_ERROR(
+      ctx.checkpoint.update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kTransform; }));
+  return streamed;
 }
 
 }  // namespace cm::migrate

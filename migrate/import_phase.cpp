@@ -12,144 +12,13 @@
 #include "common/run/collection_identity.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
+#include "migrate/import_stream.hpp"
+#include "migrate/import_targets.hpp"
 #include "migrate/merge_write.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
 namespace {
-
-Status set_state(PhaseContext& ctx, const std::string& name, LedgerState state) {
-  return ctx.manifest.update([&](RunManifest& m) { m.find_target(name)->state = state; });
-}
-
-// Recorded before the run first changes what a live name serves (rollback reports downtime from
-// it). Staged runs never touch live names during the import.
-Status mark_disrupted(PhaseContext& ctx, const TargetCollectionEntry& entry) {
-  if (!entry.staging_name.empty() || !entry.disrupted_at.empty()) return ok_status();
-  return ctx.manifest.update([&](RunManifest& m) {
-    auto* e = m.find_target(entry.name);
-    if (e->disrupted_at.empty()) e->disrupted_at = now_iso8601();
-  });
-}
-
-// The ledger entry as the target sees it: a staged run writes (and creates) its staging
-// collection; the live collection is left alone until the cutover.
-TargetCollectionEntry physical(const TargetCollectionEntry& entry) {
-  if (entry.staging_name.empty()) return entry;
-  TargetCollectionEntry staged = entry;
-  staged.name = entry.staging_name;
-  staged.action = LedgerAction::kCreated;
-  return staged;
-}
-
-Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
-                                     const CollectionInfo& planned, const RunManifest& manifest) {
-  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, LedgerState::kCreating));
-  CollectionSpec spec{planned.name, with_ledger_keys(planned.metadata, manifest), planned.hnsw,
-                      planned.configuration};
-  auto created = ctx.target.create_collection(spec);
-  if (!created && created.error().code == ErrorCode::kAlreadyExists) {
-    // A retried create whose first attempt landed: the ledger key proves it is ours.
-    CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
-    if (existing && owned_by_run(*existing, manifest.run_id)) created = *existing;
-  }
-  if (!created) return std::unexpected(std::move(created).error());
-  CM_RETURN_IF_ERROR(set_state(ctx, entry.name, LedgerState::kCreated));
-  spdlog::info("created target collection {} (space {})", entry.name, planned.hnsw.space);
-  return *created;
-}
-
-// --if-exists replace: removes the collection the backup holds, and only that one, only while it
-// still holds what the backup holds (collection_identity.hpp: renamed by id to a quarantine name
-// journalled first, checked again there, deleted there). A collection under the live name with
-// another id (someone re-created it after a crash) or with other content (written after the
-// backup) is refused with exit 9 and nothing is deleted: the backup would not hold those writes.
-Status replace_pinned(PhaseContext& ctx, const TargetCollectionEntry& entry,
-                      const RunManifest& manifest) {
-  if (entry.backed_up_id.empty()) {
-    return make_error(ErrorCode::kAlreadyExists,
-                      "target collection '" + entry.name +
-                          "' has no backed-up id in run.json (a run started by an older "
-                          "version?); refusing to delete it. Start a new run");
-  }
-  CM_ASSIGN_OR_RETURN(auto backup,
-                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kBackupSnapshot),
-                                         SnapshotStore::Mode::kRead));
-  const auto backup_manifest = backup.snapshot->manifest();
-  const ManifestCollection* saved = backup_manifest ? backup_manifest->find(entry.name) : nullptr;
-  if (!saved) {
-    return make_error(ErrorCode::kCorruption,
-                      "the backup lacks '" + entry.name + "'; nothing was deleted");
-  }
-  std::string quarantine = entry.quarantine_name;
-  if (quarantine.empty()) {
-    quarantine = quarantine_name_for(entry.name, manifest.run_id);
-    CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
-      auto* e = m.find_target(entry.name);
-      e->quarantine_name = quarantine;
-      e->state = LedgerState::kCreating;
-    }));
-  }
-  spdlog::info("replacing target collection {} (id {}, backed up in snapshots/backup)", entry.name,
-               entry.backed_up_id);
-  CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
-  return delete_collection_pinned(
-      ctx.target,
-      {.collection_id = entry.backed_up_id,
-       .name = entry.name,
-       .quarantine = quarantine,
-       .expected = CollectionContent{.count = saved->record_count, .digest = saved->content_digest},
-       .batch_size = ctx.batch_size});
-}
-
-// Finds, creates, replaces or adopts the target collection as the ledger entry says. The ledger
-// key in the collection's metadata tells this run's collections from anyone else's, also after a
-// crash between a server call and the bookkeeping.
-Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
-                                      const CollectionInfo& planned) {
-  const auto manifest = ctx.manifest.get();
-  CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
-  const bool ours = existing && owned_by_run(*existing, manifest.run_id);
-  if (existing && existing->hnsw.space != planned.hnsw.space &&
-      (ours || entry.action == LedgerAction::kMerged)) {
-    return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name +
-                                                    "' has space " + existing->hnsw.space +
-                                                    ", the run needs " + planned.hnsw.space);
-  }
-  if (entry.action == LedgerAction::kMerged) {
-    if (!existing)
-      return make_error(ErrorCode::kVerifyFailed,
-                        "target collection '" + entry.name + "' to merge into no longer exists");
-    if (!ours) {
-      CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
-      CM_RETURN_IF_ERROR(ctx.target.update_collection_metadata(
-          *existing, with_ledger_keys(existing->metadata, manifest)));
-      existing->metadata = with_ledger_keys(existing->metadata, manifest);
-    }
-    return *existing;
-  }
-  if (ours) return *existing;
-  if (existing) {
-    if (entry.action != LedgerAction::kReplaced) {
-      return make_error(ErrorCode::kAlreadyExists,
-                        "target collection '" + entry.name +
-                            "' exists but was not created by this run; refusing to write into it "
-                            "(see --if-exists)");
-    }
-    CM_RETURN_IF_ERROR(replace_pinned(ctx, entry, manifest));
-  } else if (entry.action == LedgerAction::kReplaced && !entry.quarantine_name.empty()) {
-    // The live name is free: finish a quarantine delete a crash interrupted.
-    CM_RETURN_IF_ERROR(replace_pinned(ctx, entry, manifest));
-  } else if (entry.state != LedgerState::kPlanned && entry.state != LedgerState::kCreating) {
-    return make_error(ErrorCode::kVerifyFailed,
-                      "target collection '" + entry.name + "' that this run created (state " +
-                          enum_name(entry.state) +
-                          ") no longer exists; it was deleted by someone else. Start a new run "
-                          "with a fresh --work-dir");
-  }
-  CM_RETURN_IF_ERROR(mark_disrupted(ctx, entry));
-  return create_target(ctx, entry, planned, manifest);
-}
 
 // For a merge, the target ends with the union of what was there and what the run brings.
 Result<std::uint64_t> merged_count(PhaseContext& ctx, VectorStore& snapshot,
@@ -183,9 +52,7 @@ Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, WorkSnapsho
                                                   const TargetCollectionEntry& entry) {
   CM_ASSIGN_OR_RETURN(auto planned, snapshot.store->find_collection(entry.name));
   if (!planned) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
-  CollectionInfo where = *planned;
-  where.name = physical(entry).name;
-  CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_target(ctx, physical(entry), where));
+  CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_import_target(ctx, entry, *planned));
   if (entry.action == LedgerAction::kMerged) {
     CM_ASSIGN_OR_RETURN(std::uint64_t expected, merged_count(ctx, *snapshot.store, entry.name));
     CM_RETURN_IF_ERROR(ctx.manifest.update(
@@ -194,9 +61,17 @@ Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, WorkSnapsho
   CM_ASSIGN_OR_RETURN(std::size_t parts, snapshot.snapshot->part_count(entry.name));
   CM_RETURN_IF_ERROR(ctx.checkpoint.update(
       [&](ckpt::Checkpoint& c) { c.progress(kStageImport, entry.name).total_batches = parts; }));
-  const auto progress = *ctx.checkpoint.snapshot().find(kStageImport, entry.name);
+  const auto checkpoint = ctx.checkpoint.snapshot();
+  const auto progress = *checkpoint.find(kStageImport, entry.name);
   if (progress.finished) return std::nullopt;
-  return ImportItem{entry, target, parts, progress.done};
+  ImportItem item{entry, target, parts, progress.done};
+  // Parts the pipelined import already sent (import_stream.hpp), found by file name.
+  const StreamedParts streamed = streamed_parts(checkpoint, entry.name);
+  for (std::size_t i = 0; i < parts && !streamed.files.empty(); ++i) {
+    CM_ASSIGN_OR_RETURN(std::string file, snapshot.snapshot->part_file(entry.name, i));
+    if (streamed.files.contains(file)) item.done.insert(i);
+  }
+  return item;
 }
 
 // Upserts every planned snapshot part, all collections behind one queue. Returns records sent.
@@ -216,15 +91,7 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
   work.run = [&](std::size_t g) -> Result<std::size_t> {
     auto [c, i] = plan.locate(g);
     CM_ASSIGN_OR_RETURN(auto records, snapshot.read_part(items[c].entry.name, i));
-    std::span<const Record> all(records);
-    for (std::size_t at = 0; at < all.size(); at += ctx.target_max_batch) {
-      auto chunk = all.subspan(at, std::min(ctx.target_max_batch, all.size() - at));
-      if (items[c].entry.action == LedgerAction::kMerged) {
-        CM_RETURN_IF_ERROR(merge_chunk(ctx.target, items[c].target, chunk));
-      } else {
-        CM_RETURN_IF_ERROR(ctx.target.upsert(items[c].target, chunk));
-      }
-    }
+    CM_RETURN_IF_ERROR(write_to_target(ctx, items[c].target, items[c].entry.action, records));
     sent += records.size();
     return records.size();
   };
@@ -245,7 +112,7 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
     for (const auto& item : items) cp.progress(kStageImport, item.entry.name).finished = true;
   }));
   for (const auto& item : items)
-    CM_RETURN_IF_ERROR(set_state(ctx, item.entry.name, LedgerState::kImported));
+    CM_RETURN_IF_ERROR(set_ledger_state(ctx, item.entry.name, LedgerState::kImported));
   return sent.load();
 }
 

@@ -195,6 +195,9 @@ int run(int argc, char** argv) {
   app.add_flag("--allow-missing-vectors", o.allow_missing_vectors,
                "persist:DIR source: migrate the records whose vector survives and list the others "
                "as unrecoverable at the source (without it such a source is refused, exit 7)");
+  app.add_flag("!--no-pipeline", o.pipeline,
+               "export and seal everything before the first target write (by default a run "
+               "without --mapping or --contract imports each part while the export goes on)");
   app.add_flag("--stage", o.stage,
                "import into '<name>.staged-<run id>' collections; live names keep serving until "
                "--cutover");

@@ -68,6 +68,9 @@ struct MigrateOptions {
   // A persist-directory source with records whose vector is lost (migrate/lost_vectors.hpp):
   // migrate the rest and list them as unrecoverable at the source, instead of refusing (exit 7).
   bool allow_missing_vectors = false;
+  // Import each exported part while the export goes on, where allowed (migrate/import_stream.hpp);
+  // --no-pipeline: export and seal everything first, as a run with a mapping or contract does.
+  bool pipeline = true;
 };
 
 }  // namespace cm::migrate

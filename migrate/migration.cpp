@@ -167,9 +167,11 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
         CM_RETURN_IF_ERROR(
             run.checkpoint->update([](ckpt::Checkpoint& c) { c.phase = ckpt::Phase::kExport; }));
         break;
-      case ckpt::Phase::kExport:
-        CM_RETURN_IF_ERROR(run_export_phase(ctx));
+      case ckpt::Phase::kExport: {
+        CM_ASSIGN_OR_RETURN(auto n, run_export_phase(ctx));
+        sent += n;
         break;
+      }
       case ckpt::Phase::kTransform:
         CM_RETURN_IF_ERROR(run_transform_phase(ctx));
         break;

@@ -50,7 +50,9 @@ inline constexpr const char* kStageTransform = "transform";
 inline constexpr const char* kStageBackup = "backup";
 // Snapshot names (source, transformed, backup) are WorkDir's.
 
-Status run_export_phase(PhaseContext& ctx);
+// Returns the records the pipelined import (import_stream.hpp) sent meanwhile (0 when not
+// pipelined).
+Result<std::uint64_t> run_export_phase(PhaseContext& ctx);
 Status run_transform_phase(PhaseContext& ctx);
 // Returns the records sent to the target by this invocation.
 Result<std::uint64_t> run_import_phase(PhaseContext& ctx);

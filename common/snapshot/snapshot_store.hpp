@@ -139,6 +139,14 @@ class SnapshotStore final : public VectorStore {
   // metadata empty, record digests not recomputed: the file's XXH3-64 covers them): for
   // nearest-neighbour search, which needs nothing else.
   Result<std::vector<Record>> read_part_vectors(const std::string& collection, std::size_t index);
+  // The file name of part `index` in manifest order (sealed only, as part_count).
+  Result<std::string> part_file(const std::string& collection, std::size_t index);
+  // A part by its file name, sealed or not: what a pipelined import reads right after the export
+  // wrote it (migrate/import_stream.hpp). Decoded strictly, every record's stored digest
+  // recomputed (kCorruption naming the file); `expected_records` is checked too. Not for a
+  // snapshot with delta generations (kInvalidArgument).
+  Result<std::vector<Record>> read_part_file(const std::string& collection, const std::string& file,
+                                             std::size_t expected_records);
 
   // verify_snapshot() on this store's directory, and on each committed delta with its binding;
   // kInvalidArgument when not sealed.

@@ -244,6 +244,43 @@ Result<std::vector<Record>> SnapshotStore::read_part(const std::string& collecti
   return std::move(part->records);
 }
 
+Result<std::string> SnapshotStore::part_file(const std::string& collection, std::size_t index) {
+  std::lock_guard lock(mu_);
+  CM_RETURN_IF_ERROR(state_locked(collection));
+  if (!manifest_) return make_error(ErrorCode::kInvalidArgument, describe() + " is not sealed");
+  CM_ASSIGN_OR_RETURN(const ManifestCollection* entry, manifest_entry_locked(collection));
+  if (index >= entry->parts.size()) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "part " + std::to_string(index) + " of collection \"" + collection + "\" does not exist");
+  }
+  return entry->parts[index].file;
+}
+
+Result<std::vector<Record>> SnapshotStore::read_part_file(const std::string& collection,
+                                                          const std::string& file,
+                                                          std::size_t expected_records) {
+  std::shared_lock ops(ops_mu_);
+  if (overlay_) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      describe() + " has delta generations: read its parts by index");
+  }
+  if (!snapshot::is_part_file_name(file)) {
+    return make_error(ErrorCode::kInvalidArgument, "'" + file + "' is not a part file name");
+  }
+  const fs::path path = snapshot::collection_dir(dir_, collection) / file;
+  CM_ASSIGN_OR_RETURN(auto bytes, read_file(path));
+  auto part = decode_part(bytes);
+  if (!part) return std::unexpected(std::move(part).error().with_context(path.string()));
+  CM_RETURN_IF_ERROR(snapshot::refuse_marked_records(*part, path));
+  if (part->records.size() != expected_records) {
+    return make_error(ErrorCode::kCorruption,
+                      path.string() + " holds " + std::to_string(part->records.size()) +
+                          " records, " + std::to_string(expected_records) + " were written");
+  }
+  return std::move(part->records);
+}
+
 Result<std::vector<Record>> SnapshotStore::read_part_vectors(const std::string& collection,
                                                              std::size_t index) {
   std::shared_lock ops(ops_mu_);

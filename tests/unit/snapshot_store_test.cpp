@@ -7,6 +7,8 @@
 #include <thread>
 #include <tuple>
 
+#include "common/base/atomic_file.hpp"
+#include "common/snapshot/snapshot_layout.hpp"
 #include "tests/unit/snapshot_test_util.hpp"
 
 namespace cm {
@@ -103,6 +105,35 @@ TEST_F(SnapshotStoreTest, ReadModeRequiresASealedSnapshot) {
   auto unsealed = SnapshotStore::open(dir_, Mode::kRead);
   ASSERT_FALSE(unsealed);
   EXPECT_NE(unsealed.error().message.find("not a sealed snapshot"), std::string::npos);
+}
+
+// The pipelined import reads each part by its file name before the snapshot is sealed, and must
+// never send a part whose bytes changed on disk.
+TEST_F(SnapshotStoreTest, ReadPartFileBeforeTheSealChecksEveryRecord) {
+  const auto records = make_records("p-", 100);
+  auto store = open_or_die(dir_, Mode::kWrite);
+  auto c = create(*store, "alpha");
+  ASSERT_TRUE(store->upsert(c, records));
+  const std::string file = snapshot::part_file_name(records);
+  auto read = store->read_part_file("alpha", file, records.size());
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(by_id(*read), by_id(records));
+  EXPECT_EQ(store->read_part_file("alpha", file, 99).error().code, ErrorCode::kCorruption);
+  EXPECT_EQ(store->read_part_file("alpha", "../collection.json", 1).error().code,
+            ErrorCode::kInvalidArgument);
+
+  const auto path = dir_ / "collections" / "alpha" / file;
+  auto bytes = read_file(path);
+  ASSERT_TRUE(bytes);
+  (*bytes)[bytes->size() / 2] ^= 0x01;  // one bit inside some record
+  ASSERT_TRUE(write_file_atomic(path, *bytes));
+  auto flipped = store->read_part_file("alpha", file, records.size());
+  ASSERT_FALSE(flipped) << "a flipped bit was read as data";
+  EXPECT_EQ(flipped.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(flipped.error().message.find(file), std::string::npos) << flipped.error().message;
+
+  ASSERT_TRUE(store->flush());  // sealed now (with the flipped part): the file name is listed
+  EXPECT_EQ(*store->part_file("alpha", 0), file);
 }
 
 TEST_F(SnapshotStoreTest, ResentBatchIsIdempotent) {
