@@ -1,5 +1,8 @@
 #include "migrate/summary_page.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "common/report/html_page.hpp"
@@ -32,17 +35,26 @@ std::string joined(const json& list) {
   return out;
 }
 
+// In the order the phases run (the JSON object's keys are sorted), any other after them.
 std::string phase_plot(const json& s) {
   report::BarChart chart{.id = "phase-seconds", .title = "seconds per phase", .unit = "s"};
-  for (const auto& [phase, seconds] : report::object_at(s, "phase_seconds").items())
+  const auto& phases = report::object_at(s, "phase_seconds");
+  const std::vector<std::string> order = {"init", "export", "transform", "import", "verify"};
+  const auto add = [&](const std::string& phase, const json& seconds) {
     chart.rows.push_back({phase, {seconds.is_number() ? seconds.get<double>() : 0.0}});
+  };
+  for (const auto& phase : order)
+    if (phases.contains(phase)) add(phase, phases[phase]);
+  for (const auto& [phase, seconds] : phases.items())
+    if (std::find(order.begin(), order.end(), phase) == order.end()) add(phase, seconds);
   return report::horizontal_bars(chart);
 }
 
 std::string rate_plot(const json& s) {
   report::LineChart chart{.id = "import-rate",
                           .title = "import progress: records imported over time",
-                          .x_label = "seconds since the import phase started",
+                          .x_label = "seconds since the import phase started (the slope is the "
+                                     "import rate)",
                           .y_label = "records imported"};
   for (const auto& p : report::array_at(report::object_at(s, "import_rate"), "samples")) {
     if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())

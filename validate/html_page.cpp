@@ -57,7 +57,9 @@ json recall_plots(const json& report) {
                             .x_label = "recall@k of a query against the exact top-k"};
     const auto counts = h.value("counts", json::array());
     for (std::size_t i = 0; i < counts.size(); ++i) {
-      chart.bins.push_back({fmt::format("{:.1f}", static_cast<double>(i) * width),
+      // Ranges, not points: the last bin holds recall 1.0 itself.
+      chart.bins.push_back({fmt::format("{:.1f}\u2013{:.1f}", static_cast<double>(i) * width,
+                                        static_cast<double>(i + 1) * width),
                             counts[i].is_number() ? counts[i].get<double>() : 0.0});
     }
     chart.marker = report::Marker{threshold / width, fmt::format("threshold {}", threshold)};
@@ -100,6 +102,22 @@ std::string seconds_plot(const json& report) {
   return report::horizontal_bars(chart);
 }
 
+// The figures people read first: the top-level numbers, texts and booleans (the nested ones stay
+// in the JSON block under them).
+json scalar_figures(const json& figures) {
+  json rows = json::array();
+  if (!figures.is_object()) return rows;
+  for (const auto& [key, value] : figures.items()) {
+    if (value.is_number()) {
+      rows.push_back({{"key", key}, {"value", report::figure_text(value.get<double>())}});
+    } else if (value.is_string() || value.is_boolean()) {
+      rows.push_back({{"key", key}, {"value", value.is_string() ? value.get<std::string>()
+                                                                : value.dump()}});
+    }
+  }
+  return rows;
+}
+
 json test_views(const json& report) {
   json out = json::array();
   std::size_t i = 0;
@@ -110,6 +128,7 @@ json test_views(const json& report) {
     json findings = json::array();
     for (const auto& f : t.value("findings", json::array()))
       findings.push_back(f.is_string() ? f.get<std::string>() : pretty(f));
+    const json figures = scalar_figures(t.value("figures", json::object()));
     out.push_back({{"index", ++i},
                    {"name", text(t, "name")},
                    {"title", text(t, "title")},
@@ -119,6 +138,8 @@ json test_views(const json& report) {
                    {"findings", findings},
                    {"samples", samples},
                    {"has_samples", !samples.empty()},
+                   {"scalar_figures", figures},
+                   {"has_figures", !figures.empty()},
                    {"thresholds", pretty(t.value("thresholds", json::object()))},
                    {"figures", pretty(t.value("figures", json::object()))}});
   }

@@ -120,7 +120,8 @@ std::string horizontal_bars(const BarChart& c) {
 
 std::string histogram(const Histogram& c) {
   if (c.bins.empty()) return empty_plot(c.id, "histogram", c.title);
-  constexpr int kLeft = 60, kTop = 34, kPlotHeight = 180, kPlotW = 620;
+  // kTop leaves room above the tallest bar for its value and for the marker's label.
+  constexpr int kLeft = 60, kTop = 46, kPlotHeight = 140, kPlotW = 620;
   const int height = kTop + kPlotHeight + 50;
   const double bin_width = static_cast<double>(kPlotW) / static_cast<double>(c.bins.size());
   double max = 0;
@@ -162,14 +163,14 @@ std::string histogram(const Histogram& c) {
         "<line class=\"marker\" data-value=\"{0}\" x1=\"{1:.1f}\" y1=\"{2}\" x2=\"{1:.1f}\" "
         "y2=\"{3}\"/><text class=\"marker-label\" x=\"{4:.1f}\" y=\"{5}\" "
         "text-anchor=\"end\">{6}</text>",
-        exact(c.marker->at), x, kTop - 6, base, x - 4, kTop + 2, xml_escape(c.marker->label));
+        exact(c.marker->at), x, kTop - 16, base, x - 4, kTop - 14, xml_escape(c.marker->label));
   }
   return out + "</svg>";
 }
 
 std::string line_chart(const LineChart& c) {
   if (c.points.empty()) return empty_plot(c.id, "line", c.title);
-  constexpr int kLeft = 80, kTop = 34, kPlotHeight = 180, kPlotW = 600;
+  constexpr int kLeft = 80, kTop = 34, kPlotHeight = 160, kPlotW = 600;
   const int height = kTop + kPlotHeight + 50;
   double max_x = 0, max_y = 0;
   for (const auto& p : c.points) {
@@ -185,12 +186,16 @@ std::string line_chart(const LineChart& c) {
       "<line class=\"axis\" x1=\"{0}\" y1=\"{2}\" x2=\"{3}\" y2=\"{2}\"/>"
       "<text class=\"tick\" x=\"{4}\" y=\"{2}\" text-anchor=\"end\">0</text>"
       "<text class=\"tick\" x=\"{4}\" y=\"{5}\" text-anchor=\"end\">{6}</text>"
-      "<text class=\"tick\" x=\"{3}\" y=\"{7}\" text-anchor=\"end\">{8}</text>"
+      "<text class=\"tick\" x=\"{3}\" y=\"{7}\" text-anchor=\"middle\">{8}</text>"
+      "<text class=\"tick\" x=\"{0}\" y=\"{7}\" text-anchor=\"middle\">0</text>"
+      "<text class=\"tick\" x=\"{14}\" y=\"{7}\" text-anchor=\"middle\">{15}</text>"
+      "<text class=\"tick\" x=\"{4}\" y=\"{16}\" text-anchor=\"end\">{17}</text>"
       "<text class=\"axis-label\" x=\"{9}\" y=\"{10}\" text-anchor=\"middle\">{11}</text>"
       "<text class=\"axis-label\" x=\"{0}\" y=\"{12}\">{13}</text>",
       kLeft, kTop, base, kLeft + kPlotW, kLeft - 4, kTop + 8, figure_text(max_y), base + 14,
       figure_text(max_x), kLeft + kPlotW / 2, base + 34, xml_escape(c.x_label), kTop - 4,
-      xml_escape(c.y_label));
+      xml_escape(c.y_label), kLeft + kPlotW / 2, figure_text(max_x / 2), base - kPlotHeight / 2 + 4,
+      figure_text(max_y / 2));
   std::string points, marks;
   for (const auto& p : c.points) {
     const double x = kLeft + finite(p.x) / max_x * kPlotW;

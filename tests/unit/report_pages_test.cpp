@@ -54,8 +54,8 @@ TEST(ValidationPage, FailedRunShowsVerdictReasonsAndPlots) {
   const auto recall = svg_with_id(html, "recall-0");
   ASSERT_TRUE(recall);
   EXPECT_NE(recall->find("docs"), std::string::npos);
-  EXPECT_EQ(data_values(*recall, "0.9"), (std::vector<double>{7}));
-  EXPECT_EQ(data_values(*recall, "0.5"), (std::vector<double>{3}));
+  EXPECT_EQ(data_values(*recall, "0.9\u20131.0"), (std::vector<double>{7}));
+  EXPECT_EQ(data_values(*recall, "0.5\u20130.6"), (std::vector<double>{3}));
   EXPECT_NE(recall->find("class=\"marker\" data-value=\"9\""), std::string::npos);
   ASSERT_TRUE(svg_with_id(html, "recall-1"));
   // Expected vs actual per target collection, as the JSON has them (labels escaped).
