@@ -19,6 +19,9 @@ class ImportRate {
  public:
   static constexpr std::size_t kMaxSamples = 128;
 
+  // `spacing`: the first spacing between kept samples, in seconds (tests pass 0: every batch).
+  explicit ImportRate(double spacing = 0.05) : spacing_(spacing) {}
+
   // The import phase starts now, with `already` records imported by an earlier invocation.
   void start(std::uint64_t already);
   // `records` more records were imported. Keeps a sample when the spacing allows.
@@ -35,7 +38,7 @@ class ImportRate {
   std::chrono::steady_clock::time_point started_{};
   bool started_set_ = false;
   std::uint64_t records_ = 0;
-  double spacing_ = 0.05;  // seconds between kept samples; doubles whenever the buffer fills
+  double spacing_;  // seconds between kept samples; doubles whenever the buffer fills
   std::vector<std::pair<double, std::uint64_t>> samples_;
 };
 

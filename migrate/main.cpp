@@ -9,9 +9,9 @@
 #include "common/base/cancellation.hpp"
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
+#include "common/report/html_page.hpp"
 #include "migrate/cli_work_dir.hpp"
 #include "migrate/cutover.hpp"
-#include "common/report/html_page.hpp"
 #include "migrate/inspect.hpp"
 #include "migrate/lost_vectors.hpp"
 #include "migrate/migration.hpp"
@@ -384,8 +384,8 @@ int run(int argc, char** argv) {
   }
   spdlog::info("work dir: {} (run.json, snapshots/, audit.jsonl, logs/, migration_summary.json)",
                s.work_dir.string());
-  spdlog::info("html page: {}", s.html_page ? s.html_page->string()
-                                            : "not written (see the warning above)");
+  spdlog::info("html page: {}",
+               s.html_page ? s.html_page->string() : "not written (see the warning above)");
   return cm::kExitOk;
 }
 

@@ -1,5 +1,6 @@
 // The dry-run plan: what a real run would do, computed from the sealed import snapshot, written as
-// plan.json, plan.md and plan.html in the work dir and summarised on the console. Nothing touches the target.
+// plan.json, plan.md and plan.html in the work dir and summarised on the console. Nothing touches
+// the target.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -141,9 +142,10 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
                  t["name"].get<std::string>(), t["records"].get<std::uint64_t>(),
                  t["exists_now"].get<bool>() ? ", exists now" : "");
   }
-  spdlog::info("dry run: nothing was written to the target; plan in {} and plan.md (html page: "
-               "plan.html)",
-               (ctx.work.plan_json()).string());
+  spdlog::info(
+      "dry run: nothing was written to the target; plan in {} and plan.md (html page: "
+      "plan.html)",
+      (ctx.work.plan_json()).string());
   return ok_status();
 }
 

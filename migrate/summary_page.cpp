@@ -53,8 +53,9 @@ std::string phase_plot(const json& s) {
 std::string rate_plot(const json& s) {
   report::LineChart chart{.id = "import-rate",
                           .title = "import progress: records imported over time",
-                          .x_label = "seconds since the import phase started (the slope is the "
-                                     "import rate)",
+                          .x_label =
+                              "seconds since the import phase started (the slope is the "
+                              "import rate)",
                           .y_label = "records imported"};
   for (const auto& p : report::array_at(report::object_at(s, "import_rate"), "samples")) {
     if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
@@ -166,26 +167,26 @@ json plan_page_view(const json& plan) {
     return plan.contains(key) ? plan[key].dump(2, ' ', false, json::error_handler_t::replace)
                               : std::string();
   };
-  return {{"run_id", text(plan, "run_id")},
-          {"source", text(plan, "source")},
-          {"target", text(plan, "target")},
-          {"target_kind", text(plan, "target_kind")},
-          {"batch_size", text(plan, "batch_size")},
-          {"workers", text(plan, "workers")},
-          {"exported", text(exported, "records")},
-          {"export_seconds", report::figure_text(number(exported, "seconds"))},
-          {"export_rate", report::figure_text(number(exported, "records_per_second"))},
-          {"estimated_import_seconds",
-           report::figure_text(number(plan, "estimated_import_seconds"))},
-          {"preflight", text(plan, "preflight")},
-          {"plot", report::horizontal_bars(chart)},
-          {"rows", rows},
-          {"schema_change", pretty("schema_change")},
-          {"samples", pretty("samples")},
-          {"source_health_table", text(plan, "source_health_table")},
-          {"tool", "chroma-migrate --dry-run"},
-          {"tool_version", CHROMA_MIGRATE_VERSION},
-          {"json_file", "plan.json"}};
+  return {
+      {"run_id", text(plan, "run_id")},
+      {"source", text(plan, "source")},
+      {"target", text(plan, "target")},
+      {"target_kind", text(plan, "target_kind")},
+      {"batch_size", text(plan, "batch_size")},
+      {"workers", text(plan, "workers")},
+      {"exported", text(exported, "records")},
+      {"export_seconds", report::figure_text(number(exported, "seconds"))},
+      {"export_rate", report::figure_text(number(exported, "records_per_second"))},
+      {"estimated_import_seconds", report::figure_text(number(plan, "estimated_import_seconds"))},
+      {"preflight", text(plan, "preflight")},
+      {"plot", report::horizontal_bars(chart)},
+      {"rows", rows},
+      {"schema_change", pretty("schema_change")},
+      {"samples", pretty("samples")},
+      {"source_health_table", text(plan, "source_health_table")},
+      {"tool", "chroma-migrate --dry-run"},
+      {"tool_version", CHROMA_MIGRATE_VERSION},
+      {"json_file", "plan.json"}};
 }
 
 Result<std::string> render_plan_page(const json& plan) {
@@ -201,7 +202,8 @@ json inspect_page_view(const json& inspection, const std::string& json_file) {
   for (const auto& c : inspection.value("collections", json::array())) {
     const std::string name =
         text(c, "tenant") + "/" + text(c, "database") + "/" + text(c, "collection");
-    chart.rows.push_back({text(c, "collection"), {number(c, "records"), number(c, "unrecoverable")}});
+    chart.rows.push_back(
+        {text(c, "collection"), {number(c, "records"), number(c, "unrecoverable")}});
     rows.push_back({{"name", name},
                     {"space", text(c, "space")},
                     {"records", text(c, "records")},

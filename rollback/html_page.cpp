@@ -46,7 +46,7 @@ json timeline(const json& r) {
     const double from = start && at ? std::max(0.0, *at - took - *start) : 0.0;
     std::string label = text(a, "action");
     if (!text(a, "collection").empty()) label += " " + text(a, "collection");
-    chart.spans.push_back({label, from, took, false});
+    chart.spans.push_back({label, from, took, false, text(a, "action")});
     rows.push_back({{"action", text(a, "action")},
                     {"collection", text(a, "collection")},
                     {"detail", text(a, "detail")},
@@ -156,7 +156,8 @@ json rollback_page_view(const json& r) {
 }
 
 Result<std::string> render_rollback_page(const json& report) {
-  return report::build_and_render(kRollbackPageTemplate, [&] { return rollback_page_view(report); });
+  return report::build_and_render(kRollbackPageTemplate,
+                                  [&] { return rollback_page_view(report); });
 }
 
 }  // namespace cm::rollback

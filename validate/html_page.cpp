@@ -41,7 +41,9 @@ std::optional<json> find_test(const json& report, const char* name) {
 // One histogram per source collection that has one (reports before the field lack it).
 json recall_plots(const json& report) {
   json plots = json::array();
-  const auto test = find_test(report, "semantic_search");
+  // (validate/checks/semantic_search.cpp's name; verdict.cpp also knows an older "semantic_search")
+  auto test = find_test(report, "semantic_search_equivalence");
+  if (!test) test = find_test(report, "semantic_search");
   if (!test) return plots;
   const double threshold = number(test->value("thresholds", json::object()), "recall_threshold");
   const auto per = test->value("figures", json::object()).value("collections", json::object());
@@ -111,8 +113,8 @@ json scalar_figures(const json& figures) {
     if (value.is_number()) {
       rows.push_back({{"key", key}, {"value", report::figure_text(value.get<double>())}});
     } else if (value.is_string() || value.is_boolean()) {
-      rows.push_back({{"key", key}, {"value", value.is_string() ? value.get<std::string>()
-                                                                : value.dump()}});
+      rows.push_back(
+          {{"key", key}, {"value", value.is_string() ? value.get<std::string>() : value.dump()}});
     }
   }
   return rows;

@@ -43,8 +43,8 @@ mstch::node to_mstch(const nlohmann::json& value) {
 }
 
 Result<std::string> render_page(std::string_view page_template, const nlohmann::json& view) {
-  const std::map<std::string, std::string> partials = {
-      {"style", std::string(kStylePartial)}, {"footer", std::string(kFooterPartial)}};
+  const std::map<std::string, std::string> partials = {{"style", std::string(kStylePartial)},
+                                                       {"footer", std::string(kFooterPartial)}};
   try {
     return mstch::render(std::string(page_template), to_mstch(view), partials);
   } catch (const std::exception& e) {

@@ -15,9 +15,14 @@ constexpr std::size_t kMaxLabel = 30;
 // Colour-blind-safe pair (blue, orange); a failed span is red.
 constexpr const char* kSeriesColours[] = {"#3b6fb6", "#e08a2c", "#5b9e5b", "#8c6bb1"};
 constexpr const char* kFailedColour = "#c0392b";
+// A timeline's groups (Okabe-Ito, yellow left out: too pale on white).
+constexpr const char* kGroupColours[] = {"#0072b2", "#e69f00", "#009e73", "#cc79a7",
+                                         "#56b4e9", "#d55e00", "#555555"};
 
 // Every digit, for data-value (fmt's shortest round-trip form).
-std::string exact(double v) { return fmt::format("{}", v); }
+std::string exact(double v) {
+  return fmt::format("{}", v);
+}
 
 std::string short_label(const std::string& label) {
   if (label.size() <= kMaxLabel) return label;
@@ -38,9 +43,13 @@ std::string empty_plot(const std::string& id, const std::string& kind, const std
          "<text class=\"note\" x=\"0\" y=\"38\">nothing to plot</text></svg>";
 }
 
-double max_or_one(double m) { return m > 0 && std::isfinite(m) ? m : 1.0; }
+double max_or_one(double m) {
+  return m > 0 && std::isfinite(m) ? m : 1.0;
+}
 
-double finite(double v) { return std::isfinite(v) ? v : 0.0; }
+double finite(double v) {
+  return std::isfinite(v) ? v : 0.0;
+}
 
 std::string legend(const std::vector<std::string>& series, int y) {
   if (series.size() < 2) return "";
@@ -63,12 +72,23 @@ std::string xml_escape(const std::string& text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -147,18 +167,21 @@ std::string histogram(const Histogram& c) {
         xml_escape(b.label), exact(v), x + 1, base - h, bin_width - 2, h, kSeriesColours[0],
         figure_text(v));
     if (v > 0) {
-      out += fmt::format("<text class=\"value\" x=\"{:.1f}\" y=\"{:.1f}\" "
-                         "text-anchor=\"middle\">{}</text>",
-                         x + bin_width / 2, base - h - 3, figure_text(v));
+      out += fmt::format(
+          "<text class=\"value\" x=\"{:.1f}\" y=\"{:.1f}\" "
+          "text-anchor=\"middle\">{}</text>",
+          x + bin_width / 2, base - h - 3, figure_text(v));
     }
-    out += fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                       x + bin_width / 2, base + 14, xml_escape(b.label));
+    out +=
+        fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                    x + bin_width / 2, base + 14, xml_escape(b.label));
   }
-  out += fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                     kLeft + kPlotW / 2, base + 34, xml_escape(c.x_label));
+  out +=
+      fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                  kLeft + kPlotW / 2, base + 34, xml_escape(c.x_label));
   if (c.marker) {
-    const double x = kLeft + std::clamp(c.marker->at, 0.0, static_cast<double>(c.bins.size())) *
-                                 bin_width;
+    const double x =
+        kLeft + std::clamp(c.marker->at, 0.0, static_cast<double>(c.bins.size())) * bin_width;
     out += fmt::format(
         "<line class=\"marker\" data-value=\"{0}\" x1=\"{1:.1f}\" y1=\"{2}\" x2=\"{1:.1f}\" "
         "y2=\"{3}\"/><text class=\"marker-label\" x=\"{4:.1f}\" y=\"{5}\" "
@@ -220,8 +243,12 @@ std::string timeline(const Timeline& c) {
   end = max_or_one(end);
   const int base = kTop + static_cast<int>(c.spans.size()) * kRow;
   std::string out = open_svg(c.id, "timeline", c.title, height);
+  std::vector<std::string> groups;  // in order of first appearance: a group's colour
   for (std::size_t i = 0; i < c.spans.size(); ++i) {
     const auto& s = c.spans[i];
+    auto g = std::find(groups.begin(), groups.end(), s.group);
+    if (g == groups.end()) g = groups.insert(groups.end(), s.group);
+    const auto colour = kGroupColours[static_cast<std::size_t>(g - groups.begin()) % 7];
     const int y = kTop + static_cast<int>(i) * kRow;
     const double x = kLabelWidth + finite(s.start) / end * kPlotWidth;
     // At least 2 px: an instant action (a rename) must still show where it happened.
@@ -233,9 +260,8 @@ std::string timeline(const Timeline& c) {
         "<title>{3}: {11} s at +{12} s</title></rect>"
         "<text class=\"value\" x=\"{13:.1f}\" y=\"{1}\">{11} s</text>",
         kLabelWidth - 6, y + 12, xml_escape(short_label(s.label)), xml_escape(s.label),
-        exact(s.start), exact(s.seconds), x, y + 2, w, kRow - 4,
-        s.failed ? kFailedColour : kSeriesColours[0], figure_text(s.seconds),
-        figure_text(s.start), x + w + 4);
+        exact(s.start), exact(s.seconds), x, y + 2, w, kRow - 4, s.failed ? kFailedColour : colour,
+        figure_text(s.seconds), figure_text(s.start), x + w + 4);
   }
   out += fmt::format(
       "<line class=\"axis\" x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\"/>"

@@ -53,11 +53,13 @@ struct LineChart {
 };
 std::string line_chart(const LineChart& chart);
 
-// A Gantt-like timeline: one row per span, seconds from a common start.
+// A Gantt-like timeline: one row per span, seconds from a common start. Spans of one `group` (e.g.
+// the kind of action) share a colour, in the order groups first appear.
 struct Span {
   std::string label{};
   double start = 0, seconds = 0;
   bool failed = false;
+  std::string group{};
 };
 struct Timeline {
   std::string id{}, title{};

@@ -83,10 +83,19 @@ class ValidateIntegration : public MigrateIntegration {
     EXPECT_NE(html->find("id=\"overall-status\">" + status + "<"), std::string::npos);
     for (const auto& reason : v.report["rollback_reasons"])
       EXPECT_NE(html->find(reason.get<std::string>()), std::string::npos) << reason;
+    std::size_t recall_plots = 0;
     for (const auto& t : v.report["tests"]) {
-      if (t["name"] == "semantic_search") {
-        EXPECT_TRUE(svg_with_id(*html, "recall-" + std::to_string(
-                                                       t["figures"]["collections"].size() - 1)));
+      if (t["name"] == "semantic_search_equivalence") {
+        // One plot per source collection, in the JSON's order, with its histogram's counts.
+        for (const auto& [name, c] : t["figures"]["collections"].items()) {
+          if (!c.contains("recall_histogram")) continue;
+          const auto plot = svg_with_id(*html, "recall-" + std::to_string(recall_plots++));
+          ASSERT_TRUE(plot) << name;
+          EXPECT_NE(plot->find(" of " + name + " ("), std::string::npos) << name;
+          const auto& counts = c["recall_histogram"]["counts"];
+          EXPECT_EQ(data_values(*plot, "0.9\u20131.0"),
+                    (std::vector<double>{counts[9].get<double>()}));
+        }
       }
       if (t["name"] != "count_verification") continue;
       const auto counts = svg_with_id(*html, "count-records");
@@ -97,10 +106,10 @@ class ValidateIntegration : public MigrateIntegration {
             << name;
       }
     }
+    EXPECT_GT(recall_plots, 0u) << "semantic search judged queries: its recall is plotted";
     EXPECT_TRUE(svg_with_id(*html, "embedding-errors"));
     EXPECT_TRUE(svg_with_id(*html, "test-seconds"));
-    EXPECT_NE(v.process.output.find("html page:          " + html_path.string()),
-              std::string::npos)
+    EXPECT_NE(v.process.output.find("html page:          " + html_path.string()), std::string::npos)
         << v.process.output;
   }
 

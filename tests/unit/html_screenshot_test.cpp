@@ -35,7 +35,8 @@ nlohmann::json fixture(const std::string& name) {
 class HtmlScreenshot : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(kChromium)) GTEST_SKIP() << kChromium << " not installed (apt-get install chromium)";
+    if (!fs::exists(kChromium))
+      GTEST_SKIP() << kChromium << " not installed (apt-get install chromium)";
     dir_ = fs::temp_directory_path() / ("cm_html_screenshot_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
   }

@@ -42,7 +42,8 @@ void expect_self_contained(const std::string& html) {
 
 TEST(ValidationPage, FailedRunShowsVerdictReasonsAndPlots) {
   const auto report = fixture("validation_report_failed.json");
-  const auto html = page_or_fail(validate::render_validation_page(report, "validation_report.json"));
+  const auto html =
+      page_or_fail(validate::render_validation_page(report, "validation_report.json"));
   expect_self_contained(html);
   // The verdict and the rollback reasons come first, before any plot.
   const auto verdict = html.find("id=\"overall-status\">FAILED<");
@@ -95,18 +96,21 @@ TEST(ValidationPage, CleanRunSaysNoRollback) {
 }
 
 TEST(ValidationPage, AReportWithoutTheNewFiguresStillRenders) {
-  json report = {{"overall_status", "PASSED"},
-                 {"tests", json::array({{{"name", "semantic_search"}, {"title", "Semantic"}}})}};
+  json report = {
+      {"overall_status", "PASSED"},
+      {"tests", json::array({{{"name", "semantic_search_equivalence"}, {"title", "Semantic"}}})}};
   const auto html = page_or_fail(validate::render_validation_page(report, "v.json"));
   EXPECT_FALSE(svg_with_id(html, "recall-0"));
   EXPECT_TRUE(svg_with_id(html, "test-seconds"));
 }
 
 TEST(ValidationPage, FieldsOfUnexpectedTypesNeverThrow) {
-  json report = {{"overall_status", 3},
-                 {"tests", json::array({{{"name", "semantic_search"},
-                                         {"figures", {{"collections", {{"a", {{"recall_histogram",
-                                                                                 {{"counts", "x"}}}}}}}}}}})}};
+  json report = {
+      {"overall_status", 3},
+      {"tests",
+       json::array({{{"name", "semantic_search_equivalence"},
+                     {"figures",
+                      {{"collections", {{"a", {{"recall_histogram", {{"counts", "x"}}}}}}}}}}})}};
   Result<std::string> page = std::string();
   EXPECT_NO_THROW(page = validate::render_validation_page(report, "v.json"));
   if (!page) {

@@ -36,8 +36,7 @@ TEST(SvgPlot, LabelsAreEscaped) {
   const auto svg = horizontal_bars(
       {.id = "x", .title = "<t>", .rows = {{"<script>alert(\"1\")</script>&", {1}}}});
   EXPECT_EQ(svg.find("<script"), std::string::npos);
-  EXPECT_NE(svg.find("&lt;script&gt;alert(&quot;1&quot;)&lt;/script&gt;&amp;"),
-            std::string::npos);
+  EXPECT_NE(svg.find("&lt;script&gt;alert(&quot;1&quot;)&lt;/script&gt;&amp;"), std::string::npos);
   EXPECT_NE(svg.find("<title>&lt;t&gt;</title>"), std::string::npos);
 }
 
