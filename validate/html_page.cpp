@@ -56,8 +56,11 @@ json recall_plots(const json& report) {
                             .title = fmt::format("recall@{} of {} ({} queries)",
                                                  text(test->value("figures", json::object()), "k"),
                                                  name, text(c, "queries")),
-                            .x_label = "recall@k of a query against the exact top-k"};
+                            .x_label = "recall@k of a query against the exact top-k",
+                            .width = 470};
     const auto counts = h.value("counts", json::array());
+    for (std::size_t i = 0; i <= counts.size(); ++i)
+      chart.edges.push_back(report::figure_text(static_cast<double>(i) * width));
     for (std::size_t i = 0; i < counts.size(); ++i) {
       // Ranges, not points: the last bin holds recall 1.0 itself.
       chart.bins.push_back({fmt::format("{:.1f}\u2013{:.1f}", static_cast<double>(i) * width,

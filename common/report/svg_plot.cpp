@@ -30,12 +30,12 @@ std::string short_label(const std::string& label) {
 }
 
 std::string open_svg(const std::string& id, const std::string& kind, const std::string& title,
-                     int height) {
+                     int height, int width = kWidth) {
   return fmt::format(
       "<svg id=\"{0}\" class=\"plot {1}\" role=\"img\" width=\"{2}\" height=\"{3}\" "
       "viewBox=\"0 0 {2} {3}\" aria-label=\"{4}\"><title>{4}</title>"
       "<text class=\"plot-title\" x=\"0\" y=\"16\">{4}</text>",
-      xml_escape(id), kind, kWidth, height, xml_escape(title));
+      xml_escape(id), kind, width, height, xml_escape(title));
 }
 
 std::string empty_plot(const std::string& id, const std::string& kind, const std::string& title) {
@@ -141,13 +141,15 @@ std::string horizontal_bars(const BarChart& c) {
 std::string histogram(const Histogram& c) {
   if (c.bins.empty()) return empty_plot(c.id, "histogram", c.title);
   // kTop leaves room above the tallest bar for its value and for the marker's label.
-  constexpr int kLeft = 60, kTop = 46, kPlotHeight = 140, kPlotW = 620;
+  constexpr int kLeft = 60, kTop = 46, kPlotHeight = 140;
+  const int kPlotW = std::max(200, c.width) - kLeft - 40;
   const int height = kTop + kPlotHeight + 50;
+  const bool edge_ticks = c.edges.size() == c.bins.size() + 1;
   const double bin_width = static_cast<double>(kPlotW) / static_cast<double>(c.bins.size());
   double max = 0;
   for (const auto& b : c.bins) max = std::max(max, finite(b.count));
   max = max_or_one(max);
-  std::string out = open_svg(c.id, "histogram", c.title, height);
+  std::string out = open_svg(c.id, "histogram", c.title, height, std::max(200, c.width));
   const int base = kTop + kPlotHeight;
   // y axis: 0 and the largest count.
   out += fmt::format(
@@ -172,9 +174,18 @@ std::string histogram(const Histogram& c) {
           "text-anchor=\"middle\">{}</text>",
           x + bin_width / 2, base - h - 3, figure_text(v));
     }
-    out +=
-        fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                    x + bin_width / 2, base + 14, xml_escape(b.label));
+    if (!edge_ticks) {
+      out +=
+          fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                      x + bin_width / 2, base + 14, xml_escape(b.label));
+    }
+  }
+  for (std::size_t i = 0; edge_ticks && i < c.edges.size(); ++i) {
+    const double x = kLeft + static_cast<double>(i) * bin_width;
+    out += fmt::format(
+        "<line class=\"axis\" x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\"/>"
+        "<text class=\"tick\" x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>",
+        x, base, base + 4, base + 15, xml_escape(c.edges[i]));
   }
   out +=
       fmt::format("<text class=\"axis-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",

@@ -36,10 +36,14 @@ struct Marker {
   double at = 0;
   std::string label{};
 };
+// `edges` (bins.size() + 1 texts, optional): ticks at the bins' boundaries instead of each bin's
+// label under its middle (narrow plots: "0.9" and "1" rather than "0.9-1.0"). `width` in px.
 struct Histogram {
   std::string id{}, title{}, x_label{};
   std::vector<HistogramBin> bins{};
   std::optional<Marker> marker{};
+  std::vector<std::string> edges{};
+  int width = 720;
 };
 std::string histogram(const Histogram& chart);
 

@@ -53,6 +53,18 @@ TEST(SvgPlot, HistogramMarksTheThreshold) {
   EXPECT_NE(svg.find("data-value=\"9\" x1="), std::string::npos);  // where the line is
 }
 
+TEST(SvgPlot, HistogramEdgeTicksReplaceBinLabels) {
+  Histogram h{.id = "r",
+              .bins = {{"0.0-0.5", 1}, {"0.5-1.0", 2}},
+              .edges = {"0", "0.5", "1"},
+              .width = 400};
+  const auto svg = histogram(h);
+  EXPECT_NE(svg.find("width=\"400\""), std::string::npos);
+  EXPECT_EQ(occurrences(svg, "text-anchor=\"middle\">0.5</text>"), 1u);
+  EXPECT_EQ(svg.find(">0.0-0.5</text>"), std::string::npos);  // no per-bin tick label
+  EXPECT_EQ(data_values(svg, "0.5-1.0"), (std::vector<double>{2}));
+}
+
 TEST(SvgPlot, LineChartKeepsEveryPointInOrder) {
   const auto svg = line_chart({.id = "rate", .points = {{0, 0}, {0.5, 50}, {1.25, 120}}});
   EXPECT_TRUE(svg.starts_with("<svg id=\"rate\" class=\"plot line\""));
