@@ -2,11 +2,13 @@
 
 #include <exception>
 #include <map>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/base/atomic_file.hpp"
+#include "common/report/svg_plot.hpp"
 
 namespace cm::report {
 
@@ -43,6 +45,11 @@ mstch::node to_mstch(const nlohmann::json& value) {
 }
 
 Result<std::string> render_page(std::string_view page_template, const nlohmann::json& view) {
+  // mstch's own escape also turns / into &#x2F;, which makes every path and URL in the page's
+  // source unreadable (and unsearchable) for nothing: HTML text needs & < > " ' only, the same
+  // escape as the SVG's labels. mstch keeps it in a global, set once.
+  static std::once_flag escape_set;
+  std::call_once(escape_set, [] { mstch::config::escape = xml_escape; });
   const std::map<std::string, std::string> partials = {{"style", std::string(kStylePartial)},
                                                        {"footer", std::string(kFooterPartial)}};
   try {
