@@ -5,6 +5,7 @@
 # (ctest: layering_test).
 set(CM_LAYERS
   "common/base:"
+  "common/report:common/base"
   "common/store:common/base"
   "common/chroma:common/store,common/base"
   "common/snapshot:common/store,common/base"
@@ -13,9 +14,9 @@ set(CM_LAYERS
   "common/cli:common/run,common/chroma,common/snapshot,common/persist,common/store,common/base"
   "checkpoints:common/store,common/base"
   "contracts:common/store,common/base"
-  "migrate:contracts,checkpoints,common/cli,common/run,common/chroma,common/snapshot,common/persist,common/store,common/base"
-  "validate:contracts,common/cli,common/run,common/chroma,common/snapshot,common/persist,common/store,common/base"
-  "rollback:checkpoints,common/cli,common/run,common/chroma,common/snapshot,common/persist,common/store,common/base"
+  "migrate:contracts,checkpoints,common/cli,common/run,common/chroma,common/snapshot,common/persist,common/store,common/report,common/base"
+  "validate:contracts,common/cli,common/run,common/chroma,common/snapshot,common/persist,common/store,common/report,common/base"
+  "rollback:checkpoints,common/cli,common/run,common/chroma,common/snapshot,common/persist,common/store,common/report,common/base"
   "tools:common/cli,common/run,common/chroma,common/snapshot,common/persist,common/store,common/base"
   "bench:tools,common/cli,common/run,common/chroma,common/snapshot,common/persist,common/store,common/base"
 )

@@ -87,6 +87,7 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
   }
   std::atomic<std::uint64_t> sent{0};
   Progress bar("import", total, already);
+  if (ctx.import_rate) ctx.import_rate->start(already);
   BatchWork work;
   work.run = [&](std::size_t g) -> Result<std::size_t> {
     auto [c, i] = plan.locate(g);
@@ -98,6 +99,7 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
   work.completed = [&](std::size_t g, std::size_t records) -> Status {
     auto [c, i] = plan.locate(g);
     bar.advance(records);
+    if (ctx.import_rate) ctx.import_rate->add(records);
     return ctx.checkpoint.update([&](ckpt::Checkpoint& cp) {
       cp.progress(kStageImport, items[c].entry.name).done.insert(i);
     });
@@ -108,6 +110,7 @@ Result<std::uint64_t> import_batches(PhaseContext& ctx, SnapshotStore& snapshot,
   };
   CM_RETURN_IF_ERROR(run_batches(plan.total(), already_done, ctx.options.workers, work));
   bar.finish();
+  if (ctx.import_rate) ctx.import_rate->finish();
   CM_RETURN_IF_ERROR(ctx.checkpoint.update([&](ckpt::Checkpoint& cp) {
     for (const auto& item : items) cp.progress(kStageImport, item.entry.name).finished = true;
   }));

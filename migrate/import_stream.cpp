@@ -48,6 +48,14 @@ Result<std::unique_ptr<ImportStream>> ImportStream::start(PhaseContext& ctx,
     }
     stream->targets_.emplace(entry.name, Target{*target, entry.action});
   }
+  if (ctx.import_rate) {
+    const auto checkpoint = ctx.checkpoint.snapshot();
+    std::uint64_t already = 0;
+    for (const auto& entry : manifest.target_collections) {
+      already += streamed_parts(checkpoint, entry.name).records;
+    }
+    ctx.import_rate->start(already);
+  }
   const std::size_t workers = std::max<std::size_t>(1, ctx.options.workers);
   stream->capacity_ = 2 * workers;
   for (std::size_t i = 0; i < workers; ++i)
@@ -121,6 +129,7 @@ Status ImportStream::send(const Part& part) {
     details["parts"].push_back(part.file);
     details["records"] = details.value("records", std::uint64_t{0}) + records.size();
   }));
+  if (ctx_.import_rate) ctx_.import_rate->add(records.size());
   std::lock_guard lock(mu_);
   sent_ += records.size();
   return ok_status();

@@ -6,6 +6,8 @@
 
 #include "common/base/atomic_file.hpp"
 #include "common/base/clock.hpp"
+#include "common/report/html_page.hpp"
+#include "migrate/summary_page.hpp"
 
 namespace cm::migrate {
 
@@ -110,7 +112,10 @@ Result<PersistInspection> run_inspect(const StoreUri& source, std::filesystem::p
   label.tenant = "default_tenant";  // the directory, not one database
   label.database = "default_database";
   CM_ASSIGN_OR_RETURN(auto inspection, inspect_persist(*persist, label.redacted()));
-  CM_RETURN_IF_ERROR(write_file_atomic(report, inspection_to_json(inspection).dump(2) + "\n"));
+  const auto json = inspection_to_json(inspection);
+  // The page first, the JSON (the record) last; a page that fails is only a warning naming it.
+  report::write_page_beside(report, render_inspect_page(json, report.filename().string()));
+  CM_RETURN_IF_ERROR(write_file_atomic(report, json.dump(2) + "\n"));
   return inspection;
 }
 

@@ -36,7 +36,8 @@ nlohmann::json inspection_to_json(const PersistInspection& inspection);
 std::string render_health_table(const std::vector<PersistCollectionHealth>& collections);
 
 // The whole of --inspect: opens `source` (kInvalidArgument unless persist:), inspects it, writes
-// the JSON to `report` (default ./persist_inspect.json) and returns the inspection.
+// the JSON to `report` (default ./persist_inspect.json), the HTML page beside it
+// (migrate/summary_page.hpp) and returns the inspection.
 Result<PersistInspection> run_inspect(const StoreUri& source, std::filesystem::path report);
 
 }  // namespace cm::migrate

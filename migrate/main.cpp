@@ -9,6 +9,7 @@
 #include "common/base/cancellation.hpp"
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
+#include "common/report/html_page.hpp"
 #include "migrate/cli_work_dir.hpp"
 #include "migrate/cutover.hpp"
 #include "migrate/inspect.hpp"
@@ -96,6 +97,7 @@ int report_sync(const cm::Result<cm::migrate::SyncSummary>& result) {
                : s.conflicts()
                    ? "not converged: conflicts remain"
                    : "not converged: the source kept changing during the sync; sync again");
+  if (s.html_page) spdlog::info("html page (every sync of the run): {}", s.html_page->string());
   if (s.conflicts()) {
     return fail(cm::Error{
         cm::ErrorCode::kAlreadyExists,
@@ -123,8 +125,11 @@ int report_inspect(const std::string& source, const std::string& report) {
   std::cout << std::flush;
   const auto written =
       std::filesystem::absolute(report.empty() ? cm::migrate::kDefaultInspectReport : report);
-  spdlog::info("{}: {} collection(s); report written to {}", inspection->source,
-               inspection->collections.size(), written.string());
+  spdlog::info("{}: {} collection(s); report written to {} (html page: {})", inspection->source,
+               inspection->collections.size(), written.string(),
+               std::filesystem::exists(cm::report::html_path_for(written))
+                   ? cm::report::html_path_for(written).string()
+                   : "not written, see the warning above");
   if (const auto lost = inspection->unrecoverable()) {
     return fail(cm::Error{
         cm::ErrorCode::kCorruption,
@@ -382,6 +387,8 @@ int run(int argc, char** argv) {
   }
   spdlog::info("work dir: {} (run.json, snapshots/, audit.jsonl, logs/, migration_summary.json)",
                s.work_dir.string());
+  spdlog::info("html page: {}",
+               s.html_page ? s.html_page->string() : "not written (see the warning above)");
   return cm::kExitOk;
 }
 

@@ -12,15 +12,34 @@
 #include "common/base/atomic_file.hpp"
 #include "common/base/clock.hpp"
 #include "common/base/logging.hpp"
+#include "common/report/html_page.hpp"
 #include "common/run/interlocks.hpp"
 #include "common/run/store_factory.hpp"
 #include "migrate/lost_vectors.hpp"
 #include "migrate/phase_context.hpp"
 #include "migrate/run_setup.hpp"
+#include "migrate/summary_page.hpp"
 
 namespace cm::migrate {
 namespace {
-Status write_summary(const WorkDir& work, const MigrationSummary& s) {
+// Per target collection: where its records come from (its route) and how many it should hold.
+nlohmann::json target_collections_json(const RunManifest& m) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : m.target_collections) {
+    out.push_back({{"name", t.name},
+                   {"action", enum_name(t.action)},
+                   {"state", enum_name(t.state)},
+                   {"source_collections", t.source_collections},
+                   {"expected_records", t.expected_records},
+                   {"staging_name", t.staging_name}});
+  }
+  return out;
+}
+
+// The JSON is the record; the HTML page beside it (migrate/summary_page.hpp) is rendered from it
+// first and is only warned about when it fails (it never fails the run).
+Status write_summary(const WorkDir& work, MigrationSummary& s, const RunManifest& manifest,
+                     const ImportRate& import_rate) {
   nlohmann::json json = {{"run_id", s.run_id},
                          {"resumed", s.resumed},
                          {"collections", s.collections},
@@ -33,7 +52,11 @@ Status write_summary(const WorkDir& work, const MigrationSummary& s) {
                          {"peak_rss_mb", s.peak_rss_mb},
                          {"dry_run", s.dry_run},
                          {"unrecoverable_at_source", s.unrecoverable_at_source},
+                         {"import_rate", import_rate.to_json()},
+                         {"target_collections", target_collections_json(manifest)},
+                         {"syncs", manifest.syncs},
                          {"finished_at", now_iso8601()}};
+  s.html_page = report::write_page_beside(work.migration_summary(), render_summary_page(json));
   return write_file_atomic(work.migration_summary(), json.dump(2) + "\n");
 }
 
@@ -51,6 +74,21 @@ Status recheck_lost_vectors(const MigrateOptions& o, const WorkDir& work, Persis
 }
 
 }  // namespace
+
+Result<std::optional<std::filesystem::path>> refresh_summary_syncs(const WorkDir& work,
+                                                                   const nlohmann::json& syncs) {
+  if (!std::filesystem::exists(work.migration_summary())) return std::nullopt;
+  CM_ASSIGN_OR_RETURN(const auto text, read_file(work.migration_summary()));
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_object()) {
+    return make_error(ErrorCode::kCorruption,
+                      work.migration_summary().string() + " is not a JSON object");
+  }
+  json["syncs"] = syncs;
+  auto page = report::write_page_beside(work.migration_summary(), render_summary_page(json));
+  CM_RETURN_IF_ERROR(write_file_atomic(work.migration_summary(), json.dump(2) + "\n"));
+  return page;
+}
 
 Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   const auto started = std::chrono::steady_clock::now();
@@ -142,6 +180,8 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
                    in.contract ? &*in.contract : nullptr,
                    audit,
                    opened.persist};
+  ImportRate import_rate;
+  ctx.import_rate = &import_rate;
   spdlog::info("run {}: {} -> {}, batch {}, {} worker(s), work dir {}", run.manifest->get().run_id,
                source->describe(), target->describe(), ctx.batch_size, o.workers,
                work.root().string());
@@ -211,7 +251,7 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   summary.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   summary.work_dir = work.root();
   summary.unrecoverable_at_source = manifest.unrecoverable_at_source;
-  CM_RETURN_IF_ERROR(write_summary(work, summary));
+  CM_RETURN_IF_ERROR(write_summary(work, summary, manifest, import_rate));
   return summary;
 }
 

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "common/base/error.hpp"
+#include "common/run/work_dir.hpp"
 #include "migrate/migrate_options.hpp"
 
 namespace cm::migrate {
@@ -30,8 +32,16 @@ struct MigrationSummary {
   // run.json's unrecoverable_at_source: records of a persist source whose vector was lost before
   // the run, left out (--allow-missing-vectors); not data lost by the migration.
   nlohmann::json unrecoverable_at_source = nlohmann::json::object();
+  // migration_summary.html when it was written (nullopt: a warning said why not).
+  std::optional<std::filesystem::path> html_page;
 };
 
 Result<MigrationSummary> run_migration(const MigrateOptions& options);
+
+// After a --sync: migration_summary.json's "syncs" becomes `syncs` (run.json's) and its HTML page
+// is rendered again, so the page shows every sync. Nothing to do when the run has no summary yet.
+// Returns the page's path when it was written.
+Result<std::optional<std::filesystem::path>> refresh_summary_syncs(const WorkDir& work,
+                                                                   const nlohmann::json& syncs);
 
 }  // namespace cm::migrate

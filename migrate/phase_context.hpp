@@ -13,6 +13,7 @@
 #include "common/store/vector_store.hpp"
 #include "contracts/contract.hpp"
 #include "contracts/mapping.hpp"
+#include "migrate/import_rate.hpp"
 #include "migrate/migrate_options.hpp"
 
 namespace cm::migrate {
@@ -32,6 +33,8 @@ struct PhaseContext {
   std::shared_ptr<AuditLog> audit;                // records overrides too, not only store calls
   PersistStore* persist =
       nullptr;  // the source's persist store (a persist:DIR source), for the plan
+  // Samples of the import's progress for migration_summary.json; nullptr: not recorded.
+  ImportRate* import_rate = nullptr;
 };
 
 // The run ledger keys (kLedgerRunId, ...) are in common/run/run_manifest.hpp.

@@ -1,12 +1,15 @@
 // The dry-run plan: what a real run would do, computed from the sealed import snapshot, written as
-// plan.json and plan.md in the work dir and summarised on the console. Nothing touches the target.
+// plan.json, plan.md and plan.html in the work dir and summarised on the console. Nothing touches
+// the target.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/base/atomic_file.hpp"
+#include "common/report/html_page.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "migrate/inspect.hpp"
 #include "migrate/phase_context.hpp"
+#include "migrate/summary_page.hpp"
 
 namespace cm::migrate {
 namespace {
@@ -130,6 +133,8 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
     plan["source_health_table"] = render_health_table(health);
     plan["unrecoverable_at_source"] = manifest.unrecoverable_at_source;
   }
+  // The page before the JSON (the record); a page that fails is only a warning naming it.
+  report::write_page_beside(ctx.work.plan_json(), render_plan_page(plan));
   CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.plan_json(), plan.dump(2) + "\n"));
   CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.plan_md(), render_markdown(plan)));
   for (const auto& t : targets) {
@@ -137,8 +142,10 @@ Status write_plan(PhaseContext& ctx, double export_seconds) {
                  t["name"].get<std::string>(), t["records"].get<std::uint64_t>(),
                  t["exists_now"].get<bool>() ? ", exists now" : "");
   }
-  spdlog::info("dry run: nothing was written to the target; plan in {} and plan.md",
-               (ctx.work.plan_json()).string());
+  spdlog::info(
+      "dry run: nothing was written to the target; plan in {} and plan.md (html page: "
+      "plan.html)",
+      (ctx.work.plan_json()).string());
   return ok_status();
 }
 

@@ -22,6 +22,7 @@
 #include "common/store/canonical.hpp"
 #include "contracts/mapping.hpp"
 #include "migrate/finished_run.hpp"
+#include "migrate/migration.hpp"
 #include "migrate/snapshot_delta.hpp"
 
 namespace cm::migrate {
@@ -335,6 +336,13 @@ Result<SyncSummary> run_sync(const SyncOptions& o) {
   for (char a : agree) summary.converged = summary.converged && a;
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   CM_RETURN_IF_ERROR(record_sync(run, summary, counts_before, o.final));
+  // run.json has the sync; the summary and its page only show it: a failure there is a warning.
+  if (auto page = refresh_summary_syncs(run.work, run.manifest->get().syncs); page) {
+    summary.html_page = *page;
+  } else {
+    spdlog::warn("{} not updated with this sync: {}", run.work.migration_summary().string(),
+                 page.error().message);
+  }
   if (run.mapping) {
     CM_ASSIGN_OR_RETURN(auto landed, import_counts(run));
     CM_RETURN_IF_ERROR(patch_transform_report(run, route_changes, landed));

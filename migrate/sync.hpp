@@ -32,6 +32,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,9 @@ struct SyncSummary {
   bool converged = false;  // the second scan agreed with the snapshot, and nothing conflicted
   bool dry_run = false;
   double seconds = 0;
+  // migration_summary.html, re-rendered with this sync (nullopt: the run has no summary, or a
+  // warning said why not).
+  std::optional<std::filesystem::path> html_page;
   std::uint64_t total() const;      // changes found
   std::uint64_t conflicts() const;  // of those, left unapplied (conflicts)
 };

@@ -8,6 +8,7 @@
 #include "common/base/clock.hpp"
 #include "common/base/logging.hpp"
 #include "common/persist/persist_archive.hpp"
+#include "common/report/html_page.hpp"
 #include "common/run/collection_copy.hpp"
 #include "common/run/store_factory.hpp"
 #include "common/run/work_dir.hpp"
@@ -15,6 +16,7 @@
 #include "common/snapshot/snapshot_layout.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "rollback/execute.hpp"
+#include "rollback/html_page.hpp"
 #include "rollback/journal.hpp"
 #include "rollback/report.hpp"
 #include "rollback/verify.hpp"
@@ -286,6 +288,8 @@ Result<Outcome> run_backup_restore(const RollbackOptions& o) {
   CM_RETURN_IF_ERROR(write_report(work, report));
   if (!o.report_output.empty()) {
     CM_RETURN_IF_ERROR(write_file_atomic(o.report_output, report_markdown(report)));
+    // The page beside that JSON too (a warning naming it when it fails, as in the work dir).
+    report::write_page_beside(json_beside(o.report_output), render_rollback_page(report));
     CM_RETURN_IF_ERROR(write_file_atomic(json_beside(o.report_output), report.dump(2) + "\n"));
   }
   if (v.ok()) {
@@ -294,7 +298,8 @@ Result<Outcome> run_backup_restore(const RollbackOptions& o) {
   std::string text = console_summary(report, work);
   if (!o.report_output.empty()) {
     text += "  report-output:      " + o.report_output.string() + ", " +
-            json_beside(o.report_output).string() + "\n";
+            json_beside(o.report_output).string() + ", " +
+            report::html_path_for(json_beside(o.report_output)).string() + "\n";
   }
   return Outcome{v.ok() ? Kind::kRolledBack : Kind::kVerifyFailed, id, std::move(text)};
 }

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include "common/base/atomic_file.hpp"
+#include "common/report/html_page.hpp"
+#include "rollback/html_page.hpp"
 #include "rollback/timestamps.hpp"
 
 namespace cm::rollback {
@@ -162,11 +164,12 @@ nlohmann::json build_report(const Journal& j, const Verification& v, const std::
 }
 
 Status write_report(const WorkDir& work, const nlohmann::json& report) {
+  // The page before the JSON (the record): when the JSON exists, the page beside it is current. A
+  // page that fails is a warning naming it (report::write_page_beside), never a failed rollback.
+  report::write_page_beside(work.rollback_report(), render_rollback_page(report));
   CM_RETURN_IF_ERROR(write_file_atomic(work.rollback_report(), report.dump(2) + "\n"));
   return write_file_atomic(work.rollback_report_md(), report_markdown(report));
 }
-
-namespace {
 
 std::string trigger_text(const nlohmann::json& t) {
   if (t.contains("backup")) {
@@ -180,6 +183,8 @@ std::string trigger_text(const nlohmann::json& t) {
   return "validation " + t.value("overall_status", "") +
          (reasons.empty() ? "" : " (" + reasons + ")");
 }
+
+namespace {
 
 // An IdList as JSON ({count, ids}): the ids, and "(N in all)" when more were not listed.
 std::string id_list_text(const nlohmann::json& l) {
@@ -356,6 +361,10 @@ std::string console_summary(const nlohmann::json& r, const WorkDir& work) {
   out += "  total:              " + seconds_text(r["total_seconds"]) + "s\n";
   out += "  reports:            " + work.rollback_report().string() + ", " +
          work.rollback_report_md().string() + "\n";
+  const auto html = report::html_path_for(work.rollback_report());
+  out += "  html page:          " +
+         (std::filesystem::exists(html) ? html.string() : "(not written: see the warning above)") +
+         "\n";
   return out;
 }
 

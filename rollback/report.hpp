@@ -1,4 +1,5 @@
-// rollback_report.json / rollback_report.md (written atomically) and the console summary. Every
+// rollback_report.json / rollback_report.md / rollback_report.html (rollback/html_page.hpp; all
+// written atomically) and the console summary. Every
 // figure comes from rollback.json (so a rollback finished by a re-run after a crash reports the
 // whole rollback, not only its last invocation) and from the final verification.
 //
@@ -32,5 +33,8 @@ nlohmann::json build_report(const Journal& journal, const Verification& verifica
 Status write_report(const WorkDir& work, const nlohmann::json& report);
 std::string report_markdown(const nlohmann::json& report);
 std::string console_summary(const nlohmann::json& report, const WorkDir& work);
+// The report's trigger for people: a validation verdict and its reasons, a forced reason, or the
+// backup a --backup-path restore read.
+std::string trigger_text(const nlohmann::json& trigger);
 
 }  // namespace cm::rollback

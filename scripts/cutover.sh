@@ -20,7 +20,8 @@
 #      already live.
 #      WARNING: held for review (staged collections kept) unless --accept-warning.
 #      FAILED: chroma-rollback puts the target back and verifies it.
-#   Finally it prints where every report is.
+#   Finally it prints where every report is (the HTML pages too: validation_report.html is the one
+#   to show the data owner).
 #
 # Exit status (automation keys on it; docs/exit-codes.md, "scripts/cutover.sh"). The script's own
 # codes only: a step's exit code is never passed through (chroma-migrate's 2 or 3 would read as
@@ -129,8 +130,9 @@ usage() { finish "$EXIT_USAGE" usage "" "" "$1"; }
 
 reports() {
   say "reports of run in $work:"
-  for f in run.json migration_summary.json validation_report.md validation_report.json \
-           rollback_report.md rollback_report.json audit.jsonl "$STATUS_FILE"; do
+  for f in run.json migration_summary.json migration_summary.html validation_report.md \
+           validation_report.json validation_report.html rollback_report.md rollback_report.json \
+           rollback_report.html audit.jsonl "$STATUS_FILE"; do
     [[ -e "$work/$f" || "$f" == "$STATUS_FILE" ]] && printf '  %-24s %s\n' "$f" "$work/$f"
   done
   [[ -d "$work/logs" ]] && printf '  %-24s %s\n' "logs/" "$work/logs"

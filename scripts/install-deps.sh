@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs whatever is missing to build, test and demo the suite: Debian packages (apt) and the
 # pinned Chroma server (npm, scripts/chroma/package.json). Idempotent: a second run does nothing.
+# libmstch-dev: the HTML report pages' templates. chromium is not needed to build: the page
+# screenshot test (tests/unit/html_screenshot_test.cpp) renders a page with it and skips without it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 packages=(build-essential cmake pkg-config nlohmann-json3-dev libsimdjson-dev libeigen3-dev
           libhnswlib-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
-          libcli11-dev libsqlite3-dev libxxhash-dev libarchive-dev curl time)
+          libcli11-dev libsqlite3-dev libxxhash-dev libarchive-dev libmstch-dev curl time
+          chromium)
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "common/base/atomic_file.hpp"
+#include "common/report/html_page.hpp"
+#include "validate/html_page.hpp"
 #include "validate/source_drift.hpp"
 
 namespace cm::validate {
@@ -174,6 +176,11 @@ std::string render_console_summary(const nlohmann::json& report,
   out += render_drift_console(report);
   out += "  reports:            " + json_path.string() + "\n                      " +
          markdown_path_for(json_path).string() + "\n";
+  // A page that failed was warned about by name, and no stale page is left behind.
+  const auto html = report::html_path_for(json_path);
+  out += "  html page:          " +
+         (std::filesystem::exists(html) ? html.string() : "(not written: see the warning above)") +
+         "\n";
   return out;
 }
 
@@ -184,8 +191,12 @@ std::filesystem::path markdown_path_for(const std::filesystem::path& json_path) 
 }
 
 Status write_reports(const nlohmann::json& report, const std::filesystem::path& json_path) {
-  // Markdown first: the JSON is the record, so when it exists the Markdown beside it is current.
+  // Markdown and HTML first: the JSON is the record, so when it exists the pages beside it are
+  // current. A page that cannot be rendered or written is a warning (and no stale page is left),
+  // never a different verdict or exit code: the JSON and the Markdown still say everything.
   CM_RETURN_IF_ERROR(write_file_atomic(markdown_path_for(json_path), render_markdown(report)));
+  report::write_page_beside(json_path,
+                            render_validation_page(report, json_path.filename().string()));
   // dump() with replace: invalid UTF-8 in an id must not abort the report.
   return write_file_atomic(json_path, dump(report, 2) + "\n");
 }

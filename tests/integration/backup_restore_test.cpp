@@ -81,6 +81,14 @@ class BackupRestore : public ::testing::Test {
     EXPECT_NE(text.find("Verification: passed"), std::string::npos) << text;
     EXPECT_TRUE(fs::exists(fs::path(md).replace_extension(".json")));
     EXPECT_TRUE(fs::exists(work / "rollback_report.json"));
+    // The page beside both JSONs: the backup restore's status and trigger (the backup).
+    for (const auto& page :
+         {fs::path(md).replace_extension(".html"), work / "rollback_report.html"}) {
+      ASSERT_TRUE(fs::exists(page)) << page;
+      const std::string html = read_text(page);
+      EXPECT_NE(html.find("id=\"rollback-status\">RESTORED<"), std::string::npos) << page;
+      EXPECT_NE(html.find("restore of the "), std::string::npos) << page;
+    }
   }
 
   fs::path dir_;

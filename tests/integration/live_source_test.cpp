@@ -15,6 +15,7 @@
 #include "common/base/atomic_file.hpp"
 #include "common/cli/exit_codes.hpp"
 #include "tests/integration/migrate_fixture.hpp"
+#include "tests/support/html_checks.hpp"
 
 namespace cm::testing {
 namespace {
@@ -178,6 +179,15 @@ TEST_F(LiveSource, EveryKindOfChangeReachesTheTarget) {
   ASSERT_EQ(m["syncs"].size(), 1u);
   EXPECT_EQ(m["syncs"][0]["collections"][first_]["deleted"], 1);
   EXPECT_TRUE(m["syncs"][0]["converged"].get<bool>());
+  // The summary carries the run's syncs, and its page plots their deltas.
+  auto summary = nlohmann::json::parse(*read_file(work_dir() / "migration_summary.json"));
+  EXPECT_EQ(summary["syncs"], m["syncs"]);
+  auto page = read_file(work_dir() / "migration_summary.html");
+  ASSERT_TRUE(page);
+  const auto deltas = svg_with_id(*page, "sync-deltas");
+  ASSERT_TRUE(deltas);
+  EXPECT_EQ(data_values(*deltas, "sync 1"), (std::vector<double>{1, 3, 1, 0}));
+  EXPECT_TRUE(contains(run.output, "html page (every sync of the run)")) << run.output;
   // The run's own validation now judges the synced state.
   auto v = validate();
   EXPECT_EQ(v.exit_code, 0) << v.output;

@@ -90,6 +90,9 @@ TEST_F(SafetyIntegration, DryRunWritesNothingToTheTargetThenResumeExecutesThePla
   EXPECT_EQ(plan["samples"].size(), 3u);
   EXPECT_GT(plan["export"]["records_per_second"].get<double>(), 0);
   EXPECT_TRUE(std::filesystem::exists(work_dir() / "plan.md"));
+  auto plan_page = read_file(work_dir() / "plan.html");
+  ASSERT_TRUE(plan_page) << "the plan's page beside plan.json";
+  EXPECT_NE(plan_page->find("<svg id=\"plan-records\""), std::string::npos);
 
   auto real = migrate({"--if-exists", "merge", "--resume"});
   ASSERT_EQ(real.exit_code, 0) << real.output;

@@ -50,6 +50,9 @@ TEST_F(OperatorFlow, ACleanStagedRunValidatesAndCutsOver) {
   EXPECT_EQ(report(kCutoverStatusFile)["outcome"], "live");
   EXPECT_EQ(report(kCutoverStatusFile)["step"], "cutover");
   EXPECT_NE(run.output.find("validation_report.md"), std::string::npos) << run.output;
+  // cutover.sh names the pages too (the one to show the data owner).
+  EXPECT_NE(run.output.find("validation_report.html"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("migration_summary.html"), std::string::npos) << run.output;
   EXPECT_EQ(report("validation_report.json")["overall_status"], "PASSED");
   // The live names serve the source's data; the old collections are retained beside them.
   auto source = state_of(source_uri());

@@ -6,6 +6,7 @@
 // to the archive.
 #include <gtest/gtest.h>
 
+#include "common/base/atomic_file.hpp"
 #include "common/run/store_factory.hpp"
 #include "tests/integration/persist_fixture.hpp"
 #include "tests/support/files.hpp"
@@ -52,6 +53,13 @@ TEST(PersistArchiveMigrate, ATarballOfAStoppedServerIsInspectedMigratedAndValida
   EXPECT_NE(inspect.output.find("default_tenant/default_database/kb_articles"), std::string::npos)
       << inspect.output;
   EXPECT_TRUE(fs::is_empty(tmp)) << "--inspect removes what it unpacked";
+  // Its page beside the JSON: every collection's health, plotted and named.
+  const auto page_text = read_file(dir / "i.html");
+  ASSERT_TRUE(page_text) << "no i.html beside i.json";
+  const std::string& page = *page_text;
+  EXPECT_NE(page.find("EVERY VECTOR RECOVERABLE"), std::string::npos);
+  EXPECT_NE(page.find("<svg id=\"inspect-records\""), std::string::npos);
+  EXPECT_NE(page.find("default_tenant/default_database/kb_articles"), std::string::npos);
 
   auto target = ChromaServer::start();
   ASSERT_TRUE(target) << target.error().message;

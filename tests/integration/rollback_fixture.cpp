@@ -135,6 +135,7 @@ void RollbackIntegration::expect_rolled_back(const ProcessResult& run,
   EXPECT_EQ(report["verification"]["record_mismatches"], 0);
   EXPECT_EQ(report["verification"]["source"]["status"], "ok") << report["verification"].dump(2);
   EXPECT_TRUE(std::filesystem::exists(work_dir() / "rollback_report.md"));
+  EXPECT_TRUE(std::filesystem::exists(work_dir() / "rollback_report.html"));
   EXPECT_NE(manifest().rolled_back_at, "");
   EXPECT_NE(run.output.find("rollback_report.json"), std::string::npos) << run.output;
 }

@@ -10,6 +10,7 @@
 #include "common/base/atomic_file.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "tests/integration/rollback_fixture.hpp"
+#include "tests/support/html_checks.hpp"
 
 namespace cm::testing {
 namespace {
@@ -44,6 +45,22 @@ TEST_F(RollbackIntegration, InPlaceReplaceAndCreateAreUndoneFromTheBackup) {
   EXPECT_GT(r["restore_records_per_second"].get<double>(), 0);
   EXPECT_EQ(r["trigger"]["overall_status"], "FAILED");
   for (const auto& d : r["downtime"]) EXPECT_GT(d["seconds"].get<double>(), 0) << d.dump();
+  // The page: the trigger, one timeline span per action, the downtime as the JSON has it.
+  auto html = read_file(work_dir() / "rollback_report.html");
+  ASSERT_TRUE(html);
+  EXPECT_EQ(external_references(*html), std::vector<std::string>{});
+  EXPECT_NE(html->find("id=\"rollback-status\">ROLLED_BACK<"), std::string::npos);
+  const auto timeline = svg_with_id(*html, "actions-timeline");
+  ASSERT_TRUE(timeline);
+  EXPECT_EQ(count_of(*timeline, "class=\"span\""), r["actions"].size());
+  const auto downtime = svg_with_id(*html, "downtime");
+  ASSERT_TRUE(downtime);
+  for (const auto& d : r["downtime"]) {
+    EXPECT_EQ(data_values(*downtime, d["live_name"].get<std::string>()),
+              (std::vector<double>{d["seconds"].get<double>()}));
+  }
+  ASSERT_TRUE(element_with_id(*html, "verification"));
+  EXPECT_NE(run.output.find("rollback_report.html"), std::string::npos) << run.output;
   auto audit = read_file(work_dir() / "audit.jsonl");
   ASSERT_TRUE(audit);
   EXPECT_GE(count_of(*audit, "\"delete_collection\""), 4u + 2u);  // migrate's 2, rollback's 4

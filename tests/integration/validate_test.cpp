@@ -10,6 +10,7 @@
 
 #include "common/base/atomic_file.hpp"
 #include "tests/integration/migrate_fixture.hpp"
+#include "tests/support/html_checks.hpp"
 
 namespace cm::testing {
 namespace {
@@ -72,6 +73,46 @@ class ValidateIntegration : public MigrateIntegration {
     EXPECT_TRUE(v.has_reason(reason)) << v.report["rollback_reasons"].dump();
   }
 
+  // validation_report.html beside the JSON: self-contained, the verdict at the top, one recall plot
+  // per judged source collection and the records per target collection as the JSON has them.
+  void expect_page_agrees(const Validation& v, const std::filesystem::path& html_path) {
+    auto html = read_file(html_path);
+    ASSERT_TRUE(html) << html_path;
+    EXPECT_EQ(external_references(*html), std::vector<std::string>{});
+    const auto status = v.report["overall_status"].get<std::string>();
+    EXPECT_NE(html->find("id=\"overall-status\">" + status + "<"), std::string::npos);
+    for (const auto& reason : v.report["rollback_reasons"])
+      EXPECT_NE(html->find(reason.get<std::string>()), std::string::npos) << reason;
+    std::size_t recall_plots = 0;
+    for (const auto& t : v.report["tests"]) {
+      if (t["name"] == "semantic_search_equivalence") {
+        // One plot per source collection, in the JSON's order, with its histogram's counts.
+        for (const auto& [name, c] : t["figures"]["collections"].items()) {
+          if (!c.contains("recall_histogram")) continue;
+          const auto plot = svg_with_id(*html, "recall-" + std::to_string(recall_plots++));
+          ASSERT_TRUE(plot) << name;
+          EXPECT_NE(plot->find(" of " + name + " ("), std::string::npos) << name;
+          const auto& counts = c["recall_histogram"]["counts"];
+          EXPECT_EQ(data_values(*plot, "0.9\u20131.0"),
+                    (std::vector<double>{counts[9].get<double>()}));
+        }
+      }
+      if (t["name"] != "count_verification") continue;
+      const auto counts = svg_with_id(*html, "count-records");
+      ASSERT_TRUE(counts);
+      for (const auto& [name, c] : t["figures"]["collections"].items()) {
+        EXPECT_EQ(data_values(*counts, name),
+                  (std::vector<double>{c["expected"].get<double>(), c["actual"].get<double>()}))
+            << name;
+      }
+    }
+    EXPECT_GT(recall_plots, 0u) << "semantic search judged queries: its recall is plotted";
+    EXPECT_TRUE(svg_with_id(*html, "embedding-errors"));
+    EXPECT_TRUE(svg_with_id(*html, "test-seconds"));
+    EXPECT_NE(v.process.output.find("html page:          " + html_path.string()), std::string::npos)
+        << v.process.output;
+  }
+
   std::unique_ptr<VectorStore> target() { return open(target_uri()); }
   CollectionInfo collection(VectorStore& store, const std::string& name) {
     auto info = store.find_collection(name);
@@ -117,6 +158,21 @@ TEST_F(ValidateIntegration, CleanMappedMigrationPassesWithNoWarnings) {
   EXPECT_NE(md->find("# Validation report: PASSED"), std::string::npos);
   EXPECT_NE(v.process.output.find("overall status:     PASSED"), std::string::npos)
       << v.process.output;
+  expect_page_agrees(v, work_dir() / "validation_report.html");
+  // The migration's page: the import rate was recorded during the run, and the page plots it.
+  const auto summary = nlohmann::json::parse(*read_file(work_dir() / "migration_summary.json"));
+  const auto& samples = summary["import_rate"]["samples"];
+  ASSERT_GE(samples.size(), 2u) << summary.dump(2);
+  EXPECT_EQ(samples.back()[1], 320);
+  auto summary_page = read_file(work_dir() / "migration_summary.html");
+  ASSERT_TRUE(summary_page);
+  EXPECT_EQ(external_references(*summary_page), std::vector<std::string>{});
+  const auto rate = svg_with_id(*summary_page, "import-rate");
+  ASSERT_TRUE(rate);
+  EXPECT_EQ(data_points(*rate).size(), samples.size());
+  EXPECT_EQ(data_points(*rate).back().second, 320);
+  EXPECT_TRUE(svg_with_id(*summary_page, "phase-seconds"));
+  EXPECT_TRUE(svg_with_id(*summary_page, "collection-records"));
 
   // --report elsewhere, and --target given explicitly: the same verdict.
   auto elsewhere =
@@ -127,6 +183,7 @@ TEST_F(ValidateIntegration, CleanMappedMigrationPassesWithNoWarnings) {
   ASSERT_TRUE(r);
   EXPECT_EQ(nlohmann::json::parse(*r)["overall_status"], "PASSED");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "reports" / "r.md"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "reports" / "r.html"));
 }
 
 TEST_F(ValidateIntegration, DeletedRecordIsAChunkCountMismatch) {
@@ -141,6 +198,8 @@ TEST_F(ValidateIntegration, DeletedRecordIsAChunkCountMismatch) {
   EXPECT_NE(v.report["tests"][0]["samples"].dump().find(r.id), std::string::npos);
   EXPECT_GT(v.report["data_loss_percentage"].get<double>(), 0.0);
   EXPECT_FALSE(v.has_reason("Data Loss Detected")) << "1 of 320 is below the 5% threshold";
+  // The FAILED run's page: the verdict, the reason, the collection that lost a record.
+  expect_page_agrees(v, work_dir() / "validation_report.html");
 }
 
 TEST_F(ValidateIntegration, PerturbedVectorIsEmbeddingCorruption) {

@@ -10,6 +10,7 @@
 // (common/store/collection_config.hpp says how configurations compare). Memory: worst-case
 // figures and samples only.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "common/store/collection_config.hpp"
@@ -20,6 +21,40 @@
 
 namespace cm::validate {
 namespace {
+
+// The distribution of each compared record's largest per-component error (the HTML page's plot):
+// bitwise equal, below 1e-9, then one bin per decade up to 0.1, and 0.1 or more. Bounded.
+struct ErrorHistogram {
+  static constexpr int kFirstDecade = -9, kLastDecade = -1;  // bins [1e-9, 1e-8) ... [1e-2, 1e-1)
+  std::array<std::uint64_t, 2 + (kLastDecade - kFirstDecade) + 1> counts{};
+  void add(double error) {
+    if (!(error > 0)) {
+      ++counts[0];
+    } else if (error < std::pow(10.0, kFirstDecade)) {
+      ++counts[1];
+    } else {
+      const int decade = std::min(kLastDecade, static_cast<int>(std::floor(std::log10(error))));
+      ++counts[static_cast<std::size_t>(2 + decade - kFirstDecade)];
+    }
+  }
+  // Each bin: its label, the lower bound `from` (inclusive) and upper `to` (exclusive; null: none).
+  nlohmann::json to_json() const {
+    nlohmann::json bins = nlohmann::json::array();
+    bins.push_back({{"label", "0 (equal)"}, {"from", 0.0}, {"to", 0.0}, {"count", counts[0]}});
+    bins.push_back({{"label", "<1e-9"},
+                    {"from", 0.0},
+                    {"to", std::pow(10.0, kFirstDecade)},
+                    {"count", counts[1]}});
+    for (int d = kFirstDecade; d <= kLastDecade; ++d) {
+      const bool last = d == kLastDecade;
+      bins.push_back({{"label", last ? std::string(">=0.1") : "1e" + std::to_string(d)},
+                      {"from", std::pow(10.0, d)},
+                      {"to", last ? nlohmann::json() : nlohmann::json(std::pow(10.0, d + 1))},
+                      {"count", counts[static_cast<std::size_t>(2 + d - kFirstDecade)]}});
+    }
+    return {{"bins", bins}};
+  }
+};
 
 class EmbeddingIntegrity final : public Check, public RecordObserver {
  public:
@@ -68,6 +103,7 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
       ++compared_;
       ++rows_.back().compared;
       worst_abs_ = std::max(worst_abs_, d.max_abs_error);
+      error_histogram_.add(d.max_abs_error);
       worst_rel_ = std::max(worst_rel_, d.relative_error);
       min_cos_ = std::min(min_cos_, d.cosine_similarity);
       if (!d.equivalent) {
@@ -119,6 +155,7 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
         {"worst_max_abs_error", worst_abs_},
         {"worst_relative_error", worst_rel_},
         {"min_cosine_similarity", min_cos_},
+        {"max_abs_error_histogram", error_histogram_.to_json()},
         {"collections", per}};
     result.thresholds = {{"bound",
                           {{"l2", "bitwise"},
@@ -167,6 +204,7 @@ class EmbeddingIntegrity final : public Check, public RecordObserver {
   std::vector<Row> rows_;
   std::uint64_t compared_ = 0;
   double worst_abs_ = 0, worst_rel_ = 0, min_cos_ = 1;
+  ErrorHistogram error_histogram_;
   Tally beyond_, wrong_dimension_, non_finite_;
 };
 

@@ -1,0 +1,236 @@
+#include "migrate/summary_page.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/report/html_page.hpp"
+#include "common/report/svg_plot.hpp"
+
+namespace cm::migrate {
+
+// migrate/templates/*.mustache, embedded (cmake/embed_text.cmake).
+extern const std::string_view kSummaryPageTemplate;
+extern const std::string_view kInspectPageTemplate;
+extern const std::string_view kPlanPageTemplate;
+
+namespace {
+
+using nlohmann::json;
+
+std::string text(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+
+double number(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
+}
+
+std::string joined(const json& list) {
+  std::string out;
+  for (const auto& v : list.is_array() ? list : json::array())
+    out += (out.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
+  return out;
+}
+
+// In the order the phases run (the JSON object's keys are sorted), any other after them.
+std::string phase_plot(const json& s) {
+  report::BarChart chart{.id = "phase-seconds", .title = "seconds per phase", .unit = "s"};
+  const auto& phases = report::object_at(s, "phase_seconds");
+  const std::vector<std::string> order = {"init", "export", "transform", "import", "verify"};
+  const auto add = [&](const std::string& phase, const json& seconds) {
+    chart.rows.push_back({phase, {seconds.is_number() ? seconds.get<double>() : 0.0}});
+  };
+  for (const auto& phase : order)
+    if (phases.contains(phase)) add(phase, phases[phase]);
+  for (const auto& [phase, seconds] : phases.items())
+    if (std::find(order.begin(), order.end(), phase) == order.end()) add(phase, seconds);
+  return report::horizontal_bars(chart);
+}
+
+std::string rate_plot(const json& s) {
+  report::LineChart chart{.id = "import-rate",
+                          .title = "import progress: records imported over time",
+                          .x_label =
+                              "seconds since the import phase started (the slope is the "
+                              "import rate)",
+                          .y_label = "records imported"};
+  for (const auto& p : report::array_at(report::object_at(s, "import_rate"), "samples")) {
+    if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
+      chart.points.push_back({p[0].get<double>(), p[1].get<double>()});
+  }
+  return report::line_chart(chart);
+}
+
+json collections(const json& s, std::string* plot) {
+  report::BarChart chart{
+      .id = "collection-records", .title = "records per target collection", .unit = ""};
+  json rows = json::array();
+  for (const auto& t : s.value("target_collections", json::array())) {
+    chart.rows.push_back({text(t, "name"), {number(t, "expected_records")}});
+    rows.push_back({{"name", text(t, "name")},
+                    {"route", joined(t.value("source_collections", json::array())) + " \u2192 " +
+                                  text(t, "name")},
+                    {"action", text(t, "action")},
+                    {"state", text(t, "state")},
+                    {"staging_name", text(t, "staging_name")},
+                    {"records", text(t, "expected_records")}});
+  }
+  *plot = report::horizontal_bars(chart);
+  return rows;
+}
+
+// Each sync's delta per source collection, and one bar group per sync (added, changed, deleted).
+json syncs(const json& s, std::string* plot) {
+  report::BarChart chart{.id = "sync-deltas",
+                         .title = "changes applied per sync",
+                         .unit = "",
+                         .series = {"added", "changed", "deleted", "conflicts"}};
+  json rows = json::array();
+  for (const auto& sync : s.value("syncs", json::array())) {
+    double sum[4] = {0, 0, 0, 0};
+    for (const auto& [name, c] : report::object_at(sync, "collections").items()) {
+      const char* keys[] = {"added", "changed", "deleted", "conflicts"};
+      for (int k = 0; k < 4; ++k) sum[k] += number(c, keys[k]);
+      rows.push_back({{"generation", text(sync, "generation")},
+                      {"at", text(sync, "at")},
+                      {"collection", name},
+                      {"added", text(c, "added")},
+                      {"changed", text(c, "changed")},
+                      {"deleted", text(c, "deleted")},
+                      {"conflicts", text(c, "conflicts")},
+                      {"converged", sync.value("converged", false)},
+                      {"final", sync.value("final", false)}});
+    }
+    chart.rows.push_back({"sync " + text(sync, "generation"), {sum[0], sum[1], sum[2], sum[3]}});
+  }
+  *plot = rows.empty() ? "" : report::horizontal_bars(chart);
+  return rows;
+}
+
+}  // namespace
+
+json summary_page_view(const json& s) {
+  std::string collection_plot, sync_plot;
+  json collection_rows = collections(s, &collection_plot);
+  json sync_rows = syncs(s, &sync_plot);
+  return {{"run_id", text(s, "run_id")},
+          {"dry_run", s.value("dry_run", false)},
+          {"resumed", s.value("resumed", false)},
+          {"finished_at", text(s, "finished_at")},
+          {"collections", text(s, "collections")},
+          {"records", text(s, "records")},
+          {"records_sent", text(s, "records_sent")},
+          {"seconds", report::figure_text(number(s, "seconds"))},
+          {"records_per_second", report::figure_text(number(s, "records_per_second"))},
+          {"retries", text(s, "retries")},
+          {"peak_rss_mb", report::figure_text(number(s, "peak_rss_mb"))},
+          {"unrecoverable",
+           s.value("unrecoverable_at_source", json::object()).empty()
+               ? ""
+               : s["unrecoverable_at_source"].dump(2, ' ', false, json::error_handler_t::replace)},
+          {"phase_plot", phase_plot(s)},
+          {"rate_plot", rate_plot(s)},
+          {"collection_plot", collection_plot},
+          {"collection_rows", collection_rows},
+          {"sync_plot", sync_plot},
+          {"sync_rows", sync_rows},
+          {"has_syncs", !sync_rows.empty()},
+          {"tool", "chroma-migrate"},
+          {"tool_version", CHROMA_MIGRATE_VERSION},
+          {"json_file", "migration_summary.json"}};
+}
+
+Result<std::string> render_summary_page(const json& summary) {
+  return report::build_and_render(kSummaryPageTemplate, [&] { return summary_page_view(summary); });
+}
+
+json plan_page_view(const json& plan) {
+  report::BarChart chart{
+      .id = "plan-records", .title = "records planned per target collection", .unit = ""};
+  json rows = json::array();
+  for (const auto& t : plan.value("targets", json::array())) {
+    chart.rows.push_back({text(t, "name"), {number(t, "records")}});
+    std::string from;
+    for (const auto& [route, n] : report::object_at(t, "from").items())
+      from += (from.empty() ? "" : "; ") + route + " (" + n.dump() + ")";
+    rows.push_back({{"name", text(t, "name")},
+                    {"action", text(t, "action")},
+                    {"exists_now", t.value("exists_now", false)},
+                    {"records", text(t, "records")},
+                    {"from", from}});
+  }
+  const auto exported = plan.value("export", json::object());
+  const auto pretty = [&](const char* key) {
+    return plan.contains(key) ? plan[key].dump(2, ' ', false, json::error_handler_t::replace)
+                              : std::string();
+  };
+  return {
+      {"run_id", text(plan, "run_id")},
+      {"source", text(plan, "source")},
+      {"target", text(plan, "target")},
+      {"target_kind", text(plan, "target_kind")},
+      {"batch_size", text(plan, "batch_size")},
+      {"workers", text(plan, "workers")},
+      {"exported", text(exported, "records")},
+      {"export_seconds", report::figure_text(number(exported, "seconds"))},
+      {"export_rate", report::figure_text(number(exported, "records_per_second"))},
+      {"estimated_import_seconds", report::figure_text(number(plan, "estimated_import_seconds"))},
+      {"preflight", text(plan, "preflight")},
+      {"plot", report::horizontal_bars(chart)},
+      {"rows", rows},
+      {"schema_change", pretty("schema_change")},
+      {"samples", pretty("samples")},
+      {"source_health_table", text(plan, "source_health_table")},
+      {"tool", "chroma-migrate --dry-run"},
+      {"tool_version", CHROMA_MIGRATE_VERSION},
+      {"json_file", "plan.json"}};
+}
+
+Result<std::string> render_plan_page(const json& plan) {
+  return report::build_and_render(kPlanPageTemplate, [&] { return plan_page_view(plan); });
+}
+
+json inspect_page_view(const json& inspection, const std::string& json_file) {
+  report::BarChart chart{.id = "inspect-records",
+                         .title = "records per collection: recoverable vs lost",
+                         .unit = "",
+                         .series = {"records", "unrecoverable"}};
+  json rows = json::array();
+  for (const auto& c : inspection.value("collections", json::array())) {
+    const std::string name =
+        text(c, "tenant") + "/" + text(c, "database") + "/" + text(c, "collection");
+    chart.rows.push_back(
+        {text(c, "collection"), {number(c, "records"), number(c, "unrecoverable")}});
+    rows.push_back({{"name", name},
+                    {"space", text(c, "space")},
+                    {"records", text(c, "records")},
+                    {"queue_only_records", text(c, "queue_only_records")},
+                    {"recovered_from_queue", text(c, "vectors_recovered_from_queue")},
+                    {"unrecoverable", text(c, "unrecoverable")},
+                    {"fragmentation", report::figure_text(number(c, "fragmentation"))},
+                    {"ok", c.value("every_vector_recoverable", false)},
+                    {"damage", joined(c.value("damage", json::array()))},
+                    {"sample", joined(c.value("unrecoverable_sample", json::array()))}});
+  }
+  return {{"source", text(inspection, "source")},
+          {"inspected_at", text(inspection, "inspected_at")},
+          {"ok", inspection.value("every_vector_recoverable", false)},
+          {"records", text(inspection, "records")},
+          {"unrecoverable", text(inspection, "unrecoverable")},
+          {"orphans", joined(inspection.value("orphan_segment_folders", json::array()))},
+          {"plot", report::horizontal_bars(chart)},
+          {"rows", rows},
+          {"tool", "chroma-migrate --inspect"},
+          {"tool_version", CHROMA_MIGRATE_VERSION},
+          {"json_file", json_file}};
+}
+
+Result<std::string> render_inspect_page(const json& inspection, const std::string& json_file) {
+  return report::build_and_render(kInspectPageTemplate,
+                                  [&] { return inspect_page_view(inspection, json_file); });
+}
+
+}  // namespace cm::migrate
