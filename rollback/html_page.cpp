@@ -45,7 +45,9 @@ json timeline(const json& r) {
     const double took = number(a, "seconds");
     const double from = start && at ? std::max(0.0, *at - took - *start) : 0.0;
     std::string label = text(a, "action");
-    if (!text(a, "collection").empty()) label += " " + text(a, "collection");
+    if (const std::string collection = text(a, "collection"); !collection.empty()) {
+      label.append(" ").append(collection);  // (" " + text(...) trips GCC 12's -Wstringop-overflow)
+    }
     chart.spans.push_back({label, from, took, false, text(a, "action")});
     rows.push_back({{"action", text(a, "action")},
                     {"collection", text(a, "collection")},
