@@ -231,6 +231,15 @@ int run(int argc, char** argv) {
       "the health of every collection of every tenant and database; no work dir; exit 7 when a "
       "record's vector cannot be recovered");
   inspect_flag->excludes(cutover_flag)->excludes(finalize_flag)->excludes(sync_flag);
+  std::string shard;
+  std::optional<std::uint32_t> shards;
+  app.add_option(
+      "--shard", shard,
+      "I/N: migrate only shard I of N (records split by a hash of collection and id); every "
+      "shard runs with the same --run-id in its own --work-dir (README: sharded runs)");
+  app.add_option("--shards", shards,
+                 "N: like --shard I/N with I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) "
+                 "or SLURM_ARRAY_TASK_ID (Slurm array)");
   app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
   app.add_flag("-q,--quiet", o.quiet, "warnings and errors only on the console");
   app.set_version_flag("--version", std::string("chroma-migrate ") + CHROMA_MIGRATE_VERSION);
@@ -243,6 +252,16 @@ int run(int argc, char** argv) {
 
   cm::init_console_logging("chroma-migrate");
   if (inspect) return report_inspect(source, report);
+  // Resolved before anything else: a bad index or a missing variable writes nothing.
+  auto resolved_shard = cm::resolve_shard(shard, shards, cm::shard_environment());
+  if (!resolved_shard) return fail(resolved_shard.error());
+  o.shard = *resolved_shard;
+  if (o.shard && (sync || cutover || finalize)) {
+    return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
+                          "--shard/--shards only start or resume a shard's migration; --sync, "
+                          "--cutover and --finalize of sharded runs are not supported"});
+  }
+  if (o.shard) spdlog::info("shard {} of run {}", o.shard->to_string(), o.run_id);
   auto chosen = cm::migrate::choose_work_dir(work_dir, checkpoint_file,
                                              !(sync || cutover || finalize), o.resume);
   if (!chosen) return fail(chosen.error());
@@ -356,8 +375,8 @@ int run(int argc, char** argv) {
     spdlog::info(
         "summary: run {}{}: {} collection(s), {} records, {} sent in {:.1f}s ({:.0f} records/s), "
         "{} retries",
-        s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
-        s.seconds, s.records_per_second, s.retries);
+        s.shard.empty() ? s.run_id : s.run_id + " shard " + s.shard, s.resumed ? " (resumed)" : "",
+        s.collections, s.records, s.records_sent, s.seconds, s.records_per_second, s.retries);
   }
   if (!s.unrecoverable_at_source.empty()) {
     spdlog::warn(

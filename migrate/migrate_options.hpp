@@ -9,6 +9,7 @@
 
 #include "common/base/enum_names.hpp"
 #include "common/run/interlocks.hpp"
+#include "common/run/shard.hpp"
 #include "common/run/store_factory.hpp"
 #include "common/store/store_decorators.hpp"
 #include "common/store/uri.hpp"
@@ -68,6 +69,11 @@ struct MigrateOptions {
   // A persist-directory source with records whose vector is lost (migrate/lost_vectors.hpp):
   // migrate the rest and list them as unrecoverable at the source, instead of refusing (exit 7).
   bool allow_missing_vectors = false;
+  // --shard I/N (or --shards N with the scheduler's index): this process migrates only the records
+  // shard I owns (common/run/shard.hpp). Part of the run's configuration: a resume with another
+  // shard is refused. Sharded runs need --run-id (the shards share it) and write only collections
+  // that do not exist before the run (validate_options).
+  std::optional<ShardSpec> shard;
 };
 
 }  // namespace cm::migrate

@@ -33,6 +33,7 @@ Status write_summary(const WorkDir& work, const MigrationSummary& s) {
                          {"peak_rss_mb", s.peak_rss_mb},
                          {"dry_run", s.dry_run},
                          {"unrecoverable_at_source", s.unrecoverable_at_source},
+                         {"shard", s.shard.empty() ? nlohmann::json() : nlohmann::json(s.shard)},
                          {"finished_at", now_iso8601()}};
   return write_file_atomic(work.migration_summary(), json.dump(2) + "\n");
 }
@@ -209,6 +210,7 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   summary.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   summary.work_dir = work.root();
   summary.unrecoverable_at_source = manifest.unrecoverable_at_source;
+  if (manifest.shard) summary.shard = manifest.shard->to_string();
   CM_RETURN_IF_ERROR(write_summary(work, summary));
   return summary;
 }

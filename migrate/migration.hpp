@@ -30,6 +30,7 @@ struct MigrationSummary {
   // run.json's unrecoverable_at_source: records of a persist source whose vector was lost before
   // the run, left out (--allow-missing-vectors); not data lost by the migration.
   nlohmann::json unrecoverable_at_source = nlohmann::json::object();
+  std::string shard;  // "I/N" for a shard of a sharded run (--shard), "" otherwise
 };
 
 Result<MigrationSummary> run_migration(const MigrateOptions& options);
