@@ -261,7 +261,9 @@ int run(int argc, char** argv) {
                           "--shard/--shards only start or resume a shard's migration; --sync, "
                           "--cutover and --finalize of sharded runs are not supported"});
   }
-  if (o.shard) spdlog::info("shard {} of run {}", o.shard->to_string(), o.run_id);
+  if (o.shard && !o.run_id.empty()) {
+    spdlog::info("shard {} of run {}", o.shard->to_string(), o.run_id);
+  }
   auto chosen = cm::migrate::choose_work_dir(work_dir, checkpoint_file,
                                              !(sync || cutover || finalize), o.resume);
   if (!chosen) return fail(chosen.error());

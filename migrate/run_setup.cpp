@@ -269,6 +269,12 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
     if (t.action != LedgerAction::kCreated) backed_up.push_back(t.name);
   }
   CM_ASSIGN_OR_RETURN(auto source_samples, sample_collections(source, names));
+  if (o.shard) {
+    // A shard exports about 1/N of each collection (the hash split is even: tests/unit/shard_test).
+    for (auto& sample : source_samples) {
+      sample.count = (sample.count + o.shard->count - 1) / o.shard->count;
+    }
+  }
   CM_ASSIGN_OR_RETURN(auto backup_samples, sample_collections(target, backed_up));
   const SpaceEstimate space = estimate_work_space(std::move(source_samples), in.mapping.has_value(),
                                                   std::move(backup_samples));

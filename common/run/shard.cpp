@@ -68,13 +68,11 @@ bool ShardSpec::owns(std::string_view collection, std::string_view id) const {
 }
 
 std::uint32_t shard_of(std::string_view collection, std::string_view id, std::uint32_t count) {
-  XXH64_state_t state;
-  XXH64_reset(&state, 0);
-  XXH64_update(&state, collection.data(), collection.size());
-  const char separator = '\0';
-  XXH64_update(&state, &separator, 1);
-  XXH64_update(&state, id.data(), id.size());
-  return static_cast<std::uint32_t>(XXH64_digest(&state) % (count ? count : 1));
+  std::string key;
+  key.reserve(collection.size() + 1 + id.size());
+  key.append(collection).push_back('\0');
+  key.append(id);
+  return static_cast<std::uint32_t>(XXH64(key.data(), key.size(), 0) % (count ? count : 1));
 }
 
 Result<ShardSpec> parse_shard_spec(std::string_view text) {

@@ -150,7 +150,7 @@ Result<std::filesystem::path> merge_shard_work_dirs(
 Result<std::filesystem::path> merged_shard_work_dir(
     const std::vector<std::filesystem::path>& work_dirs) {
   CM_ASSIGN_OR_RETURN(ShardSet set, load_shard_set(work_dirs));
-  const WorkDir merged(set.work_dirs.front() / kShardsMergedDir);
+  const WorkDir merged(WorkDir(set.work_dirs.front()).shards_merged());
   if (std::filesystem::exists(merged.run_manifest())) {
     CM_ASSIGN_OR_RETURN(auto store, RunManifestStore::load(merged.run_manifest()));
     if (store->get().run_id == set.run_id) return merged.root();
