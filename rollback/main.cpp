@@ -11,6 +11,7 @@
 #include "common/base/cancellation.hpp"
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
+#include "common/run/run_manifest.hpp"
 #include "common/run/shard_merge.hpp"
 #include "common/run/work_dir.hpp"
 #include "rollback/backup_restore.hpp"
