@@ -125,7 +125,9 @@ TEST(ShardScanTest, EachShardScansItsShareAndTheSharesCoverEveryIdOnce) {
     ASSERT_TRUE(file);
     std::uint64_t n = 0;
     for (std::size_t b = 0; b < file->batch_count(); ++b) {
-      for (const auto& id : *file->batch(b)) {
+      auto batch = file->batch(b);
+      ASSERT_TRUE(batch) << batch.error().message;
+      for (const auto& id : *batch) {
         EXPECT_TRUE(shard.owns("coll", id)) << id;
         EXPECT_TRUE(all.insert(id).second) << id << " in two shards";
         ++n;
