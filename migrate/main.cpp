@@ -9,6 +9,7 @@
 #include "common/base/cancellation.hpp"
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
+#include "migrate/cli_shards.hpp"
 #include "migrate/cli_work_dir.hpp"
 #include "migrate/cutover.hpp"
 #include "migrate/inspect.hpp"
@@ -151,10 +152,12 @@ int run(int argc, char** argv) {
                  "persist:DIR[?tenant=T&database=D] (a Chroma persist directory, read offline)");
   app.add_option("--target,--target-url", target,
                  "target store, same forms as --source (--cutover/--finalize: default run.json's)");
+  std::vector<std::string> work_dirs;
   app.add_option(
-      "--work-dir", work_dir,
+      "--work-dir", work_dirs,
       "run directory: manifest, snapshot, checkpoint, logs (default for a new run: "
-      "./chroma-migrate-<UTC time>, printed; required by --resume, --sync, --cutover, --finalize)");
+      "./chroma-migrate-<UTC time>; required by --resume, --sync, --cutover, --finalize: once "
+      "per shard for a sharded run's)");
   app.add_option("--checkpoint-file,--resume-from", checkpoint_file,
                  "resume the run this checkpoint.json belongs to (its work dir)");
   app.add_option("--collections", collections, "comma-separated source collections (default: all)");
@@ -231,15 +234,8 @@ int run(int argc, char** argv) {
       "the health of every collection of every tenant and database; no work dir; exit 7 when a "
       "record's vector cannot be recovered");
   inspect_flag->excludes(cutover_flag)->excludes(finalize_flag)->excludes(sync_flag);
-  std::string shard;
-  std::optional<std::uint32_t> shards;
-  app.add_option(
-      "--shard", shard,
-      "I/N: migrate only shard I of N (records split by a hash of collection and id); every "
-      "shard runs with the same --run-id in its own --work-dir (README: sharded runs)");
-  app.add_option("--shards", shards,
-                 "N: like --shard I/N with I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) "
-                 "or SLURM_ARRAY_TASK_ID (Slurm array)");
+  cm::migrate::ShardFlags shard_flags;
+  cm::migrate::add_shard_options(app, shard_flags);
   app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
   app.add_flag("-q,--quiet", o.quiet, "warnings and errors only on the console");
   app.set_version_flag("--version", std::string("chroma-migrate ") + CHROMA_MIGRATE_VERSION);
@@ -253,18 +249,12 @@ int run(int argc, char** argv) {
   cm::init_console_logging("chroma-migrate");
   if (inspect) return report_inspect(source, report);
   // Resolved before anything else: a bad index or a missing variable writes nothing.
-  auto resolved_shard = cm::resolve_shard(shard, shards, cm::shard_environment());
-  if (!resolved_shard) return fail(resolved_shard.error());
-  o.shard = *resolved_shard;
-  if (o.shard && (sync || cutover || finalize)) {
-    return fail(cm::Error{cm::ErrorCode::kInvalidArgument,
-                          "--shard/--shards only start or resume a shard's migration; --sync, "
-                          "--cutover and --finalize of sharded runs are not supported"});
-  }
-  if (o.shard && !o.run_id.empty()) {
-    spdlog::info("shard {} of run {}", o.shard->to_string(), o.run_id);
-  }
-  auto chosen = cm::migrate::choose_work_dir(work_dir, checkpoint_file,
+  auto sharding = cm::migrate::resolve_sharding(
+      shard_flags, {work_dirs, sync, cutover, finalize, no_final_sync, report}, o.run_id);
+  if (!sharding) return fail(sharding.error());
+  o.shard = sharding->shard;
+  report = sharding->dirs.report;
+  auto chosen = cm::migrate::choose_work_dir(sharding->dirs.work_dir, checkpoint_file,
                                              !(sync || cutover || finalize), o.resume);
   if (!chosen) return fail(chosen.error());
   work_dir = chosen->dir.string();
@@ -377,8 +367,8 @@ int run(int argc, char** argv) {
     spdlog::info(
         "summary: run {}{}: {} collection(s), {} records, {} sent in {:.1f}s ({:.0f} records/s), "
         "{} retries",
-        s.shard.empty() ? s.run_id : s.run_id + " shard " + s.shard, s.resumed ? " (resumed)" : "",
-        s.collections, s.records, s.records_sent, s.seconds, s.records_per_second, s.retries);
+        s.run_id, s.resumed ? " (resumed)" : "", s.collections, s.records, s.records_sent,
+        s.seconds, s.records_per_second, s.retries);
   }
   if (!s.unrecoverable_at_source.empty()) {
     spdlog::warn(

@@ -180,12 +180,8 @@ Status validate_options(const MigrateOptions& o) {
         std::string(enum_name(o.if_exists)) +
         ": shards only create collections the target does not have (a backup taken by every "
         "shard at its own time would not be one consistent pre-run state); migrate into a target "
-        "without those collections, or run unsharded");
-  }
-  if (o.shard && o.stage) {
-    return bad(
-        "--shard/--shards cannot be combined with --stage yet: the cutover of a sharded run is "
-        "not implemented; run the shards in place into collections the target does not have");
+        "without those collections (--stage then builds them beside the live names and "
+        "--cutover swaps them in), or run unsharded");
   }
   for (const auto& name : o.collections) {
     if (auto why = invalid_collection_name_reason(name)) {

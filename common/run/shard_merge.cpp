@@ -95,6 +95,14 @@ Status merge_snapshot(const ShardSet& set, const std::string& relative,
   return ok_status();
 }
 
+// Whether a cutover or a rollback started in the merged work dir.
+Result<bool> journals_a_swap(const WorkDir& merged) {
+  if (std::filesystem::exists(merged.rollback_journal())) return true;
+  if (!std::filesystem::exists(merged.run_manifest())) return false;
+  CM_ASSIGN_OR_RETURN(auto previous, RunManifestStore::load(merged.run_manifest()));
+  return previous->get().cutover.state != CutoverState::kNotStarted;
+}
+
 }  // namespace
 
 Result<std::filesystem::path> merge_shard_work_dirs(
@@ -104,12 +112,13 @@ Result<std::filesystem::path> merge_shard_work_dirs(
   const WorkDir first(set.work_dirs.front());
   const WorkDir merged(first.shards_merged());
   std::error_code ec;
-  if (std::filesystem::exists(merged.rollback_journal())) {
-    return make_error(ErrorCode::kConfigMismatch,
-                      "a rollback of the shards of run " + set.run_id + " started in " +
-                          merged.root().string() +
-                          " (rollback.json): finish it with chroma-rollback and the same "
-                          "--work-dir list; the merged work dir is kept for it");
+  CM_ASSIGN_OR_RETURN(const bool journalled, journals_a_swap(merged));
+  if (journalled) {
+    // Rebuilding would lose the journal a --cutover, --finalize or chroma-rollback continues
+    // from; the shards cannot change any more (they are complete).
+    spdlog::info("keeping {}: a cutover or rollback of run {} journals in it",
+                 merged.root().string(), set.run_id);
+    return merged.root();
   }
   std::filesystem::remove_all(merged.root(), ec);
   if (ec) {

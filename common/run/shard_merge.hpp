@@ -22,8 +22,8 @@
 
 namespace cm {
 
-// Builds <the work dir of shard 0>/shards-merged and returns its path. Refused with
-// kConfigMismatch when a rollback started there (rollback.json).
+// Builds <the work dir of shard 0>/shards-merged and returns its path; once a cutover or a
+// rollback started there, returns it as it is (its journal is what they continue from).
 Result<std::filesystem::path> merge_shard_work_dirs(
     const std::vector<std::filesystem::path>& work_dirs);
 
