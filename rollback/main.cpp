@@ -13,6 +13,7 @@
 #include "common/cli/cli_edge.hpp"
 #include "common/run/run_manifest.hpp"
 #include "common/run/shard_merge.hpp"
+#include "common/run/shard_set.hpp"
 #include "common/run/work_dir.hpp"
 #include "rollback/backup_restore.hpp"
 #include "rollback/rollback.hpp"
@@ -121,7 +122,8 @@ int run(int argc, char** argv) {
   o.work_dir = work_dir;
   o.report = report;
   const std::vector<std::filesystem::path> shards(work_dirs.begin(), work_dirs.end());
-  if (shards.size() > 1) {
+  const bool sharded = !backup_mode && (shards.size() > 1 || cm::holds_shard(work_dir));
+  if (sharded) {
     // The shards of one run are rolled back as one run: from the work dir that merges them
     // (built by chroma-validate over the same list), acting on the verdict in the first one.
     auto merged = cm::merged_shard_work_dir(shards);
@@ -144,7 +146,7 @@ int run(int argc, char** argv) {
   if (!outcome) return fail(outcome.error());
   std::cout << outcome->text << std::flush;
   using Kind = cm::rollback::Outcome::Kind;
-  if (shards.size() > 1 &&
+  if (sharded &&
       (outcome->kind == Kind::kRolledBack || outcome->kind == Kind::kAlreadyRolledBack)) {
     auto merged = cm::RunManifestStore::load(cm::WorkDir(o.work_dir).run_manifest());
     if (!merged) return fail(merged.error());

@@ -14,6 +14,7 @@
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
 #include "common/run/shard_merge.hpp"
+#include "common/run/shard_set.hpp"
 #include "common/run/work_dir.hpp"
 #include "validate/standalone.hpp"
 #include "validate/validator.hpp"
@@ -94,8 +95,9 @@ int run(int argc, char** argv) {
   }
   cm::init_console_logging("chroma-validate");
   if (!work_dirs.empty()) work_dir = work_dirs.front();
-  if (work_dirs.size() > 1) {
-    // The shards of one run: validated as one run, on the union of their snapshots.
+  if (work_dirs.size() > 1 || cm::holds_shard(work_dir)) {
+    // The shards of one run: validated as one run, on the union of their snapshots (a shard's
+    // work dir alone is refused there, unless it is the only shard).
     std::vector<std::filesystem::path> dirs(work_dirs.begin(), work_dirs.end());
     auto merged = cm::merge_shard_work_dirs(dirs);
     if (!merged) {

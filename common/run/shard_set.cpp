@@ -58,4 +58,11 @@ Result<ShardSet> load_shard_set(const std::vector<std::filesystem::path>& work_d
   return set;
 }
 
+bool holds_shard(const std::filesystem::path& work_dir) {
+  const auto file = work_dir / "run.json";
+  if (work_dir.empty() || !std::filesystem::exists(file)) return false;
+  auto store = RunManifestStore::load(file);
+  return store && (*store)->get().shard.has_value();
+}
+
 }  // namespace cm

@@ -27,4 +27,9 @@ struct ShardSet {
 // run id or N).
 Result<ShardSet> load_shard_set(const std::vector<std::filesystem::path>& work_dirs);
 
+// Whether `work_dir` holds a shard of a sharded run (run.json names one). False when it holds no
+// readable run.json: the caller reports that as it always did. A shard's work dir alone is 1/N of
+// the run: validation and rollback take every shard's (load_shard_set refuses fewer).
+bool holds_shard(const std::filesystem::path& work_dir);
+
 }  // namespace cm

@@ -194,6 +194,15 @@ TEST_F(ShardedRun, AFaultInOneShardFailsTheMergedValidationAndRollbackRestoresTh
   EXPECT_EQ(partial.exit_code, 3) << partial.output;
   EXPECT_NE(partial.output.find("missing shard(s) 2"), std::string::npos) << partial.output;
 
+  // One shard's work dir alone is 1/3 of the run: neither judged nor rolled back on its own.
+  const auto alone = run_process(CHROMA_VALIDATE_BIN, {"--work-dir", shard_dir(1).string()});
+  EXPECT_EQ(alone.exit_code, 3) << alone.output;
+  EXPECT_NE(alone.output.find("missing shard(s) 0, 2"), std::string::npos) << alone.output;
+  const auto rollback_alone = run_process(
+      CHROMA_ROLLBACK_BIN, {"--work-dir", shard_dir(0).string(), "--force", "--reason", "one"});
+  EXPECT_EQ(rollback_alone.exit_code, 2) << rollback_alone.output;
+  EXPECT_NE(state_of(target_uri()).count("kb_articles"), 0u);
+
   const auto verdict = validate();
   EXPECT_EQ(verdict.exit_code, 2) << verdict.output;
   const auto report = read_json(shard_dir(0) / "validation_report.json");
