@@ -194,6 +194,13 @@ TEST_F(ShardSetTest, RefusesMissingDoubledForeignAndUnshardedDirs) {
   EXPECT_EQ(absent.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(ShardSetTest, TellsAShardsWorkDirFromOthers) {
+  EXPECT_TRUE(holds_shard(shard_dir("r", ShardSpec{0, 2})));
+  EXPECT_FALSE(holds_shard(shard_dir("r", std::nullopt)));
+  EXPECT_FALSE(holds_shard(dir_ / "nowhere"));
+  EXPECT_FALSE(holds_shard(""));
+}
+
 TEST_F(ShardSetTest, RunJsonKeepsTheShard) {
   const auto d = shard_dir("r", ShardSpec{1, 4});
   auto loaded = RunManifestStore::load(d / "run.json");
