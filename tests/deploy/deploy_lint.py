@@ -3,13 +3,18 @@
   - the Kubernetes manifest parses as YAML and is an Indexed Job whose index reaches the command
     (completionMode Indexed, completions and parallelism, --shards equal to completions, the work
     dir keyed by JOB_COMPLETION_INDEX);
-  - the Slurm script passes `bash -n` and hands --shards and the array index to chroma-migrate.
+  - the Slurm script passes `bash -n` and hands --shards and the array index to chroma-migrate;
+  - both commands, run with the scheduler's index variable set and a stub chroma-migrate that
+    prints its arguments, pass --shards N and a work dir keyed by the index, and --resume once the
+    shard's checkpoint.json exists (a retried pod or requeued task resumes).
 Each check is also run on a broken copy, which it must reject (the lint can fail).
 Usage: deploy_lint.py <source dir>"""
 import copy
+import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 import yaml
 
@@ -65,6 +70,35 @@ def slurm_problems(path, text):
     return problems
 
 
+def stub_runs(command, env, work_root):
+    """Runs `command` (argv) with a stub chroma-migrate first on PATH; returns its arguments."""
+    with tempfile.TemporaryDirectory() as bin_dir:
+        stub = pathlib.Path(bin_dir) / "chroma-migrate"
+        stub.write_text('#!/bin/sh\necho "ARGS $*"\n')
+        stub.chmod(0o755)
+        full = dict(os.environ, PATH=bin_dir + ":" + os.environ["PATH"], CHROMA_BIN_DIR=bin_dir,
+                    **env)
+        out = subprocess.run(command, capture_output=True, text=True, env=full)
+        line = [l for l in out.stdout.splitlines() if l.startswith("ARGS ")]
+        return line[0][5:] if line else "(no chroma-migrate call: %s)" % out.stderr.strip()
+
+
+def run_problems(name, command, env, work_dir):
+    """The index reaches the command; a second start with a checkpoint resumes."""
+    problems = []
+    args = stub_runs(command, env, work_dir)
+    for want in ("--shards 3", "--work-dir %s" % work_dir, "--run-id m1"):
+        if want not in args:
+            problems.append("%s: chroma-migrate got %r, lacking %r" % (name, args, want))
+    if "--resume" in args:
+        problems.append("%s: a first start must not --resume" % name)
+    os.makedirs(work_dir, exist_ok=True)
+    pathlib.Path(work_dir, "checkpoint.json").write_text("{}")
+    if "--resume" not in stub_runs(command, env, work_dir):
+        problems.append("%s: a restart with the shard's checkpoint.json does not --resume" % name)
+    return problems
+
+
 def main():
     root = pathlib.Path(sys.argv[1])
     failures = []
@@ -88,6 +122,20 @@ def main():
     if not slurm_problems(broken_script, text):
         failures.append("bash -n accepted a script with an unterminated if")
     broken_script.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        common = {"SOURCE": "http://s:8000", "TARGET": "http://t:8000", "RUN_ID": "m1",
+                  "SHARDS": "3"}
+        failures += run_problems(
+            "slurm", ["bash", str(script)],
+            dict(common, SLURM_ARRAY_TASK_ID="1", WORK_ROOT=tmp + "/slurm"), tmp + "/slurm/shard-1")
+        if len(jobs) == 1:
+            c = jobs[0]["spec"]["template"]["spec"]["containers"][0]
+            env = {e["name"]: str(e["value"]) for e in c.get("env") or []}
+            env.update(common, JOB_COMPLETION_INDEX="2")
+            # The manifest's /work is the volume; here a temporary directory stands in for it.
+            script_text = " ".join(c["args"]).replace("/work/", tmp + "/k8s/")
+            failures += run_problems("kubernetes", c["command"] + [script_text], env,
+                                     tmp + "/k8s/shard-2")
     for f in failures:
         print("FAIL", f)
     print("deploy lint: %s" % ("ok" if not failures else "%d problem(s)" % len(failures)))
