@@ -155,9 +155,8 @@ int run(int argc, char** argv) {
   std::vector<std::string> work_dirs;
   app.add_option(
       "--work-dir", work_dirs,
-      "run directory: manifest, snapshot, checkpoint, logs (default for a new run: "
-      "./chroma-migrate-<UTC time>; required by --resume, --sync, --cutover, --finalize: once "
-      "per shard for a sharded run's)");
+      "run directory: manifest, snapshot, checkpoint, logs (new run: ./chroma-migrate-<UTC time>"
+      ", printed); needed by --resume, --sync, --cutover, --finalize (the last two: per shard)");
   app.add_option("--checkpoint-file,--resume-from", checkpoint_file,
                  "resume the run this checkpoint.json belongs to (its work dir)");
   app.add_option("--collections", collections, "comma-separated source collections (default: all)");
