@@ -57,14 +57,18 @@ Status scan_if_needed(PhaseContext& ctx, const CollectionInfo& src) {
   if (const auto* scan = state.find(kStageScan, src.name); scan && scan->finished)
     return ok_status();
   spdlog::info("scanning ids of {}", src.name);
-  CM_ASSIGN_OR_RETURN(auto result, scan_ids(ctx.source, src, ctx.batch_size,
-                                            ctx.work.scan_file(src.name), ScanMode::kFuzzy));
+  // A shard scans every id (ids only: cheap) and keeps the ones it owns; the rest of the run
+  // only ever sees those.
+  CM_ASSIGN_OR_RETURN(auto result,
+                      scan_ids(ctx.source, src, ctx.batch_size, ctx.work.scan_file(src.name),
+                               ScanMode::kFuzzy, ctx.options.shard));
   return ctx.checkpoint.update([&](ckpt::Checkpoint& c) {
     auto& s = c.progress(kStageScan, src.name);
     s.finished = true;
     s.details = {{"id_count", result.id_count},        {"batch_count", result.batch_count},
                  {"source_changed", result.changed()}, {"count_before", result.count_before},
-                 {"count_after", result.count_after},  {"duplicates", result.duplicates}};
+                 {"count_after", result.count_after},  {"duplicates", result.duplicates},
+                 {"other_shards", result.other_shards}};
     c.progress(kStageExport, src.name).total_batches = result.batch_count;
   });
 }

@@ -23,6 +23,15 @@ Result<FinishedRun> open_finished_run(const std::filesystem::path& work_dir, con
         flag, m.run_id,
         "it was rolled back at " + m.rolled_back_at + "; start a new run in a new --work-dir");
   }
+  if (m.shard) {
+    // A shard's snapshot holds 1/N of each collection: a sync would take the other shards'
+    // records for additions, and a cutover would judge a whole collection by one share.
+    return refuse_for_run(flag, m.run_id,
+                          "it is shard " + m.shard->to_string() +
+                              " of a sharded run; --sync, --cutover and --finalize of sharded runs "
+                              "are not supported (chroma-validate and chroma-rollback take every "
+                              "shard's --work-dir)");
+  }
   CM_ASSIGN_OR_RETURN(auto checkpoint, ckpt::CheckpointStore::load(run.work.checkpoint()));
   run.checkpoint = checkpoint->snapshot();
   if (m.dry_run || run.checkpoint.phase != ckpt::Phase::kComplete) {

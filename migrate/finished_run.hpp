@@ -21,7 +21,8 @@ struct FinishedRun {
 };
 
 // Refusals: kInvalidArgument when `work_dir` holds no run.json; kConfigMismatch ("<flag> refused
-// for run R: ...") when the run was rolled back or its migration is not complete.
+// for run R: ...") when the run was rolled back, its migration is not complete, or it is a shard of
+// a sharded run (common/run/shard.hpp).
 Result<FinishedRun> open_finished_run(const std::filesystem::path& work_dir, const char* flag);
 
 // The kConfigMismatch refusal of `flag` for `run_id`, with its reason.

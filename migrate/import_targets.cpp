@@ -6,6 +6,7 @@
 #include "common/run/collection_identity.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "migrate/merge_write.hpp"
+#include "migrate/shard_adopt.hpp"
 
 namespace cm::migrate {
 
@@ -41,15 +42,20 @@ Result<CollectionInfo> create_target(PhaseContext& ctx, const TargetCollectionEn
   CollectionSpec spec{planned.name, with_ledger_keys(planned.metadata, manifest), planned.hnsw,
                       planned.configuration};
   auto created = ctx.target.create_collection(spec);
+  bool adopted = false;
   if (!created && created.error().code == ErrorCode::kAlreadyExists) {
     // A retried create whose first attempt landed: the ledger key proves it is ours.
     CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
-    if (existing && owned_by_run(*existing, manifest.run_id)) created = *existing;
+    if (existing && owned_by_run(*existing, manifest.run_id)) {
+      created = *existing;
+      adopted = true;
+    }
   }
   if (!created) return std::unexpected(std::move(created).error());
   CM_RETURN_IF_ERROR(set_ledger_state(ctx, entry.name, LedgerState::kCreated));
   spdlog::info("created target collection {} (space {})", entry.name, planned.hnsw.space);
-  return *created;
+  // Shards: an already-existing collection of this run was created by another shard (adopted).
+  return adopt_run_collection(ctx, entry.name, *created, !adopted);
 }
 
 // --if-exists replace: removes the collection the backup holds, and only that one, only while it
@@ -121,7 +127,7 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
     }
     return *existing;
   }
-  if (ours) return *existing;
+  if (ours) return adopt_run_collection(ctx, entry.name, *existing, false);
   if (existing) {
     if (entry.action != LedgerAction::kReplaced) {
       return make_error(ErrorCode::kAlreadyExists,

@@ -10,6 +10,7 @@
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
 #include "common/report/html_page.hpp"
+#include "migrate/cli_shards.hpp"
 #include "migrate/cli_work_dir.hpp"
 #include "migrate/cutover.hpp"
 #include "migrate/inspect.hpp"
@@ -156,10 +157,11 @@ int run(int argc, char** argv) {
                  "persist:DIR[?tenant=T&database=D] (a Chroma persist directory, read offline)");
   app.add_option("--target,--target-url", target,
                  "target store, same forms as --source (--cutover/--finalize: default run.json's)");
+  std::vector<std::string> work_dirs;
   app.add_option(
-      "--work-dir", work_dir,
-      "run directory: manifest, snapshot, checkpoint, logs (default for a new run: "
-      "./chroma-migrate-<UTC time>, printed; required by --resume, --sync, --cutover, --finalize)");
+      "--work-dir", work_dirs,
+      "run directory: manifest, snapshot, checkpoint, logs (new run: ./chroma-migrate-<UTC time>"
+      ", printed); needed by --resume, --sync, --cutover, --finalize (the last two: per shard)");
   app.add_option("--checkpoint-file,--resume-from", checkpoint_file,
                  "resume the run this checkpoint.json belongs to (its work dir)");
   app.add_option("--collections", collections, "comma-separated source collections (default: all)");
@@ -239,6 +241,8 @@ int run(int argc, char** argv) {
       "the health of every collection of every tenant and database; no work dir; exit 7 when a "
       "record's vector cannot be recovered");
   inspect_flag->excludes(cutover_flag)->excludes(finalize_flag)->excludes(sync_flag);
+  cm::migrate::ShardFlags shard_flags;
+  cm::migrate::add_shard_options(app, shard_flags);
   app.add_flag("-v,--verbose", o.verbose, "debug output on the console");
   app.add_flag("-q,--quiet", o.quiet, "warnings and errors only on the console");
   app.set_version_flag("--version", std::string("chroma-migrate ") + CHROMA_MIGRATE_VERSION);
@@ -251,7 +255,13 @@ int run(int argc, char** argv) {
 
   cm::init_console_logging("chroma-migrate");
   if (inspect) return report_inspect(source, report);
-  auto chosen = cm::migrate::choose_work_dir(work_dir, checkpoint_file,
+  // Resolved before anything else: a bad index or a missing variable writes nothing.
+  auto sharding = cm::migrate::resolve_sharding(
+      shard_flags, {work_dirs, sync, cutover, finalize, no_final_sync, report}, o.run_id);
+  if (!sharding) return fail(sharding.error());
+  o.shard = sharding->shard;
+  report = sharding->dirs.report;
+  auto chosen = cm::migrate::choose_work_dir(sharding->dirs.work_dir, checkpoint_file,
                                              !(sync || cutover || finalize), o.resume);
   if (!chosen) return fail(chosen.error());
   work_dir = chosen->dir.string();

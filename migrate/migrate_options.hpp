@@ -9,6 +9,7 @@
 
 #include "common/base/enum_names.hpp"
 #include "common/run/interlocks.hpp"
+#include "common/run/shard.hpp"
 #include "common/run/store_factory.hpp"
 #include "common/store/store_decorators.hpp"
 #include "common/store/uri.hpp"
@@ -71,6 +72,11 @@ struct MigrateOptions {
   // Import each exported part while the export goes on, where allowed (migrate/import_stream.hpp);
   // --no-pipeline: export and seal everything first, as a run with a mapping or contract does.
   bool pipeline = true;
+  // --shard I/N (or --shards N with the scheduler's index): this process migrates only the records
+  // shard I owns (common/run/shard.hpp). Part of the run's configuration: a resume with another
+  // shard is refused. Sharded runs need --run-id (the shards share it) and write only collections
+  // that do not exist before the run (validate_options).
+  std::optional<ShardSpec> shard;
 };
 
 }  // namespace cm::migrate

@@ -55,6 +55,7 @@ Status write_summary(const WorkDir& work, MigrationSummary& s, const RunManifest
                          {"import_rate", import_rate.to_json()},
                          {"target_collections", target_collections_json(manifest)},
                          {"syncs", manifest.syncs},
+                         {"shard", s.shard.empty() ? nlohmann::json() : nlohmann::json(s.shard)},
                          {"finished_at", now_iso8601()}};
   s.html_page = report::write_page_beside(work.migration_summary(), render_summary_page(json));
   return write_file_atomic(work.migration_summary(), json.dump(2) + "\n");
@@ -251,6 +252,7 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
   summary.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   summary.work_dir = work.root();
   summary.unrecoverable_at_source = manifest.unrecoverable_at_source;
+  if (manifest.shard) summary.shard = manifest.shard->to_string();
   CM_RETURN_IF_ERROR(write_summary(work, summary, manifest, import_rate));
   return summary;
 }

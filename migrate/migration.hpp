@@ -34,6 +34,7 @@ struct MigrationSummary {
   nlohmann::json unrecoverable_at_source = nlohmann::json::object();
   // migration_summary.html when it was written (nullopt: a warning said why not).
   std::optional<std::filesystem::path> html_page;
+  std::string shard;  // "I/N" for a shard of a sharded run (--shard), "" otherwise
 };
 
 Result<MigrationSummary> run_migration(const MigrateOptions& options);

@@ -19,14 +19,17 @@ namespace {
 // The part of the options a checkpoint is bound to. Workers, retries and verbosity may change
 // between invocations; anything that changes which batches exist or where they go may not.
 nlohmann::json bound_config(const MigrateOptions& o, const Inputs& in) {
-  return {{"source", o.source.redacted()},
-          {"target", o.target.redacted()},
-          {"collections", o.collections},
-          {"batch_size", o.batch_size},
-          {"mapping_hash", in.mapping_hash},
-          {"contract", in.contract ? ckpt::hash_config(in.contract->source) : ""},
-          {"if_exists", enum_name(o.if_exists)},
-          {"stage", o.stage}};
+  nlohmann::json config = {{"source", o.source.redacted()},
+                           {"target", o.target.redacted()},
+                           {"collections", o.collections},
+                           {"batch_size", o.batch_size},
+                           {"mapping_hash", in.mapping_hash},
+                           {"contract", in.contract ? ckpt::hash_config(in.contract->source) : ""},
+                           {"if_exists", enum_name(o.if_exists)},
+                           {"stage", o.stage}};
+  // Only sharded runs carry the key, so the hash of every unsharded run stays what it was.
+  if (o.shard) config["shard"] = o.shard->to_string();
+  return config;
 }
 
 Result<std::vector<std::string>> resolve_collections(VectorStore& source,
@@ -70,8 +73,14 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
   }
   std::vector<TargetCollectionEntry> entries;
   std::string taken;
+  // Another shard of this run may have created a collection already: it carries this run's id,
+  // so it is adopted, not taken (sharded runs share the run id; see adopt_shard_collection).
+  auto other_shards = [&](const std::optional<CollectionInfo>& c) {
+    return o.shard && c && owned_by_run(*c, run_id);
+  };
   for (const auto& name : names) {
     CM_ASSIGN_OR_RETURN(auto existing, target.find_collection(name));
+    if (other_shards(existing)) existing.reset();
     LedgerAction action = LedgerAction::kCreated;
     if (existing) {
       if (o.if_exists == IfExists::kFail) taken += (taken.empty() ? "" : ", ") + name;
@@ -93,7 +102,7 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
                                                              *why + "); choose a shorter --run-id");
         }
         CM_ASSIGN_OR_RETURN(auto clash, target.find_collection(derived));
-        if (clash) taken += (taken.empty() ? "" : ", ") + derived;
+        if (clash && !other_shards(clash)) taken += (taken.empty() ? "" : ", ") + derived;
       }
     }
     entries.push_back(std::move(entry));
@@ -159,6 +168,20 @@ Status validate_options(const MigrateOptions& o) {
                  "' must use only letters, digits, '.', '_' and '-' and end with a letter or "
                  "digit (it becomes part of collection names)");
     }
+  }
+  if (o.shard && o.run_id.empty()) {
+    return bad(
+        "--shard/--shards need --run-id: every shard of the run must be given the same "
+        "--run-id, so that their target collections, ledger keys and reports agree");
+  }
+  if (o.shard && o.if_exists != IfExists::kFail) {
+    return bad(
+        "--shard/--shards cannot be combined with --if-exists " +
+        std::string(enum_name(o.if_exists)) +
+        ": shards only create collections the target does not have (a backup taken by every "
+        "shard at its own time would not be one consistent pre-run state); migrate into a target "
+        "without those collections (--stage then builds them beside the live names and "
+        "--cutover swaps them in), or run unsharded");
   }
   for (const auto& name : o.collections) {
     if (auto why = invalid_collection_name_reason(name)) {
@@ -234,6 +257,7 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   manifest.mapping_hash = in.mapping_hash;
   manifest.contract_version = in.contract_version;
   manifest.staged = o.stage;
+  manifest.shard = o.shard;
   // Disk space: the export must fit in the work dir. Checked before anything is written (to the
   // work dir or the target); only the lock file exists if the operator created the dir.
   std::vector<std::string> backed_up;
@@ -241,6 +265,12 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
     if (t.action != LedgerAction::kCreated) backed_up.push_back(t.name);
   }
   CM_ASSIGN_OR_RETURN(auto source_samples, sample_collections(source, names));
+  if (o.shard) {
+    // A shard exports about 1/N of each collection (the hash split is even: tests/unit/shard_test).
+    for (auto& sample : source_samples) {
+      sample.count = (sample.count + o.shard->count - 1) / o.shard->count;
+    }
+  }
   CM_ASSIGN_OR_RETURN(auto backup_samples, sample_collections(target, backed_up));
   const SpaceEstimate space = estimate_work_space(std::move(source_samples), in.mapping.has_value(),
                                                   std::move(backup_samples));

@@ -11,6 +11,10 @@
 #include "common/base/cancellation.hpp"
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/shard_merge.hpp"
+#include "common/run/shard_set.hpp"
+#include "common/run/work_dir.hpp"
 #include "rollback/backup_restore.hpp"
 #include "rollback/rollback.hpp"
 
@@ -29,8 +33,10 @@ int run(int argc, char** argv) {
       "chroma-rollback"};
   cm::rollback::RollbackOptions o;
   std::string work_dir, report, report_output;
-  app.add_option("--work-dir", work_dir,
-                 "the run's work directory (run.json, snapshots/); with --backup-path: the "
+  std::vector<std::string> work_dirs;
+  app.add_option("--work-dir", work_dirs,
+                 "the run's work directory (run.json, snapshots/); a sharded run: once per shard "
+                 "(rolled back as one run, after every shard finished); with --backup-path: the "
                  "restore's own (default ./chroma-rollback-<UTC timestamp>)");
   // Flags of the rollback of a run only; refused with --backup-path below.
   std::vector<std::pair<CLI::Option*, const char*>> run_only;
@@ -80,6 +86,11 @@ int run(int argc, char** argv) {
   }
   cm::init_console_logging("chroma-rollback");
   const bool backup_mode = backup->count() > 0;
+  if (!work_dirs.empty()) work_dir = work_dirs.front();
+  if (work_dirs.size() > 1 && backup_mode) {
+    return fail({cm::ErrorCode::kInvalidArgument,
+                 "--backup-path takes one --work-dir (the restore's own)"});
+  }
   if (backup_mode) {
     for (const auto& [option, name] : run_only) {
       if (option->count() == 0) continue;
@@ -110,6 +121,16 @@ int run(int argc, char** argv) {
   }
   o.work_dir = work_dir;
   o.report = report;
+  const std::vector<std::filesystem::path> shards(work_dirs.begin(), work_dirs.end());
+  const bool sharded = !backup_mode && (shards.size() > 1 || cm::holds_shard(work_dir));
+  if (sharded) {
+    // The shards of one run are rolled back as one run: from the work dir that merges them
+    // (built by chroma-validate over the same list), acting on the verdict in the first one.
+    auto merged = cm::merged_shard_work_dir(shards);
+    if (!merged) return fail(merged.error());
+    if (o.report.empty()) o.report = cm::WorkDir(work_dir).validation_report();
+    o.work_dir = *merged;
+  }
   o.report_output = report_output;
   const cm::CliEnvironment env = cm::cli_environment();
   o.tokens = env.tokens;
@@ -125,6 +146,16 @@ int run(int argc, char** argv) {
   if (!outcome) return fail(outcome.error());
   std::cout << outcome->text << std::flush;
   using Kind = cm::rollback::Outcome::Kind;
+  if (sharded &&
+      (outcome->kind == Kind::kRolledBack || outcome->kind == Kind::kAlreadyRolledBack)) {
+    auto merged = cm::RunManifestStore::load(cm::WorkDir(o.work_dir).run_manifest());
+    if (!merged) return fail(merged.error());
+    if (auto marked = cm::mark_shards_rolled_back(shards, (*merged)->get().rolled_back_at);
+        !marked) {
+      return fail(marked.error());
+    }
+    spdlog::info("marked the {} shards of run {} rolled back", shards.size(), outcome->run_id);
+  }
   if (outcome->kind == Kind::kVerifyFailed) {
     return fail({cm::ErrorCode::kVerifyFailed,
                  backup_mode ? "the restore " + outcome->run_id +

@@ -6,12 +6,15 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "common/base/logging.hpp"
 #include "common/cli/cli_edge.hpp"
+#include "common/run/shard_merge.hpp"
+#include "common/run/shard_set.hpp"
 #include "common/run/work_dir.hpp"
 #include "validate/standalone.hpp"
 #include "validate/validator.hpp"
@@ -51,9 +54,12 @@ int run(int argc, char** argv) {
       "chroma-validate"};
   cm::validate::ValidateRequest r;
   std::string work_dir, report, markdown, thresholds, queries, mapping, contract;
-  app.add_option("--work-dir", work_dir,
+  std::vector<std::string> work_dirs;
+  app.add_option("--work-dir", work_dirs,
                  "the migration's work directory (run.json, snapshots/); with --source and "
-                 "--target and no run in it: where the standalone validation keeps its reference");
+                 "--target and no run in it: where the standalone validation keeps its "
+                 "reference. A sharded run: once per shard (one verdict over all of them, "
+                 "written to the first unless --report says otherwise)");
   app.add_option("--target,--new-db-url", r.target_uri,
                  "target store URI (default: run.json's, unless redacted)");
   app.add_option("--source,--old-db-url", r.source_uri,
@@ -88,6 +94,20 @@ int run(int argc, char** argv) {
     return code == 0 ? 0 : cm::kValidateExitCouldNotRun;
   }
   cm::init_console_logging("chroma-validate");
+  if (!work_dirs.empty()) work_dir = work_dirs.front();
+  if (work_dirs.size() > 1 || cm::holds_shard(work_dir)) {
+    // The shards of one run: validated as one run, on the union of their snapshots (a shard's
+    // work dir alone is refused there, unless it is the only shard).
+    std::vector<std::filesystem::path> dirs(work_dirs.begin(), work_dirs.end());
+    auto merged = cm::merge_shard_work_dirs(dirs);
+    if (!merged) {
+      spdlog::error("validation could not run: {}", merged.error().message);
+      spdlog::error("exit {} (could not run; no report written)", cm::kValidateExitCouldNotRun);
+      return cm::kValidateExitCouldNotRun;
+    }
+    if (report.empty()) report = cm::WorkDir(work_dir).validation_report().string();
+    work_dir = merged->string();
+  }
   if (!markdown.empty()) {
     if (std::filesystem::path(markdown).extension() != ".md") {
       spdlog::error("--output must name a .md file (the .json is written beside it), not {}",

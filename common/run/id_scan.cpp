@@ -24,7 +24,7 @@ constexpr std::uint32_t kScanPage = 10000;
 
 Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collection,
                               std::size_t batch_size, const std::filesystem::path& path,
-                              ScanMode mode) {
+                              ScanMode mode, std::optional<ShardSpec> shard) {
   CM_ASSIGN_OR_RETURN(std::uint64_t count_before, source.count(collection));
   std::unordered_set<std::uint64_t> seen;  // kFuzzy: 8 bytes per id
   CM_RETURN_IF_ERROR(ensure_directory(path.parent_path()));
@@ -47,6 +47,10 @@ Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collect
         ++result.duplicates;
         continue;
       }
+      if (shard && !shard->owns(collection.name, id)) {
+        ++result.other_shards;
+        continue;
+      }
       ++result.id_count;
       pending.push_back(std::move(id));
     }
@@ -62,7 +66,7 @@ Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collect
         "{} changed during its id scan ({} records before, {} after, {} ids seen, {} listed "
         "twice): exporting what the scan saw; chroma-migrate --sync catches up with the rest",
         collection.name, count_before, count_after, result.id_count, result.duplicates);
-  } else if (count_before != count_after || count_after != result.id_count) {
+  } else if (count_before != count_after || count_after != result.id_count + result.other_shards) {
     return make_error(ErrorCode::kVerifyFailed,
                       "source collection '" + collection.name + "' changed during the id scan (" +
                           std::to_string(count_before) + " records before, " +
@@ -71,8 +75,11 @@ Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collect
                           " ids seen): stop writes to the source, then re-run with --resume");
   }
   CM_RETURN_IF_ERROR(writer.commit());
-  spdlog::debug("id scan of {}: {} ids in {} batches", collection.name, result.id_count,
-                result.batch_count);
+  spdlog::debug("id scan of {}: {} ids in {} batches{}", collection.name, result.id_count,
+                result.batch_count,
+                shard ? fmt::format(" (shard {}; {} ids are other shards')", shard->to_string(),
+                                    result.other_shards)
+                      : "");
   return result;
 }
 

@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/run/shard.hpp"
 #include "common/store/vector_store.hpp"
 
 namespace cm {
@@ -19,8 +21,10 @@ struct IdScanResult {
   // kFuzzy: the collection's count before and after the scan, and ids listed twice (a page
   // boundary slid over them while others inserted). changed() when the source moved under it.
   std::uint64_t count_before = 0, count_after = 0, duplicates = 0;
+  // With a shard: distinct ids seen that belong to other shards (not written).
+  std::uint64_t other_shards = 0;
   bool changed() const {
-    return count_before != count_after || count_after != id_count || duplicates != 0;
+    return count_before != count_after || count_after != id_count + other_shards || duplicates != 0;
   }
 };
 
@@ -33,10 +37,13 @@ struct IdScanResult {
 //   scans again) finds them.
 enum class ScanMode { kExact, kFuzzy };
 
-// Scans every id of `collection` into `path` (atomically), in batches of `batch_size`.
+// Scans every id of `collection` into `path` (atomically), in batches of `batch_size`. With
+// `shard`, only the ids that shard owns (ShardSpec::owns, keyed by the collection's name) are
+// written; the others are counted (other_shards), so the count checks still cover every id.
 Result<IdScanResult> scan_ids(VectorStore& source, const CollectionInfo& collection,
                               std::size_t batch_size, const std::filesystem::path& path,
-                              ScanMode mode = ScanMode::kExact);
+                              ScanMode mode = ScanMode::kExact,
+                              std::optional<ShardSpec> shard = std::nullopt);
 
 // Random access to the batches of a scan file; memory O(batches), not O(ids).
 class IdBatchFile {

@@ -101,7 +101,9 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
                        {"staging_name", t.staging_name},
                        {"disrupted_at", t.disrupted_at},
                        {"backed_up_id", t.backed_up_id},
-                       {"quarantine_name", t.quarantine_name}});
+                       {"quarantine_name", t.quarantine_name},
+                       {"collection_id", t.collection_id},
+                       {"adopted", t.adopted}});
   }
   return {{"format_version", RunManifest::kFormatVersion},
           {"run_id", m.run_id},
@@ -123,7 +125,8 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
           {"unrecoverable_at_source", m.unrecoverable_at_source},
           {"staged", m.staged},
           {"cutover", cutover_to_json(m.cutover)},
-          {"rolled_back_at", m.rolled_back_at}};
+          {"rolled_back_at", m.rolled_back_at},
+          {"shard", m.shard ? nlohmann::json(m.shard->to_string()) : nlohmann::json()}};
 }
 
 Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
@@ -154,6 +157,13 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
     m.staged = j.value("staged", false);
     CM_ASSIGN_OR_RETURN(m.cutover, cutover_from_json(j.value("cutover", nlohmann::json::object())));
     m.rolled_back_at = j.value("rolled_back_at", "");
+    if (j.contains("shard") && !j["shard"].is_null()) {
+      auto shard = parse_shard_spec(j["shard"].get<std::string>());
+      if (!shard) {
+        return make_error(ErrorCode::kCorruption, "run.json field shard: " + shard.error().message);
+      }
+      m.shard = *shard;
+    }
     const auto& targets = j.at("target_collections");
     for (std::size_t i = 0; i < targets.size(); ++i) {
       const auto& t = targets[i];
@@ -171,7 +181,9 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
            .staging_name = t.value("staging_name", ""),
            .disrupted_at = t.value("disrupted_at", ""),
            .backed_up_id = t.value("backed_up_id", ""),
-           .quarantine_name = t.value("quarantine_name", "")});
+           .quarantine_name = t.value("quarantine_name", ""),
+           .collection_id = t.value("collection_id", ""),
+           .adopted = t.value("adopted", false)});
     }
     return m;
   } catch (const nlohmann::json::exception& e) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "common/base/error.hpp"
 #include "common/base/json_document_store.hpp"
 #include "common/run/interlocks.hpp"
+#include "common/run/shard.hpp"
 #include "common/store/record.hpp"
 
 namespace cm {
@@ -94,6 +96,12 @@ struct TargetCollectionEntry {
   // replace: the quarantine name (collection_identity.hpp) journalled before the backed-up
   // collection is renamed there by id, checked and deleted.
   std::string quarantine_name{};
+  // Sharded runs (shard.hpp): the collection's server id once this shard created it or adopted
+  // it, and whether another shard of the same run created it (found by name, carrying this run's
+  // ledger keys; then checked by this id). Either way it is the run's own: the shards share a run
+  // id, and rollback drops it once, for all of them.
+  std::string collection_id{};
+  bool adopted{false};
 
   bool operator==(const TargetCollectionEntry&) const = default;
 };
@@ -166,6 +174,8 @@ struct RunManifest {
   bool staged = false;         // --stage: import into staging collections, swap in at --cutover
   CutoverRecord cutover;       // staged runs only
   std::string rolled_back_at;  // set by chroma-rollback once the target is restored and verified
+  // --shard I/N: this work dir holds shard I of N of the run (shard.hpp); nullopt: unsharded.
+  std::optional<ShardSpec> shard;
 
   // The ledger entry whose live name or staging name is `name`; nullptr when none.
   TargetCollectionEntry* find_target(const std::string& name);

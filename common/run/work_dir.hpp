@@ -25,6 +25,9 @@
 //   validation_report.json, validation_report.md   chroma-validate's verdict
 //   rollback.json                   chroma-rollback's plan and journal (every step's state)
 //   rollback_report.json, rollback_report.md   what chroma-rollback did, timings, verification
+//   shards-merged/                  shard 0 of a sharded run: the union of every shard, laid out
+//                                   as a work dir, that chroma-validate and chroma-rollback act on
+//                                   (common/run/shard_merge.hpp)
 //   tmp/                            scratch files of stores that need them (a persist directory's
 //                                   private copy of chroma.sqlite3, a persist tarball unpacked),
 //                                   removed when the store closes
@@ -89,6 +92,8 @@ class WorkDir {
   std::filesystem::path validation_report_md() const { return root_ / "validation_report.md"; }
   // chroma-rollback: its journal (resumable plan), its reports, and the id scans of the archive.
   std::filesystem::path rollback_journal() const { return root_ / "rollback.json"; }
+  // Sharded runs: the shards merged into one work dir, under shard 0's (shard_merge.hpp).
+  std::filesystem::path shards_merged() const { return root_ / "shards-merged"; }
   std::filesystem::path rollback_report() const { return root_ / "rollback_report.json"; }
   std::filesystem::path rollback_report_md() const { return root_ / "rollback_report.md"; }
   // Scratch space of stores (StoreOpenOptions::scratch_dir): each makes and removes its own

@@ -1,0 +1,179 @@
+#include "common/run/shard_merge.hpp"
+
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "common/base/atomic_file.hpp"
+#include "common/run/run_manifest.hpp"
+#include "common/run/shard_set.hpp"
+#include "common/run/work_dir.hpp"
+#include "common/snapshot/snapshot_store.hpp"
+
+namespace cm {
+namespace {
+
+// checkpoint.json's phase as text: common/run may not use checkpoints/ (ARCHITECTURE.md).
+std::string phase_of(const WorkDir& work) {
+  auto text = read_file(work.checkpoint());
+  if (!text) return "unknown";
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  return j.is_object() && j.contains("phase") && j["phase"].is_string()
+             ? j["phase"].get<std::string>()
+             : "unknown";
+}
+
+// The configuration a shard was started with, without its shard index.
+nlohmann::json unsharded_config(nlohmann::json config) {
+  config.erase("shard");
+  return config;
+}
+
+// Every shard finished, and all were started with the same command but --shard.
+Status check_shards(const ShardSet& set) {
+  const RunManifest& first = set.manifests.front();
+  for (std::size_t i = 0; i < set.manifests.size(); ++i) {
+    const RunManifest& m = set.manifests[i];
+    const WorkDir work(set.work_dirs[i]);
+    const std::string who = "shard " + m.shard->to_string() + " (" + work.root().string() + ")";
+    if (const auto phase = phase_of(work); m.dry_run || phase != "complete") {
+      return make_error(ErrorCode::kConfigMismatch,
+                        who + " has not finished (phase " + phase +
+                            (m.dry_run ? ", last invocation a dry run" : "") +
+                            "): finish it with chroma-migrate --resume, then validate every shard");
+    }
+    if (unsharded_config(m.config) != unsharded_config(first.config) ||
+        m.source_collections != first.source_collections ||
+        m.import_snapshot != first.import_snapshot ||
+        m.target_collections.size() != first.target_collections.size()) {
+      return make_error(ErrorCode::kConfigMismatch,
+                        who + " was started with another configuration than shard " +
+                            first.shard->to_string() +
+                            " (source, target, collections, mapping or flags differ): they are "
+                            "not one migration");
+    }
+  }
+  return ok_status();
+}
+
+// Writes the union of the shards' snapshot `name` into `merged` (sealed). Each record is in
+// exactly one shard; a record found in two is a fault of the split (or of a shard), reported.
+Status merge_snapshot(const ShardSet& set, const std::string& relative,
+                      const std::filesystem::path& merged) {
+  CM_ASSIGN_OR_RETURN(auto out, SnapshotStore::open(merged, SnapshotStore::Mode::kWrite));
+  out->set_description("union of the " + std::to_string(set.count) + " shards of run " +
+                       set.run_id + " (" + relative + ")");
+  std::map<std::string, CollectionInfo> created;
+  std::map<std::string, std::uint64_t> records;
+  for (const auto& dir : set.work_dirs) {
+    CM_ASSIGN_OR_RETURN(auto shard, SnapshotStore::open(WorkDir(dir).resolve(relative),
+                                                        SnapshotStore::Mode::kRead));
+    CM_ASSIGN_OR_RETURN(auto collections, shard->list_collections());
+    for (const auto& info : collections) {
+      if (!created.contains(info.name)) {
+        CM_ASSIGN_OR_RETURN(created[info.name], out->create_collection_from(info));
+      }
+      CM_ASSIGN_OR_RETURN(std::size_t parts, shard->part_count(info.name));
+      for (std::size_t p = 0; p < parts; ++p) {
+        CM_ASSIGN_OR_RETURN(auto part, shard->read_part(info.name, p));
+        CM_RETURN_IF_ERROR(out->upsert(created[info.name], part));
+        records[info.name] += part.size();
+      }
+    }
+  }
+  CM_RETURN_IF_ERROR(out->flush());
+  for (const auto& [name, info] : created) {
+    CM_ASSIGN_OR_RETURN(auto count, out->count(info));
+    if (count != records[name]) {
+      return make_error(ErrorCode::kVerifyFailed,
+                        "the shards' snapshots of " + name + " hold " +
+                            std::to_string(records[name]) + " records but only " +
+                            std::to_string(count) +
+                            " distinct ids: a record was migrated by two shards");
+    }
+  }
+  return ok_status();
+}
+
+// Whether a cutover or a rollback started in the merged work dir.
+Result<bool> journals_a_swap(const WorkDir& merged) {
+  if (std::filesystem::exists(merged.rollback_journal())) return true;
+  if (!std::filesystem::exists(merged.run_manifest())) return false;
+  CM_ASSIGN_OR_RETURN(auto previous, RunManifestStore::load(merged.run_manifest()));
+  return previous->get().cutover.state != CutoverState::kNotStarted;
+}
+
+}  // namespace
+
+Result<std::filesystem::path> merge_shard_work_dirs(
+    const std::vector<std::filesystem::path>& work_dirs) {
+  CM_ASSIGN_OR_RETURN(ShardSet set, load_shard_set(work_dirs));
+  CM_RETURN_IF_ERROR(check_shards(set));
+  const WorkDir first(set.work_dirs.front());
+  const WorkDir merged(first.shards_merged());
+  std::error_code ec;
+  CM_ASSIGN_OR_RETURN(const bool journalled, journals_a_swap(merged));
+  if (journalled) {
+    // Rebuilding would lose the journal a --cutover, --finalize or chroma-rollback continues
+    // from; the shards cannot change any more (they are complete).
+    spdlog::info("keeping {}: a cutover or rollback of run {} journals in it",
+                 merged.root().string(), set.run_id);
+    return merged.root();
+  }
+  std::filesystem::remove_all(merged.root(), ec);
+  if (ec) {
+    return make_error(ErrorCode::kIo,
+                      "cannot remove the previous " + merged.root().string() + ": " + ec.message());
+  }
+  CM_RETURN_IF_ERROR(ensure_directory(merged.root()));
+  RunManifest m = set.manifests.front();
+  std::vector<std::string> snapshots = {WorkDir::snapshot_relative(WorkDir::kSourceSnapshot)};
+  if (m.import_snapshot != snapshots.front()) snapshots.push_back(m.import_snapshot);
+  for (const auto& relative : snapshots) {
+    spdlog::info("merging the {} shards' {} into {}", set.count, relative, merged.root().string());
+    CM_RETURN_IF_ERROR(merge_snapshot(set, relative, merged.resolve(relative)));
+  }
+  // The union's ledger: each target collection expects the records of every shard.
+  for (auto& entry : m.target_collections) entry.expected_records = 0;
+  for (const auto& shard : set.manifests) {
+    for (auto& entry : m.target_collections) {
+      if (const auto* e = shard.find_target(entry.name))
+        entry.expected_records += e->expected_records;
+    }
+  }
+  m.shard.reset();
+  m.config = unsharded_config(m.config);
+  CM_ASSIGN_OR_RETURN(auto written, RunManifestStore::create(merged.run_manifest(), m));
+  CM_ASSIGN_OR_RETURN(std::string checkpoint, read_file(first.checkpoint()));
+  CM_RETURN_IF_ERROR(write_file_atomic(merged.checkpoint(), checkpoint));
+  for (const auto& [from, to] : {std::pair{first.mapping_copy(), merged.mapping_copy()},
+                                 std::pair{first.contract_copy(), merged.contract_copy()}}) {
+    if (!std::filesystem::exists(from)) continue;
+    CM_RETURN_IF_ERROR(ensure_directory(to.parent_path()));
+    CM_ASSIGN_OR_RETURN(std::string bytes, read_file(from));
+    CM_RETURN_IF_ERROR(write_file_atomic(to, bytes));
+  }
+  return merged.root();
+}
+
+Result<std::filesystem::path> merged_shard_work_dir(
+    const std::vector<std::filesystem::path>& work_dirs) {
+  CM_ASSIGN_OR_RETURN(ShardSet set, load_shard_set(work_dirs));
+  const WorkDir merged(WorkDir(set.work_dirs.front()).shards_merged());
+  if (std::filesystem::exists(merged.run_manifest())) {
+    CM_ASSIGN_OR_RETURN(auto store, RunManifestStore::load(merged.run_manifest()));
+    if (store->get().run_id == set.run_id) return merged.root();
+  }
+  return merge_shard_work_dirs(work_dirs);
+}
+
+Status mark_shards_rolled_back(const std::vector<std::filesystem::path>& work_dirs,
+                               const std::string& at) {
+  for (const auto& dir : work_dirs) {
+    CM_ASSIGN_OR_RETURN(auto store, RunManifestStore::load(WorkDir(dir).run_manifest()));
+    CM_RETURN_IF_ERROR(store->update([&](RunManifest& m) { m.rolled_back_at = at; }));
+  }
+  return ok_status();
+}
+
+}  // namespace cm

@@ -1,0 +1,39 @@
+// chroma-validate (and chroma-rollback) --work-dir D0 --work-dir D1 ...: the shards of a sharded
+// run (common/run/shard.hpp) as one run. The shards' snapshots are merged into one work dir,
+// WorkDir::shards_merged() of shard 0, laid out like a run's (run.json, checkpoint.json, inputs/,
+// snapshots/), so the eight tests run unchanged on the union: counts, distribution, duplicates and
+// citations over every shard's records, semantic equivalence on whole collections; and
+// chroma-rollback acts on its ledger (every target collection of the run, once) with its own
+// journal there. It is derived data: chroma-validate rebuilds it on every invocation (a shard that
+// resumed after an earlier validation is seen as it is now), unless a rollback started in it (its
+// journal is kept).
+//
+// Refused (could not run, exit 3) unless the dirs are exactly the shards of one run, every shard's
+// migration is complete (not a dry run) and they agree on everything but the shard index.
+// Disk: one more copy of the import snapshot (and of the export, when a mapping made them
+// differ) in D0. Not merged: accepted_drift.json (a sharded run with --allow-contract-drift is
+// judged without the accepted findings) and unrecoverable_at_source.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "common/base/error.hpp"
+
+namespace cm {
+
+// Builds <the work dir of shard 0>/shards-merged and returns its path; once a cutover or a
+// rollback started there, returns it as it is (its journal is what they continue from).
+Result<std::filesystem::path> merge_shard_work_dirs(
+    const std::vector<std::filesystem::path>& work_dirs);
+
+// The merged work dir of the shards when it was built already, else builds it (chroma-rollback).
+Result<std::filesystem::path> merged_shard_work_dir(
+    const std::vector<std::filesystem::path>& work_dirs);
+
+// Marks every shard's run.json rolled back at `at` (after chroma-rollback verified the rollback of
+// the merged work dir), so chroma-migrate refuses to resume any of them.
+Status mark_shards_rolled_back(const std::vector<std::filesystem::path>& work_dirs,
+                               const std::string& at);
+
+}  // namespace cm
