@@ -19,15 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string text(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
-  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
-}
-
-double number(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
-}
-
 std::string joined(const json& list) {
   std::string out;
   for (const auto& v : list.is_array() ? list : json::array())
@@ -69,14 +60,15 @@ json collections(const json& s, std::string* plot) {
       .id = "collection-records", .title = "records per target collection", .unit = ""};
   json rows = json::array();
   for (const auto& t : s.value("target_collections", json::array())) {
-    chart.rows.push_back({text(t, "name"), {number(t, "expected_records")}});
-    rows.push_back({{"name", text(t, "name")},
+    chart.rows.push_back(
+        {report::field_text(t, "name"), {report::field_number(t, "expected_records")}});
+    rows.push_back({{"name", report::field_text(t, "name")},
                     {"route", joined(t.value("source_collections", json::array())) + " \u2192 " +
-                                  text(t, "name")},
-                    {"action", text(t, "action")},
-                    {"state", text(t, "state")},
-                    {"staging_name", text(t, "staging_name")},
-                    {"records", text(t, "expected_records")}});
+                                  report::field_text(t, "name")},
+                    {"action", report::field_text(t, "action")},
+                    {"state", report::field_text(t, "state")},
+                    {"staging_name", report::field_text(t, "staging_name")},
+                    {"records", report::field_text(t, "expected_records")}});
   }
   *plot = report::horizontal_bars(chart);
   return rows;
@@ -93,18 +85,19 @@ json syncs(const json& s, std::string* plot) {
     double sum[4] = {0, 0, 0, 0};
     for (const auto& [name, c] : report::object_at(sync, "collections").items()) {
       const char* keys[] = {"added", "changed", "deleted", "conflicts"};
-      for (int k = 0; k < 4; ++k) sum[k] += number(c, keys[k]);
-      rows.push_back({{"generation", text(sync, "generation")},
-                      {"at", text(sync, "at")},
+      for (int k = 0; k < 4; ++k) sum[k] += report::field_number(c, keys[k]);
+      rows.push_back({{"generation", report::field_text(sync, "generation")},
+                      {"at", report::field_text(sync, "at")},
                       {"collection", name},
-                      {"added", text(c, "added")},
-                      {"changed", text(c, "changed")},
-                      {"deleted", text(c, "deleted")},
-                      {"conflicts", text(c, "conflicts")},
+                      {"added", report::field_text(c, "added")},
+                      {"changed", report::field_text(c, "changed")},
+                      {"deleted", report::field_text(c, "deleted")},
+                      {"conflicts", report::field_text(c, "conflicts")},
                       {"converged", sync.value("converged", false)},
                       {"final", sync.value("final", false)}});
     }
-    chart.rows.push_back({"sync " + text(sync, "generation"), {sum[0], sum[1], sum[2], sum[3]}});
+    chart.rows.push_back(
+        {"sync " + report::field_text(sync, "generation"), {sum[0], sum[1], sum[2], sum[3]}});
   }
   *plot = rows.empty() ? "" : report::horizontal_bars(chart);
   return rows;
@@ -116,31 +109,32 @@ json summary_page_view(const json& s) {
   std::string collection_plot, sync_plot;
   json collection_rows = collections(s, &collection_plot);
   json sync_rows = syncs(s, &sync_plot);
-  return {{"run_id", text(s, "run_id")},
-          {"dry_run", s.value("dry_run", false)},
-          {"resumed", s.value("resumed", false)},
-          {"finished_at", text(s, "finished_at")},
-          {"collections", text(s, "collections")},
-          {"records", text(s, "records")},
-          {"records_sent", text(s, "records_sent")},
-          {"seconds", report::figure_text(number(s, "seconds"))},
-          {"records_per_second", report::figure_text(number(s, "records_per_second"))},
-          {"retries", text(s, "retries")},
-          {"peak_rss_mb", report::figure_text(number(s, "peak_rss_mb"))},
-          {"unrecoverable",
-           s.value("unrecoverable_at_source", json::object()).empty()
-               ? ""
-               : s["unrecoverable_at_source"].dump(2, ' ', false, json::error_handler_t::replace)},
-          {"phase_plot", phase_plot(s)},
-          {"rate_plot", rate_plot(s)},
-          {"collection_plot", collection_plot},
-          {"collection_rows", collection_rows},
-          {"sync_plot", sync_plot},
-          {"sync_rows", sync_rows},
-          {"has_syncs", !sync_rows.empty()},
-          {"tool", "chroma-migrate"},
-          {"tool_version", CHROMA_MIGRATE_VERSION},
-          {"json_file", "migration_summary.json"}};
+  return {
+      {"run_id", report::field_text(s, "run_id")},
+      {"dry_run", s.value("dry_run", false)},
+      {"resumed", s.value("resumed", false)},
+      {"finished_at", report::field_text(s, "finished_at")},
+      {"collections", report::field_text(s, "collections")},
+      {"records", report::field_text(s, "records")},
+      {"records_sent", report::field_text(s, "records_sent")},
+      {"seconds", report::figure_text(report::field_number(s, "seconds"))},
+      {"records_per_second", report::figure_text(report::field_number(s, "records_per_second"))},
+      {"retries", report::field_text(s, "retries")},
+      {"peak_rss_mb", report::figure_text(report::field_number(s, "peak_rss_mb"))},
+      {"unrecoverable",
+       s.value("unrecoverable_at_source", json::object()).empty()
+           ? ""
+           : s["unrecoverable_at_source"].dump(2, ' ', false, json::error_handler_t::replace)},
+      {"phase_plot", phase_plot(s)},
+      {"rate_plot", rate_plot(s)},
+      {"collection_plot", collection_plot},
+      {"collection_rows", collection_rows},
+      {"sync_plot", sync_plot},
+      {"sync_rows", sync_rows},
+      {"has_syncs", !sync_rows.empty()},
+      {"tool", "chroma-migrate"},
+      {"tool_version", CHROMA_MIGRATE_VERSION},
+      {"json_file", "migration_summary.json"}};
 }
 
 Result<std::string> render_summary_page(const json& summary) {
@@ -152,14 +146,14 @@ json plan_page_view(const json& plan) {
       .id = "plan-records", .title = "records planned per target collection", .unit = ""};
   json rows = json::array();
   for (const auto& t : plan.value("targets", json::array())) {
-    chart.rows.push_back({text(t, "name"), {number(t, "records")}});
+    chart.rows.push_back({report::field_text(t, "name"), {report::field_number(t, "records")}});
     std::string from;
     for (const auto& [route, n] : report::object_at(t, "from").items())
       from += (from.empty() ? "" : "; ") + route + " (" + n.dump() + ")";
-    rows.push_back({{"name", text(t, "name")},
-                    {"action", text(t, "action")},
+    rows.push_back({{"name", report::field_text(t, "name")},
+                    {"action", report::field_text(t, "action")},
                     {"exists_now", t.value("exists_now", false)},
-                    {"records", text(t, "records")},
+                    {"records", report::field_text(t, "records")},
                     {"from", from}});
   }
   const auto exported = plan.value("export", json::object());
@@ -168,22 +162,23 @@ json plan_page_view(const json& plan) {
                               : std::string();
   };
   return {
-      {"run_id", text(plan, "run_id")},
-      {"source", text(plan, "source")},
-      {"target", text(plan, "target")},
-      {"target_kind", text(plan, "target_kind")},
-      {"batch_size", text(plan, "batch_size")},
-      {"workers", text(plan, "workers")},
-      {"exported", text(exported, "records")},
-      {"export_seconds", report::figure_text(number(exported, "seconds"))},
-      {"export_rate", report::figure_text(number(exported, "records_per_second"))},
-      {"estimated_import_seconds", report::figure_text(number(plan, "estimated_import_seconds"))},
-      {"preflight", text(plan, "preflight")},
+      {"run_id", report::field_text(plan, "run_id")},
+      {"source", report::field_text(plan, "source")},
+      {"target", report::field_text(plan, "target")},
+      {"target_kind", report::field_text(plan, "target_kind")},
+      {"batch_size", report::field_text(plan, "batch_size")},
+      {"workers", report::field_text(plan, "workers")},
+      {"exported", report::field_text(exported, "records")},
+      {"export_seconds", report::figure_text(report::field_number(exported, "seconds"))},
+      {"export_rate", report::figure_text(report::field_number(exported, "records_per_second"))},
+      {"estimated_import_seconds",
+       report::figure_text(report::field_number(plan, "estimated_import_seconds"))},
+      {"preflight", report::field_text(plan, "preflight")},
       {"plot", report::horizontal_bars(chart)},
       {"rows", rows},
       {"schema_change", pretty("schema_change")},
       {"samples", pretty("samples")},
-      {"source_health_table", text(plan, "source_health_table")},
+      {"source_health_table", report::field_text(plan, "source_health_table")},
       {"tool", "chroma-migrate --dry-run"},
       {"tool_version", CHROMA_MIGRATE_VERSION},
       {"json_file", "plan.json"}};
@@ -200,26 +195,29 @@ json inspect_page_view(const json& inspection, const std::string& json_file) {
                          .series = {"records", "unrecoverable"}};
   json rows = json::array();
   for (const auto& c : inspection.value("collections", json::array())) {
-    const std::string name =
-        text(c, "tenant") + "/" + text(c, "database") + "/" + text(c, "collection");
+    const std::string name = report::field_text(c, "tenant") + "/" +
+                             report::field_text(c, "database") + "/" +
+                             report::field_text(c, "collection");
     chart.rows.push_back(
-        {text(c, "collection"), {number(c, "records"), number(c, "unrecoverable")}});
-    rows.push_back({{"name", name},
-                    {"space", text(c, "space")},
-                    {"records", text(c, "records")},
-                    {"queue_only_records", text(c, "queue_only_records")},
-                    {"recovered_from_queue", text(c, "vectors_recovered_from_queue")},
-                    {"unrecoverable", text(c, "unrecoverable")},
-                    {"fragmentation", report::figure_text(number(c, "fragmentation"))},
-                    {"ok", c.value("every_vector_recoverable", false)},
-                    {"damage", joined(c.value("damage", json::array()))},
-                    {"sample", joined(c.value("unrecoverable_sample", json::array()))}});
+        {report::field_text(c, "collection"),
+         {report::field_number(c, "records"), report::field_number(c, "unrecoverable")}});
+    rows.push_back(
+        {{"name", name},
+         {"space", report::field_text(c, "space")},
+         {"records", report::field_text(c, "records")},
+         {"queue_only_records", report::field_text(c, "queue_only_records")},
+         {"recovered_from_queue", report::field_text(c, "vectors_recovered_from_queue")},
+         {"unrecoverable", report::field_text(c, "unrecoverable")},
+         {"fragmentation", report::figure_text(report::field_number(c, "fragmentation"))},
+         {"ok", c.value("every_vector_recoverable", false)},
+         {"damage", joined(c.value("damage", json::array()))},
+         {"sample", joined(c.value("unrecoverable_sample", json::array()))}});
   }
-  return {{"source", text(inspection, "source")},
-          {"inspected_at", text(inspection, "inspected_at")},
+  return {{"source", report::field_text(inspection, "source")},
+          {"inspected_at", report::field_text(inspection, "inspected_at")},
           {"ok", inspection.value("every_vector_recoverable", false)},
-          {"records", text(inspection, "records")},
-          {"unrecoverable", text(inspection, "unrecoverable")},
+          {"records", report::field_text(inspection, "records")},
+          {"unrecoverable", report::field_text(inspection, "unrecoverable")},
           {"orphans", joined(inspection.value("orphan_segment_folders", json::array()))},
           {"plot", report::horizontal_bars(chart)},
           {"rows", rows},

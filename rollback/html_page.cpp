@@ -18,15 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string text(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
-  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
-}
-
-double number(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
-}
-
 // A figure in seconds, "?" when the report could not compute it (null).
 std::string seconds(const json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_number()
@@ -38,21 +29,22 @@ std::string seconds(const json& j, const char* key) {
 json timeline(const json& r) {
   report::Timeline chart{.id = "actions-timeline",
                          .title = "actions (seconds from the rollback's start)"};
-  const auto start = parse_iso8601(text(r, "started_at"));
+  const auto start = parse_iso8601(report::field_text(r, "started_at"));
   json rows = json::array();
   for (const auto& a : r.value("actions", json::array())) {
-    const auto at = parse_iso8601(text(a, "at"));
-    const double took = number(a, "seconds");
+    const auto at = parse_iso8601(report::field_text(a, "at"));
+    const double took = report::field_number(a, "seconds");
     const double from = start && at ? std::max(0.0, *at - took - *start) : 0.0;
-    std::string label = text(a, "action");
-    if (const std::string collection = text(a, "collection"); !collection.empty()) {
-      label.append(" ").append(collection);  // (" " + text(...) trips GCC 12's -Wstringop-overflow)
+    std::string label = report::field_text(a, "action");
+    if (const std::string collection = report::field_text(a, "collection"); !collection.empty()) {
+      label.append(" ").append(
+          collection);  // (" " + report::field_text(...) trips GCC 12's -Wstringop-overflow)
     }
-    chart.spans.push_back({label, from, took, false, text(a, "action")});
-    rows.push_back({{"action", text(a, "action")},
-                    {"collection", text(a, "collection")},
-                    {"detail", text(a, "detail")},
-                    {"at", text(a, "at")},
+    chart.spans.push_back({label, from, took, false, report::field_text(a, "action")});
+    rows.push_back({{"action", report::field_text(a, "action")},
+                    {"collection", report::field_text(a, "collection")},
+                    {"detail", report::field_text(a, "detail")},
+                    {"at", report::field_text(a, "at")},
                     {"seconds", report::figure_text(took)}});
   }
   return {{"svg", report::timeline(chart)}, {"rows", rows}};
@@ -62,14 +54,15 @@ json downtime(const json& r) {
   report::BarChart chart{.id = "downtime", .title = "downtime per live name", .unit = "s"};
   json rows = json::array();
   for (const auto& d : r.value("downtime", json::array())) {
-    chart.rows.push_back({text(d, "live_name"), {number(d, "seconds")}});
-    rows.push_back({{"live_name", text(d, "live_name")},
-                    {"action", text(d, "action")},
-                    {"path", text(d, "path")},
-                    {"disrupted_at", text(d, "disrupted_at")},
-                    {"restored_at", text(d, "restored_at")},
+    chart.rows.push_back(
+        {report::field_text(d, "live_name"), {report::field_number(d, "seconds")}});
+    rows.push_back({{"live_name", report::field_text(d, "live_name")},
+                    {"action", report::field_text(d, "action")},
+                    {"path", report::field_text(d, "path")},
+                    {"disrupted_at", report::field_text(d, "disrupted_at")},
+                    {"restored_at", report::field_text(d, "restored_at")},
                     {"seconds", seconds(d, "seconds")},
-                    {"note", text(d, "note")}});
+                    {"note", report::field_text(d, "note")}});
   }
   return {{"svg", report::horizontal_bars(chart)}, {"rows", rows}};
 }
@@ -80,12 +73,12 @@ json verification(const json& v) {
     std::string problems;
     for (const auto& p : c.value("problems", json::array()))
       problems += (problems.empty() ? "" : "; ") + (p.is_string() ? p.get<std::string>() : "");
-    rows.push_back({{"name", text(c, "name")},
-                    {"expect", text(c, "expect")},
-                    {"expected_records", text(c, "expected_records")},
-                    {"actual_records", text(c, "actual_records")},
-                    {"records_compared", text(c, "records_compared")},
-                    {"mismatches", text(c, "mismatches")},
+    rows.push_back({{"name", report::field_text(c, "name")},
+                    {"expect", report::field_text(c, "expect")},
+                    {"expected_records", report::field_text(c, "expected_records")},
+                    {"actual_records", report::field_text(c, "actual_records")},
+                    {"records_compared", report::field_text(c, "records_compared")},
+                    {"mismatches", report::field_text(c, "mismatches")},
                     {"ok", c.value("ok", false)},
                     {"problems", problems}});
   }
@@ -93,10 +86,10 @@ json verification(const json& v) {
   for (const auto& p : report::array_at(report::object_at(v, "source"), "problems"))
     source_problems.push_back(p.is_string() ? p.get<std::string>() : p.dump());
   return {{"ok", v.value("ok", false)},
-          {"records_compared", text(v, "records_compared")},
-          {"mismatches", text(v, "record_mismatches")},
-          {"source_status", text(v.value("source", json::object()), "status")},
-          {"source_detail", text(v.value("source", json::object()), "detail")},
+          {"records_compared", report::field_text(v, "records_compared")},
+          {"mismatches", report::field_text(v, "record_mismatches")},
+          {"source_status", report::field_text(v.value("source", json::object()), "status")},
+          {"source_detail", report::field_text(v.value("source", json::object()), "detail")},
           {"source_problems", source_problems},
           {"rows", rows}};
 }
@@ -104,8 +97,8 @@ json verification(const json& v) {
 json restores(const json& r) {
   json rows = json::array();
   for (const auto& x : r.value("restores", json::array())) {
-    rows.push_back({{"name", text(x, "name")},
-                    {"records", text(x, "records")},
+    rows.push_back({{"name", report::field_text(x, "name")},
+                    {"records", report::field_text(x, "records")},
                     {"seconds", seconds(x, "seconds")}});
   }
   return rows;
@@ -128,33 +121,34 @@ json rollback_page_view(const json& r) {
     paths += (paths.empty() ? "" : ", ") + (p.is_string() ? p.get<std::string>() : p.dump());
   const auto trigger = r.value("trigger", json::object());
   const json restored = restores(r), archive = archived(r);
-  return {{"status", text(r, "status")},
-          {"run_id", text(r, "run_id")},
-          {"trigger", trigger_text(trigger)},
-          {"validation_report", text(trigger, "report")},
-          {"paths", paths.empty() ? "none" : paths},
-          {"target", text(r, "target")},
-          {"work_dir", text(r, "work_dir")},
-          {"started_at", text(r, "started_at")},
-          {"finished_at", text(r, "finished_at")},
-          {"total_seconds", seconds(r, "total_seconds")},
-          {"live_restored_seconds", seconds(r, "live_restored_seconds")},
-          {"swap_seconds", seconds(r, "first_change_to_live_restored_seconds")},
-          {"backup_verify_seconds", seconds(r, "backup_verify_seconds")},
-          {"restored_records", text(r, "restored_records")},
-          {"restore_rate", report::figure_text(number(r, "restore_records_per_second"))},
-          {"timeline", timeline(r)},
-          {"downtime", downtime(r)},
-          {"restores", restored},
-          {"has_restores", !restored.empty()},
-          {"archive_path", text(r.value("archive", json::object()), "path")},
-          {"archived", archive},
-          {"has_archived", !archive.empty()},
-          {"kept_records_of_others", text(r, "kept_records_of_others")},
-          {"verification", verification(r.value("verification", json::object()))},
-          {"tool", "chroma-rollback"},
-          {"tool_version", CHROMA_MIGRATE_VERSION},
-          {"json_file", "rollback_report.json"}};
+  return {
+      {"status", report::field_text(r, "status")},
+      {"run_id", report::field_text(r, "run_id")},
+      {"trigger", trigger_text(trigger)},
+      {"validation_report", report::field_text(trigger, "report")},
+      {"paths", paths.empty() ? "none" : paths},
+      {"target", report::field_text(r, "target")},
+      {"work_dir", report::field_text(r, "work_dir")},
+      {"started_at", report::field_text(r, "started_at")},
+      {"finished_at", report::field_text(r, "finished_at")},
+      {"total_seconds", seconds(r, "total_seconds")},
+      {"live_restored_seconds", seconds(r, "live_restored_seconds")},
+      {"swap_seconds", seconds(r, "first_change_to_live_restored_seconds")},
+      {"backup_verify_seconds", seconds(r, "backup_verify_seconds")},
+      {"restored_records", report::field_text(r, "restored_records")},
+      {"restore_rate", report::figure_text(report::field_number(r, "restore_records_per_second"))},
+      {"timeline", timeline(r)},
+      {"downtime", downtime(r)},
+      {"restores", restored},
+      {"has_restores", !restored.empty()},
+      {"archive_path", report::field_text(r.value("archive", json::object()), "path")},
+      {"archived", archive},
+      {"has_archived", !archive.empty()},
+      {"kept_records_of_others", report::field_text(r, "kept_records_of_others")},
+      {"verification", verification(r.value("verification", json::object()))},
+      {"tool", "chroma-rollback"},
+      {"tool_version", CHROMA_MIGRATE_VERSION},
+      {"json_file", "rollback_report.json"}};
 }
 
 Result<std::string> render_rollback_page(const json& report) {

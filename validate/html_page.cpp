@@ -16,15 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-double number(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
-}
-
-std::string text(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return "";
-  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
-}
-
 // Never throws on invalid UTF-8 (an id is arbitrary bytes).
 std::string pretty(const json& j) {
   return j.dump(2, ' ', false, json::error_handler_t::replace);
@@ -45,19 +36,22 @@ json recall_plots(const json& report) {
   auto test = find_test(report, "semantic_search_equivalence");
   if (!test) test = find_test(report, "semantic_search");
   if (!test) return plots;
-  const double threshold = number(test->value("thresholds", json::object()), "recall_threshold");
+  const double threshold =
+      report::field_number(test->value("thresholds", json::object()), "recall_threshold");
   const auto per = test->value("figures", json::object()).value("collections", json::object());
   std::size_t n = 0;
   for (const auto& [name, c] : per.items()) {
     if (!c.contains("recall_histogram")) continue;
     const auto& h = c["recall_histogram"];
-    const double width = number(h, "bin_width") > 0 ? number(h, "bin_width") : 0.1;
-    report::Histogram chart{.id = fmt::format("recall-{}", n++),
-                            .title = fmt::format("recall@{} of {} ({} queries)",
-                                                 text(test->value("figures", json::object()), "k"),
-                                                 name, text(c, "queries")),
-                            .x_label = "recall@k of a query against the exact top-k",
-                            .width = 470};
+    const double width =
+        report::field_number(h, "bin_width") > 0 ? report::field_number(h, "bin_width") : 0.1;
+    report::Histogram chart{
+        .id = fmt::format("recall-{}", n++),
+        .title = fmt::format("recall@{} of {} ({} queries)",
+                             report::field_text(test->value("figures", json::object()), "k"), name,
+                             report::field_text(c, "queries")),
+        .x_label = "recall@k of a query against the exact top-k",
+        .width = 470};
     const auto counts = h.value("counts", json::array());
     for (std::size_t i = 0; i <= counts.size(); ++i)
       chart.edges.push_back(report::figure_text(static_cast<double>(i) * width));
@@ -82,7 +76,8 @@ std::string count_plot(const json& report) {
                          .series = {"expected", "actual"}};
   const auto per = test->value("figures", json::object()).value("collections", json::object());
   for (const auto& [name, c] : per.items())
-    chart.rows.push_back({name, {number(c, "expected"), number(c, "actual")}});
+    chart.rows.push_back(
+        {name, {report::field_number(c, "expected"), report::field_number(c, "actual")}});
   return report::horizontal_bars(chart);
 }
 
@@ -96,14 +91,14 @@ std::string embedding_plot(const json& report) {
       .title = "embedding error: largest |expected - actual| component per record",
       .x_label = "max absolute error (bin: from this decade to the next)"};
   for (const auto& b : h.value("bins", json::array()))
-    chart.bins.push_back({text(b, "label"), number(b, "count")});
+    chart.bins.push_back({report::field_text(b, "label"), report::field_number(b, "count")});
   return report::histogram(chart);
 }
 
 std::string seconds_plot(const json& report) {
   report::BarChart chart{.id = "test-seconds", .title = "seconds per test", .unit = "s"};
   for (const auto& t : report.value("tests", json::array()))
-    chart.rows.push_back({text(t, "title"), {number(t, "seconds")}});
+    chart.rows.push_back({report::field_text(t, "title"), {report::field_number(t, "seconds")}});
   return report::horizontal_bars(chart);
 }
 
@@ -135,11 +130,11 @@ json test_views(const json& report) {
       findings.push_back(f.is_string() ? f.get<std::string>() : pretty(f));
     const json figures = scalar_figures(t.value("figures", json::object()));
     out.push_back({{"index", ++i},
-                   {"name", text(t, "name")},
-                   {"title", text(t, "title")},
-                   {"status", text(t, "status")},
-                   {"seconds", report::figure_text(number(t, "seconds"))},
-                   {"rollback_reason", text(t, "rollback_reason")},
+                   {"name", report::field_text(t, "name")},
+                   {"title", report::field_text(t, "title")},
+                   {"status", report::field_text(t, "status")},
+                   {"seconds", report::figure_text(report::field_number(t, "seconds"))},
+                   {"rollback_reason", report::field_text(t, "rollback_reason")},
                    {"findings", findings},
                    {"samples", samples},
                    {"has_samples", !samples.empty()},
@@ -159,31 +154,33 @@ json validation_page_view(const json& report, const std::string& json_file) {
   const auto row = [&](const char* key, std::string value) {
     if (!value.empty()) header.push_back({{"key", key}, {"value", std::move(value)}});
   };
-  row("run", text(report, "run_id"));
-  row("mode", text(report, "mode"));
-  row("source", text(report, "source"));
-  row("target", text(report, "target"));
-  row("work dir", text(report, "work_dir"));
-  row("started", text(report, "started_at"));
-  row("elapsed", report::figure_text(number(report, "elapsed_seconds")) + " s");
-  row("tool version", text(report, "tool_version"));
+  row("run", report::field_text(report, "run_id"));
+  row("mode", report::field_text(report, "mode"));
+  row("source", report::field_text(report, "source"));
+  row("target", report::field_text(report, "target"));
+  row("work dir", report::field_text(report, "work_dir"));
+  row("started", report::field_text(report, "started_at"));
+  row("elapsed", report::figure_text(report::field_number(report, "elapsed_seconds")) + " s");
+  row("tool version", report::field_text(report, "tool_version"));
   json reasons = json::array();
   for (const auto& r : report.value("rollback_reasons", json::array()))
     reasons.push_back(r.is_string() ? r.get<std::string>() : r.dump());
   return {
-      {"status", text(report, "overall_status")},
-      {"run_id", text(report, "run_id")},
-      {"started_at", text(report, "started_at")},
+      {"status", report::field_text(report, "overall_status")},
+      {"run_id", report::field_text(report, "run_id")},
+      {"started_at", report::field_text(report, "started_at")},
       {"rollback_triggered", report.value("rollback_triggered", false)},
       {"rollback_reasons", reasons},
-      {"data_loss", report::figure_text(number(report, "data_loss_percentage"))},
+      {"data_loss", report::figure_text(report::field_number(report, "data_loss_percentage"))},
       {"semantic_divergence",
-       report::figure_text(number(report, "semantic_divergence_percentage"))},
-      {"tests_line", fmt::format("{} tests: {} passed, {} warnings, {} failed, {} errors, {} not "
-                                 "applicable",
-                                 text(summary, "total"), text(summary, "passed"),
-                                 text(summary, "warnings"), text(summary, "failed"),
-                                 text(summary, "errors"), text(summary, "not_applicable"))},
+       report::figure_text(report::field_number(report, "semantic_divergence_percentage"))},
+      {"tests_line",
+       fmt::format("{} tests: {} passed, {} warnings, {} failed, {} errors, {} not "
+                   "applicable",
+                   report::field_text(summary, "total"), report::field_text(summary, "passed"),
+                   report::field_text(summary, "warnings"), report::field_text(summary, "failed"),
+                   report::field_text(summary, "errors"),
+                   report::field_text(summary, "not_applicable"))},
       {"header", header},
       {"recall_plots", recall_plots(report)},
       {"count_plot", count_plot(report)},
@@ -191,7 +188,7 @@ json validation_page_view(const json& report, const std::string& json_file) {
       {"seconds_plot", seconds_plot(report)},
       {"tests", test_views(report)},
       {"tool", "chroma-validate"},
-      {"tool_version", text(report, "tool_version")},
+      {"tool_version", report::field_text(report, "tool_version")},
       {"json_file", json_file},
   };
 }

@@ -102,4 +102,14 @@ std::optional<std::filesystem::path> write_page_beside(const std::filesystem::pa
   return std::nullopt;
 }
 
+std::string field_text(const nlohmann::json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
+  return j[key].is_string() ? j[key].get<std::string>()
+                            : j[key].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+double field_number(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
+}
+
 }  // namespace cm::report

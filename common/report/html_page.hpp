@@ -57,4 +57,10 @@ std::filesystem::path html_path_for(const std::filesystem::path& json_path);
 std::optional<std::filesystem::path> write_page_beside(const std::filesystem::path& json_path,
                                                        const Result<std::string>& page);
 
+// A report field as page text: "" when it is missing or null, a string as it is, anything else
+// as its JSON. Never throws (the pages are rendered from whatever JSON the binary wrote).
+std::string field_text(const nlohmann::json& j, const char* key);
+// A report field as a number: 0 when it is missing or not a number.
+double field_number(const nlohmann::json& j, const char* key);
+
 }  // namespace cm::report
