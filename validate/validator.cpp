@@ -8,6 +8,7 @@
 #include "common/base/atomic_file.hpp"
 #include "common/base/clock.hpp"
 #include "common/base/logging.hpp"
+#include "common/run/recorded_phase.hpp"
 #include "common/run/store_factory.hpp"
 #include "validate/expected_index.hpp"
 #include "validate/record_pass.hpp"
@@ -67,18 +68,6 @@ Result<Inputs> read_inputs(const ValidateRequest& request, const WorkDir& work) 
   return in;
 }
 
-// "complete" when the migration finished; validating an unfinished one is allowed but noted.
-// checkpoint.json's phase as text, only to warn and show it: validate/ may not use checkpoints/
-// (ARCHITECTURE.md), whose ckpt::Phase is the enum.
-std::string migration_phase(const WorkDir& work) {
-  auto text = read_file(work.checkpoint());
-  if (!text) return "unknown";
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  return j.is_object() && j.contains("phase") && j["phase"].is_string()
-             ? j["phase"].get<std::string>()
-             : "unknown";
-}
-
 // A result the check did not produce itself: it could not run, or does not apply in this mode.
 CheckResult result_without_running(const Check& check, CheckStatus status, std::string finding) {
   CheckResult r;
@@ -108,7 +97,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-validate",
       {work.log_file("chroma-validate", in.manifest.run_id), request.verbose, request.quiet}));
-  const std::string phase = migration_phase(work);
+  const std::string phase = recorded_phase(work);
   if (phase != "complete") {
     spdlog::warn("the migration is not complete (phase {}): validating what is there", phase);
   }

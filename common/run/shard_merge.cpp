@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base/atomic_file.hpp"
+#include "common/run/recorded_phase.hpp"
 #include "common/run/run_manifest.hpp"
 #include "common/run/shard_set.hpp"
 #include "common/run/work_dir.hpp"
@@ -12,16 +13,6 @@
 
 namespace cm {
 namespace {
-
-// checkpoint.json's phase as text: common/run may not use checkpoints/ (ARCHITECTURE.md).
-std::string phase_of(const WorkDir& work) {
-  auto text = read_file(work.checkpoint());
-  if (!text) return "unknown";
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  return j.is_object() && j.contains("phase") && j["phase"].is_string()
-             ? j["phase"].get<std::string>()
-             : "unknown";
-}
 
 // The configuration a shard was started with, without its shard index.
 nlohmann::json unsharded_config(nlohmann::json config) {
@@ -36,7 +27,7 @@ Status check_shards(const ShardSet& set) {
     const RunManifest& m = set.manifests[i];
     const WorkDir work(set.work_dirs[i]);
     const std::string who = "shard " + m.shard->to_string() + " (" + work.root().string() + ")";
-    if (const auto phase = phase_of(work); m.dry_run || phase != "complete") {
+    if (const auto phase = recorded_phase(work); m.dry_run || phase != "complete") {
       return make_error(ErrorCode::kConfigMismatch,
                         who + " has not finished (phase " + phase +
                             (m.dry_run ? ", last invocation a dry run" : "") +
