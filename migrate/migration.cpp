@@ -45,6 +45,7 @@ Status write_summary(const WorkDir& work, MigrationSummary& s, const RunManifest
                          {"collections", s.collections},
                          {"records", s.records},
                          {"records_sent", s.records_sent},
+                         {"records_sent_during_export", s.records_sent_during_export},
                          {"seconds", s.seconds},
                          {"records_per_second", s.records_per_second},
                          {"retries", s.retries},
@@ -211,6 +212,7 @@ Result<MigrationSummary> run_migration(const MigrateOptions& o) {
       case ckpt::Phase::kExport: {
         CM_ASSIGN_OR_RETURN(auto n, run_export_phase(ctx));
         sent += n;
+        summary.records_sent_during_export += n;
         break;
       }
       case ckpt::Phase::kTransform:

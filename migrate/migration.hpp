@@ -22,8 +22,11 @@ struct MigrationSummary {
   std::size_t collections = 0;
   std::uint64_t records = 0;       // records in the migrated data set
   std::uint64_t records_sent = 0;  // upserted by this invocation (0 when nothing was left)
-  double seconds = 0;              // this invocation's wall time
-  double records_per_second = 0;   // records_sent / seconds
+  // Of records_sent, those the pipelined import sent during the export phase
+  // (migrate/import_stream.hpp): the export's seconds then include that import.
+  std::uint64_t records_sent_during_export = 0;
+  double seconds = 0;             // this invocation's wall time
+  double records_per_second = 0;  // records_sent / seconds
   std::uint64_t retries = 0;
   bool dry_run = false;  // stopped after the plan; the target was not written
   std::map<std::string, double> phase_seconds;  // phases run by this invocation

@@ -169,6 +169,19 @@ TEST(MigrationSummaryPage, PhasesRateCollectionsRetriesSyncs) {
   EXPECT_EQ(data_values(*syncs, "sync 1"), (std::vector<double>{4, 2, 1, 0}));
 }
 
+// A pipelined run imports during the export phase: the phase bar must say so, with the same
+// figure, or the page would show an import that took no time.
+TEST(MigrationSummaryPage, APipelinedExportIsLabelledWithItsImport) {
+  auto summary = fixture("migration_summary.json");
+  summary["records_sent_during_export"] = 200;
+  const auto html = page_or_fail(migrate::render_summary_page(summary));
+  const auto phases = svg_with_id(html, "phase-seconds");
+  ASSERT_TRUE(phases);
+  EXPECT_EQ(data_values(*phases, "export + import"),
+            (std::vector<double>{summary["phase_seconds"]["export"].get<double>()}));
+  EXPECT_TRUE(data_values(*phases, "export").empty());
+}
+
 TEST(MigrationSummaryPage, NoSyncsNoSyncSection) {
   auto summary = fixture("migration_summary.json");
   summary["syncs"] = json::array();
