@@ -4,8 +4,9 @@
 #                records, same batch size and workers (chroma-bench raw-ingest)
 #   migrate      chroma-migrate end to end (export, transform, import, verify; pipelined), and
 #                its ratio to the ingest ceiling. Ingest and migrate alternate BENCH_REPEAT times
-#                (default 3) into fresh databases so both see the same machine; the medians and
-#                the median of the per-pair ratios are printed (target >= 0.97)
+#                (default 3) into fresh databases so both see the same machine, in the order
+#                ABBA... (the target slows as it fills); the medians and the median of the
+#                per-pair ratios are printed (target >= 0.97)
 #   export       the export phase against the source's raw paginated get (chroma-bench raw-get)
 #   validate     chroma-validate of the last migration against its target: seconds, ratio to the
 #                ingest time of the same records (target <= 0.1) and to the raw get (<= 1.5)
@@ -27,12 +28,18 @@ for n in $SIZES; do
   quiet "$bin/chroma-seed" --target "$S?database=n$n" --records "$n" --dimension "$D" --workers "$W"
   get="$("$bin/chroma-bench" raw-get --source "$S?database=n$n" --batch-size "$B" --workers "$W")"
   for r in $(seq 1 "$R"); do
-    ingest="$("$bin/chroma-bench" raw-ingest --target "$T?database=raw_${n}_$r" --records "$n" \
-      --dimension "$D" --batch-size "$B" --workers "$W")"
+    # The target server slows down as it holds more databases: odd pairs ingest first, even pairs
+    # migrate first, so that neither side always meets the fuller server.
+    ingest_now() {
+      ingest="$("$bin/chroma-bench" raw-ingest --target "$T?database=raw_${n}_$r" --records "$n" \
+        --dimension "$D" --batch-size "$B" --workers "$W")"
+    }
+    if ((r % 2 == 1)); then ingest_now; fi
     t0=$(now)
     quiet "$bin/chroma-migrate" --source "$S?database=n$n" --target "$T?database=mig_${n}_$r" \
       --work-dir "$dir/work_${n}_$r" --batch-size "$B" --workers "$W" -q
     t1=$(now)
+    if ((r % 2 == 0)); then ingest_now; fi
     echo "{\"n\": $n, \"pair\": $r, \"ingest\": $ingest, \"get\": $get, \"migrate_s\": $(python3 -c "print($t1 - $t0)"), \"work\": \"$dir/work_${n}_$r\"}" >>"$results"
   done
   v0=$(now)
