@@ -7,9 +7,7 @@
 #include <unordered_set>
 
 #include "common/base/batch_runner.hpp"
-#include "common/base/clock.hpp"
 #include "common/base/progress.hpp"
-#include "common/run/collection_identity.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
 #include "migrate/import_stream.hpp"
