@@ -7,8 +7,8 @@ namespace cm::contracts {
 namespace {
 
 // Dumps without throwing on invalid UTF-8: a report must never fail because of the data it reports.
-std::string dump(const nlohmann::json& json) {
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // int64 vs finite double without converting the int to double (which rounds beyond 2^53).

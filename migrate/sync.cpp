@@ -43,7 +43,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::uint64_t id_hash(const std::string& id) {
+std::uint64_t id_hash64(const std::string& id) {
   return xxh3_64(id);
 }
 
@@ -184,7 +184,7 @@ Result<bool> ids_agree(SyncRun& run, const std::string& name, std::size_t page_s
     const auto page = static_cast<std::uint32_t>(page_size);
     for (std::uint64_t offset = 0;; offset += page) {
       CM_ASSIGN_OR_RETURN(auto listed, store.list_ids(c, offset, page));
-      for (const auto& id : listed) ids.insert(id_hash(id));
+      for (const auto& id : listed) ids.insert(id_hash64(id));
       if (listed.size() < page) break;
     }
     std::uint64_t sum = ids.size();

@@ -18,17 +18,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 Action action(ActionKind what, std::string collection, std::string detail, std::string at,
               Clock::time_point start) {
   return {.action = what,
           .collection = std::move(collection),
           .detail = std::move(detail),
           .at = std::move(at),
-          .seconds = since(start)};
+          .seconds = seconds_since(start)};
 }
 
 void mark_live_restored(Journal& j, const std::string& live, const std::string& at) {

@@ -18,10 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 // A collection found under the name after "creating" was journalled is the one this rollback
 // created (the crash fell between the create and the bookkeeping) when it looks exactly like the
 // backup's and carries no ledger key of the run; anything else is someone else's.
@@ -84,7 +80,7 @@ Result<CollectionInfo> create_or_adopt(ExecContext& ctx, std::size_t i,
                             .detail = "from the backup (space " + bc.info.hnsw.space + ", " +
                                       std::to_string(bc.info.metadata.size()) + " metadata keys)",
                             .at = now_iso8601(),
-                            .seconds = since(start)});
+                            .seconds = seconds_since(start)});
   }));
   spdlog::info("recreated {} from the backup (space {})", r.name, bc.info.hnsw.space);
   return *info;
@@ -156,7 +152,7 @@ Status restore_from_backup(ExecContext& ctx) {
         return items[c].done.contains(part);
       },
       ctx.options.workers, work));
-  const double seconds = since(start);
+  const double seconds = seconds_since(start);
   bar.finish();
 
   for (std::size_t c = 0; c < items.size(); ++c) {

@@ -21,10 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 struct Inputs {
   RunManifest manifest;
   Thresholds thresholds;
@@ -151,7 +147,7 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   const auto index_start = Clock::now();
   CM_ASSIGN_OR_RETURN(auto index, ExpectedIndex::build(*expected, exported, in.manifest,
                                                        in.mapping ? &*in.mapping : nullptr));
-  const double index_seconds = since(index_start);
+  const double index_seconds = seconds_since(index_start);
   ValidationContext ctx{work,
                         in.manifest,
                         *expected,
@@ -203,15 +199,15 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
     CheckResult r = result ? std::move(*result) : error_result(check, result.error().message);
     if (r.name.empty()) r.name = check.name();
     if (r.title.empty()) r.title = check.title();
-    r.seconds = since(check_start) + (observes ? observer_seconds[observer_of[i]] : 0.0);
+    r.seconds = seconds_since(check_start) + (observes ? observer_seconds[observer_of[i]] : 0.0);
     spdlog::info("{}: {} ({:.2f} s)", r.name, status_name(r.status), r.seconds);
     results.push_back(std::move(r));
   }
 
   Verdict verdict = compute_verdict(results, in.thresholds);
   ReportHeader header{
-      in.manifest.run_id, in.manifest.source,     target->describe(), work.root().string(),
-      started_at,         CHROMA_MIGRATE_VERSION, since(start),       nlohmann::json::object()};
+      in.manifest.run_id, in.manifest.source,     target->describe(),   work.root().string(),
+      started_at,         CHROMA_MIGRATE_VERSION, seconds_since(start), nlohmann::json::object()};
   header.extra["thresholds"] = thresholds_to_json(in.thresholds);
   header.extra["migration_phase"] = phase;
   header.extra["contract_version"] = in.contract ? in.contract->version : "";

@@ -19,4 +19,8 @@ std::string now_compact_stamp() {
   return fmt::format("{:%Y%m%dT%H%M%S}Z", now);
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace cm

@@ -16,13 +16,14 @@
 #include <new>
 
 namespace cm {
+
+std::unexpected<Error> wire_protocol_error(const std::string& what) {
+  return make_error(ErrorCode::kProtocol, "unexpected Chroma response: " + what);
+}
+
 namespace {
 
 namespace od = simdjson::ondemand;
-
-std::unexpected<Error> protocol(const std::string& what) {
-  return make_error(ErrorCode::kProtocol, "unexpected Chroma response: " + what);
-}
 
 // Parsers are not thread-safe but are expensive to set up (they size internal buffers to the
 // largest document seen), so each thread keeps its own.
@@ -76,15 +77,17 @@ Status read_embedding(od::value value, const std::vector<std::string>& ids, std:
         out->push_back(f);
         continue;
       case FloatToken::kNull:
-        return protocol(record_name(ids, index) + " has a null at embedding position " +
-                        std::to_string(out->size()) +
-                        " (the server holds a non-finite value it cannot send as JSON)");
+        return wire_protocol_error(record_name(ids, index) + " has a null at embedding position " +
+                                   std::to_string(out->size()) +
+                                   " (the server holds a non-finite value it cannot send as JSON)");
       case FloatToken::kOutOfRange:
-        return protocol(record_name(ids, index) +
-                        " has an embedding value beyond float32 range: " + std::string(token));
+        return wire_protocol_error(
+            record_name(ids, index) +
+            " has an embedding value beyond float32 range: " + std::string(token));
       case FloatToken::kNotNumber:
-        return protocol(record_name(ids, index) +
-                        " has a non-number in its embedding: " + std::string(token.substr(0, 40)));
+        return wire_protocol_error(
+            record_name(ids, index) +
+            " has a non-number in its embedding: " + std::string(token.substr(0, 40)));
     }
   }
   return ok_status();
@@ -103,7 +106,8 @@ Result<MetaValue> read_meta_value(od::value value, std::string_view key,
     case od::json_type::number: {
       od::number n;
       if (auto err = value.get_number().get(n)) {
-        return protocol(where() + " holds a number out of range: " + simdjson::error_message(err));
+        return wire_protocol_error(where() +
+                                   " holds a number out of range: " + simdjson::error_message(err));
       }
       switch (n.get_number_type()) {
         case od::number_type::signed_integer:
@@ -111,17 +115,20 @@ Result<MetaValue> read_meta_value(od::value value, std::string_view key,
         case od::number_type::floating_point_number:
           return MetaValue(n.get_double());
         default:
-          return protocol(where() + " holds an integer beyond 64-bit signed range");
+          return wire_protocol_error(where() + " holds an integer beyond 64-bit signed range");
       }
     }
     case od::json_type::null:
-      return protocol(where() + " is null (metadata values must be string, int, float or bool)");
+      return wire_protocol_error(where() +
+                                 " is null (metadata values must be string, int, float or bool)");
     case od::json_type::array:
-      return protocol(where() + " holds an array (not supported: string, int, float or bool only)");
+      return wire_protocol_error(
+          where() + " holds an array (not supported: string, int, float or bool only)");
     case od::json_type::object:
-      return protocol(where() + " holds a nested object (only string, int, float or bool)");
+      return wire_protocol_error(where() +
+                                 " holds a nested object (only string, int, float or bool)");
   }
-  return protocol(where() + " has an unknown JSON type");
+  return wire_protocol_error(where() + " has an unknown JSON type");
 }
 
 Status read_metadata(od::value value, const std::vector<std::string>& ids, std::size_t index,
@@ -150,7 +157,7 @@ auto guarded(const std::string& where, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const simdjson::simdjson_error& e) {
-    return protocol(where + ": " + e.what());
+    return wire_protocol_error(where + ": " + e.what());
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::kInternal, where + ": out of memory");
   }
@@ -225,12 +232,13 @@ Result<std::vector<Record>> parse_get_records(std::string_view body) {
         have_metadatas = true;
       }
     }
-    if (!have_ids) return protocol("get answer has no ids");
+    if (!have_ids) return wire_protocol_error("get answer has no ids");
     auto check = [&](bool have, std::size_t size, const char* name) -> Status {
-      if (!have) return protocol(std::string("get answer has no ") + name + " (null or missing)");
+      if (!have)
+        return wire_protocol_error(std::string("get answer has no ") + name + " (null or missing)");
       if (size != ids.size()) {
-        return protocol(std::string("get answer has ") + std::to_string(size) + " " + name +
-                        " for " + std::to_string(ids.size()) + " ids");
+        return wire_protocol_error(std::string("get answer has ") + std::to_string(size) + " " +
+                                   name + " for " + std::to_string(ids.size()) + " ids");
       }
       return ok_status();
     };
@@ -263,7 +271,7 @@ Result<std::vector<std::string>> parse_get_ids(std::string_view body) {
       CM_RETURN_IF_ERROR(read_ids(field.value(), &ids));
       return ids;
     }
-    return protocol("get answer has no ids");
+    return wire_protocol_error("get answer has no ids");
   });
 }
 
@@ -303,8 +311,8 @@ Result<std::vector<std::vector<QueryHit>>> parse_query_answer(std::string_view b
                 f = std::numeric_limits<float>::quiet_NaN();
                 break;
               default:
-                return protocol("query answer has a distance that is not a float32: " +
-                                std::string(token.substr(0, 40)));
+                return wire_protocol_error("query answer has a distance that is not a float32: " +
+                                           std::string(token.substr(0, 40)));
             }
             out.push_back(f);
           }
@@ -312,18 +320,19 @@ Result<std::vector<std::vector<QueryHit>>> parse_query_answer(std::string_view b
         have_distances = true;
       }
     }
-    if (!have_ids || !have_distances) return protocol("query answer has no ids or no distances");
+    if (!have_ids || !have_distances)
+      return wire_protocol_error("query answer has no ids or no distances");
     if (ids.size() != queries || distances.size() != queries) {
-      return protocol("query answer has " + std::to_string(ids.size()) + " id lists and " +
-                      std::to_string(distances.size()) + " distance lists for " +
-                      std::to_string(queries) + " queries");
+      return wire_protocol_error("query answer has " + std::to_string(ids.size()) +
+                                 " id lists and " + std::to_string(distances.size()) +
+                                 " distance lists for " + std::to_string(queries) + " queries");
     }
     std::vector<std::vector<QueryHit>> out(queries);
     for (std::size_t q = 0; q < queries; ++q) {
       if (ids[q].size() != distances[q].size()) {
-        return protocol("query answer list " + std::to_string(q) + " has " +
-                        std::to_string(ids[q].size()) + " ids and " +
-                        std::to_string(distances[q].size()) + " distances");
+        return wire_protocol_error("query answer list " + std::to_string(q) + " has " +
+                                   std::to_string(ids[q].size()) + " ids and " +
+                                   std::to_string(distances[q].size()) + " distances");
       }
       for (std::size_t i = 0; i < ids[q].size(); ++i) {
         out[q].push_back(QueryHit{std::move(ids[q][i]), distances[q][i]});

@@ -34,6 +34,9 @@
 
 namespace cm {
 
+// The error every decoder of a Chroma answer returns for a body it cannot use (kProtocol).
+std::unexpected<Error> wire_protocol_error(const std::string& what);
+
 // --- responses ---
 
 // A get answer that included embeddings, documents and metadatas (all four arrays required) and,

@@ -11,14 +11,10 @@ namespace {
 
 using nlohmann::json;
 
-std::unexpected<Error> protocol(const std::string& what) {
-  return make_error(ErrorCode::kProtocol, "unexpected Chroma response: " + what);
-}
-
 Result<json> parse_json(std::string_view body, const char* what) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return protocol(std::string(what) + " is not JSON: " + server_error_message(body));
+    return wire_protocol_error(std::string(what) + " is not JSON: " + server_error_message(body));
   }
   return j;
 }
@@ -29,7 +25,7 @@ Status read_int(const json& obj, const char* key, int* out, const std::string& w
   if (it == obj.end() || it->is_null()) return ok_status();
   if (!it->is_number_integer() || it->get<std::int64_t>() < std::numeric_limits<int>::min() ||
       it->get<std::int64_t>() > std::numeric_limits<int>::max()) {
-    return protocol(where + "." + key + " is not a 32-bit integer: " + it->dump());
+    return wire_protocol_error(where + "." + key + " is not a 32-bit integer: " + it->dump());
   }
   *out = static_cast<int>(it->get<std::int64_t>());
   return ok_status();
@@ -38,7 +34,8 @@ Status read_int(const json& obj, const char* key, int* out, const std::string& w
 Status read_double(const json& obj, const char* key, double* out, const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return ok_status();
-  if (!it->is_number()) return protocol(where + "." + key + " is not a number: " + it->dump());
+  if (!it->is_number())
+    return wire_protocol_error(where + "." + key + " is not a number: " + it->dump());
   *out = it->get<double>();
   return ok_status();
 }
@@ -46,7 +43,8 @@ Status read_double(const json& obj, const char* key, double* out, const std::str
 Status read_string(const json& obj, const char* key, std::string* out, const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return ok_status();
-  if (!it->is_string()) return protocol(where + "." + key + " is not a string: " + it->dump());
+  if (!it->is_string())
+    return wire_protocol_error(where + "." + key + " is not a string: " + it->dump());
   *out = it->get<std::string>();
   return ok_status();
 }
@@ -59,14 +57,15 @@ Status apply_legacy_metadata(const Metadata& metadata, HnswConfig* h) {
     if (it == metadata.end()) return ok_status();
     const auto* v = std::get_if<std::int64_t>(&it->second);
     if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
-      return protocol(std::string("collection metadata '") + key + "' is not a 32-bit integer");
+      return wire_protocol_error(std::string("collection metadata '") + key +
+                                 "' is not a 32-bit integer");
     }
     *out = static_cast<int>(*v);
     return ok_status();
   };
   if (auto it = metadata.find("hnsw:space"); it != metadata.end()) {
     const auto* s = std::get_if<std::string>(&it->second);
-    if (!s) return protocol("collection metadata 'hnsw:space' is not a string");
+    if (!s) return wire_protocol_error("collection metadata 'hnsw:space' is not a string");
     h->space = *s;
   }
   CM_RETURN_IF_ERROR(get_int("hnsw:construction_ef", &h->ef_construction));
@@ -79,7 +78,7 @@ Status apply_legacy_metadata(const Metadata& metadata, HnswConfig* h) {
     } else if (const auto* i = std::get_if<std::int64_t>(&it->second)) {
       h->resize_factor = static_cast<double>(*i);
     } else {
-      return protocol("collection metadata 'hnsw:resize_factor' is not a number");
+      return wire_protocol_error("collection metadata 'hnsw:resize_factor' is not a number");
     }
   }
   return ok_status();
@@ -119,7 +118,7 @@ auto guarded(const char* what, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const json::exception& e) {
-    return protocol(std::string(what) + ": " + e.what());
+    return wire_protocol_error(std::string(what) + ": " + e.what());
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::kInternal, std::string(what) + ": out of memory");
   }
@@ -129,12 +128,14 @@ auto guarded(const char* what, Fn&& fn) -> decltype(fn()) {
 
 Result<CollectionInfo> parse_collection(const json& j) {
   return guarded("collection", [&]() -> Result<CollectionInfo> {
-    if (!j.is_object()) return protocol("a collection is not a JSON object: " + j.dump());
+    if (!j.is_object())
+      return wire_protocol_error("a collection is not a JSON object: " + j.dump());
     CollectionInfo info;
     auto id = j.find("id");
     auto name = j.find("name");
     if (id == j.end() || !id->is_string() || name == j.end() || !name->is_string()) {
-      return protocol("a collection lacks a string id or name: " + j.dump().substr(0, 300));
+      return wire_protocol_error("a collection lacks a string id or name: " +
+                                 j.dump().substr(0, 300));
     }
     info.id = id->get<std::string>();
     info.name = name->get<std::string>();
@@ -142,13 +143,13 @@ Result<CollectionInfo> parse_collection(const json& j) {
     if (auto m = j.find("metadata"); m != j.end()) {
       std::string why;
       auto metadata = metadata_from_json(*m, &why);
-      if (!metadata) return protocol(where + ": " + why);
+      if (!metadata) return wire_protocol_error(where + ": " + why);
       info.metadata = std::move(*metadata);
     }
     if (auto d = j.find("dimension"); d != j.end() && !d->is_null()) {
       if (!d->is_number_integer() || d->get<std::int64_t>() < 0 ||
           d->get<std::int64_t>() > std::numeric_limits<int>::max()) {
-        return protocol(where + " has a bad dimension: " + d->dump());
+        return wire_protocol_error(where + " has a bad dimension: " + d->dump());
       }
       info.dimension = static_cast<int>(d->get<std::int64_t>());
     }
@@ -169,7 +170,8 @@ Result<CollectionInfo> parse_collection_body(std::string_view body) {
 
 Result<std::vector<CollectionInfo>> parse_collection_list(std::string_view body) {
   CM_ASSIGN_OR_RETURN(json j, parse_json(body, "collection list"));
-  if (!j.is_array()) return protocol("collection list is not an array: " + j.dump().substr(0, 300));
+  if (!j.is_array())
+    return wire_protocol_error("collection list is not an array: " + j.dump().substr(0, 300));
   std::vector<CollectionInfo> out;
   out.reserve(j.size());
   for (const auto& c : j) {
@@ -181,17 +183,19 @@ Result<std::vector<CollectionInfo>> parse_collection_list(std::string_view body)
 
 Result<std::uint64_t> parse_count(std::string_view body) {
   CM_ASSIGN_OR_RETURN(json j, parse_json(body, "count answer"));
-  if (!j.is_number_unsigned()) return protocol("count is not a non-negative integer: " + j.dump());
+  if (!j.is_number_unsigned())
+    return wire_protocol_error("count is not a non-negative integer: " + j.dump());
   return j.get<std::uint64_t>();
 }
 
 Result<StoreLimits> parse_preflight(std::string_view body) {
   CM_ASSIGN_OR_RETURN(json j, parse_json(body, "pre-flight-checks answer"));
-  if (!j.is_object()) return protocol("pre-flight-checks answer is not an object: " + j.dump());
+  if (!j.is_object())
+    return wire_protocol_error("pre-flight-checks answer is not an object: " + j.dump());
   StoreLimits limits;
   if (auto it = j.find("max_batch_size"); it != j.end() && !it->is_null()) {
     if (!it->is_number_unsigned() || it->get<std::uint64_t>() == 0) {
-      return protocol("max_batch_size is not a positive integer: " + it->dump());
+      return wire_protocol_error("max_batch_size is not a positive integer: " + it->dump());
     }
     limits.max_batch_size = static_cast<std::size_t>(it->get<std::uint64_t>());
   }

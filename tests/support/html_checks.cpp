@@ -7,7 +7,7 @@
 namespace cm::testing {
 namespace {
 
-std::string lower(std::string s) {
+std::string ascii_lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
@@ -23,7 +23,7 @@ std::string attribute(const std::string& tag, const std::string& name) {
 
 std::vector<std::string> external_references(const std::string& html) {
   std::vector<std::string> out;
-  const std::string l = lower(html);
+  const std::string l = ascii_lower(html);
   for (const char* bad : {"<script", "<link", "<iframe", "<object", "<embed", "<img", "@import",
                           "url(", "xlink:href", " src=", "<base", "<meta http-equiv"}) {
     if (l.find(bad) != std::string::npos) out.push_back(std::string("contains ") + bad);

@@ -17,7 +17,7 @@ namespace {
 // Rows gathered before a parallel insert: enough to keep the threads busy, negligible in size.
 constexpr std::size_t kInsertBatch = 2048;
 
-std::size_t thread_count() {
+std::size_t insert_threads() {
   return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
 }
 
@@ -50,7 +50,7 @@ class Index {
     Status failure = ok_status();
     const std::size_t base = ids_.size() - filled_;  // label of batch row 0
     std::vector<std::thread> threads;
-    for (std::size_t t = 0; t < std::min(thread_count(), filled_); ++t) {
+    for (std::size_t t = 0; t < std::min(insert_threads(), filled_); ++t) {
       threads.emplace_back([&] {
         for (std::size_t i; (i = next++) < filled_;) {
           if (Status s = hnsw_->add(batch_.row(static_cast<Eigen::Index>(i)).data(), base + i);

@@ -11,16 +11,13 @@
 
 #include <xxhash.h>
 
+#include "common/base/clock.hpp"
 #include "validate/semantic/metrics.hpp"
 
 namespace cm::validate {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 struct PendingQuery {
   std::string name;
   bool sampled = false;
@@ -215,7 +212,7 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
         return ok_status();
       }));
   eval.reference = set.counts();
-  eval.seconds_reading = since(start);
+  eval.seconds_reading = seconds_since(start);
 
   std::vector<PendingQuery> queries;
   for (const auto& q : request.file_queries) {
@@ -276,7 +273,7 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
                               "server-to-server comparison is skipped");
     }
   }
-  eval.seconds_target = since(start);
+  eval.seconds_target = seconds_since(start);
 
   start = Clock::now();
   std::vector<std::size_t> ks;
@@ -370,7 +367,7 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
                       " arithmetic overflows float32 on these vectors; the server answers null "
                       "distances): there is no finite ranking to compare";
   }
-  eval.seconds_exact = since(start);
+  eval.seconds_exact = seconds_since(start);
   for (const auto& target : request.targets) {
     CM_ASSIGN_OR_RETURN(auto held, ctx.expected.find_collection(target));
     if (held) eval.baseline.targets.push_back(target);
