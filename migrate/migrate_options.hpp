@@ -77,6 +77,10 @@ struct MigrateOptions {
   // shard is refused. Sharded runs need --run-id (the shards share it) and write only collections
   // that do not exist before the run (validate_options).
   std::optional<ShardSpec> shard;
+  // --prepared DIR: the dir of this run's `chroma-migrate --prepare` (migrate/prepare.hpp), which
+  // backed up (and for replace dropped) the live target collections once for every shard. Needed
+  // by a shard with --if-exists merge|replace; the shard takes no backup of its own.
+  std::filesystem::path prepared_dir;
 };
 
 }  // namespace cm::migrate

@@ -105,7 +105,7 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
                        {"collection_id", t.collection_id},
                        {"adopted", t.adopted}});
   }
-  return {{"format_version", RunManifest::kFormatVersion},
+  nlohmann::json out = {{"format_version", RunManifest::kFormatVersion},
           {"run_id", m.run_id},
           {"tool_version", m.tool_version},
           {"started_at", m.started_at},
@@ -127,6 +127,9 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
           {"cutover", cutover_to_json(m.cutover)},
           {"rolled_back_at", m.rolled_back_at},
           {"shard", m.shard ? nlohmann::json(m.shard->to_string()) : nlohmann::json()}};
+  // Only prepared shards carry the key: every other run.json stays as it was.
+  if (!m.prepared.empty()) out["prepared"] = m.prepared;
+  return out;
 }
 
 Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
@@ -157,6 +160,7 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
     m.staged = j.value("staged", false);
     CM_ASSIGN_OR_RETURN(m.cutover, cutover_from_json(j.value("cutover", nlohmann::json::object())));
     m.rolled_back_at = j.value("rolled_back_at", "");
+    m.prepared = j.value("prepared", "");
     if (j.contains("shard") && !j["shard"].is_null()) {
       auto shard = parse_shard_spec(j["shard"].get<std::string>());
       if (!shard) {
