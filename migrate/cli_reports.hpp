@@ -1,6 +1,6 @@
 // What chroma-migrate prints at the end of its modes other than a migration (--cutover,
-// --finalize, --sync, --inspect, --prepare), and the exit code each result gives: part of the command-line
-// edge (main.cpp), the only place an error becomes an exit code.
+// --finalize, --sync, --inspect, --prepare), and the exit code each result gives: part of the
+// command-line edge (main.cpp), the only place an error becomes an exit code.
 #pragma once
 
 #include <string>

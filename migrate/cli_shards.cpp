@@ -17,10 +17,11 @@ void add_shard_options(CLI::App& app, ShardFlags& flags) {
   app.add_option("--shards", flags.shards,
                  "N: like --shard I/N with I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) "
                  "or SLURM_ARRAY_TASK_ID (Slurm array)");
-  app.add_flag("--prepare", flags.prepare,
-               "with --shards N and --if-exists merge|replace: back up the existing target "
-               "collections once (replace: and drop them) into --work-dir, before any shard starts; "
-               "the shards then take --prepared DIR");
+  app.add_flag(
+      "--prepare", flags.prepare,
+      "with --shards N and --if-exists merge|replace: back up the existing target "
+      "collections once (replace: and drop them) into --work-dir, before any shard starts; "
+      "the shards then take --prepared DIR");
   app.add_option("--prepared", flags.prepared,
                  "a shard with --if-exists merge|replace: the --work-dir of the run's --prepare");
 }

@@ -23,8 +23,9 @@ Status validate_prepare_options(const MigrateOptions& o, std::uint32_t shards) {
   if (shards < 1) return bad("--prepare needs --shards N (N >= 1): the shard count of the run");
   if (o.run_id.empty()) return bad("--prepare needs --run-id: the run id every shard is given");
   if (o.if_exists == IfExists::kFail) {
-    return bad("--prepare is for --if-exists merge or replace (with fail there is nothing to back "
-               "up: start the shards directly)");
+    return bad(
+        "--prepare is for --if-exists merge or replace (with fail there is nothing to back "
+        "up: start the shards directly)");
   }
   if (o.stage) return bad("--prepare cannot be combined with --stage (not supported yet)");
   if (o.dry_run) return bad("--prepare has no --dry-run: run one shard with --dry-run instead");
@@ -109,9 +110,9 @@ Result<PrepareRecord> back_up(const MigrateOptions& o, const Inputs& in, const W
   CM_RETURN_IF_ERROR(backup.store->flush());
   CM_ASSIGN_OR_RETURN(auto report, backup.snapshot->verify());
   if (!report.ok()) {
-    return make_error(ErrorCode::kCorruption,
-                      "the backup failed verification; nothing was written:" +
-                          report.problem_lines());
+    return make_error(
+        ErrorCode::kCorruption,
+        "the backup failed verification; nothing was written:" + report.problem_lines());
   }
   const auto manifest = backup.snapshot->manifest();
   for (auto& c : record.collections) {
@@ -166,9 +167,9 @@ Result<PrepareSummary> run_prepare(const MigrateOptions& o, std::uint32_t shards
   CM_RETURN_IF_ERROR(init_logging(
       "chroma-migrate", {work.log_file("chroma-migrate-prepare", o.run_id), o.verbose, o.quiet}));
   if (std::filesystem::exists(work.run_manifest())) {
-    return make_error(ErrorCode::kConfigMismatch,
-                      work.root().string() + " holds a run (run.json); --prepare needs a "
-                                             "directory of its own");
+    return make_error(ErrorCode::kConfigMismatch, work.root().string() +
+                                                      " holds a run (run.json); --prepare needs a "
+                                                      "directory of its own");
   }
   PrepareSummary summary{.run_id = o.run_id, .dir = work.root()};
   std::optional<PrepareRecord> record;

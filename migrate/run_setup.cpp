@@ -92,8 +92,7 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
       // (and again before the first write, in import_targets).
       action = prepared->action;
       backed_up_id = prepared->collection_id;
-      CM_RETURN_IF_ERROR(
-          check_prepared_collection(name, action, backed_up_id, existing, run_id));
+      CM_RETURN_IF_ERROR(check_prepared_collection(name, action, backed_up_id, existing, run_id));
       existing.reset();
     }
     if (other_shards(existing)) existing.reset();
@@ -226,8 +225,9 @@ Status validate_options(const MigrateOptions& o) {
         "and --if-exists merge or replace");
   }
   if (!o.prepared_dir.empty() && o.stage) {
-    return bad("--prepared cannot be combined with --stage (not supported yet: README, sharded "
-               "runs)");
+    return bad(
+        "--prepared cannot be combined with --stage (not supported yet: README, sharded "
+        "runs)");
   }
   for (const auto& name : o.collections) {
     if (auto why = invalid_collection_name_reason(name)) {

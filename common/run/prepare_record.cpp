@@ -122,8 +122,9 @@ Result<PrepareRecord> load_prepare_record(const std::filesystem::path& prepared_
   const auto path = prepare_record_path(prepared_dir);
   if (!std::filesystem::exists(path)) {
     return make_error(ErrorCode::kNotFound,
-                      path.string() + " does not exist: run chroma-migrate --prepare with that "
-                                      "--work-dir first (README: sharded runs)");
+                      path.string() +
+                          " does not exist: run chroma-migrate --prepare with that "
+                          "--work-dir first (README: sharded runs)");
   }
   CM_ASSIGN_OR_RETURN(const std::string text, read_file(path));
   return prepare_record_from_text(text, path.string());
@@ -147,8 +148,9 @@ Status check_prepare_binding(const PrepareRecord& record, const std::string& run
   }
   if (record.config_hash != config_hash) {
     return mismatch("another configuration (hash " + record.config_hash + ", this shard's " +
-                    config_hash + "; source, target, collections, batch size, mapping, contract "
-                                  "or --if-exists differ)");
+                    config_hash +
+                    "; source, target, collections, batch size, mapping, contract "
+                    "or --if-exists differ)");
   }
   return ok_status();
 }
@@ -187,8 +189,7 @@ Status check_prepared_collection(const std::string& name, LedgerAction action,
     return make_error(ErrorCode::kAlreadyExists,
                       "target collection '" + name + "' (id " + live->id +
                           ") is someone else's: --prepare dropped the backed-up one (id " +
-                          backed_up_id +
-                          ") and the shards of run " + run_id +
+                          backed_up_id + ") and the shards of run " + run_id +
                           " create it afresh; nothing was written into it. Remove it, or "
                           "prepare again in a new directory");
   }

@@ -24,8 +24,8 @@ Status copy_snapshot_dir(const fs::path& from, const fs::path& to) {
   fs::copy(from, tmp, fs::copy_options::recursive, ec);
   if (!ec) fs::rename(tmp, to, ec);
   if (ec) {
-    return make_error(ErrorCode::kIo, "cannot copy the prepared backup " + from.string() +
-                                          " to " + to.string() + ": " + ec.message());
+    return make_error(ErrorCode::kIo, "cannot copy the prepared backup " + from.string() + " to " +
+                                          to.string() + ": " + ec.message());
   }
   return ok_status();
 }
@@ -54,14 +54,14 @@ Status adopt_prepared_backup(RunManifest& m, const WorkDir& merged) {
   }
   CM_ASSIGN_OR_RETURN(const PrepareRecord record, load_prepare_record(prepared.root()));
   if (record.run_id != m.run_id || record.state != PrepareState::kReady) {
-    return make_error(ErrorCode::kCorruption,
-                      m.prepared + " holds the prepare of run " + record.run_id + " (state " +
-                          enum_name(record.state) + "), not the finished prepare of run " +
-                          m.run_id);
+    return make_error(ErrorCode::kCorruption, m.prepared + " holds the prepare of run " +
+                                                  record.run_id + " (state " +
+                                                  enum_name(record.state) +
+                                                  "), not the finished prepare of run " + m.run_id);
   }
   const fs::path copy = merged.snapshot(WorkDir::kBackupSnapshot);
-  spdlog::info("copying the prepared backup {} into {}", prepared.resolve(record.backup_path).string(),
-               copy.string());
+  spdlog::info("copying the prepared backup {} into {}",
+               prepared.resolve(record.backup_path).string(), copy.string());
   CM_RETURN_IF_ERROR(copy_snapshot_dir(prepared.resolve(record.backup_path), copy));
   CM_ASSIGN_OR_RETURN(auto backup, SnapshotStore::open(copy, SnapshotStore::Mode::kRead));
   CM_ASSIGN_OR_RETURN(auto report, backup->verify());
@@ -75,9 +75,8 @@ Status adopt_prepared_backup(RunManifest& m, const WorkDir& merged) {
               {"collections", counts},
               {"verified_at", record.backup_verified_at},
               {"prepared", m.prepared}};
-  CM_ASSIGN_OR_RETURN(auto imported,
-                      SnapshotStore::open(merged.resolve(m.import_snapshot),
-                                          SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(auto imported, SnapshotStore::open(merged.resolve(m.import_snapshot),
+                                                         SnapshotStore::Mode::kRead));
   for (auto& entry : m.target_collections) {
     const PreparedCollection* c = record.find(entry.name);
     if (!c) continue;

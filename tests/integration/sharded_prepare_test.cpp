@@ -49,20 +49,19 @@ class PreparedShards : public MigrateIntegration {
   fs::path shard_dir(int i) const { return dir_ / ("shard-" + std::to_string(i)); }
   fs::path prepared_dir() const { return dir_ / "prepared"; }
   std::vector<std::string> common_flags(const std::string& if_exists) const {
-    return {"--source",  source_uri(), "--target",     target_uri(), "--run-id",
-            kRunId,      "--if-exists", if_exists,     "--batch-size", "100",
-            "--workers", "2",           "--retry-base-ms", "20"};
+    return {"--source",        source_uri(), "--target",     target_uri(), "--run-id",  kRunId,
+            "--if-exists",     if_exists,    "--batch-size", "100",        "--workers", "2",
+            "--retry-base-ms", "20"};
   }
   ProcessResult prepare(const std::string& if_exists) const {
     auto args = common_flags(if_exists);
-    args.insert(args.end(),
-                {"--prepare", "--shards", "3", "--work-dir", prepared_dir().string()});
+    args.insert(args.end(), {"--prepare", "--shards", "3", "--work-dir", prepared_dir().string()});
     return run_process(CHROMA_MIGRATE_BIN, args);
   }
   ProcessResult shard(int i, const std::string& if_exists, bool prepared = true) const {
     auto args = common_flags(if_exists);
-    args.insert(args.end(), {"--shard", std::to_string(i) + "/3", "--work-dir",
-                             shard_dir(i).string()});
+    args.insert(args.end(),
+                {"--shard", std::to_string(i) + "/3", "--work-dir", shard_dir(i).string()});
     if (prepared) args.insert(args.end(), {"--prepared", prepared_dir().string()});
     return run_process(CHROMA_MIGRATE_BIN, args);
   }
@@ -169,8 +168,8 @@ TEST_F(PreparedShards, MergeIntoALiveCollectionValidatesAndRollsBackAsOne) {
   const auto verdict = run_process(CHROMA_VALIDATE_BIN, every_work_dir());
   EXPECT_EQ(verdict.exit_code, 0) << verdict.output;
   EXPECT_EQ(read_json(shard_dir(0) / "validation_report.json")["overall_status"], "PASSED");
-  EXPECT_TRUE(fs::exists(shard_dir(0) / "shards-merged" / "snapshots" / "backup" /
-                         "manifest.json"));
+  EXPECT_TRUE(
+      fs::exists(shard_dir(0) / "shards-merged" / "snapshots" / "backup" / "manifest.json"));
 
   auto args = every_work_dir();
   args.insert(args.end(), {"--force", "--reason", "test: undo the prepared merge"});
@@ -189,8 +188,8 @@ TEST_F(PreparedShards, ACollectionReplacedBehindThePreparesBackIsRefusedBeforeAn
   spec.hnsw.space = live.hnsw.space;
   auto other = target->create_collection(spec);
   ASSERT_TRUE(other) << other.error().message;
-  ASSERT_TRUE(target->upsert(*other, std::vector<Record>{{"theirs", std::vector<float>(16, 0.25f),
-                                                          "not backed up", {}}}));
+  ASSERT_TRUE(target->upsert(
+      *other, std::vector<Record>{{"theirs", std::vector<float>(16, 0.25f), "not backed up", {}}}));
   const auto before = state_of(target_uri());
   for (int i = 0; i < kShards; ++i) {
     const auto run = shard(i, "merge");

@@ -45,8 +45,9 @@ class PrepareRecordTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("prepare_record_test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("prepare_record_test-" +
+            std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -104,7 +105,8 @@ TEST_F(PrepareRecordTest, AMissingRecordIsNotFoundAndNamesPrepare) {
 TEST_F(PrepareRecordTest, AShardOfAnotherRunCountOrConfigurationIsRefused) {
   const auto record = sample();
   for (const auto& [run_id, shards, hash, what] :
-       {std::tuple{"other", 3u, "abc123", "run other"}, std::tuple{"prep1", 4u, "abc123", "3 shards"},
+       {std::tuple{"other", 3u, "abc123", "run other"},
+        std::tuple{"prep1", 4u, "abc123", "3 shards"},
         std::tuple{"prep1", 3u, "zzz", "another configuration"}}) {
     auto checked = check_prepare_record(record, run_id, shards, hash);
     ASSERT_FALSE(checked) << what;
@@ -139,15 +141,15 @@ TEST(PreparedCollectionTest, AMergeWritesOnlyTheCollectionItBackedUp) {
   ASSERT_FALSE(replaced);
   EXPECT_EQ(replaced.error().code, ErrorCode::kAlreadyExists);
   EXPECT_NE(replaced.error().message.find("id-new"), std::string::npos);
-  auto gone = check_prepared_collection("docs", LedgerAction::kMerged, "id-docs", std::nullopt,
-                                        "prep1");
+  auto gone =
+      check_prepared_collection("docs", LedgerAction::kMerged, "id-docs", std::nullopt, "prep1");
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code, ErrorCode::kVerifyFailed);
 }
 
 TEST(PreparedCollectionTest, AReplacedNameIsFreeOrThisRunsOnly) {
-  EXPECT_TRUE(check_prepared_collection("old", LedgerAction::kReplaced, "id-old", std::nullopt,
-                                        "prep1"));
+  EXPECT_TRUE(
+      check_prepared_collection("old", LedgerAction::kReplaced, "id-old", std::nullopt, "prep1"));
   EXPECT_TRUE(check_prepared_collection("old", LedgerAction::kReplaced, "id-old",
                                         collection("old", "id-fresh", "prep1"), "prep1"));
   auto foreign = check_prepared_collection("old", LedgerAction::kReplaced, "id-old",
