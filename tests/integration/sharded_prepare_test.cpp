@@ -7,7 +7,8 @@
 //  - a shard with --if-exists merge but no --prepared is refused (exit 2, naming --prepare), and
 //    nothing is written;
 //  - a collection replaced behind the prepare's back (another id) is refused by every shard
-//    before any write (exit 9), and the collection is left as it is;
+//    before any write (exit 9), and the collection is left as it is; a prepared dir of another run
+//    id, shard count or configuration is exit 3, an edited record exit 7;
 //  - replace: --prepare drops the backed-up collection once (pinned by id and content); the shards
 //    create it afresh; validation PASSED; rollback restores the pre-run collection.
 #include <gtest/gtest.h>
@@ -197,6 +198,46 @@ TEST_F(PreparedShards, ACollectionReplacedBehindThePreparesBackIsRefusedBeforeAn
     EXPECT_NE(run.output.find("replaced after the prepare"), std::string::npos) << run.output;
   }
   EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "") << "nothing was written";
+}
+
+// The record binds the shards: another run id or shard count is exit 3, an edited record exit 7,
+// each before anything is written (no work dir, the target as it was).
+TEST_F(PreparedShards, APreparedDirOfAnotherRunOrAnEditedOneIsRefused) {
+  target_with_foreign_records();
+  ASSERT_EQ(prepare("merge").exit_code, 0);
+  const auto before = state_of(target_uri());
+  auto with = [&](const std::string& option, const std::string& value) {
+    auto args = common_flags("merge");
+    for (std::size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == option) args[i + 1] = value;
+    args.insert(args.end(),
+                {"--work-dir", shard_dir(0).string(), "--prepared", prepared_dir().string()});
+    if (option != "--shard") args.insert(args.end(), {"--shard", "0/3"});
+    if (option == "--shard") args.insert(args.end(), {"--shard", value});
+    return run_process(CHROMA_MIGRATE_BIN, args);
+  };
+  const auto other_run = with("--run-id", "otherrun");
+  EXPECT_EQ(other_run.exit_code, 3) << other_run.output;
+  EXPECT_NE(other_run.output.find("prepared for run preprun1"), std::string::npos)
+      << other_run.output;
+  const auto other_count = with("--shard", "0/2");
+  EXPECT_EQ(other_count.exit_code, 3) << other_count.output;
+  const auto other_batch = with("--batch-size", "50");
+  EXPECT_EQ(other_batch.exit_code, 3) << other_batch.output;
+  EXPECT_NE(other_batch.output.find("another configuration"), std::string::npos)
+      << other_batch.output;
+
+  const auto path = prepared_dir() / "prepared.json";
+  auto text = *read_file(path);
+  const auto at = text.find("\"record_count\": 23");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, 19, "\"record_count\": 24");
+  ASSERT_TRUE(write_file_atomic(path, text));
+  const auto edited = shard(0, "merge");
+  EXPECT_EQ(edited.exit_code, 7) << edited.output;
+  EXPECT_NE(edited.output.find("checksum"), std::string::npos) << edited.output;
+
+  EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "");
 }
 
 TEST_F(PreparedShards, ReplaceDropsOnceInThePrepareAndTheShardsCreateAfresh) {
