@@ -10,7 +10,8 @@
 //    before any write (exit 9), and the collection is left as it is; a prepared dir of another run
 //    id, shard count or configuration is exit 3, an edited record exit 7;
 //  - replace: --prepare drops the backed-up collection once (pinned by id and content); the shards
-//    create it afresh; validation PASSED; rollback restores the pre-run collection.
+//    create it afresh; validation PASSED; rollback restores the pre-run collection. A prepare
+//    killed at its drop is finished by running it again; until then the shards refuse it.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -54,10 +55,11 @@ class PreparedShards : public MigrateIntegration {
             "--if-exists",     if_exists,    "--batch-size", "100",        "--workers", "2",
             "--retry-base-ms", "20"};
   }
-  ProcessResult prepare(const std::string& if_exists) const {
+  ProcessResult prepare(const std::string& if_exists,
+                        const std::map<std::string, std::string>& env = {}) const {
     auto args = common_flags(if_exists);
     args.insert(args.end(), {"--prepare", "--shards", "3", "--work-dir", prepared_dir().string()});
-    return run_process(CHROMA_MIGRATE_BIN, args);
+    return run_process(CHROMA_MIGRATE_BIN, args, env);
   }
   ProcessResult shard(int i, const std::string& if_exists, bool prepared = true) const {
     auto args = common_flags(if_exists);
@@ -263,6 +265,31 @@ TEST_F(PreparedShards, ReplaceDropsOnceInThePrepareAndTheShardsCreateAfresh) {
   const auto rolled = run_process(CHROMA_ROLLBACK_BIN, args);
   ASSERT_EQ(rolled.exit_code, 0) << rolled.output;
   EXPECT_EQ(diff_text(target_before, state_of(target_uri()), false), "");
+}
+
+// A prepare killed at its drop (after the backup and the record, state backed_up) is not usable by
+// the shards (exit 3, nothing written); running it again finishes the pinned drop, found under its
+// quarantine name, and the record becomes ready.
+TEST_F(PreparedShards, AnInterruptedReplacePrepareIsFinishedByRunningItAgain) {
+  target_with_foreign_records();
+  const auto killed =
+      prepare("replace", {{"CHROMA_MIGRATE_FAULTS", "target.delete_collection=crash@1"}});
+  ASSERT_TRUE(killed.signaled) << killed.output;
+  EXPECT_EQ(read_json(prepared_dir() / "prepared.json")["state"], "backed_up");
+  const auto early = shard(0, "replace");
+  EXPECT_EQ(early.exit_code, 3) << early.output;
+  EXPECT_NE(early.output.find("did not finish"), std::string::npos) << early.output;
+
+  const auto finished = prepare("replace");
+  ASSERT_EQ(finished.exit_code, 0) << finished.output;
+  const auto record = read_json(prepared_dir() / "prepared.json");
+  EXPECT_EQ(record["state"], "ready");
+  EXPECT_NE(record["collections"][0]["dropped_at"], "");
+  const auto target = state_of(target_uri());
+  EXPECT_EQ(target.count(name_), 0u);
+  EXPECT_EQ(target.count(record["collections"][0]["quarantine_name"].get<std::string>()), 0u);
+  all_shards_in_parallel("replace");
+  EXPECT_EQ(diff_text(source_, state_of(target_uri())), "");
 }
 
 }  // namespace
