@@ -292,5 +292,34 @@ TEST_F(PreparedShards, AnInterruptedReplacePrepareIsFinishedByRunningItAgain) {
   EXPECT_EQ(diff_text(source_, state_of(target_uri())), "");
 }
 
+// --prepare's own flags: usage errors (exit 2) that write nothing, on the target or on disk.
+TEST_F(PreparedShards, BadPrepareFlagsAreUsageErrorsThatWriteNothing) {
+  target_with_foreign_records();
+  const auto before = state_of(target_uri());
+  struct Case {
+    std::vector<std::string> flags;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {{"--if-exists", "merge", "--prepare"}, "--prepare takes --shards N"},
+      {{"--if-exists", "merge", "--prepare", "--shard", "0/3"}, "--prepare takes --shards N"},
+      {{"--if-exists", "fail", "--prepare", "--shards", "3"}, "--prepare is for --if-exists"},
+      {{"--if-exists", "merge", "--prepare", "--shards", "3", "--stage"}, "--stage"},
+      {{"--if-exists", "merge", "--prepare", "--shards", "3", "--prepared", "x"},
+       "--prepare takes --shards N"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {
+        "--source", source_uri(), "--target",   target_uri(),
+        "--run-id", kRunId,       "--work-dir", prepared_dir().string()};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    const auto run = run_process(CHROMA_MIGRATE_BIN, args);
+    EXPECT_EQ(run.exit_code, 2) << c.says << "\n" << run.output;
+    EXPECT_NE(run.output.find(c.says), std::string::npos) << run.output;
+    EXPECT_FALSE(fs::exists(prepared_dir() / "prepared.json")) << c.says;
+  }
+  EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "");
+}
+
 }  // namespace
 }  // namespace cm::testing
