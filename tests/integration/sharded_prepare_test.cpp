@@ -173,6 +173,22 @@ TEST_F(PreparedShards, MergeIntoALiveCollectionValidatesAndRollsBackAsOne) {
   EXPECT_EQ(read_json(shard_dir(0) / "validation_report.json")["overall_status"], "PASSED");
   EXPECT_TRUE(
       fs::exists(shard_dir(0) / "shards-merged" / "snapshots" / "backup" / "manifest.json"));
+  // The merged validation knows the pre-run ids from the prepared backup: the 20 foreign records
+  // are retained, not records the run did not bring, and the union is what the collection should
+  // hold.
+  bool counted = false;
+  const auto report = read_json(shard_dir(0) / "validation_report.json");  // outlives the loop
+  for (const auto& t : report["tests"]) {
+    if (t["name"] != "count_verification") continue;
+    const auto& c = t["figures"]["collections"][name_];
+    EXPECT_EQ(c["action"], "merged");
+    EXPECT_EQ(c["expected"], source_.at(name_).count + 20) << c;
+    EXPECT_EQ(c["actual"], source_.at(name_).count + 20) << c;
+    EXPECT_EQ(c["unexpected"], 0) << c;
+    EXPECT_EQ(c["missing"], 0) << c;
+    counted = true;
+  }
+  EXPECT_TRUE(counted);
 
   auto args = every_work_dir();
   args.insert(args.end(), {"--force", "--reason", "test: undo the prepared merge"});
