@@ -91,6 +91,16 @@ Result<PrepareRecord> back_up(const MigrateOptions& o, const Inputs& in, const W
       return make_error(ErrorCode::kVerifyFailed,
                         "target collection '" + e.name + "' vanished while it was planned");
     }
+    if (owned_by_run(*live, o.run_id)) {
+      // The shards of this run wrote it already: a backup now would not be the pre-run state, and
+      // a replace would drop the run's own collection.
+      return make_error(ErrorCode::kAlreadyExists,
+                        "target collection '" + e.name + "' (id " + live->id + ") carries run " +
+                            o.run_id +
+                            "'s id: its shards started already. --prepare runs once, before any "
+                            "shard; give the shards the prepared dir of that first --prepare. "
+                            "Nothing was written");
+    }
     spdlog::info("backing up existing target collection {} (id {})", e.name, live->id);
     CM_RETURN_IF_ERROR(copy_collection_to_snapshot(target, *live, backup,
                                                    {.batch_size = o.batch_size,

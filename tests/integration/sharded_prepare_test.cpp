@@ -157,6 +157,13 @@ TEST_F(PreparedShards, MergeIntoALiveCollectionValidatesAndRollsBackAsOne) {
     EXPECT_FALSE(fs::exists(shard_dir(i) / "snapshots" / "backup")) << "one backup, not one each";
   }
   const auto after = state_of(target_uri());
+  // A second prepare once the shards wrote is refused: its backup would not be the pre-run state.
+  auto late_args = common_flags("merge");
+  late_args.insert(late_args.end(),
+                   {"--prepare", "--shards", "3", "--work-dir", (dir_ / "prepared-late").string()});
+  const auto late = run_process(CHROMA_MIGRATE_BIN, late_args);
+  EXPECT_EQ(late.exit_code, 9) << late.output;
+  EXPECT_NE(late.output.find("its shards started already"), std::string::npos) << late.output;
   EXPECT_EQ(after.at(name_).count, source_.at(name_).count + 20);
   EXPECT_EQ(after.at(name_).info.id, live.id) << "merged in place";
   const auto foreign_before = foreign_records(target_before);
