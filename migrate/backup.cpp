@@ -24,9 +24,17 @@ Result<std::uint64_t> backup_collection(PhaseContext& ctx, WorkSnapshot& backup,
 
 }  // namespace
 
+std::filesystem::path backup_snapshot_dir(const PhaseContext& ctx) {
+  const auto manifest = ctx.manifest.get();
+  if (manifest.prepared.empty()) return ctx.work.snapshot(WorkDir::kBackupSnapshot);
+  return WorkDir(manifest.prepared).snapshot(WorkDir::kBackupSnapshot);
+}
+
 Status run_backup(PhaseContext& ctx) {
   auto manifest = ctx.manifest.get();
   if (manifest.backup.contains("verified_at")) return ok_status();
+  // A prepared shard: --prepare took the one backup every shard shares (prepare.hpp).
+  if (!manifest.prepared.empty()) return ok_status();
   std::vector<std::string> names;
   for (const auto& e : manifest.target_collections) {
     if (e.action == LedgerAction::kReplaced || e.action == LedgerAction::kMerged)

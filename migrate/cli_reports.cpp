@@ -47,6 +47,20 @@ int report_finalize(const cm::Result<CutoverSummary>& result, const std::string&
   return cm::kExitOk;
 }
 
+int report_prepare(const cm::Result<PrepareSummary>& result) {
+  if (!result) return fail(result.error());
+  const auto& s = *result;
+  spdlog::info(
+      "run {} {}: {} target collection(s) backed up ({} records){}; record and backup in {}",
+      s.run_id, s.already_ready ? "was already prepared" : "prepared", s.backed_up, s.records,
+      s.dropped ? fmt::format(", {} of them dropped for replace", s.dropped) : "", s.dir.string());
+  spdlog::info(
+      "next: start every shard with the same flags, --shard I/N (or --shards N) instead "
+      "of --prepare --shards N, its own --work-dir and --prepared {}",
+      s.dir.string());
+  return cm::kExitOk;
+}
+
 int report_sync(const cm::Result<SyncSummary>& result) {
   if (!result) return fail(result.error());
   const auto& s = *result;

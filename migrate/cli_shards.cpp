@@ -17,6 +17,13 @@ void add_shard_options(CLI::App& app, ShardFlags& flags) {
   app.add_option("--shards", flags.shards,
                  "N: like --shard I/N with I from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) "
                  "or SLURM_ARRAY_TASK_ID (Slurm array)");
+  app.add_flag(
+      "--prepare", flags.prepare,
+      "with --shards N and --if-exists merge|replace: back up the existing target "
+      "collections once (replace: and drop them) into --work-dir, before any shard starts; "
+      "the shards then take --prepared DIR");
+  app.add_option("--prepared", flags.prepared,
+                 "a shard with --if-exists merge|replace: the --work-dir of the run's --prepare");
 }
 
 Result<std::optional<ShardSpec>> shard_from_flags(const ShardFlags& flags, bool after_run) {
@@ -56,6 +63,18 @@ Result<ChosenWorkDir> choose_shard_work_dirs(const WorkDirFlags& flags) {
 Result<Sharding> resolve_sharding(const ShardFlags& shard, const WorkDirFlags& dirs,
                                   const std::string& run_id) {
   Sharding out;
+  if (shard.prepare) {
+    if (!shard.shards || !shard.shard.empty() || !shard.prepared.empty() ||
+        dirs.work_dirs.size() != 1 || dirs.sync || dirs.cutover || dirs.finalize) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--prepare takes --shards N (the run's shard count), one --work-dir (the "
+                        "prepared dir the shards are given with --prepared) and the shards' "
+                        "other flags; not --shard, --prepared, --sync, --cutover or --finalize");
+    }
+    out.prepare_shards = *shard.shards;
+    out.dirs.work_dir = dirs.work_dirs.front();
+    return out;
+  }
   CM_ASSIGN_OR_RETURN(out.shard,
                       shard_from_flags(shard, dirs.sync || dirs.cutover || dirs.finalize));
   if (out.shard && !run_id.empty()) {

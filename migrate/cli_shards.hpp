@@ -2,6 +2,10 @@
 //   --shard I/N, or --shards N with the scheduler's index    this invocation is shard I of N
 //   --cutover/--finalize --work-dir D0 --work-dir D1 ...     the swap (or drop) of a staged sharded
 //                                                            run, once, for all of its shards
+//   --prepare --shards N --work-dir DP                       before the shards of a run with
+//                                                            --if-exists merge|replace: the one
+//                                                            backup (migrate/prepare.hpp)
+//   --shard I/N --prepared DP                                a shard of such a run
 #pragma once
 
 #include <optional>
@@ -18,6 +22,8 @@ namespace cm::migrate {
 struct ShardFlags {
   std::string shard;                    // --shard I/N ("" absent)
   std::optional<std::uint32_t> shards;  // --shards N
+  bool prepare = false;                 // --prepare (with --shards N: the count, no index)
+  std::string prepared;                 // --prepared DIR
 };
 // Adds --shard and --shards to chroma-migrate's flags.
 void add_shard_options(CLI::App& app, ShardFlags& flags);
@@ -45,8 +51,10 @@ Result<ChosenWorkDir> choose_shard_work_dirs(const WorkDirFlags& flags);
 // Both of the above, in that order (a bad shard writes nothing), logging the shard.
 struct Sharding {
   std::optional<ShardSpec> shard;
+  std::optional<std::uint32_t> prepare_shards;  // --prepare: N of --shards N
   ChosenWorkDir dirs;
 };
+// --prepare takes --shards N as the count (no scheduler index) and needs an explicit --work-dir.
 Result<Sharding> resolve_sharding(const ShardFlags& shard, const WorkDirFlags& dirs,
                                   const std::string& run_id);
 

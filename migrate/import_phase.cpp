@@ -21,9 +21,8 @@ namespace {
 // For a merge, the target ends with the union of what was there and what the run brings.
 Result<std::uint64_t> merged_count(PhaseContext& ctx, VectorStore& snapshot,
                                    const std::string& name) {
-  CM_ASSIGN_OR_RETURN(auto backup,
-                      open_work_snapshot(ctx, ctx.work.snapshot(WorkDir::kBackupSnapshot),
-                                         SnapshotStore::Mode::kRead));
+  CM_ASSIGN_OR_RETURN(
+      auto backup, open_work_snapshot(ctx, backup_snapshot_dir(ctx), SnapshotStore::Mode::kRead));
   std::unordered_set<IdHash, IdHashHasher> ids;
   for (VectorStore* store : {backup.store.get(), &snapshot}) {
     CM_ASSIGN_OR_RETURN(auto info, store->find_collection(name));

@@ -4,6 +4,7 @@
 
 #include "common/base/clock.hpp"
 #include "common/run/collection_identity.hpp"
+#include "common/run/prepare_record.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "migrate/merge_write.hpp"
 #include "migrate/shard_adopt.hpp"
@@ -109,6 +110,12 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
   const auto manifest = ctx.manifest.get();
   CM_ASSIGN_OR_RETURN(auto existing, ctx.target.find_collection(entry.name));
   const bool ours = existing && owned_by_run(*existing, manifest.run_id);
+  if (!manifest.prepared.empty()) {
+    // Before the first write: the live collection is still the one --prepare backed up (merge),
+    // or nothing / this run's (replace: prepare dropped it). Never the pinned delete here.
+    CM_RETURN_IF_ERROR(check_prepared_collection(entry.name, entry.action, entry.backed_up_id,
+                                                 existing, manifest.run_id));
+  }
   if (existing && existing->hnsw.space != planned.hnsw.space &&
       (ours || entry.action == LedgerAction::kMerged)) {
     return make_error(ErrorCode::kVerifyFailed, "target collection '" + entry.name +

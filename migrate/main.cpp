@@ -255,8 +255,12 @@ int run(int argc, char** argv) {
   o.mapping_file = mapping;
   o.contract_file = contract;
   o.targets_file = targets_file;
+  o.prepared_dir = shard_flags.prepared;
 
   cm::install_stop_signal_handlers();
+  if (sharding->prepare_shards) {
+    return cm::migrate::report_prepare(cm::migrate::run_prepare(o, *sharding->prepare_shards));
+  }
   auto summary = cm::migrate::run_migration(o);
   if (!summary) return fail(summary.error());
   const auto& s = *summary;

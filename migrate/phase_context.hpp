@@ -69,6 +69,9 @@ Status run_postflight(PhaseContext& ctx);
 // Exports every existing target collection the run will replace or merge into snapshots/backup and
 // verifies it, before the first target write. Resumable per collection.
 Status run_backup(PhaseContext& ctx);
+// Where the run's backup snapshot is: snapshots/backup of the work dir, or for a prepared shard
+// (run.json "prepared") that of the prepared dir.
+std::filesystem::path backup_snapshot_dir(const PhaseContext& ctx);
 // The dry-run plan (plan.json, plan.md) from the sealed import snapshot.
 Status write_plan(PhaseContext& ctx, double export_seconds);
 

@@ -29,6 +29,8 @@ nlohmann::json bound_config(const MigrateOptions& o, const Inputs& in) {
                            {"stage", o.stage}};
   // Only sharded runs carry the key, so the hash of every unsharded run stays what it was.
   if (o.shard) config["shard"] = o.shard->to_string();
+  // Likewise only prepared shards: a resume with another (re-)prepared record is refused.
+  if (in.prepared) config["prepared"] = prepare_record_checksum(*in.prepared);
   return config;
 }
 
@@ -53,6 +55,8 @@ Result<std::vector<std::string>> resolve_collections(VectorStore& source,
   }
   return wanted;
 }
+
+}  // namespace
 
 // The target collections the run will write and what it will do to each, decided before any write:
 // a collection that exists is refused (--if-exists fail), or backed up and replaced / merged into.
@@ -80,8 +84,24 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
   };
   for (const auto& name : names) {
     CM_ASSIGN_OR_RETURN(auto existing, target.find_collection(name));
-    if (other_shards(existing)) existing.reset();
     LedgerAction action = LedgerAction::kCreated;
+    std::string backed_up_id;
+    const PreparedCollection* prepared = in.prepared ? in.prepared->find(name) : nullptr;
+    if (prepared) {
+      // --prepare backed it up for every shard: its action, checked against the live name now
+      // (and again before the first write, in import_targets).
+      action = prepared->action;
+      backed_up_id = prepared->collection_id;
+      CM_RETURN_IF_ERROR(check_prepared_collection(name, action, backed_up_id, existing, run_id));
+      existing.reset();
+    }
+    if (other_shards(existing)) existing.reset();
+    if (existing && in.prepared) {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "target collection '" + name + "' (id " + existing->id +
+                            ") exists but --prepare did not back it up (it appeared after the "
+                            "prepare); nothing was written. Prepare again in a new directory");
+    }
     if (existing) {
       if (o.if_exists == IfExists::kFail) taken += (taken.empty() ? "" : ", ") + name;
       action = o.if_exists == IfExists::kReplace ? LedgerAction::kReplaced : LedgerAction::kMerged;
@@ -92,7 +112,8 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
                                 .source_collections = {},
                                 .expected_records = 0,
                                 .staging_name = {},
-                                .disrupted_at = {}};
+                                .disrupted_at = {},
+                                .backed_up_id = backed_up_id};
     if (o.stage) {
       entry.staging_name = staging_name_for(name, run_id);
       for (const auto& derived : {entry.staging_name, retained_name_for(name, run_id)}) {
@@ -117,8 +138,6 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
   return entries;
 }
 
-}  // namespace
-
 Status restrict_work_dir(const WorkDir& work) {
   CM_ASSIGN_OR_RETURN(auto before, restrict_to_owner(work.root()));
   if (before) {
@@ -128,8 +147,26 @@ Status restrict_work_dir(const WorkDir& work) {
   return ok_status();
 }
 
+std::string prepare_config_hash(const MigrateOptions& o, const Inputs& in) {
+  MigrateOptions unsharded = o;
+  unsharded.shard.reset();
+  unsharded.prepared_dir.clear();
+  Inputs bare = in;
+  bare.prepared.reset();
+  return ckpt::hash_config(bound_config(unsharded, bare));
+}
+
+Result<std::vector<std::string>> resolve_run_collections(const MigrateOptions& o, const Inputs& in,
+                                                         VectorStore& source) {
+  return resolve_collections(
+      source, in.mapping ? contracts::mapped_source_collections(*in.mapping) : o.collections);
+}
+
 Result<Inputs> load_inputs(const MigrateOptions& o) {
   Inputs in;
+  if (!o.prepared_dir.empty()) {
+    CM_ASSIGN_OR_RETURN(in.prepared, load_prepare_record(o.prepared_dir));
+  }
   if (!o.mapping_file.empty()) {
     if (!o.collections.empty()) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -174,14 +211,23 @@ Status validate_options(const MigrateOptions& o) {
         "--shard/--shards need --run-id: every shard of the run must be given the same "
         "--run-id, so that their target collections, ledger keys and reports agree");
   }
-  if (o.shard && o.if_exists != IfExists::kFail) {
+  if (o.shard && o.if_exists != IfExists::kFail && o.prepared_dir.empty()) {
     return bad(
-        "--shard/--shards cannot be combined with --if-exists " +
-        std::string(enum_name(o.if_exists)) +
-        ": shards only create collections the target does not have (a backup taken by every "
-        "shard at its own time would not be one consistent pre-run state); migrate into a target "
-        "without those collections (--stage then builds them beside the live names and "
-        "--cutover swaps them in), or run unsharded");
+        "--shard/--shards with --if-exists " + std::string(enum_name(o.if_exists)) +
+        " need --prepared DIR: the live target collections must be backed up once, before any "
+        "shard writes (a backup taken by every shard at its own time would not be one consistent "
+        "pre-run state). Run chroma-migrate --prepare --shards N --work-dir DIR with the same "
+        "flags first, then start every shard with --prepared DIR (README: sharded runs)");
+  }
+  if (!o.prepared_dir.empty() && (!o.shard || o.if_exists == IfExists::kFail)) {
+    return bad(
+        "--prepared is for the shards of a run prepared by --prepare: it needs --shard/--shards "
+        "and --if-exists merge or replace");
+  }
+  if (!o.prepared_dir.empty() && o.stage) {
+    return bad(
+        "--prepared cannot be combined with --stage (not supported yet: README, sharded "
+        "runs)");
   }
   for (const auto& name : o.collections) {
     if (auto why = invalid_collection_name_reason(name)) {
@@ -230,10 +276,11 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   // Init phase: every check happens before anything is written, locally or remotely.
   CM_ASSIGN_OR_RETURN(auto source_limits, source.limits());
   CM_ASSIGN_OR_RETURN(auto target_limits, target.limits());
-  CM_ASSIGN_OR_RETURN(
-      auto names,
-      resolve_collections(
-          source, in.mapping ? contracts::mapped_source_collections(*in.mapping) : o.collections));
+  if (in.prepared) {
+    CM_RETURN_IF_ERROR(check_prepare_record(*in.prepared, run_id, o.shard ? o.shard->count : 0,
+                                            prepare_config_hash(o, in)));
+  }
+  CM_ASSIGN_OR_RETURN(auto names, resolve_run_collections(o, in, source));
   CM_ASSIGN_OR_RETURN(const LostVectors lost, find_lost_vectors(persist, names));
   if (lost.total() && !o.allow_missing_vectors && !o.dry_run) {
     return refuse_lost_vectors(lost, source.describe(), false);
@@ -258,11 +305,13 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   manifest.contract_version = in.contract_version;
   manifest.staged = o.stage;
   manifest.shard = o.shard;
+  if (in.prepared) manifest.prepared = std::filesystem::absolute(o.prepared_dir).string();
   // Disk space: the export must fit in the work dir. Checked before anything is written (to the
   // work dir or the target); only the lock file exists if the operator created the dir.
   std::vector<std::string> backed_up;
   for (const auto& t : targets) {
-    if (t.action != LedgerAction::kCreated) backed_up.push_back(t.name);
+    // A prepared shard's backup is in the prepared dir already.
+    if (t.action != LedgerAction::kCreated && !in.prepared) backed_up.push_back(t.name);
   }
   CM_ASSIGN_OR_RETURN(auto source_samples, sample_collections(source, names));
   if (o.shard) {

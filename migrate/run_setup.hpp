@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/checkpoint.hpp"
+#include "common/run/prepare_record.hpp"
 #include "common/run/run_manifest.hpp"
 #include "common/run/work_dir.hpp"
 #include "common/run/work_dir_lock.hpp"
@@ -26,6 +27,8 @@ struct Inputs {
   std::optional<contracts::Mapping> mapping;
   std::optional<contracts::Contract> contract;
   std::string mapping_hash, contract_version;
+  // --prepared DIR: its record, checksum verified (common/run/prepare_record.hpp).
+  std::optional<PrepareRecord> prepared;
 };
 
 struct OpenRun {
@@ -44,6 +47,18 @@ std::string generate_run_id();
 // run starts in it or resumes it; what is inside keeps its modes (without x on the root nobody else
 // reaches it).
 Status restrict_work_dir(const WorkDir& work);
+
+// The hash of the configuration a prepare record is bound to: the shards' bound configuration
+// without the shard and the prepared dir (the same for --prepare and every shard).
+std::string prepare_config_hash(const MigrateOptions& o, const Inputs& in);
+// The source collections the run reads (--collections or the mapping's, else all) and the target
+// collections it will write with what it does to each (--if-exists), as start_run plans them.
+Result<std::vector<std::string>> resolve_run_collections(const MigrateOptions& o, const Inputs& in,
+                                                         VectorStore& source);
+Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o, const Inputs& in,
+                                                        const std::string& run_id,
+                                                        VectorStore& source, VectorStore& target,
+                                                        const std::vector<std::string>& sources);
 
 Result<OpenRun> resume_run(const MigrateOptions& o, const WorkDir& work, const Inputs& in);
 // The init phase: limits, collections, target plan and --if-exists conflicts, then the work dir

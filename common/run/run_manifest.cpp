@@ -105,28 +105,32 @@ nlohmann::json run_manifest_to_json(const RunManifest& m) {
                        {"collection_id", t.collection_id},
                        {"adopted", t.adopted}});
   }
-  return {{"format_version", RunManifest::kFormatVersion},
-          {"run_id", m.run_id},
-          {"tool_version", m.tool_version},
-          {"started_at", m.started_at},
-          {"source", m.source},
-          {"target", m.target},
-          {"config", m.config},
-          {"source_collections", m.source_collections},
-          {"import_snapshot", m.import_snapshot},
-          {"target_collections", targets},
-          {"target_kind", enum_name(m.target_kind)},
-          {"mapping_hash", m.mapping_hash},
-          {"contract_version", m.contract_version},
-          {"dry_run", m.dry_run},
-          {"backup", m.backup},
-          {"contract_overrides", m.contract_overrides},
-          {"syncs", m.syncs},
-          {"unrecoverable_at_source", m.unrecoverable_at_source},
-          {"staged", m.staged},
-          {"cutover", cutover_to_json(m.cutover)},
-          {"rolled_back_at", m.rolled_back_at},
-          {"shard", m.shard ? nlohmann::json(m.shard->to_string()) : nlohmann::json()}};
+  nlohmann::json out = {
+      {"format_version", RunManifest::kFormatVersion},
+      {"run_id", m.run_id},
+      {"tool_version", m.tool_version},
+      {"started_at", m.started_at},
+      {"source", m.source},
+      {"target", m.target},
+      {"config", m.config},
+      {"source_collections", m.source_collections},
+      {"import_snapshot", m.import_snapshot},
+      {"target_collections", targets},
+      {"target_kind", enum_name(m.target_kind)},
+      {"mapping_hash", m.mapping_hash},
+      {"contract_version", m.contract_version},
+      {"dry_run", m.dry_run},
+      {"backup", m.backup},
+      {"contract_overrides", m.contract_overrides},
+      {"syncs", m.syncs},
+      {"unrecoverable_at_source", m.unrecoverable_at_source},
+      {"staged", m.staged},
+      {"cutover", cutover_to_json(m.cutover)},
+      {"rolled_back_at", m.rolled_back_at},
+      {"shard", m.shard ? nlohmann::json(m.shard->to_string()) : nlohmann::json()}};
+  // Only prepared shards carry the key: every other run.json stays as it was.
+  if (!m.prepared.empty()) out["prepared"] = m.prepared;
+  return out;
 }
 
 Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
@@ -157,6 +161,7 @@ Result<RunManifest> run_manifest_from_json(const nlohmann::json& j) {
     m.staged = j.value("staged", false);
     CM_ASSIGN_OR_RETURN(m.cutover, cutover_from_json(j.value("cutover", nlohmann::json::object())));
     m.rolled_back_at = j.value("rolled_back_at", "");
+    m.prepared = j.value("prepared", "");
     if (j.contains("shard") && !j["shard"].is_null()) {
       auto shard = parse_shard_spec(j["shard"].get<std::string>());
       if (!shard) {

@@ -176,6 +176,10 @@ struct RunManifest {
   std::string rolled_back_at;  // set by chroma-rollback once the target is restored and verified
   // --shard I/N: this work dir holds shard I of N of the run (shard.hpp); nullopt: unsharded.
   std::optional<ShardSpec> shard;
+  // A shard of a run prepared by chroma-migrate --prepare (--prepared DIR, prepare_record.hpp):
+  // that dir, absolute. Its backup is the run's backup (this work dir takes none); the merged work
+  // dir of the shards copies it (shard_merge.hpp). "": not prepared.
+  std::string prepared;
 
   // The ledger entry whose live name or staging name is `name`; nullptr when none.
   TargetCollectionEntry* find_target(const std::string& name);

@@ -7,6 +7,7 @@
 #include "common/base/atomic_file.hpp"
 #include "common/run/recorded_phase.hpp"
 #include "common/run/run_manifest.hpp"
+#include "common/run/shard_merge_prepared.hpp"
 #include "common/run/shard_set.hpp"
 #include "common/run/work_dir.hpp"
 #include "common/snapshot/snapshot_store.hpp"
@@ -125,15 +126,23 @@ Result<std::filesystem::path> merge_shard_work_dirs(
     CM_RETURN_IF_ERROR(merge_snapshot(set, relative, merged.resolve(relative)));
   }
   // The union's ledger: each target collection expects the records of every shard.
+  // The run first changed a live name when the earliest shard did.
   for (auto& entry : m.target_collections) entry.expected_records = 0;
   for (const auto& shard : set.manifests) {
     for (auto& entry : m.target_collections) {
-      if (const auto* e = shard.find_target(entry.name))
-        entry.expected_records += e->expected_records;
+      const auto* e = shard.find_target(entry.name);
+      if (!e) continue;
+      entry.expected_records += e->expected_records;
+      if (!e->disrupted_at.empty() &&
+          (entry.disrupted_at.empty() || e->disrupted_at < entry.disrupted_at)) {
+        entry.disrupted_at = e->disrupted_at;
+      }
     }
   }
   m.shard.reset();
   m.config = unsharded_config(m.config);
+  // Prepared shards: their one backup (and merged collections' expected union) from --prepare.
+  CM_RETURN_IF_ERROR(adopt_prepared_backup(m, merged));
   CM_ASSIGN_OR_RETURN(auto written, RunManifestStore::create(merged.run_manifest(), m));
   CM_ASSIGN_OR_RETURN(std::string checkpoint, read_file(first.checkpoint()));
   CM_RETURN_IF_ERROR(write_file_atomic(merged.checkpoint(), checkpoint));

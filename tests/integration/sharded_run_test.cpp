@@ -306,7 +306,8 @@ TEST_F(ShardedRun, BadShardFlagsAreUsageErrorsThatWriteNothing) {
       {{"--shards", "3"}, {}, "neither is set"},
       {{"--shards", "3"}, {{"SLURM_ARRAY_TASK_ID", "5"}}, "--array=0-2"},
       {{"--shard", "0/3", "--shards", "3"}, {}, "two forms of one choice"},
-      {{"--shard", "0/3", "--if-exists", "replace"}, {}, "only create collections"},
+      {{"--shard", "0/3", "--if-exists", "replace"}, {}, "need --prepared DIR"},
+      {{"--shard", "0/3", "--prepared", "/nonexistent"}, {}, "--prepared is for the shards"},
   };
   for (const auto& c : cases) {
     auto run = shard(0, c.flags, c.env);
