@@ -76,6 +76,12 @@ const std::vector<Field>& fields() {
        .integer = false,
        .set = [](Thresholds& t, double v) { t.near_duplicate_similarity = v; },
        .get = [](const Thresholds& t) { return t.near_duplicate_similarity; }},
+      {.key = "baseline_memory_mb",
+       .min = 0,
+       .max = 1e6,
+       .integer = true,
+       .set = [](Thresholds& t, double v) { t.baseline_memory_mb = static_cast<std::uint64_t>(v); },
+       .get = [](const Thresholds& t) { return static_cast<double>(t.baseline_memory_mb); }},
   };
   return kFields;
 }

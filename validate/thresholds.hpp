@@ -43,6 +43,10 @@ struct Thresholds {
   // Duplicate detection: two distinct records whose vectors have at least this cosine similarity
   // are near-duplicates.
   double near_duplicate_similarity = 0.999;
+  // Semantic search: the most memory an hnswlib baseline index may take (MB). A collection whose
+  // index would be larger gets none (the report says so): the baseline explains a shortfall, it
+  // never decides the verdict, and validation's memory must not grow with the collection.
+  std::uint64_t baseline_memory_mb = 128;
 };
 
 // Applies the keys of `document` over `base`; `origin` prefixes every message.

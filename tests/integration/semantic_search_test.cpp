@@ -148,6 +148,22 @@ TEST_F(SemanticSearchIntegration, ShuffledVectorsDivergeAndTriggerRollback) {
   EXPECT_EQ(t["figures"]["collections"]["kb_articles"]["mean_recall"], 1.0);
   // The local baseline indexes the import snapshot, not the target: unaffected.
   EXPECT_EQ(t["figures"]["hnswlib_baseline_recall"], 1.0);
+  // Only the collections searched by a query below the threshold are indexed: the two shuffled
+  // ones, not kb_articles' (every query at 1.0: nothing to explain).
+  const auto& indexes = t["figures"]["hnswlib_baseline_indexes"];
+  EXPECT_TRUE(indexes.contains("support_v2") && indexes.contains("product_v2")) << indexes.dump();
+  EXPECT_FALSE(indexes.contains("kb_en") || indexes.contains("kb_intl")) << indexes.dump();
+  EXPECT_TRUE(t["figures"]["collections"]["kb_articles"]["hnswlib_baseline_recall"].is_null());
+
+  // Over validation's memory bound (here 0 MB) no index is built, the report says why, and the
+  // verdict is the same: the baseline never decides it.
+  ASSERT_TRUE(write_file_atomic(dir_ / "bound.json", R"({"baseline_memory_mb": 0})"));
+  t = semantic({"--thresholds", (dir_ / "bound.json").string()}, &exit_code);
+  EXPECT_EQ(exit_code, 2);
+  EXPECT_EQ(t["status"], "FAILED");
+  EXPECT_TRUE(t["figures"]["hnswlib_baseline_recall"].is_null()) << t["figures"].dump();
+  const std::string skipped = t["figures"]["hnswlib_baseline_indexes"]["support_v2"].dump();
+  EXPECT_NE(skipped.find("over the 0 MB bound of validation"), std::string::npos) << skipped;
 }
 
 TEST_F(SemanticSearchIntegration, BadQueriesFileIsRefusedUpFrontNotARollback) {

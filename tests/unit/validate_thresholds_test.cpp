@@ -23,9 +23,10 @@ TEST(ValidateThresholdsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(t.semantic_divergence_warning_pct, 5.0);
   EXPECT_EQ(t.semantic_divergence_fail_pct, 20.0);
   EXPECT_EQ(t.near_duplicate_similarity, 0.999);
+  EXPECT_EQ(t.baseline_memory_mb, 128u);
   auto j = thresholds_to_json(t);
   EXPECT_EQ(t.ann_recall_warning_floor, 0.5);
-  EXPECT_EQ(j.size(), 9u);
+  EXPECT_EQ(j.size(), 10u);
   auto round_trip = parse_thresholds(j, "x");
   ASSERT_TRUE(round_trip);
   EXPECT_EQ(thresholds_to_json(*round_trip), j);

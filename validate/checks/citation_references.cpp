@@ -10,7 +10,8 @@
 //     WARNING, unless the operator accepted exactly that finding at preflight with
 //     --allow-contract-drift (accepted_drift.json lists it by collection, key, record id and
 //     value): then it is reported with counts and the test passes.
-// Memory: a 128-bit hash per target record of the run's collections and per expected id, plus the
+// Memory: with a reference field in the contract, a 128-bit hash per target record of the run's
+// collections and per expected id (none without one), plus the
 // references not yet resolved when their record streamed past (forward references), plus the
 // accepted references of accepted_drift.json.
 #include <unordered_set>
@@ -74,6 +75,9 @@ class CitationReferences final : public Check, public RecordObserver {
       if (rule.references_ids) fields_.push_back(key);
     }
   }
+  // Without a reference field there is nothing to resolve: no id is kept (they would be 40 bytes
+  // per record of the run, most of a large validation's memory, for nothing).
+  bool tracking() const { return !fields_.empty(); }
   void begin_collection(const CollectionUnderTest& cut) override {
     collection_ = cut.name();
     keys_.clear();
@@ -84,15 +88,18 @@ class CitationReferences final : public Check, public RecordObserver {
   }
   void on_expected(const CollectionUnderTest&, std::span<const Record> expected,
                    std::span<const Record* const> actual) override {
+    if (!tracking()) return;
     for (std::size_t i = 0; i < expected.size(); ++i) {
       expected_ids_.insert(id_hash(expected[i].id));
       if (actual[i]) visit(*actual[i], &expected[i]);
     }
   }
   void on_unexpected(const CollectionUnderTest&, std::span<const Record> records) override {
+    if (!tracking()) return;
     for (const auto& r : records) visit(r, nullptr);
   }
   void on_retained(const CollectionUnderTest&, std::span<const std::string> ids) override {
+    if (!tracking()) return;
     for (const auto& id : ids) ids_.insert(id_hash(id));
   }
 

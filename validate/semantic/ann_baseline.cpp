@@ -92,18 +92,37 @@ class Index {
 
 }  // namespace
 
+std::uint64_t baseline_index_bytes(std::uint64_t records, std::size_t dim, const AnnParameters& p) {
+  return records * (dim * sizeof(float) + 2 * p.m * sizeof(std::uint32_t) + 64);
+}
+
+namespace {
+
+bool has_shortfall(const CollectionEvaluation& eval, double recall_threshold) {
+  for (const auto& o : eval.outcomes) {
+    if (o.recall && *o.recall < recall_threshold) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<nlohmann::json> run_baselines(ValidationContext& ctx,
                                      std::vector<CollectionEvaluation>& evaluations,
-                                     double tolerance, AnnParameters parameters) {
+                                     double tolerance, double recall_threshold,
+                                     AnnParameters parameters) {
   // (target collection, space) -> the evaluations whose queries it answers.
   std::map<std::pair<std::string, DistanceSpace>, std::vector<std::size_t>> indexes;
   // answers[e][q]: one list per routed collection, merged at the end.
   std::vector<std::vector<std::vector<std::vector<QueryHit>>>> answers(evaluations.size());
   std::unique_ptr<SnapshotStore> backup;
+  // complete[e]: every routed collection of evaluation e was indexed (its baseline is judged).
+  std::vector<bool> complete(evaluations.size(), false);
   for (std::size_t e = 0; e < evaluations.size(); ++e) {
     const auto& b = evaluations[e].baseline;
     answers[e].resize(b.ks.size());
-    if (b.ks.empty()) continue;
+    if (b.ks.empty() || !has_shortfall(evaluations[e], recall_threshold)) continue;
+    complete[e] = true;
     for (const auto& target : b.targets) {
       indexes[{target, b.space}].push_back(e);
       if (!backup && merged_by_run(ctx, target)) {
@@ -124,6 +143,18 @@ Result<nlohmann::json> run_baselines(ValidationContext& ctx,
         CM_ASSIGN_OR_RETURN(std::uint64_t kept, backup->count(**before));
         capacity += kept;
       }
+    }
+    if (const auto bytes = baseline_index_bytes(capacity, dim, parameters);
+        bytes > parameters.memory_budget_bytes) {
+      figures[target] = {
+          {"space", distance_space_name(space)},
+          {"records", capacity},
+          {"skipped", "an index over " + std::to_string(capacity) + " records would take about " +
+                          std::to_string(bytes >> 20) + " MB, over the " +
+                          std::to_string(parameters.memory_budget_bytes >> 20) +
+                          " MB bound of validation"}};
+      for (const std::size_t e : users) complete[e] = false;  // their baseline stays unset
+      continue;
     }
     CM_ASSIGN_OR_RETURN(auto index, Index::create(space, dim, capacity, parameters));
     auto failed = [&](Error error) {
@@ -148,6 +179,7 @@ Result<nlohmann::json> run_baselines(ValidationContext& ctx,
         {"space", distance_space_name(space)}, {"records", index->size()}, {"seconds", seconds}};
   }
   for (std::size_t e = 0; e < evaluations.size(); ++e) {
+    if (!complete[e]) continue;
     auto& eval = evaluations[e];
     for (std::size_t q = 0; q < eval.baseline.ks.size() && q < eval.outcomes.size(); ++q) {
       std::vector<JudgedHit> judged;  // hnswlib's distances are in the same space

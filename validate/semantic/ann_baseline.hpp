@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,13 +31,24 @@ struct AnnParameters {
   std::size_t m = 16;
   std::size_t ef_construction = 100;
   std::size_t ef_search = 100;
+  // An index is built only when its estimated size (records x (dim x 4 + 2M x 4 + 64) bytes)
+  // fits: validation's memory stays bounded however large a collection is (thresholds:
+  // baseline_memory_mb).
+  std::uint64_t memory_budget_bytes = 128ull << 20;
 };
 
-// Sets baseline_recall on every outcome of every evaluation that ran queries (hits judged with
-// hnswlib's own distances, same space, `tolerance` for ties). Returns per index figures:
-// {"<target>": {"space", "records", "seconds"}}.
+// The estimated bytes of an index over `records` vectors of `dim` (what the budget is checked
+// against): the float32 copy, the level-0 links and hnswlib's per-element bookkeeping.
+std::uint64_t baseline_index_bytes(std::uint64_t records, std::size_t dim, const AnnParameters& p);
+
+// Sets baseline_recall on every outcome of the evaluations that have a query below
+// `recall_threshold` (only those have a shortfall to explain, so only their routed target
+// collections are indexed; hits judged with hnswlib's own distances, same space, `tolerance` for
+// ties). Returns per index figures: {"<target>": {"space", "records", "seconds"}}, or
+// {"<target>": {"space", "records", "skipped"}} for an index over the memory budget.
 Result<nlohmann::json> run_baselines(ValidationContext& ctx,
                                      std::vector<CollectionEvaluation>& evaluations,
-                                     double tolerance, AnnParameters parameters = {});
+                                     double tolerance, double recall_threshold,
+                                     AnnParameters parameters = {});
 
 }  // namespace cm::validate
