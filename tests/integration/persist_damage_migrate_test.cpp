@@ -26,11 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-nlohmann::json read_json(const fs::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in, nullptr, false);
-}
-
 std::unique_ptr<VectorStore> target_store(const ChromaServer& server) {
   auto uri = parse_store_uri(server.url());
   EXPECT_TRUE(uri);

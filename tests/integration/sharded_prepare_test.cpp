@@ -20,6 +20,7 @@
 
 #include "common/base/atomic_file.hpp"
 #include "tests/integration/migrate_fixture.hpp"
+#include "tests/support/files.hpp"
 
 namespace cm::testing {
 namespace {
@@ -28,12 +29,6 @@ namespace fs = std::filesystem;
 
 constexpr int kShards = 3;
 constexpr const char* kRunId = "preprun1";
-
-nlohmann::json read_json(const fs::path& path) {
-  auto text = read_file(path);
-  EXPECT_TRUE(text) << path;
-  return text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
-}
 
 class PreparedShards : public MigrateIntegration {
  protected:

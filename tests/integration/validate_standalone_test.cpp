@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/migrate_fixture.hpp"
+#include "tests/support/files.hpp"
 
 namespace cm::testing {
 namespace {
@@ -32,11 +33,6 @@ void plain_copy(VectorStore& from, VectorStore& to) {
       if (ids->size() < 500) break;
     }
   }
-}
-
-nlohmann::json read_json(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in, nullptr, false);
 }
 
 bool leftover_temp_dirs() {

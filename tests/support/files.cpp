@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 #include "common/store/canonical.hpp"
 
 namespace cm::testing {
@@ -36,6 +38,12 @@ std::map<std::string, std::string> directory_digest(const std::filesystem::path&
     }
   }
   return out;
+}
+
+nlohmann::json read_json(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  EXPECT_TRUE(in) << "cannot read " << file;
+  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
 }
 
 }  // namespace cm::testing

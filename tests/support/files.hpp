@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace cm::testing {
 
 // Every regular file under `dir` whose bytes contain `needle` (e.g. a token that must never be
@@ -16,5 +18,9 @@ std::vector<std::filesystem::path> files_containing(const std::filesystem::path&
 // Every entry under `dir` (relative path -> "dir", or "<size> <XXH3-64 hex>" for a file, or
 // "link -> target"): equal digests mean no file was added, removed, resized or changed.
 std::map<std::string, std::string> directory_digest(const std::filesystem::path& dir);
+
+// The JSON document in `file` (a report, run.json, ...); a discarded value (is_discarded()) when
+// the file is not JSON, and a failed expectation naming the file when it cannot be read.
+nlohmann::json read_json(const std::filesystem::path& file);
 
 }  // namespace cm::testing

@@ -9,7 +9,8 @@
 //     (checks/near_duplicates.hpp: an hnswlib index over those, queried with every record); a pair
 //     is new unless both records are expected and their expected vectors are as similar.
 // A record copied under a new id is caught by the last two. Memory: document-hash counters
-// (~40 bytes per distinct document, twice), the missing-id hashes, and one collection's vectors.
+// (~40 bytes per distinct document, twice), the missing-id hashes, and one collection's ids with
+// the suspects' index (its vectors go to a scratch file: checks/near_duplicates.hpp).
 #include <unordered_map>
 #include <unordered_set>
 
