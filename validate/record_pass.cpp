@@ -16,8 +16,8 @@
 namespace cm::validate {
 namespace {
 
-constexpr std::size_t kFetchBatch = 500;
-constexpr std::size_t kInFlight = 2;  // target fetches running while observers work
+constexpr std::size_t kFetchBatch = 1000;  // within the server's max_batch_size (run())
+constexpr std::size_t kInFlight = 2;       // target fetches running while observers work
 constexpr std::uint32_t kIdPage = 1000;
 
 using Clock = std::chrono::steady_clock;

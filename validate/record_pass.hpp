@@ -1,13 +1,13 @@
 // The one streaming read of the target that the record-level checks share. For each target
 // collection of the run's ledger, in ledger order:
-//   1. the expected records, part by part from the import snapshot, each batch of ~500 fetched
+//   1. the expected records, part by part from the import snapshot, each batch of ~1,000 fetched
 //      from the target by id (two fetches run ahead in the background while the observers work on
 //      the current batch): every observer sees (expected record, target record or nullptr);
 //   2. the target's own ids, paged with list_ids: ids the collection should not hold are fetched
 //      and shown as unexpected; ids a merged collection held before the run (snapshots/backup)
 //      are shown as retained (ids only: they are not this run's data).
 // Observers are called on the calling thread, one batch at a time, in snapshot order.
-// Memory: the batches in flight (three of ~500 records, plus their snapshot parts), and the id
+// Memory: the batches in flight (three of ~1,000 records, plus their snapshot parts), and the id
 // hashes of a merged collection's backup.
 // Observers keep whatever they need; each states its own memory.
 #pragma once
