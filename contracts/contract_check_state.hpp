@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "contracts/contract_internal.hpp"
 
 namespace cm::contracts::detail {
@@ -97,7 +98,7 @@ struct ContractChecker::State {
   std::map<std::string, CollectionState, std::less<>> collections;
   detail::FindingMap findings;
   bool track_ids = false;  // only a contract with references needs the id set
-  std::unordered_set<IdHash, IdHashHasher> known_ids;
+  IdHashSet known_ids;
   std::unordered_map<detail::PendingKey, detail::PendingRef, detail::PendingKeyHasher> pending;
   std::uint64_t pending_order = 0;
   std::vector<std::pair<std::string, std::string>> ref_groups;  // (collection, key)

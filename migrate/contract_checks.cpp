@@ -12,6 +12,7 @@
 #include "common/base/clock.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "migrate/phase_context.hpp"
 
 namespace cm::migrate {
@@ -55,7 +56,7 @@ class DanglingReferences {
     std::string collection, key, id, value;
   };
   const contracts::Contract& contract_;
-  std::unordered_set<IdHash, IdHashHasher> ids_;
+  IdHashSet ids_;
   std::vector<Pending> pending_;
 };
 

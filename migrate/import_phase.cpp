@@ -10,6 +10,7 @@
 #include "common/base/progress.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "migrate/import_stream.hpp"
 #include "migrate/import_targets.hpp"
 #include "migrate/merge_write.hpp"
@@ -23,7 +24,7 @@ Result<std::uint64_t> merged_count(PhaseContext& ctx, VectorStore& snapshot,
                                    const std::string& name) {
   CM_ASSIGN_OR_RETURN(
       auto backup, open_work_snapshot(ctx, backup_snapshot_dir(ctx), SnapshotStore::Mode::kRead));
-  std::unordered_set<IdHash, IdHashHasher> ids;
+  IdHashSet ids;
   for (VectorStore* store : {backup.store.get(), &snapshot}) {
     CM_ASSIGN_OR_RETURN(auto info, store->find_collection(name));
     if (!info) continue;

@@ -19,25 +19,19 @@ std::uint32_t ExpectedIndex::group_index(const std::string& name) {
 
 void ExpectedIndex::add(const IdHash& id, Placement placement) {
   ++size_;
-  if (!primary_.emplace(id, placement).second) extra_.emplace(id, placement);
+  placements_.add(id, placement);
 }
 
 std::vector<Placement> ExpectedIndex::placements(const IdHash& id) const {
   std::vector<Placement> out;
-  if (auto it = primary_.find(id); it != primary_.end()) out.push_back(it->second);
-  auto [begin, end] = extra_.equal_range(id);
-  for (auto it = begin; it != end; ++it) out.push_back(it->second);
+  for (const auto& [hash, p] : placements_.find(id)) out.push_back(p);
   return out;
 }
 
 std::optional<Placement> ExpectedIndex::placement_in(const IdHash& id,
                                                      std::uint32_t collection) const {
-  auto it = primary_.find(id);
-  if (it == primary_.end()) return std::nullopt;  // extra_ only holds ids primary_ has too
-  if (it->second.collection == collection) return it->second;
-  auto [begin, end] = extra_.equal_range(id);
-  for (auto e = begin; e != end; ++e) {
-    if (e->second.collection == collection) return e->second;
+  for (const auto& [hash, p] : placements_.find(id)) {
+    if (p.collection == collection) return p;
   }
   return std::nullopt;
 }
@@ -67,6 +61,7 @@ Result<ExpectedIndex> ExpectedIndex::build(SnapshotStore& expected, SnapshotStor
       if (ids.size() < kPage) break;
     }
   }
+  out.placements_.seal();
   if (mapping) {
     const contracts::TransformContext tctx{manifest.run_id, manifest.started_at};
     for (const auto& source : manifest.source_collections) {
@@ -80,21 +75,15 @@ Result<ExpectedIndex> ExpectedIndex::build(SnapshotStore& expected, SnapshotStor
           if (!c) continue;
           const IdHash h = id_hash(t->record.id);
           const std::uint32_t group = out.group_index(source + " -> " + t->route);
-          if (auto it = out.primary_.find(h);
-              it != out.primary_.end() && it->second.collection == *c) {
-            it->second.group = group;
-            continue;
-          }
-          auto [begin, end] = out.extra_.equal_range(h);
-          for (auto e = begin; e != end; ++e) {
-            if (e->second.collection == *c) e->second.group = group;
+          for (auto& [hash, placed] : out.placements_.find(h)) {
+            if (placed.collection == *c) placed.group = group;
           }
         }
       }
     }
   }
-  for (const auto& [id, p] : out.primary_) ++out.group_counts_[{p.collection, p.group}];
-  for (const auto& [id, p] : out.extra_) ++out.group_counts_[{p.collection, p.group}];
+  for (const auto& [id, p] : out.placements_.entries())
+    ++out.group_counts_[{p.collection, p.group}];
   return out;
 }
 

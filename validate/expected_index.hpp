@@ -4,7 +4,7 @@
 // transform is a pure function of the mapping, the record and the run's id and start time, so it
 // reproduces the run's routing exactly).
 //
-// Memory: one entry per expected record (128-bit id hash + two u32, ~60 bytes in the hash map),
+// Memory: one 24-byte entry per expected record (128-bit id hash + two u32, in a sorted array),
 // never the records themselves.
 #pragma once
 
@@ -12,13 +12,13 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/run/run_manifest.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "contracts/mapping.hpp"
 
 namespace cm::validate {
@@ -59,8 +59,7 @@ class ExpectedIndex {
 
   std::vector<std::string> collections_;
   std::vector<std::string> groups_{"unattributed"};
-  std::unordered_map<IdHash, Placement, IdHashHasher> primary_;
-  std::unordered_multimap<IdHash, Placement, IdHashHasher> extra_;  // ids in several collections
+  IdHashTable<Placement> placements_;  // several entries for an id sent to several collections
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> group_counts_;
   std::uint64_t size_ = 0;
 };

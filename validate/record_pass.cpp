@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "validate/expected_index.hpp"
 
 namespace cm::validate {
@@ -143,8 +144,8 @@ class Pass {
   }
 
   // A merged collection's records from before the run (snapshots/backup), as id hashes.
-  Result<std::unordered_set<IdHash, IdHashHasher>> backup_ids(const CollectionUnderTest& cut) {
-    std::unordered_set<IdHash, IdHashHasher> out;
+  Result<IdHashSet> backup_ids(const CollectionUnderTest& cut) {
+    IdHashSet out;
     if (cut.entry->action != LedgerAction::kMerged) return out;
     if (!backup_) {
       const std::string rel =

@@ -7,6 +7,7 @@
 #include "common/run/prepare_record.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 
 namespace cm {
 namespace {
@@ -30,8 +31,7 @@ Status copy_snapshot_dir(const fs::path& from, const fs::path& to) {
   return ok_status();
 }
 
-Status add_ids(VectorStore& store, const std::string& name,
-               std::unordered_set<IdHash, IdHashHasher>& ids) {
+Status add_ids(VectorStore& store, const std::string& name, IdHashSet& ids) {
   CM_ASSIGN_OR_RETURN(auto info, store.find_collection(name));
   if (!info) return ok_status();
   for (std::uint64_t offset = 0;; offset += 10000) {
@@ -85,7 +85,7 @@ Status adopt_prepared_backup(RunManifest& m, const WorkDir& merged) {
     if (!c->dropped_at.empty()) entry.disrupted_at = c->dropped_at;
     if (entry.action != LedgerAction::kMerged) continue;
     // A merge ends with the union of what was there and what every shard brought.
-    std::unordered_set<IdHash, IdHashHasher> ids;
+    IdHashSet ids;
     CM_RETURN_IF_ERROR(add_ids(*backup, entry.name, ids));
     CM_RETURN_IF_ERROR(add_ids(*imported, entry.name, ids));
     entry.expected_records = ids.size();

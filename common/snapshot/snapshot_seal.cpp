@@ -7,6 +7,7 @@
 #include "common/snapshot/snapshot_format.hpp"
 #include "common/snapshot/snapshot_layout.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 
 namespace cm::snapshot {
 namespace fs = std::filesystem;
@@ -23,7 +24,7 @@ struct ScannedPart {
   std::vector<IdHash> ids;
   std::vector<std::uint64_t> digests;
   std::uint64_t tombstones = 0, unrecoverable = 0;
-  std::unordered_set<IdHash, IdHashHasher> losers;  // ids whose current copy is in another part
+  IdHashSet losers;  // ids whose current copy is in another part
   bool removed = false;
 };
 

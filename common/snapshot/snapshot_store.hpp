@@ -13,7 +13,8 @@
 // delete_records and delete_collection wait for them and exclude them.
 //
 // Memory: upsert and list_ids on a sealed snapshot need O(parts), not O(records). These need
-// O(records) (about 16-50 bytes per record: 128-bit id hashes, never the id strings):
+// O(records) (about 20-24 bytes per record: 128-bit id hashes in flat arrays, never the id
+// strings):
 //   - flush(), to find ids written to more than one part and to compute the content digest;
 //   - get_records(), which lazily builds an id -> part index per collection (kept until the next
 //     write), plus the decoded form of the last few parts it read;

@@ -6,12 +6,12 @@
 #include <deque>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 
 namespace cm {
 
@@ -21,8 +21,10 @@ struct SnapshotStore::IdIndex {
     std::string file;
     std::uint64_t records = 0;  // records of this part that are the current copy of their id
   };
-  std::vector<Part> parts;                                         // sorted by file name
-  std::unordered_map<IdHash, std::uint32_t, IdHashHasher> winner;  // id -> index into parts
+  std::vector<Part> parts;            // sorted by file name
+  IdHashTable<std::uint32_t> winner;  // id -> index into parts, one entry per id
+  // The part holding the current copy of `id`; null when the collection lacks it.
+  const std::uint32_t* part_of(const IdHash& id) const { return winner.first(id); }
 };
 
 // The parts list_ids walks: from the manifest when sealed (every record counts), else from the

@@ -87,8 +87,8 @@ Result<std::vector<std::vector<QueryHit>>> SnapshotStore::query(
       std::vector<const Record*> live;
       for (const auto& r : part.records) {
         if (view.filter) {  // unsealed: only the current copy of each id counts
-          auto it = view.filter->winner.find(id_hash(r.id));
-          if (it == view.filter->winner.end() || it->second != i) continue;
+          const std::uint32_t* owner = view.filter->part_of(id_hash(r.id));
+          if (!owner || *owner != i) continue;
         }
         live.push_back(&r);
       }

@@ -64,13 +64,14 @@ Result<std::shared_ptr<const SnapshotStore::IdIndex>> SnapshotStore::index_for(
     if (!ids) return std::unexpected(std::move(ids).error().with_context(path.string()));
     index->parts.push_back(IdIndex::Part{.file = files[i], .records = 0});
     seqs.push_back(header->write_seq);
-    for (const auto& id : *ids) {
-      auto [it, inserted] = index->winner.emplace(id_hash(id), i);
-      // Same rule as sealing: the higher write_seq wins, then the later file name.
-      if (!inserted && seqs[it->second] <= header->write_seq) it->second = i;
-    }
+    for (const auto& id : *ids) index->winner.add(id_hash(id), i);
   }
-  for (const auto& [hash, part] : index->winner) ++index->parts[part].records;
+  index->winner.seal();
+  // Same rule as sealing: the higher write_seq wins, then the later file name.
+  index->winner.keep_one_per_hash([&](std::uint32_t a, std::uint32_t b) {
+    return seqs[a] != seqs[b] ? seqs[a] > seqs[b] : a > b;
+  });
+  for (const auto& [hash, part] : index->winner.entries()) ++index->parts[part].records;
   std::lock_guard lock(mu_);
   if (auto state = state_locked(name); state && (*state)->generation == generation) {
     (*state)->index = index;
@@ -151,8 +152,8 @@ Result<std::vector<std::string>> SnapshotStore::list_ids(const CollectionInfo& c
     for (auto& id : ids) {
       if (view.filter) {
         // Skip copies superseded by a later part (or written after the index was built).
-        auto it = view.filter->winner.find(id_hash(id));
-        if (it == view.filter->winner.end() || it->second != i) continue;
+        const std::uint32_t* part = view.filter->part_of(id_hash(id));
+        if (!part || *part != i) continue;
       }
       if (skip > 0) {
         --skip;
@@ -175,9 +176,7 @@ Result<std::vector<Record>> SnapshotStore::get_records(const CollectionInfo& col
   // Requested ids grouped by the part holding their current copy.
   std::unordered_map<std::uint32_t, std::unordered_set<std::string_view>> by_part;
   for (const auto& id : ids) {
-    if (auto it = index->winner.find(id_hash(id)); it != index->winner.end()) {
-      by_part[it->second].insert(id);
-    }
+    if (const std::uint32_t* part = index->part_of(id_hash(id))) by_part[*part].insert(id);
   }
   for (const auto& [part, wanted] : by_part) {
     CM_ASSIGN_OR_RETURN(auto records, load_part(collection.name, index->parts[part].file));

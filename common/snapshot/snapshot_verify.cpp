@@ -9,6 +9,7 @@
 #include "common/snapshot/snapshot_layout.hpp"
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 
 namespace cm {
 namespace fs = std::filesystem;
@@ -38,9 +39,8 @@ class Verifier {
   }
   void collection_json(const ManifestCollection& mc);
   // Returns false when the part could not be decoded (so collection totals cannot be checked).
-  bool part(const ManifestCollection& mc, const ManifestPart& listed,
-            std::unordered_set<IdHash, IdHashHasher>* seen, std::vector<std::uint64_t>* digests,
-            std::uint64_t* repeated);
+  bool part(const ManifestCollection& mc, const ManifestPart& listed, IdHashSet* seen,
+            std::vector<std::uint64_t>* digests, std::uint64_t* repeated);
 
   fs::path dir_;
   VerifyReport report_;
@@ -59,8 +59,7 @@ void Verifier::collection_json(const ManifestCollection& mc) {
   }
 }
 
-bool Verifier::part(const ManifestCollection& mc, const ManifestPart& listed,
-                    std::unordered_set<IdHash, IdHashHasher>* seen,
+bool Verifier::part(const ManifestCollection& mc, const ManifestPart& listed, IdHashSet* seen,
                     std::vector<std::uint64_t>* digests, std::uint64_t* repeated) {
   const std::string& name = mc.info.name;
   const std::string file = rel(name, listed.file);
@@ -104,7 +103,7 @@ bool Verifier::part(const ManifestCollection& mc, const ManifestPart& listed,
         r.embedding.size() != static_cast<std::size_t>(*mc.info.dimension)) {
       problem = "record \"" + r.id + "\" has dimension " + std::to_string(r.embedding.size()) +
                 ", the collection " + std::to_string(*mc.info.dimension);
-    } else if (!seen->insert(id_hash(r.id)).second) {
+    } else if (!seen->insert(id_hash(r.id))) {
       problem = "id \"" + r.id + "\" occurs in more than one record";
     }
     if (!problem.empty() && ++*repeated <= kMaxRepeatedProblems) add(name, file, problem);
@@ -138,7 +137,7 @@ void Verifier::collection(const ManifestCollection& mc) {
     }
   }
 
-  std::unordered_set<IdHash, IdHashHasher> seen;
+  IdHashSet seen;
   std::vector<std::uint64_t> digests;
   std::uint64_t repeated = 0, listed_records = 0;
   bool complete = true;

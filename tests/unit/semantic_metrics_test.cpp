@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/store/distance.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "validate/semantic/collection_eval.hpp"
 #include "validate/semantic/metrics.hpp"
 #include "validate/semantic/queries_file.hpp"
@@ -102,7 +103,7 @@ TEST(SemanticMetricsTest, ExactTopKMatchesBruteForceInEverySpace) {
     auto tops = exact_top_k(stream, space, dim, q, ks, 100, n);
     ASSERT_TRUE(tops) << tops.error().message;
     const auto& got = tops->all;
-    std::unordered_set<IdHash, IdHashHasher> wanted;
+    IdHashSet wanted;
     for (const auto& list : got)
       for (const auto& h : list) wanted.insert(id_hash(h.id));
     auto m = ReferenceMatrix::load(stream, space, dim, wanted);

@@ -20,6 +20,7 @@
 
 #include "common/base/atomic_file.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
 #include "validate/record_pass.hpp"
@@ -75,7 +76,7 @@ class CitationReferences final : public Check, public RecordObserver {
       if (rule.references_ids) fields_.push_back(key);
     }
   }
-  // Without a reference field there is nothing to resolve: no id is kept (they would be 40 bytes
+  // Without a reference field there is nothing to resolve: no id is kept (they would be 20 bytes
   // per record of the run, most of a large validation's memory, for nothing).
   bool tracking() const { return !fields_.empty(); }
   void begin_collection(const CollectionUnderTest& cut) override {
@@ -206,7 +207,7 @@ class CitationReferences final : public Check, public RecordObserver {
   Result<std::uint64_t> resolve_elsewhere(ValidationContext& ctx, std::vector<Reference>& refs) {
     if (refs.empty()) return std::uint64_t{0};
     CM_ASSIGN_OR_RETURN(auto collections, ctx.target.list_collections());
-    std::unordered_set<IdHash, IdHashHasher> found;
+    IdHashSet found;
     for (const auto& c : collections) {
       if (ctx.manifest.find_target(c.name)) continue;
       for (std::size_t start = 0; start < refs.size(); start += 500) {
@@ -225,7 +226,7 @@ class CitationReferences final : public Check, public RecordObserver {
   const contracts::Contract* contract_ = nullptr;
   std::vector<std::string> fields_, keys_;
   std::string collection_;
-  std::unordered_set<IdHash, IdHashHasher> ids_, expected_ids_;
+  IdHashSet ids_, expected_ids_;
   std::vector<Reference> pending_;
   std::uint64_t checked_ = 0, resolved_ = 0;
 };

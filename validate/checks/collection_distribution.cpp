@@ -12,6 +12,7 @@
 
 #include "common/base/atomic_file.hpp"
 #include "common/store/canonical.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
 #include "validate/expected_index.hpp"
@@ -65,7 +66,7 @@ class CollectionDistribution final : public Check, public RecordObserver {
     const auto& names = index_->collections();
     // Misplaced: expected elsewhere and missing there (present there too is a duplicate: check 6).
     std::map<std::pair<std::string, std::string>, Tally> misplaced;  // (expected in, found in)
-    std::unordered_set<IdHash, IdHashHasher> explained;
+    IdHashSet explained;
     for (const auto& c : candidates_) {
       for (const auto& p : index_->placements(c.hash)) {
         if (!missing_[p.collection].contains(c.hash)) continue;
@@ -124,8 +125,7 @@ class CollectionDistribution final : public Check, public RecordObserver {
 
   // Missing records not found in another collection of the run: are they in a collection of the
   // target that the run does not know?
-  Status look_outside_the_run(ValidationContext& ctx,
-                              const std::unordered_set<IdHash, IdHashHasher>& explained,
+  Status look_outside_the_run(ValidationContext& ctx, const IdHashSet& explained,
                               std::map<std::pair<std::string, std::string>, Tally>& misplaced) {
     std::vector<std::pair<std::uint32_t, std::string>> open;
     for (auto& m : missing_ids_) {
@@ -196,7 +196,7 @@ class CollectionDistribution final : public Check, public RecordObserver {
   }
 
   const ExpectedIndex* index_ = nullptr;
-  std::vector<std::unordered_set<IdHash, IdHashHasher>> missing_;
+  std::vector<IdHashSet> missing_;
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint64_t> actual_;
   std::vector<Candidate> candidates_;
   std::vector<std::pair<std::uint32_t, std::string>> missing_ids_;  // (expected in, id)

@@ -8,14 +8,15 @@
 //     near_duplicate_similarity that involve a record the run did not bring or whose vector changed
 //     (checks/near_duplicates.hpp: an hnswlib index over those, queried with every record); a pair
 //     is new unless both records are expected and their expected vectors are as similar.
-// A record copied under a new id is caught by the last two. Memory: document-hash counters
-// (~40 bytes per distinct document, twice), the missing-id hashes, and one collection's ids with
-// the suspects' index (its vectors go to a scratch file: checks/near_duplicates.hpp).
+// A record copied under a new id is caught by the last two. Memory: one 8-byte document hash
+// per record with a document (expected and target), the missing-id hashes, and one collection's ids
+// with the suspects' index (its vectors go to a scratch file: checks/near_duplicates.hpp).
 #include <unordered_map>
 #include <unordered_set>
 
 #include "common/store/canonical.hpp"
 #include "common/store/embedding_compare.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "validate/checks/check_util.hpp"
 #include "validate/checks/checks.hpp"
 #include "validate/checks/near_duplicates.hpp"
@@ -33,6 +34,37 @@ struct IdCandidate {
   std::string id;
   std::uint32_t found_in = 0;
 };
+
+struct DocumentCopies {
+  std::uint64_t new_copies = 0;     // target copies of a document beyond its expected count
+  std::uint64_t groups_before = 0;  // documents the expected data already held more than once
+  std::unordered_set<std::uint64_t> new_groups;  // documents with new copies
+};
+
+// Sorts both lists of document hashes and compares each document's copies, target against
+// expected (a document expected once, or not at all, may appear once).
+DocumentCopies count_document_copies(std::vector<std::uint64_t>& expected,
+                                     std::vector<std::uint64_t>& target) {
+  std::sort(expected.begin(), expected.end());
+  std::sort(target.begin(), target.end());
+  DocumentCopies out;
+  for (auto e = expected.begin(); e != expected.end();) {
+    const auto next = std::upper_bound(e, expected.end(), *e);
+    if (next - e > 1) ++out.groups_before;
+    e = next;
+  }
+  for (auto t = target.begin(); t != target.end();) {
+    const auto next = std::upper_bound(t, target.end(), *t);
+    const auto [lo, hi] = std::equal_range(expected.begin(), expected.end(), *t);
+    const auto n = next - t, allowed = std::max<std::ptrdiff_t>(hi - lo, 1);
+    if (n > allowed) {
+      out.new_copies += static_cast<std::uint64_t>(n - allowed);
+      out.new_groups.insert(*t);
+    }
+    t = next;
+  }
+  return out;
+}
 
 class DuplicateDetection final : public Check, public RecordObserver {
  public:
@@ -133,18 +165,9 @@ class DuplicateDetection final : public Check, public RecordObserver {
         break;
       }
     }
-    std::uint64_t new_copies = 0, groups_before = 0;
-    std::unordered_set<std::uint64_t> new_groups;
-    for (const auto& [hash, n] : target_docs_) {
-      auto it = expected_docs_.find(hash);
-      const std::uint32_t allowed =
-          std::max<std::uint32_t>(it == expected_docs_.end() ? 0 : it->second, 1);
-      if (n > allowed) {
-        new_copies += n - allowed;
-        new_groups.insert(hash);
-      }
-    }
-    for (const auto& [hash, n] : expected_docs_) groups_before += n > 1 ? 1 : 0;
+    const DocumentCopies copies = count_document_copies(expected_docs_, target_docs_);
+    const std::uint64_t new_copies = copies.new_copies, groups_before = copies.groups_before;
+    const auto& new_groups = copies.new_groups;
     Tally doc_samples;
     for (const auto& [hash, id] : document_candidates_) {
       if (new_groups.contains(hash)) doc_samples.add(id);
@@ -183,9 +206,11 @@ class DuplicateDetection final : public Check, public RecordObserver {
   }
 
  private:
-  using Counts = std::unordered_map<std::uint64_t, std::uint32_t>;
-  static void count_document(Counts& counts, const Record& r) {
-    if (r.document && !r.document->empty()) ++counts[xxh3_64(*r.document)];
+  // One hash per record with a document, counted once every record was seen (8 bytes a record,
+  // where a hash map of counts took about 40).
+  using DocumentHashes = std::vector<std::uint64_t>;
+  static void count_document(DocumentHashes& hashes, const Record& r) {
+    if (r.document && !r.document->empty()) hashes.push_back(xxh3_64(*r.document));
   }
   void remember_document(const Record& r) {
     if (r.document && !r.document->empty() &&
@@ -195,9 +220,9 @@ class DuplicateDetection final : public Check, public RecordObserver {
   }
 
   const ValidationContext* ctx_ = nullptr;
-  std::vector<std::unordered_set<IdHash, IdHashHasher>> missing_;
+  std::vector<IdHashSet> missing_;
   std::vector<IdCandidate> id_candidates_;
-  Counts expected_docs_, target_docs_;
+  DocumentHashes expected_docs_, target_docs_;
   std::vector<std::pair<std::uint64_t, std::string>> document_candidates_;
   std::unique_ptr<NearDuplicateIndex> index_;
   std::string space_;

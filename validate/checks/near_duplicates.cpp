@@ -186,9 +186,9 @@ Result<std::vector<NearDuplicateIndex::Pair>> NearDuplicateIndex::suspect_pairs(
     });
   }));
   for (const auto& [p, sim] : pairs) {
-    auto a = ids_[p.first], b = ids_[p.second];
+    std::string_view a = ids_[p.first], b = ids_[p.second];
     if (b < a) std::swap(a, b);
-    out.push_back({std::move(a), std::move(b), sim});
+    out.push_back({std::string(a), std::string(b), sim});
   }
   return out;
 }

@@ -5,9 +5,10 @@
 // index (inner product over normalised vectors: distance = 1 - cosine similarity) is built over the
 // suspects only and queried with every record: a clean collection costs nothing beyond the copy,
 // and a copied record is found next to its original at distance 0, which HNSW finds reliably.
-// Memory: the ids and the suspects' index. The normalised vectors go to an unlinked scratch file
-// (in the work dir's tmp/, so on disk, not in memory: 460 MB at 300,000 x 384 would be), read back
-// sequentially twice when there are suspects: once to index them, once to query with every record.
+// Memory: the ids (packed: their length plus 8 bytes each) and the suspects' index. The normalised
+// vectors go to an unlinked scratch file (in the work dir's tmp/, so on disk, not in memory: 460 MB
+// at 300,000 x 384 would be), read back sequentially twice when there are suspects: once to index
+// them, once to query with every record.
 #pragma once
 
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "common/base/error.hpp"
+#include "common/base/packed_strings.hpp"
 #include "common/store/record.hpp"
 
 namespace cm::validate {
@@ -58,7 +60,7 @@ class NearDuplicateIndex {
   int fd_ = -1;                 // the unlinked spill file
   std::vector<float> pending_;  // vectors not yet written
   Status spill_status_ = ok_status();
-  std::vector<std::string> ids_;
+  PackedStrings ids_;
   std::vector<std::size_t> suspects_;  // indexes into ids_
   std::size_t dimension_;
   std::size_t skipped_ = 0;

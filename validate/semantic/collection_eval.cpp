@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "common/base/clock.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "validate/semantic/metrics.hpp"
 
 namespace cm::validate {
@@ -297,7 +298,7 @@ Result<CollectionEvaluation> evaluate_collection(ValidationContext& ctx,
     const std::vector<std::vector<QueryHit>> exact_source = std::move(tops.source_only);
     // Second pass: the vectors of the records a judgement reads (the answers' and the exact
     // neighbours'), a few per query instead of the whole collection.
-    std::unordered_set<IdHash, IdHashHasher> judged_ids;
+    IdHashSet judged_ids;
     for (const auto* lists : {&exact, &target_answers}) {
       for (const auto& list : *lists)
         for (const auto& h : list) judged_ids.insert(id_hash(h.id));

@@ -48,10 +48,10 @@ Result<std::unique_ptr<SnapshotStore>> open_backup(const ValidationContext& ctx)
 
 Status stream_target_content(ValidationContext& ctx, const std::string& target,
                              SnapshotStore* backup, const ReferenceSet::Visitor& visit) {
-  std::unordered_set<IdHash, IdHashHasher> seen;
+  IdHashSet seen;
   const auto take = [&](std::vector<Record>& records) -> Status {
     for (const auto& r : records) {
-      if (seen.insert(id_hash(r.id)).second) CM_RETURN_IF_ERROR(visit(r));
+      if (seen.insert(id_hash(r.id))) CM_RETURN_IF_ERROR(visit(r));
     }
     return ok_status();
   };
@@ -69,6 +69,9 @@ Result<ReferenceSet> ReferenceSet::plan(ValidationContext& ctx, const Collection
   ReferenceSet set;
   set.ctx_ = &ctx;
   CM_ASSIGN_OR_RETURN(std::size_t source_parts, ctx.exported.part_count(source.name));
+  // Sized once from the snapshot's count (the manifest's, so free): no growth, 20 bytes an id.
+  CM_ASSIGN_OR_RETURN(std::uint64_t source_count, ctx.exported.count(source));
+  set.source_ids_.reserve(source_count);
   for (std::size_t i = 0; i < source_parts; ++i) {
     CM_ASSIGN_OR_RETURN(auto records, ctx.exported.read_part_vectors(source.name, i));
     for (const auto& r : records) {
@@ -78,19 +81,16 @@ Result<ReferenceSet> ReferenceSet::plan(ValidationContext& ctx, const Collection
     set.counts_.source_records += records.size();
     set.parts_.push_back(Part{&ctx.exported, source.name, i, Part::Take::kLanded});
   }
-  std::unordered_set<IdHash, IdHashHasher> merged_in;
   std::vector<std::string> merged_targets;
   for (const auto& target : targets) {
     CM_ASSIGN_OR_RETURN(auto info, ctx.expected.find_collection(target));
     if (!info) continue;
+    CM_ASSIGN_OR_RETURN(std::uint64_t target_count, ctx.expected.count(*info));
+    set.expected_ids_.reserve(set.expected_ids_.size() + target_count);
     CM_RETURN_IF_ERROR(for_each_id(ctx.expected, *info, [&](const std::string& id) {
       const IdHash h = id_hash(id);
-      set.expected_ids_.insert(h);
-      if (set.source_ids_.contains(h)) {
-        set.landed_.insert(h);
-      } else {
-        merged_in.insert(h);
-      }
+      if (!set.expected_ids_.insert(h)) return;  // also in another routed target
+      ++(set.source_ids_.contains(h) ? set.counts_.landed : set.counts_.merged_in);
     }));
     CM_ASSIGN_OR_RETURN(std::size_t parts, ctx.expected.part_count(target));
     for (std::size_t i = 0; i < parts; ++i) {
@@ -98,12 +98,10 @@ Result<ReferenceSet> ReferenceSet::plan(ValidationContext& ctx, const Collection
     }
     if (merged_by_run(ctx, target)) merged_targets.push_back(target);
   }
-  set.counts_.landed = set.landed_.size();
-  set.counts_.merged_in = merged_in.size();
   if (merged_targets.empty()) return set;
 
   CM_ASSIGN_OR_RETURN(set.backup_, open_backup(ctx));
-  std::unordered_set<IdHash, IdHashHasher> retained;
+  IdHashSet retained;
   for (const auto& target : merged_targets) {
     CM_ASSIGN_OR_RETURN(auto info, set.backup_->find_collection(target));
     if (!info) continue;  // the collection was empty or absent before the run
@@ -121,17 +119,19 @@ Result<ReferenceSet> ReferenceSet::plan(ValidationContext& ctx, const Collection
 }
 
 Status ReferenceSet::stream(const Visitor& visit) const {
-  std::unordered_set<IdHash, IdHashHasher> seen;
-  seen.reserve(counts_.rows());
+  // The landed rows need no dedupe: a sealed export holds each id once, and the other parts take
+  // no id of the source. Only the others can repeat (an id in two routed targets).
+  IdHashSet seen;
+  seen.reserve(counts_.merged_in + counts_.retained);
   for (const auto& part : parts_) {
     CM_ASSIGN_OR_RETURN(auto records, part.store->read_part_vectors(part.collection, part.index));
     for (const auto& r : records) {
       const IdHash h = id_hash(r.id);
       bool take = false;
       switch (part.take) {
-        case Part::Take::kLanded:
-          take = landed_.contains(h);
-          break;
+        case Part::Take::kLanded:  // a source record is in the set when it landed
+          if (expected_ids_.contains(h)) CM_RETURN_IF_ERROR(visit(r));
+          continue;
         case Part::Take::kNotFromSource:
           take = !source_ids_.contains(h);
           break;
@@ -139,7 +139,7 @@ Status ReferenceSet::stream(const Visitor& visit) const {
           take = !expected_ids_.contains(h);
           break;
       }
-      if (take && seen.insert(h).second) CM_RETURN_IF_ERROR(visit(r));
+      if (take && seen.insert(h)) CM_RETURN_IF_ERROR(visit(r));
     }
   }
   return ok_status();
@@ -256,9 +256,8 @@ Result<ExactTopK> exact_top_k(const RowStream& stream, DistanceSpace space, std:
   return scan.take();
 }
 
-Result<ReferenceMatrix> ReferenceMatrix::load(
-    const RowStream& stream, DistanceSpace space, std::size_t dim,
-    const std::unordered_set<IdHash, IdHashHasher>& wanted) {
+Result<ReferenceMatrix> ReferenceMatrix::load(const RowStream& stream, DistanceSpace space,
+                                              std::size_t dim, const IdHashSet& wanted) {
   ReferenceMatrix m;
   m.space = space;
   std::vector<float> flat;

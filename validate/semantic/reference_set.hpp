@@ -12,10 +12,11 @@
 // Each id counts once (the first occurrence in that order). Ids are assumed unchanged by the
 // mapping (the check refuses to judge a mapping with an id_template).
 //
-// Memory: id hashes of the source collection and of the routed collections (~40 bytes each)
-// while planning; the loaded matrix is rows x dim float32 plus one id string and one hash-map
-// entry per row. stream() re-reads the snapshots instead of keeping vectors, so a caller can free
-// the matrix and build something else (the hnswlib baseline) from the same records.
+// Memory: id hashes of the source collection and of the routed collections (16-byte hashes in flat
+// sets, about 20 bytes each) while planning; the loaded matrix is rows x dim float32 plus one id
+// string and one hash-map entry per row. stream() re-reads the snapshots instead of keeping
+// vectors, so a caller can free the matrix and build something else (the hnswlib baseline) from the
+// same records.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +32,7 @@
 #include "common/snapshot/snapshot_store.hpp"
 #include "common/store/canonical.hpp"
 #include "common/store/distance.hpp"
+#include "common/store/id_hash_set.hpp"
 #include "validate/check.hpp"
 
 namespace cm::validate {
@@ -69,7 +71,7 @@ class ReferenceSet {
   ValidationContext* ctx_ = nullptr;
   std::vector<Part> parts_;
   std::shared_ptr<SnapshotStore> backup_;
-  std::unordered_set<IdHash, IdHashHasher> source_ids_, landed_, expected_ids_;
+  IdHashSet source_ids_, expected_ids_;  // landed: in both
   ReferenceCounts counts_;
 };
 
@@ -121,7 +123,7 @@ struct ReferenceMatrix {
 
   // Fails with kInvalidArgument naming the record when a vector's dimension is not `dim`.
   static Result<ReferenceMatrix> load(const RowStream& stream, DistanceSpace space, std::size_t dim,
-                                      const std::unordered_set<IdHash, IdHashHasher>& wanted);
+                                      const IdHashSet& wanted);
   // The distance of a prepared query to the record `id`; nullopt when the set lacks the id (or it
   // was not wanted).
   std::optional<float> distance(const RowMatrix& queries, std::size_t q,
