@@ -10,6 +10,9 @@
 //  - chroma-rollback over the shards after the cutover restores the pre-run live collection
 //    exactly (the same collection, renamed back); that run is started the way deploy/slurm runs it
 //    (chroma-migrate-prepare.sbatch, then chroma-migrate-array.sbatch per task, IF_EXISTS set);
+//  - a live collection replaced before the cutover is not swapped out (exit 9, nothing renamed);
+//    the rollback then only removes the staged collections (and says the live one is not the
+//    pre-run one, exit 6);
 //  - a staged prepare used by an unstaged shard is exit 3, staged + merge exit 2 (prepare and
 //    shard), a live collection replaced after a staged prepare exit 9; nothing written by any.
 #include <gtest/gtest.h>
@@ -83,9 +86,9 @@ class StagedPreparedShards : public PreparedShards {
     args.insert(args.end(), flags.begin(), flags.end());
     return run_process(bin, args);
   }
-  // Prepare, shards (through deploy/slurm's scripts with `via_slurm`), merged validation PASSED,
-  // cutover: returns the pre-run live collection.
-  CollectionInfo run_until_cutover(StoreState& target_before, bool via_slurm = false) {
+  // Prepare, shards (through deploy/slurm's scripts with `via_slurm`), merged validation PASSED:
+  // returns the pre-run live collection.
+  CollectionInfo run_and_validate(StoreState& target_before, bool via_slurm) {
     const CollectionInfo live = target_with_foreign_records();
     target_before = state_of(target_uri());
     if (via_slurm) {
@@ -119,7 +122,14 @@ class StagedPreparedShards : public PreparedShards {
     EXPECT_EQ(validated.at(name_).info.id, live.id);
     EXPECT_EQ(diff_text(as_live(target_before, name_), as_live(validated, name_), false), "");
 
-    const auto cut = with_every_work_dir({"--cutover", "--no-final-sync"}, CHROMA_MIGRATE_BIN);
+    return live;
+  }
+  ProcessResult cutover() const {
+    return with_every_work_dir({"--cutover", "--no-final-sync"}, CHROMA_MIGRATE_BIN);
+  }
+  CollectionInfo run_until_cutover(StoreState& target_before, bool via_slurm = false) {
+    const CollectionInfo live = run_and_validate(target_before, via_slurm);
+    const auto cut = cutover();
     EXPECT_EQ(cut.exit_code, 0) << cut.output;
     return live;
   }
@@ -165,6 +175,38 @@ TEST_F(StagedPreparedShards, ARollbackAfterTheCutoverRestoresThePreRunLiveCollec
   for (int i = 0; i < kShards; ++i) {
     EXPECT_NE(read_json(shard_dir(i) / "run.json")["rolled_back_at"], "") << i;
   }
+}
+
+// The live collection replaced between the shards and the cutover (another id: the backup does not
+// hold it) is not retained: the cutover refuses, exit 9, nothing renamed. chroma-rollback then
+// removes the staged collections, leaves the live name's other collection alone and reports that
+// it is not the pre-run one (exit 6).
+TEST_F(StagedPreparedShards, ALiveCollectionReplacedBeforeTheCutoverIsNotSwappedOut) {
+  StoreState target_before;
+  const CollectionInfo live = run_and_validate(target_before, false);
+  ASSERT_FALSE(HasFailure());
+  auto target = open(target_uri());
+  ASSERT_TRUE(target->delete_collection(live.name));
+  CollectionSpec spec{name_, {{"owner", std::string("someone else")}}, {}, {}};
+  spec.hnsw.space = live.hnsw.space;
+  ASSERT_TRUE(target->create_collection(spec));
+  const auto before = state_of(target_uri());
+  const auto refused = cutover();
+  EXPECT_EQ(refused.exit_code, 9) << refused.output;
+  EXPECT_NE(refused.output.find("is not the one the run backed up"), std::string::npos)
+      << refused.output;
+  EXPECT_EQ(diff_text(before, state_of(target_uri()), false), "") << "nothing renamed";
+
+  // The rollback removes what the run made (archived first) and leaves the other collection under
+  // the live name alone; it cannot verify the pre-run collection there, so it says so (exit 6).
+  const auto rolled = with_every_work_dir(
+      {"--force", "--reason", "test: the live collection changed hands"}, CHROMA_ROLLBACK_BIN);
+  EXPECT_EQ(rolled.exit_code, 6) << rolled.output;
+  EXPECT_NE(rolled.output.find("not the pre-run collection " + live.id), std::string::npos)
+      << rolled.output;
+  auto expected = before;
+  for (const auto& [name, c] : source_) expected.erase(staging_name_for(name, kRunId));
+  EXPECT_EQ(diff_text(expected, state_of(target_uri()), false), "");
 }
 
 TEST_F(StagedPreparedShards, MismatchedStagingAndStagedMergeAreRefusedBeforeAnyWrite) {
