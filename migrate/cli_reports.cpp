@@ -54,6 +54,11 @@ int report_prepare(const cm::Result<PrepareSummary>& result) {
       "run {} {}: {} target collection(s) backed up ({} records){}; record and backup in {}",
       s.run_id, s.already_ready ? "was already prepared" : "prepared", s.backed_up, s.records,
       s.dropped ? fmt::format(", {} of them dropped for replace", s.dropped) : "", s.dir.string());
+  if (s.staged) {
+    spdlog::info(
+        "staged: nothing was dropped; the live collections keep serving until chroma-migrate "
+        "--cutover --no-final-sync with every shard's --work-dir retains them");
+  }
   spdlog::info(
       "next: start every shard with the same flags, --shard I/N (or --shards N) instead "
       "of --prepare --shards N, its own --work-dir and --prepared {}",

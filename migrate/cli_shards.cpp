@@ -20,8 +20,9 @@ void add_shard_options(CLI::App& app, ShardFlags& flags) {
   app.add_flag(
       "--prepare", flags.prepare,
       "with --shards N and --if-exists merge|replace: back up the existing target "
-      "collections once (replace: and drop them) into --work-dir, before any shard starts; "
-      "the shards then take --prepared DIR");
+      "collections once (replace: and drop them, unless --stage: the shards' --cutover then "
+      "retains them) into --work-dir, before any shard starts; the shards then take --prepared "
+      "DIR");
   app.add_option("--prepared", flags.prepared,
                  "a shard with --if-exists merge|replace: the --work-dir of the run's --prepare");
 }

@@ -157,10 +157,25 @@ Result<CollectionInfo> prepare_target(PhaseContext& ctx, const TargetCollectionE
   return create_target(ctx, entry, planned, manifest);
 }
 
+// A staged prepared shard writes only its staging collection, but the live name must still hold
+// the collection --prepare backed up (the cutover retains it, rollback and --finalize rely on the
+// backup holding it): checked before the first write, as an unstaged prepared shard checks its own.
+Status check_staged_live(PhaseContext& ctx, const TargetCollectionEntry& entry) {
+  const auto manifest = ctx.manifest.get();
+  if (manifest.prepared.empty() || entry.staging_name.empty() ||
+      entry.action == LedgerAction::kCreated) {
+    return ok_status();
+  }
+  CM_ASSIGN_OR_RETURN(auto live, ctx.target.find_collection(entry.name));
+  return check_prepared_collection(entry.name, entry.action, entry.backed_up_id, live,
+                                   manifest.run_id, true);
+}
+
 }  // namespace
 
 Result<CollectionInfo> prepare_import_target(PhaseContext& ctx, const TargetCollectionEntry& entry,
                                              const CollectionInfo& planned) {
+  CM_RETURN_IF_ERROR(check_staged_live(ctx, entry));
   CollectionInfo where = planned;
   where.name = physical(entry).name;
   return prepare_target(ctx, physical(entry), where);

@@ -27,7 +27,7 @@ Status validate_prepare_options(const MigrateOptions& o, std::uint32_t shards) {
         "--prepare is for --if-exists merge or replace (with fail there is nothing to back "
         "up: start the shards directly)");
   }
-  if (o.stage) return bad("--prepare cannot be combined with --stage (not supported yet)");
+  // --stage with merge is refused by validate_options (a staged run swaps whole collections in).
   if (o.dry_run) return bad("--prepare has no --dry-run: run one shard with --dry-run instead");
   if (o.resume) return bad("--prepare needs no --resume: run the same command again");
   if (!o.prepared_dir.empty()) return bad("--prepare and --prepared exclude each other");
@@ -57,6 +57,12 @@ Result<PrepareStores> open_stores(const MigrateOptions& o, const WorkDir& work,
   return stores;
 }
 
+// Whether the prepare drops a backed-up collection: replace, unless staged (then the live name
+// keeps serving until the cutover retains it; the shards build the staged collections beside it).
+bool drops(const PrepareRecord& record, LedgerAction action) {
+  return action == LedgerAction::kReplaced && !record.staged;
+}
+
 // The backup of every collection the run will merge into or replace, sealed and verified, and the
 // record (state backed_up) naming what it holds. Nothing on the target is changed.
 Result<PrepareRecord> back_up(const MigrateOptions& o, const Inputs& in, const WorkDir& work,
@@ -68,6 +74,7 @@ Result<PrepareRecord> back_up(const MigrateOptions& o, const Inputs& in, const W
                        .config_hash = prepare_config_hash(o, in),
                        .target = target.describe(),
                        .state = PrepareState::kBackedUp,
+                       .staged = o.stage,
                        .backup_path = WorkDir::snapshot_relative(WorkDir::kBackupSnapshot),
                        .backup_verified_at = {},
                        .prepared_at = {},
@@ -112,7 +119,7 @@ Result<PrepareRecord> back_up(const MigrateOptions& o, const Inputs& in, const W
                                   .collection_id = live->id,
                                   .record_count = 0,
                                   .content_digest = {},
-                                  .quarantine_name = e.action == LedgerAction::kReplaced
+                                  .quarantine_name = drops(record, e.action)
                                                          ? quarantine_name_for(e.name, o.run_id)
                                                          : std::string(),
                                   .dropped_at = {}});
@@ -145,7 +152,7 @@ Result<PrepareRecord> back_up(const MigrateOptions& o, const Inputs& in, const W
 Status drop_replaced(const MigrateOptions& o, const WorkDir& work, VectorStore& target,
                      PrepareRecord& record) {
   for (auto& c : record.collections) {
-    if (c.action != LedgerAction::kReplaced || !c.dropped_at.empty()) continue;
+    if (!drops(record, c.action) || !c.dropped_at.empty()) continue;
     spdlog::info("dropping target collection {} (id {}; backed up, to be replaced by the shards)",
                  c.name, c.collection_id);
     CM_RETURN_IF_ERROR(delete_collection_pinned(
@@ -181,18 +188,18 @@ Result<PrepareSummary> run_prepare(const MigrateOptions& o, std::uint32_t shards
                                                       " holds a run (run.json); --prepare needs a "
                                                       "directory of its own");
   }
-  PrepareSummary summary{.run_id = o.run_id, .dir = work.root()};
+  PrepareSummary summary{.run_id = o.run_id, .dir = work.root(), .staged = o.stage};
   std::optional<PrepareRecord> record;
   if (std::filesystem::exists(prepare_record_path(work.root()))) {
     CM_ASSIGN_OR_RETURN(record, load_prepare_record(work.root()));
     // Same run, shards and flags: a re-run finishes it (or finds it done).
     CM_RETURN_IF_ERROR(
-        check_prepare_binding(*record, o.run_id, shards, prepare_config_hash(o, in)));
+        check_prepare_binding(*record, o.run_id, shards, prepare_config_hash(o, in), o.stage));
     summary.already_ready = record->state == PrepareState::kReady;
   }
-  spdlog::info("{} target: preparing sharded run {} ({} shards, --if-exists {}) in {}",
+  spdlog::info("{} target: preparing sharded run {} ({} shards, --if-exists {}{}) in {}",
                decision.target_kind == TargetKind::kWorking ? "WORKING" : "TEST", o.run_id, shards,
-               enum_name(o.if_exists), work.root().string());
+               enum_name(o.if_exists), o.stage ? ", staged" : "", work.root().string());
   if (!summary.already_ready) {
     CM_ASSIGN_OR_RETURN(auto stores, open_stores(o, work, o.run_id));
     if (!record) {

@@ -7,7 +7,10 @@
 // (common/run/prepare_record.hpp). For replace it then drops each backed-up collection once,
 // pinned by id and content (common/run/collection_identity.hpp): the shards find the name free
 // and create it as create-only shards do. Only then is the record marked ready; the shards
-// (--prepared DP) refuse any other state.
+// (--prepared DP) refuse any other state. With --stage (replace only) nothing is dropped: the
+// record says staged, the shards (--stage --prepared DP) build the staged collections beside the
+// live names, and the shards' --cutover retains the live collections (checked against the ids
+// backed up here), --finalize drops them pinned by id and content.
 //
 // Resumable: a re-run with the same flags finishes the drops of a record left backed_up, and
 // reports a ready record as done. Before the record exists nothing on the target was changed, so
@@ -26,6 +29,7 @@ namespace cm::migrate {
 struct PrepareSummary {
   std::string run_id;
   std::filesystem::path dir;
+  bool staged = false;        // --stage: nothing dropped (the cutover retains the live ones)
   std::size_t backed_up = 0;  // collections backed up
   std::size_t dropped = 0;    // of them, dropped for replace
   std::uint64_t records = 0;  // records in the backup

@@ -92,7 +92,8 @@ Result<std::vector<TargetCollectionEntry>> plan_targets(const MigrateOptions& o,
       // (and again before the first write, in import_targets).
       action = prepared->action;
       backed_up_id = prepared->collection_id;
-      CM_RETURN_IF_ERROR(check_prepared_collection(name, action, backed_up_id, existing, run_id));
+      CM_RETURN_IF_ERROR(check_prepared_collection(name, action, backed_up_id, existing, run_id,
+                                                   in.prepared->staged));
       existing.reset();
     }
     if (other_shards(existing)) existing.reset();
@@ -194,9 +195,9 @@ Status validate_options(const MigrateOptions& o) {
   }
   if (o.stage && o.if_exists == IfExists::kMerge) {
     return bad(
-        "--stage cannot be combined with --if-exists merge: a staged run builds new collections "
-        "and swaps them in whole; use --if-exists replace (the old collection is kept until "
-        "--finalize), or merge in place without --stage");
+        "--stage cannot be combined with --if-exists merge (sharded or not): a staged run builds "
+        "new collections and swaps them in whole; use --if-exists replace (the old collection is "
+        "kept until --finalize), or merge in place without --stage");
   }
   if (!o.run_id.empty()) {
     if (auto why = invalid_collection_name_reason("r" + o.run_id + "r");
@@ -223,11 +224,6 @@ Status validate_options(const MigrateOptions& o) {
     return bad(
         "--prepared is for the shards of a run prepared by --prepare: it needs --shard/--shards "
         "and --if-exists merge or replace");
-  }
-  if (!o.prepared_dir.empty() && o.stage) {
-    return bad(
-        "--prepared cannot be combined with --stage (not supported yet: README, sharded "
-        "runs)");
   }
   for (const auto& name : o.collections) {
     if (auto why = invalid_collection_name_reason(name)) {
@@ -278,7 +274,7 @@ Result<OpenRun> start_run(const MigrateOptions& o, const Inputs& in, const std::
   CM_ASSIGN_OR_RETURN(auto target_limits, target.limits());
   if (in.prepared) {
     CM_RETURN_IF_ERROR(check_prepare_record(*in.prepared, run_id, o.shard ? o.shard->count : 0,
-                                            prepare_config_hash(o, in)));
+                                            prepare_config_hash(o, in), o.stage));
   }
   CM_ASSIGN_OR_RETURN(auto names, resolve_run_collections(o, in, source));
   CM_ASSIGN_OR_RETURN(const LostVectors lost, find_lost_vectors(persist, names));

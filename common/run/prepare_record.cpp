@@ -20,15 +20,20 @@ nlohmann::json body_json(const PrepareRecord& r) {
                            {"quarantine_name", c.quarantine_name},
                            {"dropped_at", c.dropped_at}});
   }
-  return {{"format", PrepareRecord::kFormatVersion},
-          {"run_id", r.run_id},
-          {"shards", r.shards},
-          {"config_hash", r.config_hash},
-          {"target", r.target},
-          {"state", enum_name(r.state)},
-          {"backup", {{"path", r.backup_path}, {"verified_at", r.backup_verified_at}}},
-          {"prepared_at", r.prepared_at},
-          {"collections", collections}};
+  nlohmann::json body = {
+      {"format", PrepareRecord::kFormatVersion},
+      {"run_id", r.run_id},
+      {"shards", r.shards},
+      {"config_hash", r.config_hash},
+      {"target", r.target},
+      {"state", enum_name(r.state)},
+      {"backup", {{"path", r.backup_path}, {"verified_at", r.backup_verified_at}}},
+      {"prepared_at", r.prepared_at},
+      {"collections", collections}};
+  // Only staged records carry the key: an unstaged record's checksum (which prepared shards bind
+  // their configuration to) stays what it was before staged prepares existed.
+  if (r.staged) body["staged"] = true;
+  return body;
 }
 
 // nlohmann::json objects are ordered by key, so dump() is canonical for the same content.
@@ -51,6 +56,7 @@ Result<PrepareRecord> body_from_json(const nlohmann::json& j, const std::string&
     r.target = j.at("target").get<std::string>();
     CM_ASSIGN_OR_RETURN(r.state,
                         parse_enum<PrepareState>(j.at("state").get<std::string>(), where, "state"));
+    r.staged = j.value("staged", false);
     r.backup_path = j.at("backup").at("path").get<std::string>();
     r.backup_verified_at = j.at("backup").at("verified_at").get<std::string>();
     r.prepared_at = j.at("prepared_at").get<std::string>();
@@ -131,7 +137,7 @@ Result<PrepareRecord> load_prepare_record(const std::filesystem::path& prepared_
 }
 
 Status check_prepare_binding(const PrepareRecord& record, const std::string& run_id,
-                             std::uint32_t shards, const std::string& config_hash) {
+                             std::uint32_t shards, const std::string& config_hash, bool staged) {
   auto mismatch = [&](const std::string& what) {
     return make_error(ErrorCode::kConfigMismatch,
                       "the prepared dir was prepared for " + what +
@@ -146,6 +152,10 @@ Status check_prepare_binding(const PrepareRecord& record, const std::string& run
     return mismatch(std::to_string(record.shards) + " shards, this shard is one of " +
                     std::to_string(shards));
   }
+  if (record.staged != staged) {
+    return mismatch(record.staged ? "a staged run (--stage), this shard is not staged"
+                                  : "a run without --stage, this shard is staged");
+  }
   if (record.config_hash != config_hash) {
     return mismatch("another configuration (hash " + record.config_hash + ", this shard's " +
                     config_hash +
@@ -156,8 +166,8 @@ Status check_prepare_binding(const PrepareRecord& record, const std::string& run
 }
 
 Status check_prepare_record(const PrepareRecord& record, const std::string& run_id,
-                            std::uint32_t shards, const std::string& config_hash) {
-  CM_RETURN_IF_ERROR(check_prepare_binding(record, run_id, shards, config_hash));
+                            std::uint32_t shards, const std::string& config_hash, bool staged) {
+  CM_RETURN_IF_ERROR(check_prepare_binding(record, run_id, shards, config_hash, staged));
   if (record.state != PrepareState::kReady) {
     return make_error(ErrorCode::kConfigMismatch,
                       "the prepare of run " + run_id + " did not finish (state " +
@@ -170,13 +180,17 @@ Status check_prepare_record(const PrepareRecord& record, const std::string& run_
 Status check_prepared_collection(const std::string& name, LedgerAction action,
                                  const std::string& backed_up_id,
                                  const std::optional<CollectionInfo>& live,
-                                 const std::string& run_id) {
-  if (action == LedgerAction::kMerged) {
+                                 const std::string& run_id, bool staged) {
+  const bool kept_live =
+      action == LedgerAction::kMerged || (staged && action == LedgerAction::kReplaced);
+  if (kept_live) {
     if (!live) {
       return make_error(ErrorCode::kVerifyFailed,
                         "target collection '" + name + "' (id " + backed_up_id +
-                            "), backed up by --prepare to merge into, no longer exists; nothing "
-                            "was written. Prepare again in a new directory");
+                            "), backed up by --prepare " +
+                            (staged ? "to be retained at the cutover" : "to merge into") +
+                            ", no longer exists; nothing was written. Prepare again in a new "
+                            "directory");
     }
     if (live->id != backed_up_id) {
       return make_error(ErrorCode::kAlreadyExists,

@@ -2,7 +2,8 @@
 // its file; a record whose bytes were edited (checksum) or that is not one is kCorruption; a shard
 // of another run, shard count or configuration, or a record not yet ready, is kConfigMismatch; and
 // the live-collection check before a shard's first write tells the backed-up collection from one
-// replaced behind the run's back.
+// replaced behind the run's back. A staged record (--prepare --stage) says so, binds staged shards
+// only, and keeps its live collections (checked as a merge's are).
 #include "common/run/prepare_record.hpp"
 
 #include <gtest/gtest.h>
@@ -121,6 +122,30 @@ TEST_F(PrepareRecordTest, AShardOfAnotherRunCountOrConfigurationIsRefused) {
   EXPECT_TRUE(check_prepare_binding(unfinished, "prep1", 3, "abc123"));
 }
 
+TEST_F(PrepareRecordTest, AStagedRecordSaysSoAndBindsStagedShardsOnly) {
+  auto staged = sample();
+  staged.staged = true;
+  for (auto& c : staged.collections) c.quarantine_name = c.dropped_at = "";
+  EXPECT_EQ(prepare_record_to_json(staged)["staged"], true);
+  // An unstaged record has no key, so its checksum is what it was before staged prepares existed.
+  EXPECT_FALSE(prepare_record_to_json(sample()).contains("staged"));
+  ASSERT_TRUE(write_prepare_record(dir_, staged));
+  auto loaded = load_prepare_record(dir_);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(*loaded, staged);
+  EXPECT_TRUE(check_prepare_record(*loaded, "prep1", 3, "abc123", true));
+  auto unstaged_shard = check_prepare_record(*loaded, "prep1", 3, "abc123", false);
+  ASSERT_FALSE(unstaged_shard);
+  EXPECT_EQ(unstaged_shard.error().code, ErrorCode::kConfigMismatch);
+  EXPECT_NE(unstaged_shard.error().message.find("this shard is not staged"), std::string::npos)
+      << unstaged_shard.error().message;
+  auto staged_shard = check_prepare_record(sample(), "prep1", 3, "abc123", true);
+  ASSERT_FALSE(staged_shard);
+  EXPECT_EQ(staged_shard.error().code, ErrorCode::kConfigMismatch);
+  EXPECT_NE(staged_shard.error().message.find("without --stage"), std::string::npos)
+      << staged_shard.error().message;
+}
+
 CollectionInfo collection(const std::string& name, const std::string& id,
                           const std::string& run_id = "") {
   CollectionInfo info;
@@ -157,6 +182,24 @@ TEST(PreparedCollectionTest, AReplacedNameIsFreeOrThisRunsOnly) {
   ASSERT_FALSE(foreign);
   EXPECT_EQ(foreign.error().code, ErrorCode::kAlreadyExists);
   EXPECT_TRUE(check_prepared_collection("new", LedgerAction::kCreated, "", std::nullopt, "prep1"));
+}
+
+// Staged: nothing was dropped, so the live name must still hold the backed-up collection (the
+// cutover retains it); gone or another id (also one carrying the run's id) is refused.
+TEST(PreparedCollectionTest, AStagedReplaceKeepsTheBackedUpLiveCollection) {
+  EXPECT_TRUE(check_prepared_collection("old", LedgerAction::kReplaced, "id-old",
+                                        collection("old", "id-old"), "prep1", true));
+  auto gone = check_prepared_collection("old", LedgerAction::kReplaced, "id-old", std::nullopt,
+                                        "prep1", true);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::kVerifyFailed);
+  EXPECT_NE(gone.error().message.find("retained at the cutover"), std::string::npos);
+  for (const auto& other : {collection("old", "id-x"), collection("old", "id-fresh", "prep1")}) {
+    auto refused =
+        check_prepared_collection("old", LedgerAction::kReplaced, "id-old", other, "prep1", true);
+    ASSERT_FALSE(refused) << other.id;
+    EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists) << other.id;
+  }
 }
 
 }  // namespace
