@@ -5,7 +5,9 @@
 //      the current batch): every observer sees (expected record, target record or nullptr);
 //   2. the target's own ids, paged with list_ids: ids the collection should not hold are fetched
 //      and shown as unexpected; ids a merged collection held before the run (snapshots/backup)
-//      are shown as retained (ids only: they are not this run's data).
+//      are shown as retained (ids only: they are not this run's data). Skipped when the target's
+//      count equals the records step 1 found there (ids are unique in a collection, so there is
+//      nothing else), unless the run merged into the collection.
 // Observers are called on the calling thread, one batch at a time, in snapshot order.
 // Memory: the batches in flight (three of ~1,000 records, plus their snapshot parts), and the id
 // hashes of a merged collection's backup.
@@ -52,6 +54,7 @@ class RecordObserver {
 struct PassStats {
   double seconds = 0;  // wall time of the pass, observers included
   std::uint64_t expected_records = 0, fetched_records = 0, target_ids = 0;
+  std::uint64_t collections_proven_by_count = 0;  // step 2 skipped: count = found
 };
 
 // Streams as described above. `seconds[i]` accumulates the time spent inside observers[i].

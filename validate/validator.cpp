@@ -220,10 +220,12 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
   header.extra["metadata_float_rounding_ulps"] = ctx.metadata_float_rounding_ulps;
   header.extra["expected_index"] = {{"seconds", index_seconds}, {"records", index.size()}};
   if (pass) {
-    header.extra["record_pass"] = {{"seconds", pass->seconds},
-                                   {"expected_records", pass->expected_records},
-                                   {"fetched_records", pass->fetched_records},
-                                   {"target_ids", pass->target_ids}};
+    header.extra["record_pass"] = {
+        {"seconds", pass->seconds},
+        {"expected_records", pass->expected_records},
+        {"fetched_records", pass->fetched_records},
+        {"target_ids", pass->target_ids},
+        {"collections_proven_by_count", pass->collections_proven_by_count}};
   }
   ValidationOutcome out;
   out.report = report_to_json(header, verdict, results);

@@ -146,6 +146,11 @@ TEST_F(ValidateIntegration, CleanMappedMigrationPassesWithNoWarnings) {
   ASSERT_EQ(v.report["tests"].size(), 8u);
   for (const auto& t : v.report["tests"]) EXPECT_EQ(t["status"], "PASSED") << t.dump(2);
   EXPECT_EQ(v.report["summary"]["warnings"], 0);
+  // Every target collection's count equalled the expected records found there, so none needed
+  // its ids listed again (record_pass.hpp, step 2).
+  const auto& pass = v.report["record_pass"];
+  EXPECT_EQ(pass["target_ids"], 0) << pass.dump();
+  EXPECT_GT(pass["collections_proven_by_count"].get<int>(), 0) << pass.dump();
   // Every space took part, and the figures show real work.
   const auto& per = v.report["tests"][1]["figures"]["collections"];
   std::set<std::string> spaces;
@@ -285,6 +290,8 @@ TEST_F(ValidateIntegration, RecordCopiedUnderANewIdIsADuplicate) {
   const auto& figures = v.report["tests"][5]["figures"];
   EXPECT_EQ(figures["new_duplicate_documents"], 1) << figures.dump();
   EXPECT_EQ(figures["new_near_duplicate_pairs"], 1) << figures.dump();
+  // The copy made kb_en's count exceed what its expected ids found, so its ids were listed.
+  EXPECT_GT(v.report["record_pass"]["target_ids"].get<int>(), 0) << v.report["record_pass"];
 }
 
 TEST_F(ValidateIntegration, IntStoredAsStringIsAFieldTypeViolation) {

@@ -96,16 +96,16 @@ std::uint64_t baseline_index_bytes(std::uint64_t records, std::size_t dim, const
   return records * (dim * sizeof(float) + 2 * p.m * sizeof(std::uint32_t) + 64);
 }
 
-namespace {
-
-bool has_shortfall(const CollectionEvaluation& eval, double recall_threshold) {
+BaselineNeed baseline_need(const CollectionEvaluation& eval, double recall_threshold,
+                           double recall_floor) {
+  BaselineNeed need = BaselineNeed::kNone;
   for (const auto& o : eval.outcomes) {
-    if (o.recall && *o.recall < recall_threshold) return true;
+    if (!o.recall || *o.recall >= recall_threshold) continue;
+    if (o.attribution.divergent > 0 || *o.recall < recall_floor) return BaselineNeed::kNeeded;
+    need = BaselineNeed::kExplained;
   }
-  return false;
+  return need;
 }
-
-}  // namespace
 
 Result<nlohmann::json> run_baselines(ValidationContext& ctx,
                                      std::vector<CollectionEvaluation>& evaluations,
@@ -118,10 +118,23 @@ Result<nlohmann::json> run_baselines(ValidationContext& ctx,
   std::unique_ptr<SnapshotStore> backup;
   // complete[e]: every routed collection of evaluation e was indexed (its baseline is judged).
   std::vector<bool> complete(evaluations.size(), false);
+  nlohmann::json figures = nlohmann::json::object();
   for (std::size_t e = 0; e < evaluations.size(); ++e) {
     const auto& b = evaluations[e].baseline;
     answers[e].resize(b.ks.size());
-    if (b.ks.empty() || !has_shortfall(evaluations[e], recall_threshold)) continue;
+    if (b.ks.empty()) continue;
+    const BaselineNeed need =
+        baseline_need(evaluations[e], recall_threshold, parameters.recall_floor);
+    if (need == BaselineNeed::kExplained) {
+      for (const auto& target : b.targets) {
+        figures[target] = {{"space", distance_space_name(b.space)},
+                           {"not_built",
+                            "every query below the recall threshold missed only "
+                            "neighbours the target holds intact (the index's "
+                            "approximation), at a recall above the warning floor"}};
+      }
+    }
+    if (need != BaselineNeed::kNeeded) continue;
     complete[e] = true;
     for (const auto& target : b.targets) {
       indexes[{target, b.space}].push_back(e);
@@ -130,7 +143,6 @@ Result<nlohmann::json> run_baselines(ValidationContext& ctx,
       }
     }
   }
-  nlohmann::json figures = nlohmann::json::object();
   for (const auto& [key, users] : indexes) {
     const auto start = std::chrono::steady_clock::now();
     const auto& [target, space] = key;
