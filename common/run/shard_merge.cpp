@@ -40,13 +40,6 @@ bool all_finished(const ShardSet& set) {
   return true;
 }
 
-// A shard still before its import has written nothing to the target (collections are created at
-// the import): its snapshots may be missing or unsealed, and the rollback needs none of them.
-bool before_import(const WorkDir& work) {
-  const std::string phase = recorded_phase(work);
-  return phase == "unknown" || phase == "init" || phase == "export" || phase == "transform";
-}
-
 // Every shard finished (unless merging for a rollback), and all were started with the same
 // command but --shard.
 Status check_shards(const ShardSet& set, ShardMerge which) {
@@ -79,33 +72,38 @@ Status check_shards(const ShardSet& set, ShardMerge which) {
 
 // Writes the union of the shards' snapshot `name` into `merged` (sealed). Each record is in
 // exactly one shard; a record found in two is a fault of the split (or of a shard), reported.
+// A shard that did not finish (rollback only) may not have sealed it yet, though it may have
+// written to the target already (export and import overlap): then no union is written (an
+// incomplete one would misname the run's records as others'), and the rollback goes on as an
+// unfinished unsharded run's does without that sealed snapshot.
 Status merge_snapshot(const ShardSet& set, const std::string& relative,
                       const std::filesystem::path& merged) {
+  for (std::size_t i = 0; i < set.work_dirs.size(); ++i) {
+    const WorkDir work(set.work_dirs[i]);
+    if (finished(set.manifests[i], work)) continue;
+    auto shard = SnapshotStore::open(work.resolve(relative), SnapshotStore::Mode::kRead);
+    if (shard) continue;
+    spdlog::warn("shard {} (phase {}) has not sealed its {} ({}): the merged work dir has none",
+                 set.manifests[i].shard->to_string(), recorded_phase(work), relative,
+                 shard.error().message);
+    return ok_status();
+  }
   CM_ASSIGN_OR_RETURN(auto out, SnapshotStore::open(merged, SnapshotStore::Mode::kWrite));
   out->set_description("union of the " + std::to_string(set.count) + " shards of run " +
                        set.run_id + " (" + relative + ")");
   std::map<std::string, CollectionInfo> created;
   std::map<std::string, std::uint64_t> records;
-  for (std::size_t i = 0; i < set.work_dirs.size(); ++i) {
-    const WorkDir work(set.work_dirs[i]);
-    auto shard = SnapshotStore::open(work.resolve(relative), SnapshotStore::Mode::kRead);
-    if (!shard && !finished(set.manifests[i], work) && before_import(work)) {
-      spdlog::warn(
-          "shard {} has not reached its import (phase {}): it wrote nothing to the target; its "
-          "{} is left out of the merge ({})",
-          set.manifests[i].shard->to_string(), recorded_phase(work), relative,
-          shard.error().message);
-      continue;
-    }
-    if (!shard) return std::unexpected(std::move(shard).error());
-    CM_ASSIGN_OR_RETURN(auto collections, (*shard)->list_collections());
+  for (const auto& dir : set.work_dirs) {
+    CM_ASSIGN_OR_RETURN(auto shard, SnapshotStore::open(WorkDir(dir).resolve(relative),
+                                                        SnapshotStore::Mode::kRead));
+    CM_ASSIGN_OR_RETURN(auto collections, shard->list_collections());
     for (const auto& info : collections) {
       if (!created.contains(info.name)) {
         CM_ASSIGN_OR_RETURN(created[info.name], out->create_collection_from(info));
       }
-      CM_ASSIGN_OR_RETURN(std::size_t parts, (*shard)->part_count(info.name));
+      CM_ASSIGN_OR_RETURN(std::size_t parts, shard->part_count(info.name));
       for (std::size_t p = 0; p < parts; ++p) {
-        CM_ASSIGN_OR_RETURN(auto part, (*shard)->read_part(info.name, p));
+        CM_ASSIGN_OR_RETURN(auto part, shard->read_part(info.name, p));
         CM_RETURN_IF_ERROR(out->upsert(created[info.name], part));
         records[info.name] += part.size();
       }
