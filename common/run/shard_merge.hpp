@@ -11,11 +11,12 @@
 // Refused (could not run, exit 3) unless the dirs are exactly the shards of one run, every shard's
 // migration is complete (not a dry run) and they agree on everything but the shard index. For
 // chroma-rollback only (ShardMerge::kForRollback) a shard that has not finished (killed, never
-// resumed) is merged too: its ledger (state, collection id) counts, and its snapshots when they
-// can be read; a shard still before its import (init, export, transform) wrote nothing to the
-// target, so snapshots it has not sealed are left out. Such a merged work dir is rebuilt by the
-// next chroma-validate (which needs every shard finished) or rollback, unless a rollback journals
-// in it.
+// resumed) is merged too: its ledger (state, collection id) counts, and its snapshots when it
+// sealed them; when it did not (export and import overlap, so its phase does not prove it wrote
+// nothing), that snapshot is not merged at all (an incomplete union would take the run's records
+// for others'), and the rollback does without it as for an unfinished unsharded run. Such a
+// merged work dir holds the marker built_for_rollback; the next chroma-validate (which needs every
+// shard finished) or rollback rebuilds it, unless a rollback journals in it.
 // Disk: one more copy of the import snapshot (and of the export, when a mapping made them
 // differ) in D0. accepted_drift.json: the union of the shards' (shard_merge_drift.hpp). Not
 // merged: unrecoverable_at_source.
