@@ -5,7 +5,7 @@
 //    refused (exit 3), and so is chroma-rollback without a report unless forced (exit 3, as for an
 //    unsharded unfinished run); forced, it archives and drops every collection of the run (by id
 //    and ledger key) and leaves the foreign one as it was; every shard is marked rolled back, so
-//    the killed shard can no longer resume;
+//    the killed shard can no longer resume; a shard still running (work dir locked) is exit 9;
 //  - prepared merge: shard 1 killed mid-import into a live collection with foreign records; the
 //    forced rollback over the three work dirs restores it exactly from the prepared backup.
 #include <gtest/gtest.h>
@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/atomic_file.hpp"
+#include "common/run/work_dir_lock.hpp"
 #include "tests/integration/prepared_shards_fixture.hpp"
 #include "tests/support/files.hpp"
 
@@ -81,6 +82,14 @@ TEST_F(UnfinishedShard, CreateOnlyRunWithAKilledShardRollsBackToThePreRunTarget)
   EXPECT_NE(unforced.output.find("--force"), std::string::npos) << unforced.output;
   EXPECT_EQ(state_of(target_uri()).size(), source_.size() + 1) << "nothing changed";
 
+  {
+    // A shard still running (its work dir locked) would write after the rollback: refused.
+    auto running = WorkDirLock::acquire(shard_dir(1), "chroma-migrate");
+    ASSERT_TRUE(running) << running.error().message;
+    const auto refused = run_process(CHROMA_ROLLBACK_BIN, forced(every_work_dir()));
+    EXPECT_EQ(refused.exit_code, 9) << refused.output;
+    EXPECT_EQ(state_of(target_uri()).size(), source_.size() + 1) << "nothing changed";
+  }
   const auto rolled = run_process(CHROMA_ROLLBACK_BIN, forced(every_work_dir()));
   ASSERT_EQ(rolled.exit_code, 0) << rolled.output;
   EXPECT_EQ(diff_text(target_before, state_of(target_uri()), false), "") << rolled.output;
