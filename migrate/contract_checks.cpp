@@ -41,6 +41,7 @@ class DanglingReferences {
   void existing(std::span<const std::string> ids) {
     for (const auto& id : ids) ids_.insert(id_hash(id));
   }
+  bool any() const { return !finish().empty(); }
   nlohmann::json finish() const {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& p : pending_) {
@@ -59,6 +60,19 @@ class DanglingReferences {
   IdHashSet ids_;
   std::vector<Pending> pending_;
 };
+
+// accepted_drift.json: what the operator accepted at `stage` (the merged validation of a sharded
+// run reads the union of the shards', common/run/shard_merge_drift.hpp).
+Status write_accepted(PhaseContext& ctx, const char* stage, const nlohmann::json& findings_json,
+                      const DanglingReferences& references) {
+  const nlohmann::json accepted = {{"run_id", ctx.manifest.get().run_id},
+                                   {"stage", stage},
+                                   {"at", now_iso8601()},
+                                   {"contract_version", ctx.contract->version},
+                                   {"findings", findings_json},
+                                   {"dangling_references", references.finish()}};
+  return write_file_atomic(ctx.work.accepted_drift(), accepted.dump(2) + "\n");
+}
 
 Status handle_findings(PhaseContext& ctx, const char* stage,
                        const std::vector<contracts::Finding>& findings,
@@ -83,13 +97,7 @@ Status handle_findings(PhaseContext& ctx, const char* stage,
                stage, version, diff);
   auto findings_json = contracts::findings_to_json(findings);
   if (references) {
-    const nlohmann::json accepted = {{"run_id", ctx.manifest.get().run_id},
-                                     {"stage", stage},
-                                     {"at", now_iso8601()},
-                                     {"contract_version", version},
-                                     {"findings", findings_json},
-                                     {"dangling_references", references->finish()}};
-    CM_RETURN_IF_ERROR(write_file_atomic(ctx.work.accepted_drift(), accepted.dump(2) + "\n"));
+    CM_RETURN_IF_ERROR(write_accepted(ctx, stage, findings_json, *references));
   }
   CM_RETURN_IF_ERROR(ctx.manifest.update([&](RunManifest& m) {
     m.contract_overrides.push_back(
@@ -167,8 +175,20 @@ Status run_preflight(PhaseContext& ctx) {
       }
     }
   }
-  return handle_findings(ctx, "preflight", judged_by_this_shard(ctx, "preflight", checker.finish()),
-                         &references);
+  auto judged = judged_by_this_shard(ctx, "preflight", checker.finish());
+  const bool only_left_aside = judged.empty();
+  CM_RETURN_IF_ERROR(handle_findings(ctx, "preflight", judged, &references));
+  // A shard with --allow-contract-drift whose only findings were dangling references (left to the
+  // merged validation) accepts them as an unsharded run would: recorded for the merged validation.
+  if (ctx.options.shard && ctx.options.allow_contract_drift && only_left_aside &&
+      references.any()) {
+    spdlog::warn(
+        "preflight: dangling references accepted because of --allow-contract-drift "
+        "(recorded in {} for the merged validation)",
+        ctx.work.accepted_drift().string());
+    CM_RETURN_IF_ERROR(write_accepted(ctx, "preflight", nlohmann::json::array(), references));
+  }
+  return ok_status();
 }
 
 Status run_postflight(PhaseContext& ctx) {

@@ -2,6 +2,7 @@
 // outcomes become exit codes here and only here (common/cli/exit_codes.hpp, docs/exit-codes.md).
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -15,12 +16,25 @@
 #include "common/run/shard_merge.hpp"
 #include "common/run/shard_set.hpp"
 #include "common/run/work_dir.hpp"
+#include "common/run/work_dir_lock.hpp"
 #include "rollback/backup_restore.hpp"
 #include "rollback/rollback.hpp"
 
 namespace {
 
 using cm::fail;
+
+// Every shard's work dir lock, held until the rollback is done (no shard resumes meanwhile).
+cm::Result<std::vector<std::unique_ptr<cm::WorkDirLock>>> lock_shards(
+    const std::vector<std::filesystem::path>& shards) {
+  std::vector<std::unique_ptr<cm::WorkDirLock>> locks;
+  for (const auto& dir : shards) {
+    if (!std::filesystem::is_directory(dir)) continue;  // reported by the merge
+    CM_ASSIGN_OR_RETURN(auto lock, cm::WorkDirLock::acquire(dir, "chroma-rollback"));
+    locks.push_back(std::move(lock));
+  }
+  return locks;
+}
 
 int run(int argc, char** argv) {
   CLI::App app{
@@ -36,7 +50,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> work_dirs;
   app.add_option("--work-dir", work_dirs,
                  "the run's work directory (run.json, snapshots/); a sharded run: once per shard "
-                 "(rolled back as one run, after every shard finished); with --backup-path: the "
+                 "(rolled back as one run, also when a shard did not finish); with --backup-path: the "
                  "restore's own (default ./chroma-rollback-<UTC timestamp>)");
   // Flags of the rollback of a run only; refused with --backup-path below.
   std::vector<std::pair<CLI::Option*, const char*>> run_only;
@@ -123,10 +137,18 @@ int run(int argc, char** argv) {
   o.report = report;
   const std::vector<std::filesystem::path> shards(work_dirs.begin(), work_dirs.end());
   const bool sharded = !backup_mode && (shards.size() > 1 || cm::holds_shard(work_dir));
+  std::vector<std::unique_ptr<cm::WorkDirLock>> shard_locks;
   if (sharded) {
     // The shards of one run are rolled back as one run: from the work dir that merges them
-    // (built by chroma-validate over the same list), acting on the verdict in the first one.
-    auto merged = cm::merged_shard_work_dir(shards);
+    // (built by chroma-validate over the same list, or here: also with a shard that did not
+    // finish), acting on the verdict in the first one. A shard still running (its lock held) is
+    // refused: it would write after the rollback.
+    if (!o.dry_run) {
+      auto locked = lock_shards(shards);
+      if (!locked) return fail(locked.error());
+      shard_locks = std::move(*locked);
+    }
+    auto merged = cm::merged_shard_work_dir(shards, cm::ShardMerge::kForRollback);
     if (!merged) return fail(merged.error());
     if (o.report.empty()) o.report = cm::WorkDir(work_dir).validation_report();
     o.work_dir = *merged;

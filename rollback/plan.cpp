@@ -162,6 +162,11 @@ class Planner {
     CM_ASSIGN_OR_RETURN(auto found, find(e.name));
     const bool never_created = e.state == LedgerState::kPlanned && e.disrupted_at.empty();
     if (e.action == LedgerAction::kCreated) {
+      // A shard's ledger also records the server id it created or adopted: another id under the
+      // name is not the run's, whatever its metadata says.
+      if (found && !e.collection_id.empty() && found->id != e.collection_id) {
+        return not_ours(e.name, *found);
+      }
       if (found && owned_by_run(*found, m_.run_id)) {
         archive(*found, e.name, true);
         gone(e.name);

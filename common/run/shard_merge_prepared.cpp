@@ -75,19 +75,21 @@ Status adopt_prepared_backup(RunManifest& m, const WorkDir& merged) {
               {"collections", counts},
               {"verified_at", record.backup_verified_at},
               {"prepared", m.prepared}};
-  CM_ASSIGN_OR_RETURN(auto imported, SnapshotStore::open(merged.resolve(m.import_snapshot),
-                                                         SnapshotStore::Mode::kRead));
+  // None only when built for a rollback while a shard had not sealed its import snapshot
+  // (shard_merge.cpp); the rollback does not use expected_records.
+  auto imported =
+      SnapshotStore::open(merged.resolve(m.import_snapshot), SnapshotStore::Mode::kRead);
   for (auto& entry : m.target_collections) {
     const PreparedCollection* c = record.find(entry.name);
     if (!c) continue;
     entry.backed_up_id = c->collection_id;
     // replace: the live name stopped serving the pre-run data when --prepare dropped it.
     if (!c->dropped_at.empty()) entry.disrupted_at = c->dropped_at;
-    if (entry.action != LedgerAction::kMerged) continue;
+    if (entry.action != LedgerAction::kMerged || !imported) continue;
     // A merge ends with the union of what was there and what every shard brought.
     IdHashSet ids;
     CM_RETURN_IF_ERROR(add_ids(*backup, entry.name, ids));
-    CM_RETURN_IF_ERROR(add_ids(*imported, entry.name, ids));
+    CM_RETURN_IF_ERROR(add_ids(**imported, entry.name, ids));
     entry.expected_records = ids.size();
   }
   return ok_status();

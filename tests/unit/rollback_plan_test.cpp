@@ -145,6 +145,23 @@ TEST_F(RollbackPlanTest, InPlaceCreatedCollectionIsArchivedAndDropped) {
   EXPECT_EQ((*j)["live"][0]["disrupted_at"], "T1");
 }
 
+// A shard's ledger records the server id of the collection it created or adopted: a collection
+// under that name with the run's ledger key but another id (re-created meanwhile) is not dropped.
+TEST_F(RollbackPlanTest, CreatedCollectionWithAnotherIdThanTheShardsRecordedIsRefused) {
+  auto docs = add("docs", true);
+  auto recorded = entry("docs", "created", "created", "", "T1");
+  recorded["collection_id"] = "some-other-id";
+  auto refused = plan(manifest(json::array({recorded})));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(refused.error().message.find(docs.id), std::string::npos) << refused.error().message;
+  recorded["collection_id"] = docs.id;
+  auto j = plan(manifest(json::array({recorded})));
+  ASSERT_TRUE(j) << j.error().message;
+  ASSERT_EQ((*j)["archive"].size(), 1u);
+  EXPECT_EQ((*j)["archive"][0]["collection_id"], docs.id);
+}
+
 TEST_F(RollbackPlanTest, InPlaceReplacedCollectionIsArchivedDroppedAndRestoredFromTheBackup) {
   CollectionInfo pre_run;
   pre_run.name = "docs";
