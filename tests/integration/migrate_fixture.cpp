@@ -42,6 +42,14 @@ std::unique_ptr<VectorStore> MigrateIntegration::open(const std::string& uri) co
   return store ? std::move(*store) : nullptr;
 }
 
+void MigrateIntegration::seed_bystander() const {
+  auto target = open(target_uri());
+  ASSERT_TRUE(target);
+  auto info = target->create_collection({"bystander", {}, {}, {}});
+  ASSERT_TRUE(info) << info.error().message;
+  ASSERT_TRUE(target->upsert(*info, std::vector<Record>{{"b1", {1, 2}, "kept", {}}}));
+}
+
 void MigrateIntegration::seed(const std::string& uri, const corpus::CorpusOptions& o) const {
   auto store = open(uri);
   ASSERT_TRUE(store);

@@ -32,6 +32,8 @@ class MigrateIntegration : public ::testing::Test {
   std::unique_ptr<VectorStore> open(const std::string& uri) const;
   void seed(const std::string& uri, const corpus::CorpusOptions& options) const;
   StoreState state_of(const std::string& uri) const;
+  // A collection of someone else's in the target ("bystander", one record): a run never touches it.
+  void seed_bystander() const;
 
   // Runs the real chroma-migrate binary with --source/--target/--work-dir filled in.
   ProcessResult migrate(const std::vector<std::string>& extra,

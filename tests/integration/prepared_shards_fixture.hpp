@@ -102,6 +102,19 @@ class PreparedShards : public MigrateIntegration {
       if (r.id.starts_with("foreign-")) out.push_back(r);
     return out;
   }
+  // The 20 foreign records of target_with_foreign_records() are in `after` as in `before`: same
+  // ids, documents, metadata and vectors.
+  void expect_foreign_records_kept(const StoreState& before, const StoreState& after) const {
+    const auto was = foreign_records(before), is = foreign_records(after);
+    ASSERT_EQ(is.size(), 20u);
+    ASSERT_EQ(was.size(), 20u);
+    for (std::size_t i = 0; i < was.size(); ++i) {
+      EXPECT_EQ(is[i].id, was[i].id);
+      EXPECT_EQ(is[i].document, was[i].document);
+      EXPECT_EQ(is[i].metadata, was[i].metadata);
+      EXPECT_EQ(is[i].embedding, was[i].embedding);
+    }
+  }
 
   StoreState source_;
   std::string name_;

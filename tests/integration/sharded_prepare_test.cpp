@@ -71,14 +71,7 @@ TEST_F(PreparedShards, MergeIntoALiveCollectionValidatesAndRollsBackAsOne) {
   EXPECT_NE(late.output.find("its shards started already"), std::string::npos) << late.output;
   EXPECT_EQ(after.at(name_).count, source_.at(name_).count + 20);
   EXPECT_EQ(after.at(name_).info.id, live.id) << "merged in place";
-  const auto foreign_before = foreign_records(target_before);
-  const auto foreign_after = foreign_records(after);
-  ASSERT_EQ(foreign_after.size(), 20u);
-  for (std::size_t i = 0; i < foreign_before.size(); ++i) {
-    EXPECT_EQ(foreign_after[i].id, foreign_before[i].id);
-    EXPECT_EQ(foreign_after[i].document, foreign_before[i].document);
-    EXPECT_EQ(foreign_after[i].metadata, foreign_before[i].metadata);
-  }
+  expect_foreign_records_kept(target_before, after);
 
   const auto verdict = run_process(CHROMA_VALIDATE_BIN, every_work_dir());
   EXPECT_EQ(verdict.exit_code, 0) << verdict.output;

@@ -69,14 +69,6 @@ class ShardedRun : public MigrateIntegration {
     args.insert(args.end(), extra.begin(), extra.end());
     return run_process(CHROMA_ROLLBACK_BIN, args);
   }
-  // A collection of someone else's in the target: the run never touches it.
-  void seed_bystander() const {
-    auto target = open(target_uri());
-    ASSERT_TRUE(target);
-    auto info = target->create_collection({"bystander", {}, {}, {}});
-    ASSERT_TRUE(info) << info.error().message;
-    ASSERT_TRUE(target->upsert(*info, std::vector<Record>{{"b1", {1, 2}, "kept", {}}}));
-  }
   StoreState target_without_bystander() const {
     auto state = state_of(target_uri());
     state.erase("bystander");

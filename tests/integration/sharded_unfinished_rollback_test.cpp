@@ -50,13 +50,6 @@ class UnfinishedShard : public PreparedShards {
                              shard_dir(i).string(), "--prepared", prepared_dir().string()});
     return args;
   }
-  void seed_bystander() const {
-    auto target = open(target_uri());
-    ASSERT_TRUE(target);
-    auto info = target->create_collection({"bystander", {}, {}, {}});
-    ASSERT_TRUE(info) << info.error().message;
-    ASSERT_TRUE(target->upsert(*info, std::vector<Record>{{"b1", {1, 2}, "kept", {}}}));
-  }
 };
 
 TEST_F(UnfinishedShard, CreateOnlyRunWithAKilledShardRollsBackToThePreRunTarget) {
@@ -130,14 +123,7 @@ TEST_F(UnfinishedShard, PreparedMergeWithAKilledShardRestoresTheLiveCollectionEx
   ASSERT_EQ(rolled.exit_code, 0) << rolled.output;
   const auto after = state_of(target_uri());
   EXPECT_EQ(diff_text(target_before, after, false), "");
-  const auto foreign_before = foreign_records(target_before);
-  const auto foreign_after = foreign_records(after);
-  ASSERT_EQ(foreign_after.size(), 20u);
-  for (std::size_t i = 0; i < foreign_before.size(); ++i) {
-    EXPECT_EQ(foreign_after[i].id, foreign_before[i].id);
-    EXPECT_EQ(foreign_after[i].document, foreign_before[i].document);
-    EXPECT_EQ(foreign_after[i].embedding, foreign_before[i].embedding);
-  }
+  expect_foreign_records_kept(target_before, after);
   for (int i = 0; i < kShards; ++i) {
     EXPECT_NE(read_json(shard_dir(i) / "run.json")["rolled_back_at"], "") << i;
   }
