@@ -48,10 +48,11 @@ int run(int argc, char** argv) {
   cm::rollback::RollbackOptions o;
   std::string work_dir, report, report_output;
   std::vector<std::string> work_dirs;
-  app.add_option("--work-dir", work_dirs,
-                 "the run's work directory (run.json, snapshots/); a sharded run: once per shard "
-                 "(rolled back as one run, also when a shard did not finish); with --backup-path: the "
-                 "restore's own (default ./chroma-rollback-<UTC timestamp>)");
+  app.add_option(
+      "--work-dir", work_dirs,
+      "the run's work directory (run.json, snapshots/); a sharded run: once per shard "
+      "(rolled back as one run, also when a shard did not finish); with --backup-path: the "
+      "restore's own (default ./chroma-rollback-<UTC timestamp>)");
   // Flags of the rollback of a run only; refused with --backup-path below.
   std::vector<std::pair<CLI::Option*, const char*>> run_only;
   run_only.emplace_back(
