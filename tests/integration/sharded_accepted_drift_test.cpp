@@ -24,9 +24,7 @@ class ShardedAcceptedDrift : public MigrateIntegration {
     o.total_records = 320;
     o.dimension = 16;
     seed(source_uri(), o);
-    auto contract = *read_file(std::string(CM_SOURCE_DIR) + "/contracts/examples/v2.contract.json");
-    contract.replace(contract.find("384"), 3, "16");
-    ASSERT_TRUE(write_file_atomic(dir_ / "contract.json", contract));
+    write_example_contract(dir_ / "contract.json", 16);
   }
   fs::path shard_dir(int i) const { return dir_ / ("shard-" + std::to_string(i)); }
   ProcessResult shard(int i) const {

@@ -244,9 +244,7 @@ TEST_F(ShardedRun, AMappingThatMergesAndSplitsCollectionsWorksAcrossShards) {
   o.total_records = 600;
   o.dimension = 16;
   seed(source_uri(), o);
-  auto contract = *read_file(std::string(CM_SOURCE_DIR) + "/contracts/examples/v2.contract.json");
-  contract.replace(contract.find("384"), 3, "16");
-  ASSERT_TRUE(write_file_atomic(dir_ / "contract.json", contract));
+  write_example_contract(dir_ / "contract.json", 16);
   const std::vector<std::string> mapped = {
       "--mapping", std::string(CM_SOURCE_DIR) + "/contracts/examples/flat_to_v2.mapping.json",
       "--contract", (dir_ / "contract.json").string()};

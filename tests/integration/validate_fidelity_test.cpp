@@ -19,6 +19,7 @@
 
 #include "common/base/atomic_file.hpp"
 #include "tests/integration/migrate_fixture.hpp"
+#include "tests/support/files.hpp"
 
 namespace cm::testing {
 namespace {
@@ -181,9 +182,7 @@ class ValidateCitations : public ValidateFidelity {
     o.total_records = 320;
     o.dimension = 16;
     seed(source_uri(), o);
-    auto contract = *read_file(std::string(CM_SOURCE_DIR) + "/contracts/examples/v2.contract.json");
-    contract.replace(contract.find("384"), 3, "16");
-    ASSERT_TRUE(write_file_atomic(dir_ / "contract.json", contract));
+    write_example_contract(dir_ / "contract.json", 16);
   }
   ProcessResult migrate_mapped(std::vector<std::string> extra = {}) {
     std::vector<std::string> args{

@@ -10,6 +10,7 @@
 
 #include "common/base/atomic_file.hpp"
 #include "tests/integration/migrate_fixture.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/html_checks.hpp"
 
 namespace cm::testing {
@@ -44,9 +45,7 @@ class ValidateIntegration : public MigrateIntegration {
 
   // The demo mapping and contract (contracts/examples), the contract at this corpus' dimension.
   void migrate_with_mapping() {
-    auto contract = *read_file(std::string(CM_SOURCE_DIR) + "/contracts/examples/v2.contract.json");
-    contract.replace(contract.find("384"), 3, "16");
-    ASSERT_TRUE(write_file_atomic(dir_ / "contract.json", contract));
+    write_example_contract(dir_ / "contract.json", 16);
     auto run = migrate({"--mapping",
                         std::string(CM_SOURCE_DIR) + "/contracts/examples/flat_to_v2.mapping.json",
                         "--contract", (dir_ / "contract.json").string(), "--batch-size", "50"});

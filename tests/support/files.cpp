@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/base/atomic_file.hpp"
 #include "common/store/canonical.hpp"
 
 namespace cm::testing {
@@ -44,6 +45,15 @@ nlohmann::json read_json(const std::filesystem::path& file) {
   std::ifstream in(file);
   EXPECT_TRUE(in) << "cannot read " << file;
   return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+void write_example_contract(const std::filesystem::path& file, int dimension) {
+  auto contract = read_file(std::string(CM_SOURCE_DIR) + "/contracts/examples/v2.contract.json");
+  ASSERT_TRUE(contract) << contract.error().message;
+  const auto at = contract->find("384");
+  ASSERT_NE(at, std::string::npos) << "the example contract no longer names dimension 384";
+  contract->replace(at, 3, std::to_string(dimension));
+  ASSERT_TRUE(write_file_atomic(file, *contract));
 }
 
 }  // namespace cm::testing

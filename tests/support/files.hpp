@@ -23,4 +23,9 @@ std::map<std::string, std::string> directory_digest(const std::filesystem::path&
 // the file is not JSON, and a failed expectation naming the file when it cannot be read.
 nlohmann::json read_json(const std::filesystem::path& file);
 
+// Writes the demo contract (contracts/examples/v2.contract.json) to `file` with its embedding
+// dimension 384 replaced by `dimension` (the tests' corpora are small); a failed assertion when
+// it cannot.
+void write_example_contract(const std::filesystem::path& file, int dimension);
+
 }  // namespace cm::testing
