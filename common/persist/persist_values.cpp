@@ -76,18 +76,27 @@ Result<std::vector<float>> decode_queue_vector(std::string_view blob, std::strin
   return out;
 }
 
+void apply_metadata_value(std::string_view key, MetaValue&& value, Record* record) {
+  if (key == kDocumentKey || key == kUriKey) {
+    auto* s = std::get_if<std::string>(&value);
+    auto& field = key == kDocumentKey ? record->document : record->uri;
+    field = s ? std::optional<std::string>(std::move(*s)) : std::nullopt;
+    return;
+  }
+  if (key.starts_with("chroma:")) return;
+  // The segment's rows of one record come in key order: the hint makes each insert O(1).
+  record->metadata.insert_or_assign(record->metadata.end(), std::string(key), std::move(value));
+}
+
 void apply_metadata_update(const MetadataUpdate& update, Record* record) {
   for (const auto& [key, value] : update) {
-    if (key == kDocumentKey || key == kUriKey) {
-      const auto* s = value ? std::get_if<std::string>(&*value) : nullptr;
-      auto& field = key == kDocumentKey ? record->document : record->uri;
-      field = s ? std::optional<std::string>(*s) : std::nullopt;
+    if (value) {
+      apply_metadata_value(key, MetaValue(*value), record);
       continue;
     }
-    if (key.starts_with("chroma:")) continue;
-    if (value) {
-      record->metadata[key] = *value;
-    } else {
+    if (key == kDocumentKey || key == kUriKey) {
+      (key == kDocumentKey ? record->document : record->uri).reset();
+    } else if (!key.starts_with("chroma:")) {
       record->metadata.erase(key);
     }
   }

@@ -39,5 +39,8 @@ Result<std::vector<float>> decode_queue_vector(std::string_view blob, std::strin
 // uri, other `chroma:*` keys are Chroma's own and hidden (as a server hides them), every other key
 // is set or removed.
 void apply_metadata_update(const MetadataUpdate& update, Record* record);
+// The same for one key set to `value` (moved in): the hot path of reading the metadata segment,
+// whose rows arrive one (record, key) at a time.
+void apply_metadata_value(std::string_view key, MetaValue&& value, Record* record);
 
 }  // namespace cm

@@ -57,7 +57,11 @@ class RecordView {
   Result<std::vector<Record>> fetch_base(const SqliteDb& db,
                                          std::span<const std::string> ids) const;
   Status collect(SqliteStatement& stmt, const std::unordered_set<std::string_view>* wanted,
-                 std::vector<Record>& out, std::unordered_map<std::string, std::size_t>& at) const;
+                 std::vector<Record>& out) const;
+  Status collect_range(const SqliteDb& db, std::int64_t first, std::int64_t last,
+                       const std::unordered_set<std::string_view>& wanted,
+                       std::vector<Record>& out) const;
+  bool answers_as_asked(const std::vector<Record>& base, std::span<const std::string> ids) const;
   bool is_hidden(std::string_view id) const {
     return hidden_ && hidden_->contains(std::string(id));
   }

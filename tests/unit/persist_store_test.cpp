@@ -130,6 +130,75 @@ TEST_F(PersistStoreTest, RecordsAreTheSameHoweverTheIdsAreAsked) {
   EXPECT_GT(checked, 0u);
 }
 
+// Every record of every collection, read as an export reads them (ids in list order), by id.
+std::map<std::string, Record> every_record(VectorStore& store) {
+  std::map<std::string, Record> out;
+  auto list = store.list_collections();
+  EXPECT_TRUE(list);
+  for (const auto& c : list ? *list : std::vector<CollectionInfo>{}) {
+    auto n = store.count(c);
+    auto ids = store.list_ids(c, 0, static_cast<std::uint32_t>(n.value_or(0) + 1));
+    EXPECT_TRUE(ids);
+    auto got = store.get_records(c, ids ? *ids : std::vector<std::string>{});
+    EXPECT_TRUE(got) << (got ? "" : got.error().message);
+    for (auto& r : got ? *got : std::vector<Record>{}) out[c.name + "/" + r.id] = std::move(r);
+  }
+  return out;
+}
+
+// A range of records is read with their metadata rows in embedding_metadata's own rowid order,
+// between the lowest and highest rowid of those rows, where Chroma's inserts put them. Rows an
+// update rewrote sit much later in the table: with a few (the band between still narrow enough to
+// scan) and with a wide band (read through the (id, key) index instead), every record reads the
+// same as before the move, with no metadata key lost or taken from another record.
+TEST_F(PersistStoreTest, MetadataRowsRewrittenLaterInTheTableReadTheSame) {
+  std::map<std::string, Record> before;
+  {
+    auto store = open();
+    ASSERT_TRUE(store) << store.error().message;
+    before = every_record(**store);
+  }
+  ASSERT_GT(before.size(), 10u);
+  // Moves the metadata rows of every `modulo`-th record to the end of the table (new rowids),
+  // after `padding` rows of a record id no collection has (-modulo).
+  auto move_rows = [&](int modulo, int padding) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((persist_ / "chroma.sqlite3").c_str(), &db), SQLITE_OK);
+    const std::string m = std::to_string(modulo);
+    const std::string sql =
+        "BEGIN;"
+        "CREATE TEMP TABLE moved AS SELECT * FROM embedding_metadata WHERE id % " +
+        m +
+        " = 0;"
+        "DELETE FROM embedding_metadata WHERE id % " +
+        m +
+        " = 0;"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+        std::to_string(padding) +
+        ") INSERT INTO embedding_metadata (id, key, int_value) "
+        "SELECT -" +
+        m +
+        ", 'pad' || i, i FROM n;"
+        "INSERT INTO embedding_metadata SELECT * FROM moved;"
+        "COMMIT;";
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  };
+  for (const auto& [modulo, padding] : {std::pair{7, 1}, std::pair{5, 20000}}) {
+    move_rows(modulo, padding);
+    auto store = open();
+    ASSERT_TRUE(store) << store.error().message;
+    const auto after = every_record(**store);
+    ASSERT_EQ(after.size(), before.size()) << "padding " << padding;
+    for (const auto& [key, record] : before) {
+      EXPECT_EQ(after.at(key), record) << key << " (padding " << padding << ")";
+    }
+  }
+}
+
 TEST_F(PersistStoreTest, DescribesItselfAsItsUri) {
   auto store = open();
   ASSERT_TRUE(store);
