@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -76,6 +78,34 @@ CheckResult result_without_running(const Check& check, CheckStatus status, std::
 
 CheckResult error_result(const Check& check, const std::string& message) {
   return result_without_running(check, CheckStatus::kError, "could not run: " + message);
+}
+
+// Runs one check (or says why it did not run) and logs its status. `observed_seconds`: the time
+// its observer spent in the record pass; `pass_error`: the pass failed (an observing check then
+// has nothing to judge).
+CheckResult run_check(Check& check, ValidationContext& ctx, const ValidateRequest& request,
+                      double observed_seconds, const std::optional<std::string>& pass_error) {
+  if (pass_error) return error_result(check, "reading the target failed: " + *pass_error);
+  const auto& not_applicable = request.not_applicable;
+  if (std::find(not_applicable.begin(), not_applicable.end(), check.name()) !=
+      not_applicable.end()) {
+    spdlog::info("{}: NOT_APPLICABLE ({})", check.name(), request.mode);
+    return result_without_running(check, CheckStatus::kNotApplicable,
+                                  "not applicable: " + request.mode);
+  }
+  const auto check_start = Clock::now();
+  Result<CheckResult> result = make_error(ErrorCode::kInternal, "not run");
+  try {
+    result = check.run(ctx);
+  } catch (const std::exception& e) {  // a bug in one check must not cost the others' verdict
+    result = make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what());
+  }
+  CheckResult r = result ? std::move(*result) : error_result(check, result.error().message);
+  if (r.name.empty()) r.name = check.name();
+  if (r.title.empty()) r.title = check.title();
+  r.seconds = seconds_since(check_start) + observed_seconds;
+  spdlog::info("{}: {} ({:.2f} s)", r.name, status_name(r.status), r.seconds);
+  return r;
 }
 
 }  // namespace
@@ -170,38 +200,34 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
       observers.push_back(o);
     }
   }
+  // Against a server, a check that does not observe the record pass (the semantic-search test:
+  // it reads the snapshots and queries the target) runs beside it: the pass spends most of its
+  // time waiting for the server's answers, and this uses the CPU it leaves (4.07 -> 3.77 s at
+  // 50,000 records). Every VectorStore method is thread-safe, and no check writes to ctx. A
+  // snapshot target keeps the pass busy on the CPU: there it would only add the check's memory to
+  // the pass's (190 -> 237 MB at 1,000,000 x 384) and gain nothing, so it runs after.
+  const bool pass_waits_on_server = uri.kind == StoreUri::Kind::kHttp;
+  std::vector<std::future<CheckResult>> beside(checks.size());
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (!pass_waits_on_server || observer_of[i] != SIZE_MAX) continue;
+    beside[i] = std::async(std::launch::async, [&, i] {
+      return run_check(*checks[i], ctx, request, 0.0, std::nullopt);
+    });
+  }
   std::vector<double> observer_seconds(observers.size(), 0.0);
   auto pass = run_record_pass(ctx, observers, observer_seconds);
   if (!pass) spdlog::error("record pass failed: {}", pass.error().message);
 
   std::vector<CheckResult> results;
   for (std::size_t i = 0; i < checks.size(); ++i) {
-    auto& check = *checks[i];
-    const bool observes = observer_of[i] != SIZE_MAX;
-    if (observes && !pass) {
-      results.push_back(error_result(check, "reading the target failed: " + pass.error().message));
+    if (beside[i].valid()) {
+      results.push_back(beside[i].get());
       continue;
     }
-    if (std::find(request.not_applicable.begin(), request.not_applicable.end(), check.name()) !=
-        request.not_applicable.end()) {
-      results.push_back(result_without_running(check, CheckStatus::kNotApplicable,
-                                               "not applicable: " + request.mode));
-      spdlog::info("{}: NOT_APPLICABLE ({})", check.name(), request.mode);
-      continue;
-    }
-    const auto check_start = Clock::now();
-    Result<CheckResult> result = make_error(ErrorCode::kInternal, "not run");
-    try {
-      result = check.run(ctx);
-    } catch (const std::exception& e) {  // a bug in one check must not cost the others' verdict
-      result = make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what());
-    }
-    CheckResult r = result ? std::move(*result) : error_result(check, result.error().message);
-    if (r.name.empty()) r.name = check.name();
-    if (r.title.empty()) r.title = check.title();
-    r.seconds = seconds_since(check_start) + (observes ? observer_seconds[observer_of[i]] : 0.0);
-    spdlog::info("{}: {} ({:.2f} s)", r.name, status_name(r.status), r.seconds);
-    results.push_back(std::move(r));
+    std::optional<std::string> pass_error;
+    if (!pass) pass_error = pass.error().message;
+    const double observed = observer_of[i] == SIZE_MAX ? 0.0 : observer_seconds[observer_of[i]];
+    results.push_back(run_check(*checks[i], ctx, request, observed, pass_error));
   }
 
   Verdict verdict = compute_verdict(results, in.thresholds);
