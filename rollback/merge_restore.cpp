@@ -1,51 +1,24 @@
-// rollback/merge_restore.hpp. Runs on one thread: each batch reads the import snapshot, the backup
-// (SnapshotStore::get_records, by id) and the target. Memory is O(batch); nothing is held per
-// collection but the journal's capped id lists.
+// rollback/merge_restore.hpp: the restore in place (its checks and the search for what others
+// wrote are in merge_verify.cpp). Runs on one thread: each batch reads the import snapshot, the
+// backup (SnapshotStore::get_records, by id) and the target. Memory is O(batch); nothing is held
+// per collection but the journal's capped id lists.
 #include "rollback/merge_restore.hpp"
 
 #include <chrono>
 #include <set>
 #include <span>
-#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/base/clock.hpp"
 #include "common/store/same_content.hpp"
+#include "rollback/records_by_id.hpp"
 
 namespace cm::rollback {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using ById = std::unordered_map<std::string, Record>;
-
-ById by_id(std::vector<Record> records) {
-  ById out;
-  for (auto& r : records) {
-    std::string id = r.id;
-    out.emplace(std::move(id), std::move(r));
-  }
-  return out;
-}
-
-const Record* lookup(const ById& m, const std::string& id) {
-  auto it = m.find(id);
-  return it == m.end() ? nullptr : &it->second;
-}
-
-Result<ById> get(VectorStore& store, const CollectionInfo& c, std::span<const std::string> ids) {
-  CM_ASSIGN_OR_RETURN(auto records, store.get_records(c, ids));
-  return by_id(std::move(records));
-}
-
-// get() into an existing map (a Status: GCC 12 warns falsely on a Result<ById> assigned to one).
-Status get_into(VectorStore& store, const CollectionInfo& c, std::span<const std::string> ids,
-                ById& out) {
-  CM_ASSIGN_OR_RETURN(auto records, store.get_records(c, ids));
-  out = by_id(std::move(records));
-  return ok_status();
-}
 
 // The collection in a snapshot (its CollectionInfo); kCorruption when absent.
 Result<CollectionInfo> in_snapshot(SnapshotStore& s, const std::string& name, const char* what) {
@@ -85,8 +58,8 @@ Status restore_chunk(ExecContext& ctx, std::size_t k, const CollectionInfo& live
   const std::string& space = backup_info.hnsw.space;
   std::vector<std::string> ids;
   for (const auto& r : imported) ids.push_back(r.id);
-  CM_ASSIGN_OR_RETURN(ById now, get(ctx.target, live, ids));
-  CM_ASSIGN_OR_RETURN(ById before, get(*ctx.backup, backup_info, ids));
+  CM_ASSIGN_OR_RETURN(ById now, fetch_by_id(ctx.target, live, ids));
+  CM_ASSIGN_OR_RETURN(ById before, fetch_by_id(*ctx.backup, backup_info, ids));
   std::vector<std::string> to_delete;
   std::vector<Record> to_restore;
   for (const auto& r : imported) {
@@ -119,7 +92,7 @@ Status restore_chunk(ExecContext& ctx, std::size_t k, const CollectionInfo& live
   CM_RETURN_IF_ERROR(ctx.target.upsert(live, to_restore));
   out.restored += to_restore.size();
   // Chroma kept the keys the backup version lacks: those records are replaced outright.
-  CM_ASSIGN_OR_RETURN(ById after, get(ctx.target, live, restore_ids));
+  CM_ASSIGN_OR_RETURN(ById after, fetch_by_id(ctx.target, live, restore_ids));
   std::vector<Record> rewrite;
   std::vector<std::string> rewrite_ids;
   for (const auto& b : to_restore) {
@@ -148,8 +121,8 @@ Status restore_deleted(ExecContext& ctx, std::size_t k, const CollectionInfo& li
   PartResult result;
   for (std::size_t at = 0; at < deleted.size(); at += max_batch) {
     std::span<const std::string> ids(deleted.data() + at, std::min(max_batch, deleted.size() - at));
-    CM_ASSIGN_OR_RETURN(ById now, get(ctx.target, live, ids));
-    CM_ASSIGN_OR_RETURN(ById before, get(*ctx.backup, backup_info, ids));
+    CM_ASSIGN_OR_RETURN(ById now, fetch_by_id(ctx.target, live, ids));
+    CM_ASSIGN_OR_RETURN(ById before, fetch_by_id(*ctx.backup, backup_info, ids));
     std::vector<Record> to_restore;
     for (const auto& id : ids) {
       const Record* b = lookup(before, id);
@@ -225,8 +198,8 @@ Result<Scan> scan_others(VectorStore& target, const CollectionInfo& live, Snapsh
       std::vector<std::string> ids;
       for (std::size_t i = at; i < std::min(records.size(), at + max_batch); ++i)
         ids.push_back(records[i].id);
-      CM_ASSIGN_OR_RETURN(ById written, get(import, import_info, ids));
-      CM_ASSIGN_OR_RETURN(ById now, get(target, live, ids));
+      CM_ASSIGN_OR_RETURN(ById written, fetch_by_id(import, import_info, ids));
+      CM_ASSIGN_OR_RETURN(ById now, fetch_by_id(target, live, ids));
       for (std::size_t i = at; i < std::min(records.size(), at + max_batch); ++i) {
         const auto& b = records[i];
         if (run_deleted.contains(b.id)) continue;
@@ -239,8 +212,8 @@ Result<Scan> scan_others(VectorStore& target, const CollectionInfo& live, Snapsh
   const auto page = static_cast<std::uint32_t>(std::max<std::size_t>(1, max_batch));
   for (std::uint64_t offset = 0;; offset += page) {
     CM_ASSIGN_OR_RETURN(auto ids, target.list_ids(live, offset, page));
-    CM_ASSIGN_OR_RETURN(ById before, get(backup, backup_info, ids));
-    CM_ASSIGN_OR_RETURN(ById written, get(import, import_info, ids));
+    CM_ASSIGN_OR_RETURN(ById before, fetch_by_id(backup, backup_info, ids));
+    CM_ASSIGN_OR_RETURN(ById written, fetch_by_id(import, import_info, ids));
     for (const auto& id : ids) {
       if (!before.contains(id) && !written.contains(id)) s.foreign.add(id);
     }
@@ -357,103 +330,6 @@ Status restore_merged_in_place(ExecContext& ctx) {
     }));
   }
   return ok_status();
-}
-
-Result<CollectionCheck> verify_merged(const MergeItem& item, VectorStore& target,
-                                      SnapshotStore* backup, SnapshotStore* import,
-                                      std::size_t max_batch) {
-  CollectionCheck c;
-  c.name = item.name;
-  c.expect = "backup + kept records";
-  auto problem = [&](std::string p) {
-    c.ok = false;
-    if (c.problems.size() < 10) c.problems.push_back(std::move(p));
-  };
-  if (!backup || !import) {
-    problem("the backup or the import snapshot cannot be read");
-    return c;
-  }
-  CM_ASSIGN_OR_RETURN(auto backup_info, backup->find_collection(item.name));
-  CM_ASSIGN_OR_RETURN(auto import_info, import->find_collection(item.name));
-  CM_ASSIGN_OR_RETURN(auto live, target.find_collection(item.name));
-  if (!backup_info || !import_info) {
-    problem("the backup or the import snapshot does not hold it");
-    return c;
-  }
-  c.expected_records = item.backup_records;
-  if (!live) {
-    problem("missing from the target");
-    return c;
-  }
-  CM_ASSIGN_OR_RETURN(c.actual_records, target.count(*live));
-  if (!item.collection_id.empty() && live->id != item.collection_id) {
-    problem("is collection " + live->id + ", not the merged collection " + item.collection_id +
-            " (the collection must be kept)");
-  }
-  if (!(live->hnsw == backup_info->hnsw)) problem("hnsw configuration differs from the backup");
-  if (live->metadata != backup_info->metadata) {
-    problem("collection metadata " + metadata_to_json(live->metadata).dump() + " (backup " +
-            metadata_to_json(backup_info->metadata).dump() + ")");
-  }
-  const std::string& space = backup_info->hnsw.space;
-  const std::size_t batch = std::max<std::size_t>(1, max_batch);
-  CM_ASSIGN_OR_RETURN(std::size_t parts, import->part_count(item.name));
-  for (std::size_t part = 0; part < parts; ++part) {
-    CM_ASSIGN_OR_RETURN(auto records, import->read_part(item.name, part));
-    for (std::size_t at = 0; at < records.size(); at += batch) {
-      std::vector<std::string> ids;
-      for (std::size_t i = at; i < std::min(records.size(), at + batch); ++i)
-        ids.push_back(records[i].id);
-      CM_ASSIGN_OR_RETURN(ById before, get(*backup, *backup_info, ids));
-      CM_ASSIGN_OR_RETURN(ById now, get(target, *live, ids));
-      for (std::size_t i = at; i < std::min(records.size(), at + batch); ++i) {
-        const auto& r = records[i];
-        ++c.records_compared;
-        switch (classify_merged_record(space, lookup(before, r.id), &r, lookup(now, r.id))) {
-          case MergeVerdict::kRestore:
-            ++c.mismatches;
-            problem("record " + r.id + ": not the backed-up version");
-            break;
-          case MergeVerdict::kDeleteAdded:
-            ++c.mismatches;
-            problem("record " + r.id + ": added by the run, still there");
-            break;
-          default:
-            break;
-        }
-      }
-    }
-  }
-  return c;
-}
-
-Result<IdList> records_others_wrote(SnapshotStore& archive, const std::string& name,
-                                    SnapshotStore& import, const std::string& live_name,
-                                    std::size_t max_batch) {
-  IdList out;
-  CM_ASSIGN_OR_RETURN(auto archived_info, archive.find_collection(name));
-  CM_ASSIGN_OR_RETURN(auto import_info, import.find_collection(live_name));
-  if (!archived_info) return out;
-  const std::string& space = archived_info->hnsw.space;
-  const std::size_t batch = std::max<std::size_t>(1, max_batch);
-  CM_ASSIGN_OR_RETURN(std::size_t parts, archive.part_count(name));
-  for (std::size_t part = 0; part < parts; ++part) {
-    CM_ASSIGN_OR_RETURN(auto records, archive.read_part(name, part));
-    for (std::size_t at = 0; at < records.size(); at += batch) {
-      ById written;
-      if (import_info) {
-        std::vector<std::string> ids;
-        for (std::size_t i = at; i < std::min(records.size(), at + batch); ++i)
-          ids.push_back(records[i].id);
-        CM_RETURN_IF_ERROR(get_into(import, *import_info, ids, written));
-      }
-      for (std::size_t i = at; i < std::min(records.size(), at + batch); ++i) {
-        const Record* w = lookup(written, records[i].id);
-        if (!w || !same_content(space, *w, records[i])) out.add(records[i].id);
-      }
-    }
-  }
-  return out;
 }
 
 }  // namespace cm::rollback
