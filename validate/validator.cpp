@@ -81,8 +81,8 @@ CheckResult error_result(const Check& check, const std::string& message) {
 }
 
 // Runs one check (or says why it did not run) and logs its status. `observed_seconds`: the time
-// its observer spent in the record pass; `pass_error`: the pass failed (an observing check then
-// has nothing to judge).
+// its observer spent in the record pass; `pass_error`: set only for an observing check whose pass
+// failed (it then has nothing to judge; a check that does not observe still runs).
 CheckResult run_check(Check& check, ValidationContext& ctx, const ValidateRequest& request,
                       double observed_seconds, const std::optional<std::string>& pass_error) {
   if (pass_error) return error_result(check, "reading the target failed: " + *pass_error);
@@ -224,9 +224,10 @@ Result<ValidationOutcome> run_validation(const ValidateRequest& request) {
       results.push_back(beside[i].get());
       continue;
     }
-    std::optional<std::string> pass_error;
-    if (!pass) pass_error = pass.error().message;
-    const double observed = observer_of[i] == SIZE_MAX ? 0.0 : observer_seconds[observer_of[i]];
+    const bool observes = observer_of[i] != SIZE_MAX;
+    std::optional<std::string> pass_error;  // only an observing check depends on the pass
+    if (observes && !pass) pass_error = pass.error().message;
+    const double observed = observes ? observer_seconds[observer_of[i]] : 0.0;
     results.push_back(run_check(*checks[i], ctx, request, observed, pass_error));
   }
 
