@@ -3,15 +3,14 @@
 
 #include "contracts/mapping.hpp"
 #include "contracts/mapping_cast.hpp"
+#include "contracts/mapping_json.hpp"
 
 namespace cm::contracts {
 namespace {
 
 using nlohmann::json;
 
-std::string quoted(const std::string& text) {
-  return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-}
+using detail::quoted;
 
 std::string origin_of(const MappingFieldRule& rule) {
   switch (rule.kind) {

@@ -16,11 +16,11 @@ bool plain_key(const std::string& key) {
   return true;
 }
 
+}  // namespace
+
 std::string quoted(const std::string& text) {
   return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
 }
-
-}  // namespace
 
 std::string child(const std::string& place, const std::string& key) {
   if (plain_key(key)) return place.empty() ? key : place + "." + key;

@@ -28,6 +28,10 @@ std::optional<std::string> invalid_metadata_key_reason(const std::string& key);
 // Stricter, for keys the migration writes: also refuses Chroma's hidden "chroma:" keys.
 std::optional<std::string> invalid_written_key_reason(const std::string& key);
 
+// `text` as a JSON string literal ("a \"b\""), for messages; invalid UTF-8 is replaced, not
+// refused.
+std::string quoted(const std::string& text);
+
 // "a, b, c" from a list of names.
 std::string join(std::initializer_list<std::string_view> names);
 

@@ -6,15 +6,14 @@
 #include "common/store/canonical.hpp"
 #include "contracts/mapping.hpp"
 #include "contracts/mapping_cast.hpp"
+#include "contracts/mapping_json.hpp"
 
 namespace cm::contracts {
 namespace {
 
 using Problem = std::unexpected<std::string>;
 
-std::string quoted(const std::string& text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+using detail::quoted;
 
 bool matches(const Predicate& p, const Metadata& meta) {
   const auto it = meta.find(p.key);

@@ -89,8 +89,8 @@ struct ExportItem {
 };
 
 // Scans (if not yet done) and plans one collection; nullopt when its export already finished.
-Result<std::optional<ExportItem>> plan_collection(PhaseContext& ctx, WorkSnapshot& snapshot,
-                                                  const std::string& name) {
+Result<std::optional<ExportItem>> plan_export(PhaseContext& ctx, WorkSnapshot& snapshot,
+                                              const std::string& name) {
   CM_ASSIGN_OR_RETURN(auto found, ctx.source.find_collection(name));
   if (!found) {
     return make_error(ErrorCode::kNotFound,
@@ -195,7 +195,7 @@ Result<std::uint64_t> run_export_phase(PhaseContext& ctx) {
   const auto manifest = ctx.manifest.get();
   std::vector<ExportItem> items;
   for (const auto& name : manifest.source_collections) {
-    auto item = plan_collection(ctx, work, name);
+    auto item = plan_export(ctx, work, name);
     if (!item)
       return std::unexpected(std::move(item).error().with_context("exporting '" + name + "'"));
     if (*item) items.push_back(std::move(**item));

@@ -46,8 +46,8 @@ struct ImportItem {
 };
 
 // Creates or adopts the target collection and plans its batches; nullopt when already imported.
-Result<std::optional<ImportItem>> plan_collection(PhaseContext& ctx, WorkSnapshot& snapshot,
-                                                  const TargetCollectionEntry& entry) {
+Result<std::optional<ImportItem>> plan_import(PhaseContext& ctx, WorkSnapshot& snapshot,
+                                              const TargetCollectionEntry& entry) {
   CM_ASSIGN_OR_RETURN(auto planned, snapshot.store->find_collection(entry.name));
   if (!planned) return make_error(ErrorCode::kCorruption, "import snapshot lacks " + entry.name);
   CM_ASSIGN_OR_RETURN(CollectionInfo target, prepare_import_target(ctx, entry, *planned));
@@ -179,7 +179,7 @@ Result<std::uint64_t> run_import_phase(PhaseContext& ctx) {
   }
   std::vector<ImportItem> items;
   for (const auto& entry : manifest.target_collections) {
-    auto item = plan_collection(ctx, work, entry);
+    auto item = plan_import(ctx, work, entry);
     if (!item)
       return std::unexpected(
           std::move(item).error().with_context("importing '" + entry.name + "'"));

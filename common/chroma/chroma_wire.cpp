@@ -153,7 +153,7 @@ Status read_ids(od::value value, std::vector<std::string>* ids) {
 // Runs `fn`, turning library exceptions into errors. `where` names the part being read when
 // simdjson gave up; `fn` updates it as it goes.
 template <typename Fn>
-auto guarded(const std::string& where, Fn&& fn) -> decltype(fn()) {
+auto simdjson_guarded(const std::string& where, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const simdjson::simdjson_error& e) {
@@ -167,7 +167,7 @@ auto guarded(const std::string& where, Fn&& fn) -> decltype(fn()) {
 
 Result<std::vector<Record>> parse_get_records(std::string_view body) {
   std::string where = "get answer";
-  return guarded(where, [&]() -> Result<std::vector<Record>> {
+  return simdjson_guarded(where, [&]() -> Result<std::vector<Record>> {
     simdjson::padded_string padded(body);
     od::document doc = thread_parser().iterate(padded);
     od::object root = doc.get_object();
@@ -260,7 +260,7 @@ Result<std::vector<Record>> parse_get_records(std::string_view body) {
 
 Result<std::vector<std::string>> parse_get_ids(std::string_view body) {
   const std::string where = "get answer";
-  return guarded(where, [&]() -> Result<std::vector<std::string>> {
+  return simdjson_guarded(where, [&]() -> Result<std::vector<std::string>> {
     simdjson::padded_string padded(body);
     od::document doc = thread_parser().iterate(padded);
     od::object root = doc.get_object();
@@ -278,7 +278,7 @@ Result<std::vector<std::string>> parse_get_ids(std::string_view body) {
 Result<std::vector<std::vector<QueryHit>>> parse_query_answer(std::string_view body,
                                                               std::size_t queries) {
   std::string where = "query answer";
-  return guarded(where, [&]() -> Result<std::vector<std::vector<QueryHit>>> {
+  return simdjson_guarded(where, [&]() -> Result<std::vector<std::vector<QueryHit>>> {
     simdjson::padded_string padded(body);
     od::document doc = thread_parser().iterate(padded);
     od::object root = doc.get_object();

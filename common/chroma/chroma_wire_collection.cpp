@@ -114,7 +114,7 @@ Result<HnswConfig> hnsw_of(const json& configuration, const Metadata& metadata) 
 }
 
 template <typename Fn>
-auto guarded(const char* what, Fn&& fn) -> decltype(fn()) {
+auto json_guarded(const char* what, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const json::exception& e) {
@@ -127,7 +127,7 @@ auto guarded(const char* what, Fn&& fn) -> decltype(fn()) {
 }  // namespace
 
 Result<CollectionInfo> parse_collection(const json& j) {
-  return guarded("collection", [&]() -> Result<CollectionInfo> {
+  return json_guarded("collection", [&]() -> Result<CollectionInfo> {
     if (!j.is_object())
       return wire_protocol_error("a collection is not a JSON object: " + j.dump());
     CollectionInfo info;
