@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "contracts/mapping_json.hpp"
+
 namespace cm::contracts {
 namespace {
 
@@ -141,8 +143,7 @@ bool meta_value_has_type(const MetaValue& value, ValueType type) {
 std::string describe_meta_value(const MetaValue& value) {
   std::string text;
   if (const auto* s = std::get_if<std::string>(&value)) {
-    // Replace invalid UTF-8 instead of throwing: this is only a message.
-    text = nlohmann::json(*s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    text = detail::quoted(*s);  // replaces invalid UTF-8 instead of throwing: only a message
   } else {
     text = meta_value_to_string(value);
   }
